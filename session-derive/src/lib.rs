@@ -1,0 +1,19 @@
+//! The `#[derive(Session)]` macro. Use it through the `session` crate, which re-exports it and
+//! documents it; this crate only holds the expansion.
+
+mod ast;
+mod attr;
+mod check;
+mod expand;
+mod fallback;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `session::SessionData` for a struct with named fields. Documented on the
+/// re-export, `session::Session`.
+#[proc_macro_derive(Session, attributes(session))]
+pub fn derive_session(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

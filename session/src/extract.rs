@@ -1,0 +1,168 @@
+//! The `Session<T>` extractor and its rejection.
+
+use crate::data::SessionData;
+use crate::error::ErrorChain;
+use crate::layer::SessionHandle;
+use crate::request::RequestSession;
+use crate::Error;
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A typed session: the struct `T` (which derives [`Session`](macro@crate::Session)) for the
+/// visitor making this request.
+///
+/// Field accessors come from the derive and are reached through `Deref`: for a field `count`
+/// there are `count()`, `set_count(v)`, `update_count(|c| ..)` and `with_count(|c| ..)`.
+/// Several extractors of one request, of the same or of different structs, share one session.
+///
+/// Extracting is lazy and cheap: the first extraction in a request loads the record (one
+/// store read, none when the request has no valid session cookie), later ones reuse it.
+///
+/// # Example
+/// ```
+/// use session::Session;
+///
+/// #[derive(Session, Default)]
+/// struct Visit {
+///     count: u64,
+///     user: Option<String>,
+/// }
+///
+/// async fn index(visit: Session<Visit>) -> String {
+///     let n = visit.count() + 1;
+///     visit.set_count(n);
+///     format!("visits: {n}")
+/// }
+///
+/// async fn login(visit: Session<Visit>) {
+///     visit.set_user(Some("ada".into()));
+///     visit.cycle_id(); // a new id on login defeats session fixation
+/// }
+/// ```
+#[must_use = "changes are saved when the request ends; dropping the extractor changes nothing"]
+pub struct Session<T: SessionData> {
+    handle: T::Handle,
+    request: Arc<RequestSession>,
+}
+
+impl<T: SessionData> Session<T> {
+    /// Flags the session to be saved at the end of the request, even if no field changed
+    /// (with [`SaveMode::Explicit`](crate::SaveMode::Explicit), the only way to save).
+    pub fn save(&self) {
+        self.request.save();
+    }
+
+    /// Writes the session to the store now rather than at the end of the request.
+    ///
+    /// # Errors
+    /// When the store fails; the response for it is `503` if returned from a handler.
+    pub async fn persist(&self) -> Result<(), Error> {
+        self.request.commit().await
+    }
+
+    /// Ends the session: its record is deleted and its cookie expired when the request ends.
+    /// Fields read as defaults afterwards and nothing more is saved in this request.
+    pub fn delete(&self) {
+        self.request.delete();
+    }
+
+    /// Ends the session and starts a fresh one (new id, default fields) that the rest of the
+    /// request uses; it is saved like any new session, once a field changes.
+    pub fn invalidate(&self) {
+        self.request.invalidate();
+    }
+
+    /// Moves the session to a new id, keeping its data; the old id stops working. Call it
+    /// when privileges change (login), against session fixation.
+    pub fn cycle_id(&self) {
+        self.request.cycle_id();
+    }
+}
+
+impl<T: SessionData> Deref for Session<T> {
+    type Target = T::Handle;
+
+    fn deref(&self) -> &T::Handle {
+        &self.handle
+    }
+}
+
+impl<T: SessionData> fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("type", &std::any::type_name::<T>()).finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for Session<T> {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(SessionHandle(request)) = parts.extensions.get::<SessionHandle>().cloned() else {
+            return Err(SessionRejection::MissingLayer);
+        };
+        if let Err(error) = request.ready(&parts.headers).await {
+            let status = request.config.store_error_status;
+            return Err(SessionRejection::Unavailable { status, error });
+        }
+        let handle = T::wrap(request.fields::<T>());
+        Ok(Self { handle, request })
+    }
+}
+
+/// Why a [`Session`] could not be extracted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// The router has no [`SessionLayer`](crate::SessionLayer): a bug in the application,
+    /// answered with 500.
+    MissingLayer,
+    /// The store failed while loading the session; answered with the layer's store-error
+    /// status (503 by default).
+    Unavailable {
+        /// The response status.
+        status: StatusCode,
+        /// What failed.
+        error: Error,
+    },
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingLayer => f.write_str(
+                "no session layer: add `.layer(SessionLayer::new(store, &key))` to this router, outside the routes that extract `Session`",
+            ),
+            Self::Unavailable { error, .. } => write!(f, "{}", ErrorChain(error)),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingLayer => None,
+            Self::Unavailable { error, .. } => Some(error),
+        }
+    }
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::MissingLayer => {
+                let message = self.to_string();
+                tracing::error!("{message}");
+                (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+            }
+            Self::Unavailable { status, error } => {
+                let (_, message) = error.report(status);
+                (status, message).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Session ids: 128 bits from the OS CSPRNG, written as base64url.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// A session id: 16 bytes from the operating system's CSPRNG.
+///
+/// Ids reach a store only after their cookie's HMAC tag was verified, so the bytes are always
+/// ones this crate generated. The base64url form ([`SessionId::to_base64`]) uses only
+/// `A-Z a-z 0-9 - _`, which makes it safe in file names and store keys.
+///
+/// `Debug` prints `SessionId(REDACTED)`: an id is a bearer credential and must not leak into
+/// logs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SessionId([u8; SessionId::LEN]);
+
+impl SessionId {
+    /// Length of an id in bytes.
+    pub const LEN: usize = 16;
+    /// Length of [`SessionId::to_base64`]'s output.
+    pub const BASE64_LEN: usize = 22;
+
+    /// A fresh random id.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide randomness: without it no id is safe to issue.
+    #[must_use]
+    pub fn random() -> Self {
+        let mut bytes = [0; Self::LEN];
+        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        Self(bytes)
+    }
+
+    /// An id from its raw bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+
+    /// The id as 22 base64url characters (no padding).
+    ///
+    /// ```
+    /// let id = session::SessionId::from_bytes([0xfb; 16]);
+    /// assert_eq!(id.to_base64(), "-_v7-_v7-_v7-_v7-_v7-w");
+    /// ```
+    #[must_use]
+    pub fn to_base64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Parses [`SessionId::to_base64`]'s output; anything else gives `None`.
+    #[must_use]
+    pub fn from_base64(text: &str) -> Option<Self> {
+        if text.len() != Self::BASE64_LEN {
+            return None;
+        }
+        let mut bytes = [0; Self::LEN];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
+            Ok(Self::LEN) => Some(Self(bytes)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(REDACTED)")
+    }
+}
+
+impl Hash for SessionId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip_and_rejects_other_text() {
+        let id = SessionId::random();
+        assert_eq!(SessionId::from_base64(&id.to_base64()), Some(id));
+        assert_eq!(SessionId::from_base64("../../etc/passwd"), None);
+        assert_eq!(SessionId::from_base64(&"A".repeat(23)), None);
+        assert_eq!(SessionId::from_base64("AAAAAAAAAAAAAAAAAAAAA/"), None);
+    }
+
+    #[test]
+    fn random_ids_differ_and_debug_is_redacted() {
+        assert_ne!(SessionId::random(), SessionId::random());
+        assert_eq!(format!("{:?}", SessionId::random()), "SessionId(REDACTED)");
+    }
+}

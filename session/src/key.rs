@@ -1,0 +1,100 @@
+//! The application secret and the per-purpose keys derived from it.
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// The application's session secret: at least 64 bytes of key material.
+///
+/// Every cryptographic key the crate uses is derived from it with HKDF-SHA256 under its own
+/// purpose label, so no two uses ever share a key. The secret is zeroized on drop and `Debug`
+/// prints `Key(REDACTED)`.
+///
+/// # Example
+/// ```
+/// // In production, read this from configuration: `openssl rand -base64 64` makes one.
+/// let key = session::Key::from_secret(&[7; 64]).unwrap();
+/// assert!(session::Key::from_secret(b"too short").is_err());
+/// # let _ = key;
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    secret: Zeroizing<Vec<u8>>,
+}
+
+/// Why a secret was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The secret has fewer than [`Key::MIN_SECRET_LEN`] bytes.
+    #[error("the session secret has {len} bytes; at least {min} are required (`openssl rand -base64 64` makes one)", min = Key::MIN_SECRET_LEN)]
+    TooShort {
+        /// Bytes given.
+        len: usize,
+    },
+}
+
+impl Key {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_SECRET_LEN: usize = 64;
+
+    /// Uses `secret` as key material.
+    ///
+    /// # Errors
+    /// [`KeyError::TooShort`] when `secret` has fewer than 64 bytes.
+    pub fn from_secret(secret: &[u8]) -> Result<Self, KeyError> {
+        if secret.len() < Self::MIN_SECRET_LEN {
+            return Err(KeyError::TooShort { len: secret.len() });
+        }
+        Ok(Self {
+            secret: Zeroizing::new(secret.to_vec()),
+        })
+    }
+
+    /// A random key. Sessions signed with it die with the process, so use it for tests and
+    /// demos only.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide randomness.
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut secret = Zeroizing::new(vec![0; Self::MIN_SECRET_LEN]);
+        getrandom::getrandom(&mut secret).expect("the OS random number generator failed");
+        Self { secret }
+    }
+
+    /// The 32-byte subkey for `purpose` (HKDF-SHA256, RFC 5869).
+    pub(crate) fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"session-key-derivation-v1"), &self.secret);
+        let mut out = Zeroizing::new([0; 32]);
+        hkdf.expand(purpose.as_bytes(), out.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        out
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(REDACTED)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_get_different_keys_and_secrets_matter() {
+        let key = Key::from_secret(&[1; 64]).unwrap();
+        assert_ne!(*key.derive("a"), *key.derive("b"));
+        assert_eq!(*key.derive("a"), *Key::from_secret(&[1; 64]).unwrap().derive("a"));
+        assert_ne!(*key.derive("a"), *Key::from_secret(&[2; 64]).unwrap().derive("a"));
+    }
+
+    #[test]
+    fn short_secrets_are_refused_and_debug_is_redacted() {
+        assert!(matches!(Key::from_secret(&[0; 63]), Err(KeyError::TooShort { len: 63 })));
+        assert_eq!(format!("{:?}", Key::generate()), "Key(REDACTED)");
+    }
+}

@@ -1,0 +1,221 @@
+//! The tower layer that gives each request its session and writes it back.
+
+use crate::config::{Config, SaveMode};
+use crate::id_cookie::IdSigner;
+use crate::request::RequestSession;
+use crate::store::Store;
+use crate::Key;
+use cookie::SameSite;
+use http::header::{CONTENT_TYPE, SET_COOKIE};
+use http::{HeaderValue, Request, Response, StatusCode};
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Adds sessions to every request of the wrapped service.
+///
+/// The layer costs almost nothing on a request that never extracts a [`Session`]: no cookie
+/// is parsed, no store is asked, no header is set. On a request that does, the session is
+/// loaded once, on first extraction, and written back after the handler returns.
+///
+/// # Example
+/// ```
+/// use axum::{Router, routing::get};
+/// use session::{Key, MemoryStore, SaveMode, Session, SessionLayer};
+/// use std::time::Duration;
+///
+/// #[derive(Session, Default)]
+/// struct Visit {
+///     count: u64,
+/// }
+///
+/// async fn index(visit: Session<Visit>) -> String {
+///     visit.update_count(|n| *n += 1);
+///     format!("visits: {}", visit.count())
+/// }
+///
+/// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
+///     .with_cookie_name("sid")
+///     .with_secure(true)
+///     .with_idle_timeout(Duration::from_secs(3600))
+///     .with_save_mode(SaveMode::Changed);
+/// let app: Router = Router::new().route("/", get(index)).layer(layer);
+/// ```
+///
+/// [`Session`]: crate::Session
+#[derive(Clone, Debug)]
+#[must_use = "a layer does nothing until it is added to a router with `.layer(..)`"]
+pub struct SessionLayer {
+    config: Arc<Config>,
+}
+
+impl SessionLayer {
+    /// Sessions kept in `store`, with id cookies signed by a key derived from `key`.
+    pub fn new(store: impl Store, key: &Key) -> Self {
+        Self::from_arc(Arc::new(store), key)
+    }
+
+    /// Like [`SessionLayer::new`], for a store already behind an `Arc`.
+    pub fn from_arc(store: Arc<dyn Store>, key: &Key) -> Self {
+        Self { config: Arc::new(Config::new(store, IdSigner::new(key))) }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// The cookie's name (default `id`).
+    ///
+    /// # Panics
+    /// If `name` is empty or not a valid cookie name (RFC 6265 token).
+    pub fn with_cookie_name(self, name: impl Into<Cow<'static, str>>) -> Self {
+        let name = name.into();
+        assert!(is_token(&name), "invalid session cookie name {name:?}");
+        self.with(|config| config.cookie.name = name)
+    }
+
+    /// The cookie's `Path` (default `/`).
+    ///
+    /// # Panics
+    /// If `path` holds `;` or control characters.
+    pub fn with_cookie_path(self, path: impl Into<Cow<'static, str>>) -> Self {
+        let path = path.into();
+        assert!(is_attribute_value(&path), "invalid session cookie path {path:?}");
+        self.with(|config| config.cookie.path = path)
+    }
+
+    /// The cookie's `Domain` (default none: this host only).
+    ///
+    /// # Panics
+    /// If `domain` holds `;` or control characters.
+    pub fn with_cookie_domain(self, domain: impl Into<Cow<'static, str>>) -> Self {
+        let domain = domain.into();
+        assert!(is_attribute_value(&domain), "invalid session cookie domain {domain:?}");
+        self.with(|config| config.cookie.domain = Some(domain))
+    }
+
+    /// The cookie's `Secure` attribute (default off; turn it on behind HTTPS).
+    pub fn with_secure(self, secure: bool) -> Self {
+        self.with(|config| config.cookie.secure = secure)
+    }
+
+    /// The cookie's `HttpOnly` attribute (default on).
+    pub fn with_http_only(self, http_only: bool) -> Self {
+        self.with(|config| config.cookie.http_only = http_only)
+    }
+
+    /// The cookie's `SameSite` attribute (default `Lax`).
+    pub fn with_same_site(self, same_site: SameSite) -> Self {
+        self.with(|config| config.cookie.same_site = same_site)
+    }
+
+    /// `None` (the default): a browser-session cookie, dropped when the browser closes.
+    /// `Some(age)`: the cookie carries `Max-Age`, renewed whenever the session is saved or
+    /// its expiry refreshed (Beaker's `cookie_expires`). The server enforces expiry either way.
+    pub fn with_cookie_max_age(self, max_age: Option<Duration>) -> Self {
+        self.with(|config| config.cookie.max_age = max_age)
+    }
+
+    /// How long a session lives without requests (default 30 minutes). Enforced by the
+    /// store, with millisecond precision; any request that uses the session counts.
+    pub fn with_idle_timeout(self, idle: Duration) -> Self {
+        self.with(|config| config.idle_timeout = idle)
+    }
+
+    /// How long a session lives at most, however active (default: no limit).
+    pub fn with_max_lifetime(self, lifetime: Option<Duration>) -> Self {
+        self.with(|config| config.max_lifetime = lifetime)
+    }
+
+    /// A read-only request renews the idle expiry only once it would move by at least this
+    /// much, so that reads do not write to the store every time (default: a quarter of the
+    /// idle timeout, at most a minute).
+    pub fn with_refresh_interval(self, interval: Duration) -> Self {
+        self.with(|config| config.refresh_interval = Some(interval))
+    }
+
+    /// When sessions are written back (default [`SaveMode::Changed`]).
+    pub fn with_save_mode(self, mode: SaveMode) -> Self {
+        self.with(|config| config.save_mode = mode)
+    }
+
+    /// The status of the response when the store fails (default 503).
+    pub fn with_store_error_status(self, status: StatusCode) -> Self {
+        self.with(|config| config.store_error_status = status)
+    }
+}
+
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
+fn is_attribute_value(value: &str) -> bool {
+    value.bytes().all(|b| (b' '..0x7f).contains(&b) && b != b';')
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService { inner, config: Arc::clone(&self.config) }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around each router or handler.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+/// The request extension through which extractors reach the request's session.
+#[derive(Clone)]
+pub(crate) struct SessionHandle(pub(crate) Arc<RequestSession>);
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let session = Arc::new(RequestSession::new(Arc::clone(&self.config)));
+        request.extensions_mut().insert(SessionHandle(Arc::clone(&session)));
+        // The clone that was polled ready serves this request (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            if !session.is_used() {
+                return Ok(response);
+            }
+            if let Err(error) = session.commit().await {
+                let (status, message) = error.report(session.config.store_error_status);
+                let mut response = Response::new(ResBody::from(message.to_owned()));
+                *response.status_mut() = status;
+                response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                return Ok(response);
+            }
+            if let Some(change) = session.cookie_change() {
+                response.headers_mut().append(SET_COOKIE, session.config.set_cookie(change));
+            }
+            Ok(response)
+        })
+    }
+}

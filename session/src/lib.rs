@@ -1,0 +1,126 @@
+//! Typed, lazy, signed sessions for axum.
+//!
+//! Derive [`Session`](macro@Session) on a plain struct, add a [`SessionLayer`] to the
+//! router, and extract [`Session<T>`] in handlers:
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use session::{FileStore, Key, Session, SessionLayer};
+//!
+//! #[derive(Session, Default)]
+//! struct Visit {
+//!     count: u64,
+//!     user: Option<String>,
+//! }
+//!
+//! async fn index(visit: Session<Visit>) -> String {
+//!     let n = visit.count() + 1;
+//!     visit.set_count(n);
+//!     format!("visits: {n}")
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join("session-doc-example");
+//! let key = Key::from_secret(&[42; 64])?; // at least 64 bytes of secret
+//! let store = FileStore::new(dir)?;
+//! let app: Router = Router::new()
+//!     .route("/", get(index))
+//!     .layer(SessionLayer::new(store, &key));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - Each field is stored on its own (postcard bytes under a stable key), so adding,
+//!   removing or retyping a field in a deploy keeps every other field of every session.
+//! - Nothing is read from the store until a handler extracts the session, nothing is written
+//!   unless it changed (see [`SaveMode`]), and a visitor who only reads gets no cookie.
+//! - Id cookies are HMAC-SHA256 signed and checked before any store lookup; ids are 128
+//!   random bits.
+//! - Saves are compare-and-swap: two requests changing different fields both win, and a
+//!   request that finishes after a logout cannot bring the session back.
+
+mod config;
+mod data;
+mod error;
+mod extract;
+mod id;
+mod id_cookie;
+mod key;
+mod layer;
+mod record;
+mod request;
+pub mod store;
+mod typed;
+
+pub use config::SaveMode;
+pub use cookie::SameSite;
+pub use data::SessionData;
+pub use error::Error;
+pub use extract::{Session, SessionRejection};
+pub use id::SessionId;
+pub use key::{Key, KeyError};
+pub use layer::{SessionLayer, SessionService};
+pub use store::{FileStore, MemoryStore, Store, StoreError};
+
+/// Derives [`SessionData`], making a struct usable as [`Session<T>`].
+///
+/// For each field `name: Ty` the handle behind `Session<T>` gets, with the field's own
+/// visibility:
+///
+/// | method | does |
+/// |---|---|
+/// | `name(&self) -> Ty` | a clone of the value (only for `Ty: Clone`) |
+/// | `set_name(&self, value: Ty)` | replaces it and marks the field changed |
+/// | `update_name(&self, f: impl FnOnce(&mut Ty) -> R) -> R` | changes it in place, marks it changed |
+/// | `with_name(&self, f: impl FnOnce(&Ty) -> R) -> R` | borrows it |
+///
+/// Every field type must be `Serialize + DeserializeOwned` (values are stored with postcard,
+/// each field under its own key). A field missing from the stored session, or one that no
+/// longer decodes because its type changed, takes its default: from the struct's `Default`
+/// impl unless the field says otherwise.
+///
+/// # Attributes
+/// - `#[session(namespace = "auth")]` on the struct: the prefix of its storage keys (default:
+///   the struct's name). Structs with different namespaces share one session without
+///   colliding; set it to keep sessions across a rename of the struct.
+/// - `#[session(rename = "name")]` on a field: the name it is stored under (default: the
+///   field's name), to keep stored sessions across a rename of the field.
+/// - `#[session(default)]` on a field: its type's `Default`, instead of the struct's.
+/// - `#[session(default = path::to::function)]` on a field: `function()` gives its default.
+///
+/// Storage names and namespaces use ASCII letters, digits, `_` and `-`.
+///
+/// ```
+/// use session::Session;
+///
+/// fn guest() -> String {
+///     "guest".to_owned()
+/// }
+///
+/// #[derive(Session)]
+/// #[session(namespace = "auth")]
+/// struct Auth {
+///     #[session(default = guest)]
+///     user: String,
+///     #[session(default, rename = "roles")]
+///     permissions: Vec<String>,
+/// }
+/// ```
+pub use session_derive::Session;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::record::{Changes, Record, decode_field};
+    pub use crate::typed::Fields;
+    pub use serde;
+
+    /// The struct's `Default`, for fields that take their default from it.
+    #[must_use]
+    pub fn struct_default<T: Default>() -> T {
+        T::default()
+    }
+
+    /// The handle of a struct whose derive failed: it has no accessors.
+    #[derive(Debug)]
+    pub struct Unavailable;
+}

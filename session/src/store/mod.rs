@@ -1,0 +1,123 @@
+//! Where session records live between requests.
+
+mod file;
+mod memory;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+use crate::SessionId;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+/// A boxed future, so that [`Store`] stays dyn-compatible.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A record's version, for compare-and-swap saves. Opaque: stores choose the numbers, callers
+/// only hand back what [`Store::load`] gave them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(u64);
+
+impl Version {
+    /// Wraps a store's version number.
+    #[must_use]
+    pub const fn new(version: u64) -> Self {
+        Self(version)
+    }
+
+    /// The store's version number.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A live record, as [`Store::load`] returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The bytes given to [`Store::save`].
+    pub data: Vec<u8>,
+    /// Changes on every successful save.
+    pub version: Version,
+    /// When the store stops returning the record.
+    pub expires_at: SystemTime,
+}
+
+/// The result of a conditional [`Store::save`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a save can lose a race; the outcome says whether it did"]
+pub enum SaveOutcome {
+    /// Written; the record now has this version.
+    Saved(Version),
+    /// Nothing written: the record is not in the expected state (another version is stored,
+    /// or, for a create, a live record already has this id).
+    Conflict,
+    /// Nothing written: a version was expected but no live record has this id (it was
+    /// deleted, rotated away or expired).
+    Missing,
+}
+
+/// A session store's failure. The underlying error is kept as the `source()`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The filesystem failed.
+    #[error("session store I/O failed")]
+    Io(#[from] std::io::Error),
+    /// Any other backend failure (network, database, a task that died).
+    #[error("session store backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps a backend's own error.
+    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend(error.into())
+    }
+}
+
+/// Storage for session records, keyed by [`SessionId`].
+///
+/// # Contract
+/// Every method is atomic for its id. A record is *live* until its `expires_at` has passed;
+/// an expired record behaves exactly like an absent one, whether or not it has been swept.
+///
+/// - [`load`](Store::load) returns the live record, or `None`.
+/// - [`save`](Store::save) with `expected: None` creates: if a live record has the id it
+///   writes nothing and returns [`SaveOutcome::Conflict`]. With `expected: Some(v)` it
+///   replaces the live record only if its version is `v`; otherwise it returns
+///   [`SaveOutcome::Conflict`], or [`SaveOutcome::Missing`] when no live record exists (a
+///   save must never bring a deleted session back). A successful save returns a version that
+///   differs from every earlier version of that id, and the whole record is replaced at once:
+///   a reader sees the old record or the new one, never a mix.
+/// - [`touch`](Store::touch) moves a live record's expiry, keeping its data and version;
+///   `false` if there is no live record.
+/// - [`delete`](Store::delete) removes the record; `true` if a live record was removed.
+///
+/// Stores are not expected to validate ids: they only ever see ids this crate generated or
+/// whose signature it verified.
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
+    /// The live record stored under `id`.
+    fn load<'a>(&'a self, id: &'a SessionId)
+    -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>>;
+
+    /// Creates (`expected: None`) or replaces (`expected: Some(version)`) the record.
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>>;
+
+    /// Sets a live record's expiry.
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Removes the record.
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>>;
+}
