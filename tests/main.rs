@@ -1,1 +1,8 @@
+//! One test binary (one link) for every integration test.
 
+mod concurrency;
+mod security;
+mod semantics;
+mod stores;
+mod tcp;
+mod typed;

@@ -1,1 +1,313 @@
-//! placeholder
+//! Helpers for the integration tests: an in-process client that keeps its cookie like a
+//! browser, and a store wrapper that counts I/O and can be switched off.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use cookie::Cookie;
+use http_body_util::BodyExt;
+use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
+use session::{SessionId, Store, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::SystemTime;
+use tower::ServiceExt;
+
+/// A reply, with its `Set-Cookie` parsed.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// Every `Set-Cookie` header.
+    pub set_cookies: Vec<Cookie<'static>>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The one `Set-Cookie`, if any (panics on several: the crate never sends two).
+    pub fn set_cookie(&self) -> Option<&Cookie<'static>> {
+        assert!(
+            self.set_cookies.len() <= 1,
+            "several Set-Cookie headers: {:?}",
+            self.set_cookies
+        );
+        self.set_cookies.first()
+    }
+
+    /// The body as the demo's JSON view.
+    pub fn view(&self) -> session_examples::View {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// Sends one request to `app`, with `cookie` as the raw `Cookie` header.
+pub async fn send(
+    app: &Router,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let request = request
+        .body(Body::from(body.to_owned()))
+        .expect("valid request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("routers are infallible");
+    let status = response.status();
+    let set_cookies = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| {
+            Cookie::parse(value.to_str().expect("ascii").to_owned()).expect("valid Set-Cookie")
+        })
+        .collect();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Reply {
+        status,
+        set_cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A browser with one cookie jar, talking to a router in-process.
+#[derive(Clone, Debug)]
+pub struct Client {
+    app: Router,
+    /// `name=value` of each cookie held.
+    pub jar: Vec<(String, String)>,
+}
+
+impl Client {
+    /// A client with an empty jar.
+    pub fn new(app: Router) -> Self {
+        Self {
+            app,
+            jar: Vec::new(),
+        }
+    }
+
+    /// The `Cookie` header this client sends.
+    pub fn cookie_header(&self) -> Option<String> {
+        let pairs: Vec<String> = self
+            .jar
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// The value of cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.jar
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Sends a request and applies its `Set-Cookie`.
+    pub async fn send(&mut self, method: Method, path: &str, body: &str) -> Reply {
+        let reply = send(
+            &self.app,
+            method,
+            path,
+            self.cookie_header().as_deref(),
+            body,
+        )
+        .await;
+        for cookie in &reply.set_cookies {
+            self.jar.retain(|(name, _)| name != cookie.name());
+            let expired = cookie.max_age().is_some_and(|age| age.is_zero());
+            if !expired {
+                self.jar
+                    .push((cookie.name().to_owned(), cookie.value().to_owned()));
+            }
+        }
+        reply
+    }
+
+    /// `GET path`.
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.send(Method::GET, path, "").await
+    }
+
+    /// `POST path` with an empty body.
+    pub async fn post(&mut self, path: &str) -> Reply {
+        self.send(Method::POST, path, "").await
+    }
+}
+
+/// Counts of each store operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `load` calls.
+    pub loads: usize,
+    /// `save` calls.
+    pub saves: usize,
+    /// `touch` calls.
+    pub touches: usize,
+    /// `delete` calls.
+    pub deletes: usize,
+}
+
+impl Counts {
+    /// All operations.
+    pub fn total(&self) -> usize {
+        self.loads + self.saves + self.touches + self.deletes
+    }
+}
+
+/// Wraps a store: counts each operation, and fails them all while [`ProbeStore::set_down`].
+#[derive(Clone, Debug)]
+pub struct ProbeStore {
+    inner: Arc<dyn Store>,
+    state: Arc<ProbeState>,
+}
+
+#[derive(Debug, Default)]
+struct ProbeState {
+    loads: AtomicUsize,
+    saves: AtomicUsize,
+    touches: AtomicUsize,
+    deletes: AtomicUsize,
+    down: AtomicBool,
+}
+
+impl ProbeStore {
+    /// Probes `inner`.
+    pub fn new(inner: impl Store) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            state: Arc::default(),
+        }
+    }
+
+    /// The operations so far.
+    pub fn counts(&self) -> Counts {
+        let s = &self.state;
+        Counts {
+            loads: s.loads.load(Ordering::SeqCst),
+            saves: s.saves.load(Ordering::SeqCst),
+            touches: s.touches.load(Ordering::SeqCst),
+            deletes: s.deletes.load(Ordering::SeqCst),
+        }
+    }
+
+    /// While `down`, every operation fails like an unreachable server.
+    pub fn set_down(&self, down: bool) {
+        self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    fn check(&self, counter: &AtomicUsize) -> Result<(), StoreError> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if self.state.down.load(Ordering::SeqCst) {
+            let refused =
+                std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "store is down");
+            return Err(StoreError::Io(refused));
+        }
+        Ok(())
+    }
+}
+
+impl Store for ProbeStore {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+        Box::pin(async move {
+            self.check(&self.state.loads)?;
+            self.inner.load(id).await
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
+        Box::pin(async move {
+            self.check(&self.state.saves)?;
+            self.inner.save(id, data, expires_at, expected).await
+        })
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.check(&self.state.touches)?;
+            self.inner.touch(id, expires_at).await
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.check(&self.state.deletes)?;
+            self.inner.delete(id).await
+        })
+    }
+}
+
+/// A fixed 64-byte test secret.
+pub fn key() -> session::Key {
+    session::Key::from_secret(&[0x5e; 64]).expect("64 bytes")
+}
+
+/// Log lines captured by [`capture_logs`].
+#[derive(Clone, Debug, Default)]
+pub struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures this thread's log output (use a current-thread runtime) until the guard drops.
+pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Logs) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), logs)
+}
+
+impl Client {
+    /// The router this client talks to.
+    pub fn router(&self) -> &Router {
+        &self.app
+    }
+}

@@ -1,1 +1,129 @@
-//! placeholder
+//! The demo server: every behaviour of the `session` crate behind a small JSON API.
+//!
+//! `cargo run --bin demo` serves it on 127.0.0.1:3000 with sessions in files under
+//! `./sessions`. The routes:
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /health` | `ok`; never touches the session |
+//! | `GET /session` | the session, read only |
+//! | `POST /visit` | `visits += 1` |
+//! | `POST /login/{user}` | sets `user`, moves the session to a new id |
+//! | `POST /logout` | deletes the session |
+//! | `POST /invalidate` | starts a fresh session, then `visits += 1` |
+//! | `POST /inc/{a or b}?delay_ms=N` | loads, sleeps N ms, then that field `+= 1` |
+//! | `POST /note` | the request body becomes `note` |
+//!
+//! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`.
+
+pub mod config;
+
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use session::{Session, SessionLayer};
+use std::time::Duration;
+
+/// What the demo keeps per visitor.
+#[derive(Session, Default, Debug)]
+#[session(namespace = "demo")]
+pub struct Demo {
+    visits: u64,
+    user: Option<String>,
+    a: u64,
+    b: u64,
+    note: String,
+}
+
+/// The JSON every session route answers with.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq, Clone)]
+pub struct View {
+    /// `POST /visit` count.
+    pub visits: u64,
+    /// Set by `POST /login/{user}`.
+    pub user: Option<String>,
+    /// `POST /inc/a` count.
+    pub a: u64,
+    /// `POST /inc/b` count.
+    pub b: u64,
+    /// Length of the note in bytes.
+    pub note_len: usize,
+}
+
+/// The demo's routes behind `layer`.
+pub fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/session", get(show))
+        .route("/visit", post(visit))
+        .route("/login/{user}", post(login))
+        .route("/logout", post(logout))
+        .route("/invalidate", post(invalidate))
+        .route("/inc/{field}", post(increment))
+        .route("/note", post(note))
+        .layer(layer)
+}
+
+fn view(session: &Session<Demo>) -> Json<View> {
+    Json(View {
+        visits: session.visits(),
+        user: session.user(),
+        a: session.a(),
+        b: session.b(),
+        note_len: session.with_note(String::len),
+    })
+}
+
+async fn show(session: Session<Demo>) -> Json<View> {
+    view(&session)
+}
+
+async fn visit(session: Session<Demo>) -> Json<View> {
+    session.update_visits(|visits| *visits += 1);
+    view(&session)
+}
+
+async fn login(session: Session<Demo>, Path(user): Path<String>) -> Json<View> {
+    session.set_user(Some(user));
+    session.cycle_id();
+    view(&session)
+}
+
+async fn logout(session: Session<Demo>) -> Json<View> {
+    session.delete();
+    view(&session)
+}
+
+async fn invalidate(session: Session<Demo>) -> Json<View> {
+    session.invalidate();
+    session.update_visits(|visits| *visits += 1);
+    view(&session)
+}
+
+/// `?delay_ms=N` for `POST /inc/{field}`.
+#[derive(Deserialize, Debug)]
+struct Delay {
+    #[serde(default)]
+    delay_ms: u64,
+}
+
+async fn increment(
+    session: Session<Demo>,
+    Path(field): Path<String>,
+    Query(delay): Query<Delay>,
+) -> Result<Json<View>, (StatusCode, &'static str)> {
+    tokio::time::sleep(Duration::from_millis(delay.delay_ms.min(60_000))).await;
+    match field.as_str() {
+        "a" => session.update_a(|a| *a += 1),
+        "b" => session.update_b(|b| *b += 1),
+        _ => return Err((StatusCode::NOT_FOUND, "no such field: use /inc/a or /inc/b")),
+    }
+    Ok(view(&session))
+}
+
+async fn note(session: Session<Demo>, body: String) -> Json<View> {
+    session.set_note(body);
+    view(&session)
+}

@@ -77,7 +77,10 @@ impl<'a> Input<'a> {
     pub(crate) fn namespace(&self) -> (String, Span) {
         match &self.attrs.namespace {
             Some(lit) => (lit.value(), lit.span()),
-            None => (self.original.ident.unraw().to_string(), self.original.ident.span()),
+            None => (
+                self.original.ident.unraw().to_string(),
+                self.original.ident.span(),
+            ),
         }
     }
 }

@@ -150,7 +150,11 @@ fn key_name(meta: &ParseNestedMeta) -> String {
 fn unknown_key(meta: &ParseNestedMeta, valid: &[&str], other: &[&str], here: &str) -> Error {
     let key = key_name(meta);
     if other.contains(&key.as_str()) {
-        let there = if here == "struct" { "a field" } else { "the struct" };
+        let there = if here == "struct" {
+            "a field"
+        } else {
+            "the struct"
+        };
         return meta.error(format!(
             "session attribute `{key}` belongs on {there}, not on a {here}"
         ));

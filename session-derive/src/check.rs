@@ -47,7 +47,10 @@ fn check_generics(input: &Input, errors: &mut Errors) {
 fn check_namespace(input: &Input, errors: &mut Errors) {
     let (namespace, span) = input.namespace();
     if let Some(problem) = storage_name_problem(&namespace) {
-        errors.push(Error::new(span, format!("invalid session namespace: {problem}")));
+        errors.push(Error::new(
+            span,
+            format!("invalid session namespace: {problem}"),
+        ));
     }
 }
 

@@ -89,7 +89,8 @@ impl Config {
     }
 
     pub(crate) fn past_lifetime(&self, created: SystemTime, now: SystemTime) -> bool {
-        self.max_lifetime.is_some_and(|lifetime| created + lifetime <= now)
+        self.max_lifetime
+            .is_some_and(|lifetime| created + lifetime <= now)
     }
 
     pub(crate) fn refresh_interval(&self) -> Duration {
@@ -120,6 +121,7 @@ impl Config {
             cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
         }
         // Name, path and domain were checked when the layer was built; the value is base64url.
-        HeaderValue::from_str(&cookie.build().to_string()).expect("session cookies are valid header values")
+        HeaderValue::from_str(&cookie.build().to_string())
+            .expect("session cookies are valid header values")
     }
 }

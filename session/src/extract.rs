@@ -1,10 +1,10 @@
 //! The `Session<T>` extractor and its rejection.
 
+use crate::Error;
 use crate::data::SessionData;
 use crate::error::ErrorChain;
 use crate::layer::SessionHandle;
 use crate::request::RequestSession;
-use crate::Error;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -94,7 +94,9 @@ impl<T: SessionData> Deref for Session<T> {
 
 impl<T: SessionData> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session").field("type", &std::any::type_name::<T>()).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("type", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
     }
 }
 

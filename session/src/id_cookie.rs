@@ -34,7 +34,8 @@ impl std::fmt::Debug for IdSigner {
 impl IdSigner {
     pub(crate) fn new(key: &Key) -> Self {
         let subkey = key.derive("session-id-cookie-hmac-sha256");
-        let mac = Hmac::<Sha256>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length");
+        let mac =
+            Hmac::<Sha256>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length");
         Self { mac }
     }
 

@@ -88,13 +88,22 @@ mod tests {
     fn purposes_get_different_keys_and_secrets_matter() {
         let key = Key::from_secret(&[1; 64]).unwrap();
         assert_ne!(*key.derive("a"), *key.derive("b"));
-        assert_eq!(*key.derive("a"), *Key::from_secret(&[1; 64]).unwrap().derive("a"));
-        assert_ne!(*key.derive("a"), *Key::from_secret(&[2; 64]).unwrap().derive("a"));
+        assert_eq!(
+            *key.derive("a"),
+            *Key::from_secret(&[1; 64]).unwrap().derive("a")
+        );
+        assert_ne!(
+            *key.derive("a"),
+            *Key::from_secret(&[2; 64]).unwrap().derive("a")
+        );
     }
 
     #[test]
     fn short_secrets_are_refused_and_debug_is_redacted() {
-        assert!(matches!(Key::from_secret(&[0; 63]), Err(KeyError::TooShort { len: 63 })));
+        assert!(matches!(
+            Key::from_secret(&[0; 63]),
+            Err(KeyError::TooShort { len: 63 })
+        ));
         assert_eq!(format!("{:?}", Key::generate()), "Key(REDACTED)");
     }
 }

@@ -1,10 +1,10 @@
 //! The tower layer that gives each request its session and writes it back.
 
+use crate::Key;
 use crate::config::{Config, SaveMode};
 use crate::id_cookie::IdSigner;
 use crate::request::RequestSession;
 use crate::store::Store;
-use crate::Key;
 use cookie::SameSite;
 use http::header::{CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -62,7 +62,9 @@ impl SessionLayer {
 
     /// Like [`SessionLayer::new`], for a store already behind an `Arc`.
     pub fn from_arc(store: Arc<dyn Store>, key: &Key) -> Self {
-        Self { config: Arc::new(Config::new(store, IdSigner::new(key))) }
+        Self {
+            config: Arc::new(Config::new(store, IdSigner::new(key))),
+        }
     }
 
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
@@ -86,7 +88,10 @@ impl SessionLayer {
     /// If `path` holds `;` or control characters.
     pub fn with_cookie_path(self, path: impl Into<Cow<'static, str>>) -> Self {
         let path = path.into();
-        assert!(is_attribute_value(&path), "invalid session cookie path {path:?}");
+        assert!(
+            is_attribute_value(&path),
+            "invalid session cookie path {path:?}"
+        );
         self.with(|config| config.cookie.path = path)
     }
 
@@ -96,7 +101,10 @@ impl SessionLayer {
     /// If `domain` holds `;` or control characters.
     pub fn with_cookie_domain(self, domain: impl Into<Cow<'static, str>>) -> Self {
         let domain = domain.into();
-        assert!(is_attribute_value(&domain), "invalid session cookie domain {domain:?}");
+        assert!(
+            is_attribute_value(&domain),
+            "invalid session cookie domain {domain:?}"
+        );
         self.with(|config| config.cookie.domain = Some(domain))
     }
 
@@ -153,18 +161,25 @@ impl SessionLayer {
 
 fn is_token(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
 fn is_attribute_value(value: &str) -> bool {
-    value.bytes().all(|b| (b' '..0x7f).contains(&b) && b != b';')
+    value
+        .bytes()
+        .all(|b| (b' '..0x7f).contains(&b) && b != b';')
 }
 
 impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService { inner, config: Arc::clone(&self.config) }
+        SessionService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
     }
 }
 
@@ -196,7 +211,9 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let session = Arc::new(RequestSession::new(Arc::clone(&self.config)));
-        request.extensions_mut().insert(SessionHandle(Arc::clone(&session)));
+        request
+            .extensions_mut()
+            .insert(SessionHandle(Arc::clone(&session)));
         // The clone that was polled ready serves this request (tower's usual dance).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -209,11 +226,16 @@ where
                 let (status, message) = error.report(session.config.store_error_status);
                 let mut response = Response::new(ResBody::from(message.to_owned()));
                 *response.status_mut() = status;
-                response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
                 return Ok(response);
             }
             if let Some(change) = session.cookie_change() {
-                response.headers_mut().append(SET_COOKIE, session.config.set_cookie(change));
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, session.config.set_cookie(change));
             }
             Ok(response)
         })

@@ -72,7 +72,9 @@ impl Record {
                 if tail.is_empty() {
                     Ok(record)
                 } else {
-                    Err(CorruptRecord::Decode(postcard::Error::DeserializeBadEncoding))
+                    Err(CorruptRecord::Decode(
+                        postcard::Error::DeserializeBadEncoding,
+                    ))
                 }
             }
             Some((&other, _)) => Err(CorruptRecord::Format(other)),
@@ -93,7 +95,11 @@ pub fn decode_field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V
     match postcard::take_from_bytes::<V>(bytes) {
         Ok((value, [])) => Some(value),
         Ok((_, rest)) => {
-            tracing::warn!(key, trailing = rest.len(), "stored session field has trailing bytes (its type changed?); using its default");
+            tracing::warn!(
+                key,
+                trailing = rest.len(),
+                "stored session field has trailing bytes (its type changed?); using its default"
+            );
             None
         }
         Err(error) => {

@@ -75,7 +75,12 @@ struct Save {
 }
 
 enum Written {
-    Saved { id: SessionId, version: Version, record: Record, expires_at: SystemTime },
+    Saved {
+        id: SessionId,
+        version: Version,
+        record: Record,
+        expires_at: SystemTime,
+    },
     Gone,
 }
 
@@ -184,7 +189,14 @@ impl RequestSession {
 
     async fn write(&self, save: Save, now: SystemTime) -> Result<Written, Error> {
         let store = &*self.config.store;
-        let Save { mut id, mut version, mut base, changes, rotate, .. } = save;
+        let Save {
+            mut id,
+            mut version,
+            mut base,
+            changes,
+            rotate,
+            ..
+        } = save;
         if rotate && let Some(old) = id.take() {
             // Start from the record as it is now, and only if this request is the one that
             // kills the old id: a logout that won the race stays a logout.
@@ -202,16 +214,26 @@ impl RequestSession {
             record.apply(&changes);
             let expires_at = self.config.expiry(record.created(), now);
             let target = id.unwrap_or_else(SessionId::random);
-            match store.save(&target, &record.encode(), expires_at, version).await? {
+            match store
+                .save(&target, &record.encode(), expires_at, version)
+                .await?
+            {
                 SaveOutcome::Saved(version) => {
-                    return Ok(Written::Saved { id: target, version, record, expires_at });
+                    return Ok(Written::Saved {
+                        id: target,
+                        version,
+                        record,
+                        expires_at,
+                    });
                 }
                 SaveOutcome::Missing => return Ok(Written::Gone),
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if id.is_none() => {}
                 SaveOutcome::Conflict => {
                     // Another request saved first: re-apply only our changes to its record.
-                    let Some((current, current_version)) = store.load(&target).await?.and_then(decode) else {
+                    let Some((current, current_version)) =
+                        store.load(&target).await?.and_then(decode)
+                    else {
                         return Ok(Written::Gone);
                     };
                     base = current;
@@ -219,7 +241,9 @@ impl RequestSession {
                 }
             }
         }
-        Err(Error::Contention { attempts: MAX_ATTEMPTS })
+        Err(Error::Contention {
+            attempts: MAX_ATTEMPTS,
+        })
     }
 
     /// The Set-Cookie the response needs, if any.
@@ -230,7 +254,9 @@ impl RequestSession {
         }
         match state.id {
             Some(id) if Some(id) != state.client_id => Some(CookieChange::Set(id)),
-            Some(id) if state.refreshed && self.config.cookie.max_age.is_some() => Some(CookieChange::Set(id)),
+            Some(id) if state.refreshed && self.config.cookie.max_age.is_some() => {
+                Some(CookieChange::Set(id))
+            }
             None if state.ended && state.client_id.is_some() => Some(CookieChange::Expire),
             _ => None,
         }
@@ -269,7 +295,9 @@ impl State {
     /// Takes a loaded record as this request's session, unless it is corrupt or too old.
     fn adopt(&mut self, config: &Config, id: SessionId, stored: StoredRecord) {
         let expires_at = stored.expires_at;
-        let Some((record, version)) = decode(stored) else { return };
+        let Some((record, version)) = decode(stored) else {
+            return;
+        };
         if config.past_lifetime(record.created(), SystemTime::now()) {
             return;
         }
@@ -299,7 +327,10 @@ impl State {
     fn plan(&mut self, config: &Config, now: SystemTime) -> Result<Plan, Error> {
         let doomed = std::mem::take(&mut self.doomed);
         if self.deleted {
-            return Ok(Plan { doomed, action: Action::None });
+            return Ok(Plan {
+                doomed,
+                action: Action::None,
+            });
         }
         let mode = config.save_mode;
         let mut changes = Vec::new();
@@ -322,7 +353,10 @@ impl State {
                 dirty,
                 rotate: self.rotate,
             };
-            return Ok(Plan { doomed, action: Action::Save(save) });
+            return Ok(Plan {
+                doomed,
+                action: Action::Save(save),
+            });
         }
         let action = match (self.id, self.expires_at) {
             (Some(id), Some(current)) => {
@@ -340,7 +374,12 @@ impl State {
 
     fn written(&mut self, written: Written, dirty: &[(Arc<dyn View>, u64)]) {
         match written {
-            Written::Saved { id, version, record, expires_at } => {
+            Written::Saved {
+                id,
+                version,
+                record,
+                expires_at,
+            } => {
                 for (view, bits) in dirty {
                     view.saved(*bits);
                 }
@@ -353,7 +392,9 @@ impl State {
                 self.refreshed = true;
             }
             Written::Gone => {
-                tracing::debug!("session was ended by another request; dropping this request's changes");
+                tracing::debug!(
+                    "session was ended by another request; dropping this request's changes"
+                );
                 self.id = None;
                 self.version = None;
                 self.rotate = false;

@@ -1,1 +1,47 @@
-fn main() {}
+//! `cargo run --bin demo`: the demo server. Configuration: see `session_examples::config`.
+
+use session_examples::config::{DemoConfig, StoreKind};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = DemoConfig::from_vars(|name| std::env::var(name).ok())?;
+    if config.key_generated {
+        tracing::warn!(
+            "SESSION_SECRET is unset: using a random key, so sessions end when the server stops"
+        );
+    }
+    let layer = config
+        .layer()
+        .map_err(|e| format!("cannot open the session store: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let store = match &config.store {
+        StoreKind::File(dir) => format!("file ({})", dir.display()),
+        StoreKind::Memory => "memory".to_owned(),
+    };
+    tracing::info!(addr = %config.addr, %store, "demo listening");
+    axum::serve(listener, session_examples::app(layer))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}

@@ -90,7 +90,9 @@ impl FileStore {
     fn map_inner(self, change: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Arc::unwrap_or_clone(self.inner);
         change(&mut inner);
-        Self { inner: Arc::new(inner) }
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The directory holding the session files.
@@ -123,7 +125,13 @@ impl FileStore {
         let now = unix_ms(SystemTime::now());
         let due = self.inner.next_sweep_ms.load(Ordering::Relaxed);
         let next = now.saturating_add(self.inner.sweep_interval_ms);
-        if now < due || self.inner.next_sweep_ms.compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        if now < due
+            || self
+                .inner
+                .next_sweep_ms
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
             return;
         }
         let inner = Arc::clone(&self.inner);
@@ -169,7 +177,11 @@ impl Inner {
     }
 
     fn write(&self, id: &SessionId, version: u64, expires_ms: u64, data: &[u8]) -> io::Result<()> {
-        let temp = self.dir.join(format!("{TEMP_PREFIX}{}-{:016x}", id.to_base64(), random_u64()?));
+        let temp = self.dir.join(format!(
+            "{TEMP_PREFIX}{}-{:016x}",
+            id.to_base64(),
+            random_u64()?
+        ));
         let result = (|| {
             let mut file = fs::File::create(&temp)?;
             let mut header = [0u8; HEADER_LEN];
@@ -189,13 +201,21 @@ impl Inner {
         result
     }
 
-    fn save(&self, id: &SessionId, data: &[u8], expires_ms: u64, expected: Option<Version>) -> io::Result<SaveOutcome> {
+    fn save(
+        &self,
+        id: &SessionId,
+        data: &[u8],
+        expires_ms: u64,
+        expected: Option<Version>,
+    ) -> io::Result<SaveOutcome> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?;
         let version = match (expected, live) {
             (None, Some(_)) => return Ok(SaveOutcome::Conflict),
             (Some(_), None) => return Ok(SaveOutcome::Missing),
-            (Some(expected), Some(live)) if expected.get() != live.version => return Ok(SaveOutcome::Conflict),
+            (Some(expected), Some(live)) if expected.get() != live.version => {
+                return Ok(SaveOutcome::Conflict);
+            }
             (Some(_), Some(live)) => live.version.wrapping_add(1),
             // A random start keeps a recreated id from reusing an old version number.
             (None, None) => random_u64()?,
@@ -207,7 +227,9 @@ impl Inner {
     fn touch(&self, id: &SessionId, expires_ms: u64) -> io::Result<bool> {
         let _guard = self.lock(id);
         match self.read_live(id, unix_ms(SystemTime::now()))? {
-            Some(live) => self.write(id, live.version, expires_ms, &live.data).map(|()| true),
+            Some(live) => self
+                .write(id, live.version, expires_ms, &live.data)
+                .map(|()| true),
             None => Ok(false),
         }
     }
@@ -234,12 +256,18 @@ impl Inner {
                 if header_expired(&entry.path(), now_ms) {
                     let _guard = self.lock(&id);
                     // Re-check under the lock: a save may have just renewed it.
-                    if header_expired(&entry.path(), now_ms) && fs::remove_file(entry.path()).is_ok() {
+                    if header_expired(&entry.path(), now_ms)
+                        && fs::remove_file(entry.path()).is_ok()
+                    {
                         removed += 1;
                     }
                 }
             } else if name.starts_with(TEMP_PREFIX) {
-                let age = entry.metadata()?.modified().ok().and_then(|m| now.duration_since(m).ok());
+                let age = entry
+                    .metadata()?
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok());
                 if age.is_some_and(|age| age > STALE_TEMP) {
                     let _ = fs::remove_file(entry.path());
                 }
@@ -272,7 +300,11 @@ fn parse_header(header: &[u8]) -> Option<(u64, u64)> {
 fn parse(mut bytes: Vec<u8>) -> Option<Parsed> {
     let (version, expires_ms) = parse_header(&bytes)?;
     let data = bytes.split_off(HEADER_LEN);
-    Some(Parsed { version, expires_ms, data })
+    Some(Parsed {
+        version,
+        expires_ms,
+        data,
+    })
 }
 
 fn random_u64() -> io::Result<u64> {
@@ -282,11 +314,16 @@ fn random_u64() -> io::Result<u64> {
 }
 
 impl Store for FileStore {
-    fn load<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         let id = *id;
         Box::pin(async move {
             let now = unix_ms(SystemTime::now());
-            let live = self.blocking(move |inner| inner.read_live(&id, now)).await?;
+            let live = self
+                .blocking(move |inner| inner.read_live(&id, now))
+                .await?;
             Ok(live.map(|parsed| StoredRecord {
                 data: parsed.data,
                 version: Version::new(parsed.version),
@@ -304,13 +341,19 @@ impl Store for FileStore {
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
         Box::pin(async move {
-            let outcome = self.blocking(move |inner| inner.save(&id, &data, expires_ms, expected)).await?;
+            let outcome = self
+                .blocking(move |inner| inner.save(&id, &data, expires_ms, expected))
+                .await?;
             self.maybe_sweep();
             Ok(outcome)
         })
     }
 
-    fn touch<'a>(&'a self, id: &'a SessionId, expires_at: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (id, expires_ms) = (*id, unix_ms(expires_at));
         Box::pin(self.blocking(move |inner| inner.touch(&id, expires_ms)))
     }

@@ -76,7 +76,11 @@ impl MemoryStore {
     /// Records held, including expired ones not yet swept.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|shard| read(shard).len()).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| read(shard).len())
+            .sum()
     }
 
     /// Whether no record is held.
@@ -88,7 +92,11 @@ impl MemoryStore {
     /// Drops every expired record now; returns how many.
     pub fn sweep_expired(&self) -> usize {
         let now = unix_ms(SystemTime::now());
-        self.inner.shards.iter().map(|shard| sweep(&mut write(shard), now)).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| sweep(&mut write(shard), now))
+            .sum()
     }
 
     fn shard(&self, id: &SessionId) -> &Shard {
@@ -106,15 +114,27 @@ impl MemoryStore {
         })
     }
 
-    fn save_now(&self, id: &SessionId, data: &[u8], expires: SystemTime, expected: Option<Version>) -> SaveOutcome {
+    fn save_now(
+        &self,
+        id: &SessionId,
+        data: &[u8],
+        expires: SystemTime,
+        expected: Option<Version>,
+    ) -> SaveOutcome {
         let now = unix_ms(SystemTime::now());
         let shard = self.shard(id);
         let mut map = write(shard);
         if now >= shard.next_sweep_ms.load(Ordering::Relaxed) {
             sweep(&mut map, now);
-            shard.next_sweep_ms.store(now.saturating_add(self.inner.sweep_interval_ms.load(Ordering::Relaxed)), Ordering::Relaxed);
+            shard.next_sweep_ms.store(
+                now.saturating_add(self.inner.sweep_interval_ms.load(Ordering::Relaxed)),
+                Ordering::Relaxed,
+            );
         }
-        let live = map.get(id).filter(|entry| entry.expires_ms > now).map(|entry| entry.version);
+        let live = map
+            .get(id)
+            .filter(|entry| entry.expires_ms > now)
+            .map(|entry| entry.version);
         match (expected, live) {
             (None, Some(_)) => return SaveOutcome::Conflict,
             (Some(_), None) => return SaveOutcome::Missing,
@@ -122,7 +142,11 @@ impl MemoryStore {
             _ => {}
         }
         let version = self.inner.versions.fetch_add(1, Ordering::Relaxed);
-        let entry = Entry { data: data.into(), version, expires_ms: unix_ms(expires) };
+        let entry = Entry {
+            data: data.into(),
+            version,
+            expires_ms: unix_ms(expires),
+        };
         map.insert(*id, entry);
         SaveOutcome::Saved(Version::new(version))
     }
@@ -166,7 +190,10 @@ fn write(shard: &Shard) -> std::sync::RwLockWriteGuard<'_, HashMap<SessionId, En
 }
 
 impl Store for MemoryStore {
-    fn load<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(std::future::ready(Ok(self.load_now(id))))
     }
 
@@ -177,10 +204,16 @@ impl Store for MemoryStore {
         expires_at: SystemTime,
         expected: Option<Version>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.save_now(id, data, expires_at, expected))))
+        Box::pin(std::future::ready(Ok(
+            self.save_now(id, data, expires_at, expected)
+        )))
     }
 
-    fn touch<'a>(&'a self, id: &'a SessionId, expires_at: SystemTime) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(Ok(self.touch_now(id, expires_at))))
     }
 

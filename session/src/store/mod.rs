@@ -99,8 +99,10 @@ impl StoreError {
 /// whose signature it verified.
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// The live record stored under `id`.
-    fn load<'a>(&'a self, id: &'a SessionId)
-    -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>>;
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>>;
 
     /// Creates (`expected: None`) or replaces (`expected: Some(version)`) the record.
     fn save<'a>(

@@ -1,0 +1,138 @@
+//! Concurrent requests of one session: different fields both kept, the same field last
+//! writer wins, and nothing brings a logged-out or rotated session back.
+
+use axum::Router;
+use axum::http::Method;
+use session::{FileStore, MemoryStore, SessionLayer, Store};
+use session_examples::app;
+use session_tests::{Client, key, send};
+
+async fn different_fields_are_both_kept(store: impl Store) {
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    client.post("/visit").await;
+    let cookie = client.cookie_header().expect("cookie");
+    let router = client.router().clone();
+    for _ in 0..5 {
+        // Both load the same version, then both save: one wins the compare-and-swap, the
+        // other reloads and re-applies only its own field.
+        let (a, b) = tokio::join!(
+            send(
+                &router,
+                Method::POST,
+                "/inc/a?delay_ms=50",
+                Some(&cookie),
+                ""
+            ),
+            send(
+                &router,
+                Method::POST,
+                "/inc/b?delay_ms=50",
+                Some(&cookie),
+                ""
+            ),
+        );
+        assert!(a.status.is_success() && b.status.is_success());
+        assert!(a.set_cookies.is_empty() && b.set_cookies.is_empty());
+    }
+    let view = client.get("/session").await.view();
+    assert_eq!((view.visits, view.a, view.b), (1, 5, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_keeps_concurrent_changes_to_different_fields() {
+    different_fields_are_both_kept(MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_store_keeps_concurrent_changes_to_different_fields() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    different_fields_are_both_kept(FileStore::new(dir.path()).expect("store")).await;
+}
+
+#[tokio::test]
+async fn the_same_field_changed_concurrently_keeps_the_last_write() {
+    let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
+    client.post("/visit").await;
+    let cookie = client.cookie_header().expect("cookie");
+    let router = client.router().clone();
+    let (first, second) = tokio::join!(
+        send(
+            &router,
+            Method::POST,
+            "/inc/a?delay_ms=50",
+            Some(&cookie),
+            ""
+        ),
+        send(
+            &router,
+            Method::POST,
+            "/inc/a?delay_ms=80",
+            Some(&cookie),
+            ""
+        ),
+    );
+    // Both read a = 0 and wrote a = 1: documented last-writer-wins on one field.
+    assert_eq!((first.view().a, second.view().a), (1, 1));
+    assert_eq!(client.get("/session").await.view().a, 1);
+}
+
+/// Starts a slow `POST /inc/a`, runs `action` while it sleeps, then lets it finish.
+async fn slow_request_around(action: &str) -> (Client, String, session_tests::Reply) {
+    let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
+    client.post("/visit").await;
+    let old = client.cookie_header().expect("cookie");
+    let router: Router = client.router().clone();
+    let slow = tokio::spawn({
+        let (router, old) = (router.clone(), old.clone());
+        async move { send(&router, Method::POST, "/inc/a?delay_ms=300", Some(&old), "").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    client.post(action).await;
+    let slow = slow.await.expect("slow request");
+    (client, old, slow)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_finishing_after_logout_leaves_the_session_dead() {
+    let (client, old, slow) = slow_request_around("/logout").await;
+    assert!(slow.status.is_success());
+    assert!(
+        slow.set_cookies.is_empty(),
+        "the slow response must not resurrect or clear a cookie"
+    );
+    let after = send(client.router(), Method::GET, "/session", Some(&old), "")
+        .await
+        .view();
+    assert_eq!(
+        (after.visits, after.a),
+        (0, 0),
+        "the logged-out session stays dead"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_finishing_after_rotation_does_not_revive_the_old_id() {
+    let (mut client, old, slow) = slow_request_around("/login/ada").await;
+    assert!(slow.set_cookies.is_empty());
+    let dead = send(client.router(), Method::GET, "/session", Some(&old), "")
+        .await
+        .view();
+    assert_eq!((dead.visits, dead.user), (0, None));
+    let live = client.get("/session").await.view();
+    assert_eq!((live.visits, live.user.as_deref()), (1, Some("ada")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_finishing_after_invalidate_does_not_revive_the_old_session() {
+    let (mut client, old, _slow) = slow_request_around("/invalidate").await;
+    let dead = send(client.router(), Method::GET, "/session", Some(&old), "")
+        .await
+        .view();
+    assert_eq!((dead.visits, dead.a), (0, 0));
+    let live = client.get("/session").await.view();
+    assert_eq!(
+        (live.visits, live.a),
+        (1, 0),
+        "the fresh session is untouched by the slow request"
+    );
+}
