@@ -324,3 +324,39 @@ async fn persist_writes_before_the_handler_returns() {
     );
     assert_eq!(store.counts().saves, 1, "nothing left to save at the end");
 }
+
+#[tokio::test]
+async fn the_record_is_loaded_once_however_many_extractors_ask() {
+    use axum::{Router, routing::get};
+    use session::Session;
+
+    #[derive(Session, Default)]
+    struct One {
+        n: u64,
+    }
+    #[derive(Session, Default)]
+    struct Two {
+        m: u64,
+    }
+    async fn write(one: Session<One>) {
+        one.set_n(1);
+    }
+    async fn read(a: Session<One>, b: Session<Two>, c: Session<One>) -> String {
+        format!("{}{}{}", a.n(), b.m(), c.n())
+    }
+    let store = ProbeStore::new(MemoryStore::new());
+    let router = Router::new()
+        .route("/", get(read).post(write))
+        .layer(SessionLayer::new(store.clone(), &key()));
+    let mut client = Client::new(router);
+    client.post("/").await;
+    assert_eq!(client.get("/").await.body, "101");
+    assert_eq!(
+        store.counts(),
+        Counts {
+            loads: 1,
+            saves: 1,
+            ..Counts::default()
+        }
+    );
+}

@@ -91,3 +91,62 @@ fn parse<T: std::str::FromStr>(
             .map_err(|_| format!("{name}={text:?} is not a valid number")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<DemoConfig, String> {
+        DemoConfig::from_vars(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_are_a_file_store_on_port_3000() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.store, StoreKind::File(PathBuf::from("sessions")));
+        assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+        assert!(config.key_generated);
+        assert_eq!(config.idle, Duration::from_secs(1800));
+        assert!(!config.secure);
+    }
+
+    #[test]
+    fn every_variable_is_read_and_bad_values_are_named() {
+        let secret = "s".repeat(64);
+        let vars = [
+            ("SESSION_STORE", "memory"),
+            ("PORT", "4000"),
+            ("SESSION_SECRET", secret.as_str()),
+            ("SESSION_IDLE_SECS", "60"),
+            ("SESSION_SECURE", "1"),
+        ];
+        let config = config(&vars).unwrap();
+        assert_eq!(
+            (config.store, config.addr.port(), config.key_generated),
+            (StoreKind::Memory, 4000, false)
+        );
+        assert_eq!(
+            (config.idle, config.secure),
+            (Duration::from_secs(60), true)
+        );
+        assert!(
+            self::config(&[("SESSION_STORE", "floppy")])
+                .unwrap_err()
+                .contains("SESSION_STORE")
+        );
+        assert!(
+            self::config(&[("SESSION_SECRET", "short")])
+                .unwrap_err()
+                .contains("SESSION_SECRET")
+        );
+        assert!(
+            self::config(&[("PORT", "http")])
+                .unwrap_err()
+                .contains("PORT")
+        );
+    }
+}

@@ -39,7 +39,7 @@ fn check_generics(input: &Input, errors: &mut Errors) {
     for param in input.original.generics.const_params() {
         errors.push(Error::new_spanned(
             param,
-            "a session cannot have const generic parameters: every instance would share one storage namespace",
+            "a session cannot have const generic parameters; use a type parameter or a field instead",
         ));
     }
 }

@@ -35,7 +35,8 @@ fn expand(input: &Input) -> TokenStream {
     let decode = decode_body(input);
     let encode = input.fields.iter().enumerate().map(|(index, field)| {
         let name = field.ident;
-        let put = quote_spanned!(field.ty.span()=> __out.put(#index, &self.#name)?);
+        let ty = field.ty;
+        let put = quote_spanned!(ty.span()=> __out.put::<#ty>(#index, &self.#name)?);
         quote!(if __dirty & (1u64 << #index) != 0 { #put; })
     });
     let accessors = input.fields.iter().enumerate().map(accessors);
@@ -127,14 +128,20 @@ fn decode_body(input: &Input) -> TokenStream {
     let loads = input.fields.iter().enumerate().map(|(index, field)| {
         let slot = &slots[index];
         let ty = field.ty;
-        quote_spanned!(ty.span()=> let #slot: ::core::option::Option<#ty> = ::session::__private::decode_field(__record, Self::KEYS[#index]);)
+        quote_spanned!(ty.span()=> let #slot: ::core::option::Option<#ty> = ::session::__private::decode_field::<#ty>(__record, Self::KEYS[#index]);)
     });
     let own_default = |index: usize, field: &Field| {
         let slot = &slots[index];
         match &field.attrs.default {
-            FieldDefault::Path(path) => Some(
-                quote!(match #slot { ::core::option::Option::Some(v) => v, ::core::option::Option::None => #path() }),
-            ),
+            FieldDefault::Path(path) => {
+                // Spanned at the path, so a function of the wrong type is reported there.
+                let ty = field.ty;
+                let call = quote_spanned!(path.span()=> #path());
+                Some(quote!(match #slot {
+                    ::core::option::Option::Some(v) => v,
+                    ::core::option::Option::None => { let __default: #ty = #call; __default }
+                }))
+            }
             FieldDefault::FieldType(span) => Some(
                 quote_spanned!(*span=> match #slot { ::core::option::Option::Some(v) => v, ::core::option::Option::None => ::core::default::Default::default() }),
             ),

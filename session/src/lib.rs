@@ -90,6 +90,19 @@ pub use store::{FileStore, MemoryStore, Store, StoreError};
 ///
 /// Storage names and namespaces use ASCII letters, digits, `_` and `-`.
 ///
+/// # Rules
+/// The derive takes structs with named fields (up to 64), `pub` or private, generic over
+/// types, declared anywhere, including inside functions. It rejects, pointing at the
+/// offending tokens: enums, unions, tuple and unit structs, lifetimes and const generics,
+/// unknown, misplaced or repeated `#[session(..)]` keys (suggesting the closest valid one),
+/// invalid or duplicate storage names, fields named after `Session`'s own methods (`save`,
+/// `persist`, `delete`, `invalidate`, `cycle_id`), fields whose accessors would clash, field
+/// types that are not `Serialize + DeserializeOwned`, and fields without a default when the
+/// struct has no `Default`.
+///
+/// Every instantiation of a generic struct shares its namespace: use one instantiation per
+/// session, or wrap each in its own struct.
+///
 /// ```
 /// use session::Session;
 ///

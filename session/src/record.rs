@@ -125,7 +125,7 @@ impl<T: SessionData> Changes<T> {
     }
 
     /// Encodes field number `index` of `T`.
-    pub fn put<V: Serialize + ?Sized>(&mut self, index: usize, value: &V) -> Result<(), Error> {
+    pub fn put<V: Serialize>(&mut self, index: usize, value: &V) -> Result<(), Error> {
         let key = T::KEYS[index];
         let bytes = postcard::to_allocvec(value).map_err(|source| Error::Encode { key, source })?;
         self.entries.push((key, bytes));

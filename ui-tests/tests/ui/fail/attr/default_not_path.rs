@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    #[session(default = 5)]
+    count: u64,
+}
+
+fn main() {}

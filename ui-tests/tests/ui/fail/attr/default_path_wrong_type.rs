@@ -1,0 +1,13 @@
+use session::Session;
+
+fn zero() -> u32 {
+    0
+}
+
+#[derive(Session, Default)]
+struct Visit {
+    #[session(default = zero)]
+    count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    #[session(rename = "n", rename = "m")]
+    count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+#[session(rename = "visit")]
+struct Visit {
+    count: u64,
+}
+
+fn main() {}

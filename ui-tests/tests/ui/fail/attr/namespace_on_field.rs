@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    #[session(namespace = "visit")]
+    count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    count: u64,
+    set_count: bool,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    count: u64,
+    #[session(rename = "count")]
+    total: u64,
+}
+
+fn main() {}

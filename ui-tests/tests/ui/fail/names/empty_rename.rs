@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Visit {
+    #[session(rename = "")]
+    count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Draft {
+    save: bool,
+}
+
+fn main() {}

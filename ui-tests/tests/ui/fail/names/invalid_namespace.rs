@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session, Default)]
+#[session(namespace = "my.app")]
+struct Visit {
+    count: u64,
+}
+
+fn main() {}

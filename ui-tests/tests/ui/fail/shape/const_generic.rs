@@ -1,0 +1,8 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Buffer<const N: usize> {
+    len: u64,
+}
+
+fn main() {}

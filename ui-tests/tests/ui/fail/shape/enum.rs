@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session)]
+enum Visit {
+    New,
+    Returning(u64),
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use session::Session;
+
+#[derive(Session)]
+union Bits {
+    int: u64,
+    float: f64,
+}
+
+fn main() {}

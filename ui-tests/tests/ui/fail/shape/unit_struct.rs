@@ -1,0 +1,6 @@
+use session::Session;
+
+#[derive(Session, Default)]
+struct Nothing;
+
+fn main() {}

@@ -1,0 +1,10 @@
+use session::Session;
+
+#[derive(Session)]
+struct Visit {
+    #[session(default)]
+    count: u64,
+    user: Option<String>,
+}
+
+fn main() {}

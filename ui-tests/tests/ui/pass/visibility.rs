@@ -1,0 +1,26 @@
+pub mod auth {
+    use session::Session;
+
+    #[derive(Session, Default)]
+    pub struct Auth {
+        pub user: Option<String>,
+        pub(crate) attempts: u32,
+        secret: String,
+    }
+
+    pub fn rotate(auth: &Session<Auth>) {
+        // Private fields keep accessors inside their module.
+        auth.set_secret(String::new());
+        let _ = auth.secret();
+    }
+}
+
+fn handler(auth: session::Session<auth::Auth>) -> u32 {
+    auth::rotate(&auth);
+    let _ = auth.user();
+    auth.attempts()
+}
+
+fn main() {
+    let _ = handler;
+}
