@@ -276,5 +276,7 @@ async fn file_store_sweeps_expired_files() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, vec![keep.to_base64(), "unrelated.txt".to_owned()]);
+    let mut expected = vec![keep.to_base64(), "unrelated.txt".to_owned()];
+    expected.sort();
+    assert_eq!(names, expected);
 }

@@ -1,12 +1,11 @@
 //! Layer settings: cookie attributes, expiry, save mode.
 
-use crate::SessionId;
-use crate::id_cookie::IdSigner;
-use crate::store::Store;
+use crate::Key;
+use crate::backend::{Backend, BackendKind};
+use crate::error::Statuses;
 use cookie::{Cookie, SameSite};
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// When a request's session is written back to the store.
@@ -38,29 +37,31 @@ pub(crate) struct CookieConfig {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) signer: IdSigner,
+    pub(crate) kind: BackendKind,
+    /// Current key first, then previous keys still accepted.
+    pub(crate) keys: Vec<Key>,
+    /// `kind` with `keys` derived.
+    pub(crate) backend: Backend,
     pub(crate) cookie: CookieConfig,
+    /// The longest `Set-Cookie` value a cookie store may send.
+    pub(crate) cookie_size_limit: usize,
+    pub(crate) statuses: Statuses,
     pub(crate) save_mode: SaveMode,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
     /// `None`: a quarter of the idle timeout, at most a minute.
     pub(crate) refresh_interval: Option<Duration>,
-    pub(crate) store_error_status: StatusCode,
-}
-
-/// What the response does to the session cookie.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CookieChange {
-    Set(SessionId),
-    Expire,
 }
 
 impl Config {
-    pub(crate) fn new(store: Arc<dyn Store>, signer: IdSigner) -> Self {
+    pub(crate) fn new(kind: BackendKind, key: &Key) -> Self {
+        let keys = vec![key.clone()];
         Self {
-            store,
-            signer,
+            backend: Backend::new(&kind, &keys),
+            kind,
+            keys,
+            cookie_size_limit: 4096,
+            statuses: Statuses::default(),
             cookie: CookieConfig {
                 name: Cow::Borrowed("id"),
                 path: Cow::Borrowed("/"),
@@ -74,7 +75,6 @@ impl Config {
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
             refresh_interval: None,
-            store_error_status: StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -98,13 +98,16 @@ impl Config {
             .unwrap_or_else(|| (self.idle_timeout / 4).min(Duration::from_secs(60)))
     }
 
-    pub(crate) fn set_cookie(&self, change: CookieChange) -> HeaderValue {
+    /// Sets the keys: `current` signs and seals, `previous` are still accepted.
+    pub(crate) fn set_keys(&mut self, keys: Vec<Key>) {
+        self.backend = Backend::new(&self.kind, &keys);
+        self.keys = keys;
+    }
+
+    /// The `Set-Cookie` value carrying `value`, or expiring the cookie when `None`.
+    pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
         let c = &self.cookie;
-        let value = match change {
-            CookieChange::Set(id) => self.signer.sign(&c.name, &id),
-            CookieChange::Expire => String::new(),
-        };
-        let mut cookie = Cookie::build((c.name.as_ref(), value))
+        let mut cookie = Cookie::build((c.name.as_ref(), value.unwrap_or_default()))
             .path(c.path.as_ref())
             .secure(c.secure)
             .http_only(c.http_only)
@@ -112,15 +115,16 @@ impl Config {
         if let Some(domain) = &c.domain {
             cookie = cookie.domain(domain.as_ref());
         }
-        let max_age = match change {
-            CookieChange::Set(_) => c.max_age,
-            CookieChange::Expire => Some(Duration::ZERO),
+        let max_age = if value.is_some() {
+            c.max_age
+        } else {
+            Some(Duration::ZERO)
         };
         if let Some(max_age) = max_age {
             let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
         }
-        // Name, path and domain were checked when the layer was built; the value is base64url.
+        // Name, path and domain were checked when the layer was built; values are base64url.
         HeaderValue::from_str(&cookie.build().to_string())
             .expect("session cookies are valid header values")
     }

@@ -20,6 +20,15 @@ pub enum Error {
         #[source]
         source: postcard::Error,
     },
+    /// A cookie-stored session grew past the cookie size limit. Nothing was sent: the
+    /// client keeps its earlier session.
+    #[error("session needs a {size}-byte cookie; the limit is {limit} bytes")]
+    SessionTooLarge {
+        /// Bytes the `Set-Cookie` value would have.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Other requests kept changing the session while this one tried to save it.
     #[error("session was changed by other requests {attempts} times while saving it")]
     Contention {
@@ -29,31 +38,58 @@ pub enum Error {
 }
 
 impl Error {
-    /// The response status: `store_status` (503 by default) for store trouble, 500 for a
-    /// field that cannot be encoded (a bug in the application).
-    pub(crate) fn status(&self, store_status: StatusCode) -> StatusCode {
+    /// The response status: `statuses.store` (503 by default) for store trouble,
+    /// `statuses.too_large` (413 by default) for an oversized cookie, 500 for a field that
+    /// cannot be encoded (a bug in the application).
+    pub(crate) fn status(&self, statuses: Statuses) -> StatusCode {
         match self {
-            Self::Store(_) | Self::Contention { .. } => store_status,
+            Self::Store(_) | Self::Contention { .. } => statuses.store,
+            Self::SessionTooLarge { .. } => statuses.too_large,
             Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// Logs the error (once) and gives the status and body of the response that reports it.
-    pub(crate) fn report(&self, store_status: StatusCode) -> (StatusCode, &'static str) {
-        let status = self.status(store_status);
+    /// Logs the error, once, and answers it with `status`.
+    pub(crate) fn respond<B: From<String>>(&self, status: StatusCode) -> http::Response<B> {
         tracing::error!(error = %ErrorChain(self), %status, "session failed");
         let message = match self {
+            Self::Store(_) | Self::Contention { .. } => {
+                "session store unavailable, try again shortly"
+            }
+            Self::SessionTooLarge { .. } => "session too large to store in a cookie",
             Self::Encode { .. } => "session error",
-            _ => "session store unavailable, try again shortly",
         };
-        (status, message)
+        let mut response = http::Response::new(B::from(message.to_owned()));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
     }
 }
 
 /// Lets a handler return `Result<_, session::Error>` (for `persist().await?`).
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        self.report(StatusCode::SERVICE_UNAVAILABLE).into_response()
+        let status = self.status(Statuses::default());
+        self.respond::<axum_core::body::Body>(status)
+    }
+}
+
+/// The response statuses a layer uses for its errors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Statuses {
+    pub(crate) store: StatusCode,
+    pub(crate) too_large: StatusCode,
+}
+
+impl Default for Statuses {
+    fn default() -> Self {
+        Self {
+            store: StatusCode::SERVICE_UNAVAILABLE,
+            too_large: StatusCode::PAYLOAD_TOO_LARGE,
+        }
     }
 }
 

@@ -108,7 +108,7 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for Session<T> {
             return Err(SessionRejection::MissingLayer);
         };
         if let Err(error) = request.ready(&parts.headers).await {
-            let status = request.config.store_error_status;
+            let status = error.status(request.config.statuses);
             return Err(SessionRejection::Unavailable { status, error });
         }
         let handle = T::wrap(request.fields::<T>());
@@ -161,10 +161,7 @@ impl IntoResponse for SessionRejection {
                 tracing::error!("{message}");
                 (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
             }
-            Self::Unavailable { status, error } => {
-                let (_, message) = error.report(status);
-                (status, message).into_response()
-            }
+            Self::Unavailable { status, error } => error.respond(status),
         }
     }
 }

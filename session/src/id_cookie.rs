@@ -21,8 +21,17 @@ const VALUE_LEN: usize = (RAW_LEN * 4).div_ceil(3);
 /// Signs and verifies session-id cookie values.
 #[derive(Clone)]
 pub(crate) struct IdSigner {
-    /// Keyed once; cloned per use, which skips re-hashing the key.
-    mac: Hmac<Sha256>,
+    /// One per key, current first; keyed once and cloned per use, which skips re-hashing
+    /// the key.
+    macs: Vec<Hmac<Sha256>>,
+}
+
+/// An id from a cookie whose tag verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct VerifiedId {
+    pub(crate) id: SessionId,
+    /// Signed with a previous key: the cookie should be re-issued with the current one.
+    pub(crate) old_key: bool,
 }
 
 impl std::fmt::Debug for IdSigner {
@@ -32,15 +41,17 @@ impl std::fmt::Debug for IdSigner {
 }
 
 impl IdSigner {
-    pub(crate) fn new(key: &Key) -> Self {
-        let subkey = key.derive("session-id-cookie-hmac-sha256");
-        let mac =
-            Hmac::<Sha256>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length");
-        Self { mac }
+    /// A signer for `keys`, the first being the current one.
+    pub(crate) fn new(keys: &[Key]) -> Self {
+        let macs = keys
+            .iter()
+            .map(|key| hmac_sha256(key, "session-id-cookie-hmac-sha256"))
+            .collect();
+        Self { macs }
     }
 
-    fn mac_for(&self, name: &str, id: &[u8]) -> Hmac<Sha256> {
-        let mut mac = self.mac.clone();
+    fn mac_for(mac: &Hmac<Sha256>, name: &str, id: &[u8]) -> Hmac<Sha256> {
+        let mut mac = mac.clone();
         mac.update(&[FORMAT_VERSION]);
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name.as_bytes());
@@ -50,15 +61,17 @@ impl IdSigner {
 
     /// The cookie value for `id` under the cookie called `name`.
     pub(crate) fn sign(&self, name: &str, id: &SessionId) -> String {
-        let tag = self.mac_for(name, id.as_bytes()).finalize().into_bytes();
+        let tag = Self::mac_for(&self.macs[0], name, id.as_bytes())
+            .finalize()
+            .into_bytes();
         let mut raw = [0; RAW_LEN];
         raw[..SessionId::LEN].copy_from_slice(id.as_bytes());
         raw[SessionId::LEN..].copy_from_slice(&tag);
         URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// The id in `value` if its tag is valid for the cookie called `name`.
-    pub(crate) fn verify(&self, name: &str, value: &str) -> Option<SessionId> {
+    /// The id in `value` if its tag is valid for the cookie called `name` under any key.
+    pub(crate) fn verify(&self, name: &str, value: &str) -> Option<VerifiedId> {
         if value.len() != VALUE_LEN {
             return None;
         }
@@ -67,22 +80,43 @@ impl IdSigner {
             return None;
         };
         let (id, tag) = raw[..RAW_LEN].split_at(SessionId::LEN);
-        self.mac_for(name, id).verify_slice(tag).ok()?;
-        Some(SessionId::from_bytes(id.try_into().ok()?))
+        let index = self
+            .macs
+            .iter()
+            .position(|mac| Self::mac_for(mac, name, id).verify_slice(tag).is_ok())?;
+        Some(VerifiedId {
+            id: SessionId::from_bytes(id.try_into().ok()?),
+            old_key: index > 0,
+        })
     }
 
     /// The first cookie called `name` in the request whose tag verifies. Later duplicates and
     /// forged values are skipped, never an error.
-    pub(crate) fn find(&self, name: &str, headers: &HeaderMap) -> Option<SessionId> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|header| header.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter(|cookie| cookie.name() == name)
-            .find_map(|cookie| self.verify(name, cookie.value()))
+    pub(crate) fn find(&self, name: &str, headers: &HeaderMap) -> Option<VerifiedId> {
+        cookie_values(name, headers).find_map(|value| self.verify(name, value))
     }
+}
+
+/// The values of every cookie called `name` in the request, in order. Unparsable headers
+/// and pairs are skipped.
+pub(crate) fn cookie_values<'a>(
+    name: &'a str,
+    headers: &'a HeaderMap,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(move |cookie| cookie.name() == name)
+        .filter_map(|cookie| cookie.value_raw())
+}
+
+/// HMAC-SHA256 keyed with `key`'s subkey for `purpose`.
+pub(crate) fn hmac_sha256(key: &Key, purpose: &str) -> Hmac<Sha256> {
+    let subkey = key.derive(purpose);
+    <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length")
 }
 
 #[cfg(test)]
@@ -90,8 +124,12 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    fn key(byte: u8) -> Key {
+        Key::from_secret(&[byte; 64]).unwrap()
+    }
+
     fn signer(byte: u8) -> IdSigner {
-        IdSigner::new(&Key::from_secret(&[byte; 64]).unwrap())
+        IdSigner::new(&[key(byte)])
     }
 
     #[test]
@@ -99,7 +137,10 @@ mod tests {
         let id = SessionId::random();
         let value = signer(1).sign("id", &id);
         assert_eq!(value.len(), VALUE_LEN);
-        assert_eq!(signer(1).verify("id", &value), Some(id));
+        assert_eq!(
+            signer(1).verify("id", &value),
+            Some(VerifiedId { id, old_key: false })
+        );
         assert_eq!(signer(1).verify("other", &value), None);
         assert_eq!(signer(2).verify("id", &value), None);
     }
@@ -123,6 +164,23 @@ mod tests {
     }
 
     #[test]
+    fn previous_keys_verify_and_are_flagged() {
+        let id = SessionId::random();
+        let old = signer(1).sign("id", &id);
+        let rotated = IdSigner::new(&[key(2), key(1)]);
+        assert_eq!(
+            rotated.verify("id", &old),
+            Some(VerifiedId { id, old_key: true })
+        );
+        let new = rotated.sign("id", &id);
+        assert_eq!(
+            rotated.verify("id", &new),
+            Some(VerifiedId { id, old_key: false })
+        );
+        assert_eq!(signer(1).verify("id", &new), None);
+    }
+
+    #[test]
     fn known_answer() {
         // Pins the format (changing it silently would log out every user). Computed
         // independently with Python's `hmac` and `hashlib`: HKDF-SHA256 (RFC 5869) of 64
@@ -143,7 +201,7 @@ mod tests {
         headers.append(COOKIE, HeaderValue::from_static("a=1; id=garbage; id"));
         let second = format!("theme=dark; id={good}");
         headers.append(COOKIE, HeaderValue::from_str(&second).unwrap());
-        assert_eq!(signer.find("id", &headers), Some(id));
+        assert_eq!(signer.find("id", &headers).map(|v| v.id), Some(id));
         assert_eq!(signer.find("sid", &headers), None);
     }
 }

@@ -1,13 +1,12 @@
 //! The tower layer that gives each request its session and writes it back.
 
 use crate::Key;
+use crate::backend::{BackendKind, SessionBackend};
 use crate::config::{Config, SaveMode};
-use crate::id_cookie::IdSigner;
 use crate::request::RequestSession;
-use crate::store::Store;
 use cookie::SameSite;
-use http::header::{CONTENT_TYPE, SET_COOKIE};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::header::SET_COOKIE;
+use http::{Request, Response, StatusCode};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -55,15 +54,12 @@ pub struct SessionLayer {
 }
 
 impl SessionLayer {
-    /// Sessions kept in `store`, with id cookies signed by a key derived from `key`.
-    pub fn new(store: impl Store, key: &Key) -> Self {
-        Self::from_arc(Arc::new(store), key)
-    }
-
-    /// Like [`SessionLayer::new`], for a store already behind an `Arc`.
-    pub fn from_arc(store: Arc<dyn Store>, key: &Key) -> Self {
+    /// Sessions kept in `backend`: a server-side [`Store`](crate::Store) (the cookie then
+    /// holds only a signed id), a [`CookieStore`](crate::CookieStore) or a
+    /// [`SignedCookieStore`](crate::SignedCookieStore). Every key used is derived from `key`.
+    pub fn new(backend: impl SessionBackend, key: &Key) -> Self {
         Self {
-            config: Arc::new(Config::new(store, IdSigner::new(key))),
+            config: Arc::new(Config::new(BackendKind::of(backend), key)),
         }
     }
 
@@ -153,9 +149,33 @@ impl SessionLayer {
         self.with(|config| config.save_mode = mode)
     }
 
+    /// Keys that signed or sealed earlier cookies, newest first: their cookies are still
+    /// accepted, and re-issued under the current key the next time they are used. Remove a
+    /// key from the list to invalidate every cookie it made.
+    pub fn with_previous_keys(self, previous: &[Key]) -> Self {
+        self.with(|config| {
+            let mut keys = vec![config.keys[0].clone()];
+            keys.extend(previous.iter().cloned());
+            config.set_keys(keys);
+        })
+    }
+
+    /// The largest `Set-Cookie` value, in bytes, a cookie store may send (default 4096, what
+    /// browsers keep per cookie). A save that needs more fails with
+    /// [`Error::SessionTooLarge`](crate::Error::SessionTooLarge), sends no cookie, and
+    /// answers [`with_too_large_status`](Self::with_too_large_status).
+    pub fn with_cookie_size_limit(self, bytes: usize) -> Self {
+        self.with(|config| config.cookie_size_limit = bytes)
+    }
+
+    /// The status of the response when a cookie-stored session is too large (default 413).
+    pub fn with_too_large_status(self, status: StatusCode) -> Self {
+        self.with(|config| config.statuses.too_large = status)
+    }
+
     /// The status of the response when the store fails (default 503).
     pub fn with_store_error_status(self, status: StatusCode) -> Self {
-        self.with(|config| config.store_error_status = status)
+        self.with(|config| config.statuses.store = status)
     }
 }
 
@@ -223,19 +243,10 @@ where
                 return Ok(response);
             }
             if let Err(error) = session.commit().await {
-                let (status, message) = error.report(session.config.store_error_status);
-                let mut response = Response::new(ResBody::from(message.to_owned()));
-                *response.status_mut() = status;
-                response.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; charset=utf-8"),
-                );
-                return Ok(response);
+                return Ok(error.respond(error.status(session.config.statuses)));
             }
-            if let Some(change) = session.cookie_change() {
-                response
-                    .headers_mut()
-                    .append(SET_COOKIE, session.config.set_cookie(change));
+            if let Some(header) = session.set_cookie() {
+                response.headers_mut().append(SET_COOKIE, header);
             }
             Ok(response)
         })

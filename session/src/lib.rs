@@ -39,7 +39,9 @@
 //! - Saves are compare-and-swap: two requests changing different fields both win, and a
 //!   request that finishes after a logout cannot bring the session back.
 
+mod backend;
 mod config;
+mod cookie_store;
 mod data;
 mod error;
 mod extract;
@@ -52,8 +54,10 @@ mod request;
 pub mod store;
 mod typed;
 
+pub use backend::SessionBackend;
 pub use config::SaveMode;
 pub use cookie::SameSite;
+pub use cookie_store::{CookieStore, SignedCookieStore};
 pub use data::SessionData;
 pub use error::Error;
 pub use extract::{Session, SessionRejection};

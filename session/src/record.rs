@@ -45,7 +45,7 @@ impl Record {
     }
 
     pub(crate) fn created(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.created_ms)
+        from_unix_ms(self.created_ms)
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
@@ -85,6 +85,10 @@ impl Record {
 pub(crate) fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 /// The field stored under `key`, or `None` (with a warning) when it is absent or no longer

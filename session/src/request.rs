@@ -1,13 +1,16 @@
 //! One request's session: loaded on first use, written back once at the end (or on
 //! `persist()`), shared by every extractor in the request.
 
-use crate::config::{Config, CookieChange, SaveMode};
+use crate::backend::Backend;
+use crate::config::{Config, SaveMode};
+use crate::cookie_store::CookieCodec;
 use crate::data::SessionData;
-use crate::record::Record;
-use crate::store::{SaveOutcome, StoredRecord, Version};
+use crate::id_cookie::cookie_values;
+use crate::record::{Record, from_unix_ms, unix_ms};
+use crate::store::{SaveOutcome, Store, StoredRecord, Version};
 use crate::typed::{Fields, Typed, View};
 use crate::{Error, SessionId};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -29,12 +32,23 @@ struct ViewEntry {
     any: Arc<dyn Any + Send + Sync>,
 }
 
+type Changes = Vec<(&'static str, Vec<u8>)>;
+type Dirty = Vec<(Arc<dyn View>, u64)>;
+
 struct State {
-    /// The id in the request's cookie, signature verified.
+    /// The request carried a valid session cookie (a verified id, or an authentic seal).
+    client_present: bool,
+    /// That cookie was made with a previous key: re-issue it with the current one.
+    old_key: bool,
+    /// Server stores: the id in the request's cookie.
     client_id: Option<SessionId>,
-    /// The live record this session is, if any.
+    /// Server stores: the live record this session is.
     id: Option<SessionId>,
     version: Option<Version>,
+    /// Cookie stores: the session exists (came in a cookie, or was sealed in this request).
+    present: bool,
+    /// Cookie stores: the sealed cookie to send.
+    sealed: Option<HeaderValue>,
     base: Record,
     expires_at: Option<SystemTime>,
     views: Vec<ViewEntry>,
@@ -53,12 +67,7 @@ struct State {
     refreshed: bool,
 }
 
-/// What a commit does, worked out under the state lock and carried out without it.
-struct Plan {
-    doomed: Vec<SessionId>,
-    action: Action,
-}
-
+/// What a server-side commit does, worked out under the state lock, carried out without it.
 enum Action {
     None,
     Touch(SessionId, SystemTime),
@@ -69,8 +78,7 @@ struct Save {
     id: Option<SessionId>,
     version: Option<Version>,
     base: Record,
-    changes: Vec<(&'static str, Vec<u8>)>,
-    dirty: Vec<(Arc<dyn View>, u64)>,
+    changes: Changes,
     rotate: bool,
 }
 
@@ -104,19 +112,42 @@ impl RequestSession {
     }
 
     /// Loads the session named by the request's cookie, once per request. No cookie, or a
-    /// cookie whose tag does not verify, costs no store I/O.
+    /// cookie that does not verify, costs no store I/O.
     pub(crate) async fn ready(&self, headers: &HeaderMap) -> Result<(), Error> {
         self.loaded
             .get_or_try_init(|| async {
-                let client_id = self.config.signer.find(&self.config.cookie.name, headers);
-                let stored = match &client_id {
-                    Some(id) => self.config.store.load(id).await?,
-                    None => None,
-                };
-                let mut state = self.lock();
-                state.client_id = client_id;
-                if let (Some(id), Some(stored)) = (client_id, stored) {
-                    state.adopt(&self.config, id, stored);
+                let name = &self.config.cookie.name;
+                match &self.config.backend {
+                    Backend::Server { store, ids } => {
+                        let Some(verified) = ids.find(name, headers) else {
+                            return Ok(());
+                        };
+                        let stored = store.load(&verified.id).await?;
+                        let mut state = self.lock();
+                        state.client_present = true;
+                        state.client_id = Some(verified.id);
+                        state.old_key = verified.old_key;
+                        if let Some(stored) = stored {
+                            state.adopt(&self.config, verified.id, stored);
+                        }
+                    }
+                    Backend::Cookie(codec) => {
+                        let now = unix_ms(SystemTime::now());
+                        let opened = cookie_values(name, headers)
+                            .find_map(|value| codec.open(name, value, now));
+                        let Some(opened) = opened else { return Ok(()) };
+                        let mut state = self.lock();
+                        state.client_present = true;
+                        if !self
+                            .config
+                            .past_lifetime(opened.record.created(), SystemTime::now())
+                        {
+                            state.present = true;
+                            state.old_key = opened.old_key;
+                            state.base = opened.record;
+                            state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -158,55 +189,64 @@ impl RequestSession {
 
     pub(crate) fn cycle_id(&self) {
         let mut state = self.lock();
-        state.rotate = state.id.is_some();
+        state.rotate = state.id.is_some() || state.present;
     }
 
-    /// Writes what the request did to the store now.
+    /// Writes what the request did now.
     pub(crate) async fn commit(&self) -> Result<(), Error> {
         let _serial = self.commit.lock().await;
-        let now = SystemTime::now();
-        let plan = self.lock().plan(&self.config, now)?;
-        for id in &plan.doomed {
-            self.config.store.delete(id).await?;
+        match &self.config.backend {
+            Backend::Server { store, .. } => self.commit_to_store(&**store).await,
+            Backend::Cookie(codec) => self.lock().seal(&self.config, codec),
         }
-        match plan.action {
+    }
+
+    async fn commit_to_store(&self, store: &dyn Store) -> Result<(), Error> {
+        let now = SystemTime::now();
+        let (doomed, action, dirty) = self.lock().plan(&self.config, now)?;
+        for id in &doomed {
+            store.delete(id).await?;
+        }
+        match action {
             Action::None => {}
             Action::Touch(id, expires_at) => {
-                if self.config.store.touch(&id, expires_at).await? {
+                if store.touch(&id, expires_at).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     state.refreshed = true;
                 }
             }
             Action::Save(save) => {
-                let dirty = save.dirty.clone();
-                let written = self.write(save, now).await?;
+                let written = self.write(store, save, now).await?;
                 self.lock().written(written, &dirty);
             }
         }
         Ok(())
     }
 
-    async fn write(&self, save: Save, now: SystemTime) -> Result<Written, Error> {
-        let store = &*self.config.store;
+    async fn write(
+        &self,
+        store: &dyn Store,
+        save: Save,
+        now: SystemTime,
+    ) -> Result<Written, Error> {
         let Save {
             mut id,
             mut version,
             mut base,
             changes,
             rotate,
-            ..
         } = save;
         if rotate && let Some(old) = id.take() {
             // Start from the record as it is now, and only if this request is the one that
             // kills the old id: a logout that won the race stays a logout.
-            let Some(current) = store.load(&old).await?.and_then(decode) else {
+            let Some((current, _)) = store.load(&old).await?.and_then(decode) else {
                 return Ok(Written::Gone);
             };
             if !store.delete(&old).await? {
                 return Ok(Written::Gone);
             }
-            base = current.0;
+            base = current;
             version = None;
         }
         for _ in 0..MAX_ATTEMPTS {
@@ -246,19 +286,30 @@ impl RequestSession {
         })
     }
 
-    /// The Set-Cookie the response needs, if any.
-    pub(crate) fn cookie_change(&self) -> Option<CookieChange> {
+    /// The `Set-Cookie` the response needs, if any.
+    pub(crate) fn set_cookie(&self) -> Option<HeaderValue> {
         let state = self.lock();
-        if state.gone {
-            return None;
-        }
-        match state.id {
-            Some(id) if Some(id) != state.client_id => Some(CookieChange::Set(id)),
-            Some(id) if state.refreshed && self.config.cookie.max_age.is_some() => {
-                Some(CookieChange::Set(id))
+        let config = &self.config;
+        let expire = state.ended && state.client_present;
+        match &config.backend {
+            _ if state.gone => None,
+            Backend::Server { ids, .. } => {
+                let sign =
+                    |id: SessionId| config.set_cookie(Some(&ids.sign(&config.cookie.name, &id)));
+                match state.id {
+                    Some(id) if Some(id) != state.client_id || state.old_key => Some(sign(id)),
+                    Some(id) if state.refreshed && config.cookie.max_age.is_some() => {
+                        Some(sign(id))
+                    }
+                    None if expire => Some(config.set_cookie(None)),
+                    _ => None,
+                }
             }
-            None if state.ended && state.client_id.is_some() => Some(CookieChange::Expire),
-            _ => None,
+            Backend::Cookie(_) => match &state.sealed {
+                Some(sealed) => Some(sealed.clone()),
+                None if expire => Some(config.set_cookie(None)),
+                None => None,
+            },
         }
     }
 }
@@ -276,9 +327,13 @@ fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
 impl State {
     fn fresh(now: SystemTime) -> Self {
         Self {
+            client_present: false,
+            old_key: false,
             client_id: None,
             id: None,
             version: None,
+            present: false,
+            sealed: None,
             base: Record::new(now),
             expires_at: None,
             views: Vec::new(),
@@ -314,6 +369,8 @@ impl State {
             self.doomed.push(id);
         }
         self.version = None;
+        self.present = false;
+        self.sealed = None;
         self.expires_at = None;
         self.base = Record::new(SystemTime::now());
         for entry in &self.views {
@@ -324,15 +381,9 @@ impl State {
         self.ended = true;
     }
 
-    fn plan(&mut self, config: &Config, now: SystemTime) -> Result<Plan, Error> {
-        let doomed = std::mem::take(&mut self.doomed);
-        if self.deleted {
-            return Ok(Plan {
-                doomed,
-                action: Action::None,
-            });
-        }
-        let mode = config.save_mode;
+    /// The encoded changes to save, and which dirty bits they cover. With
+    /// [`SaveMode::Explicit`], changes count only once `save()` was called.
+    fn changes(&self, mode: SaveMode) -> Result<(Changes, Dirty), Error> {
         let mut changes = Vec::new();
         let mut dirty = Vec::new();
         if mode != SaveMode::Explicit || self.save_requested {
@@ -343,36 +394,57 @@ impl State {
                 }
             }
         }
-        let auto = mode == SaveMode::Auto && self.id.is_some();
-        if self.rotate || self.save_requested || !changes.is_empty() || auto {
+        Ok((changes, dirty))
+    }
+
+    /// Whether the record must be written, given its changes and whether it exists.
+    fn must_write(&self, mode: SaveMode, changes: &Changes, exists: bool) -> bool {
+        self.rotate
+            || self.save_requested
+            || !changes.is_empty()
+            || (mode == SaveMode::Auto && exists)
+    }
+
+    /// The renewed expiry, if reads have moved it far enough to be worth writing.
+    fn refresh_due(&self, config: &Config, now: SystemTime) -> Option<SystemTime> {
+        let current = self.expires_at?;
+        let renewed = config.expiry(self.base.created(), now);
+        (renewed >= current + config.refresh_interval()).then_some(renewed)
+    }
+
+    fn plan(
+        &mut self,
+        config: &Config,
+        now: SystemTime,
+    ) -> Result<(Vec<SessionId>, Action, Dirty), Error> {
+        let doomed = std::mem::take(&mut self.doomed);
+        if self.deleted {
+            return Ok((doomed, Action::None, Vec::new()));
+        }
+        let (changes, dirty) = self.changes(config.save_mode)?;
+        if self.must_write(config.save_mode, &changes, self.id.is_some()) {
             let save = Save {
                 id: self.id,
                 version: self.version,
                 base: self.base.clone(),
                 changes,
-                dirty,
                 rotate: self.rotate,
             };
-            return Ok(Plan {
-                doomed,
-                action: Action::Save(save),
-            });
+            return Ok((doomed, Action::Save(save), dirty));
         }
-        let action = match (self.id, self.expires_at) {
-            (Some(id), Some(current)) => {
-                let renewed = config.expiry(self.base.created(), now);
-                if renewed >= current + config.refresh_interval() {
-                    Action::Touch(id, renewed)
-                } else {
-                    Action::None
-                }
-            }
+        let action = match (self.id, self.refresh_due(config, now)) {
+            (Some(id), Some(renewed)) => Action::Touch(id, renewed),
             _ => Action::None,
         };
-        Ok(Plan { doomed, action })
+        Ok((doomed, action, dirty))
     }
 
-    fn written(&mut self, written: Written, dirty: &[(Arc<dyn View>, u64)]) {
+    fn written(&mut self, written: Written, dirty: &Dirty) {
+        for (view, bits) in dirty {
+            view.saved(*bits);
+        }
+        self.rotate = false;
+        self.save_requested = false;
         match written {
             Written::Saved {
                 id,
@@ -380,15 +452,10 @@ impl State {
                 record,
                 expires_at,
             } => {
-                for (view, bits) in dirty {
-                    view.saved(*bits);
-                }
                 self.id = Some(id);
                 self.version = Some(version);
                 self.base = record;
                 self.expires_at = Some(expires_at);
-                self.save_requested = false;
-                self.rotate = false;
                 self.refreshed = true;
             }
             Written::Gone => {
@@ -397,13 +464,50 @@ impl State {
                 );
                 self.id = None;
                 self.version = None;
-                self.rotate = false;
-                self.save_requested = false;
                 self.gone = true;
-                for (view, bits) in dirty {
-                    view.saved(*bits);
-                }
             }
         }
+    }
+
+    /// Cookie stores: seals the session into the cookie to send, when it changed, must be
+    /// refreshed, or was made with an old key. Over the size limit nothing is sent.
+    fn seal(&mut self, config: &Config, codec: &CookieCodec) -> Result<(), Error> {
+        if self.deleted {
+            self.sealed = None;
+            return Ok(());
+        }
+        let now = SystemTime::now();
+        let (changes, dirty) = self.changes(config.save_mode)?;
+        let reissue = self.present && (self.old_key || self.refresh_due(config, now).is_some());
+        if !self.must_write(config.save_mode, &changes, self.present) && !reissue {
+            return Ok(());
+        }
+        let mut record = self.base.clone();
+        record.apply(&changes);
+        let created = record.created();
+        let expires_at = config.expiry(created, now);
+        let absolute = config
+            .max_lifetime
+            .map(|lifetime| unix_ms(created + lifetime));
+        let value = codec.seal(&config.cookie.name, &record, unix_ms(expires_at), absolute);
+        let header = config.set_cookie(Some(&value));
+        let size = header.len();
+        if size > config.cookie_size_limit {
+            return Err(Error::SessionTooLarge {
+                size,
+                limit: config.cookie_size_limit,
+            });
+        }
+        for (view, bits) in &dirty {
+            view.saved(*bits);
+        }
+        self.base = record;
+        self.expires_at = Some(expires_at);
+        self.present = true;
+        self.old_key = false;
+        self.rotate = false;
+        self.save_requested = false;
+        self.sealed = Some(header);
+        Ok(())
     }
 }

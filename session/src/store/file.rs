@@ -3,13 +3,13 @@
 
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
-use crate::record::unix_ms;
+use crate::record::{from_unix_ms, unix_ms};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// `magic (4) | version (u64 LE) | expires at, Unix ms (u64 LE) | record bytes`
 const MAGIC: &[u8; 4] = b"SES1";
@@ -327,7 +327,7 @@ impl Store for FileStore {
             Ok(live.map(|parsed| StoredRecord {
                 data: parsed.data,
                 version: Version::new(parsed.version),
-                expires_at: UNIX_EPOCH + Duration::from_millis(parsed.expires_ms),
+                expires_at: from_unix_ms(parsed.expires_ms),
             }))
         })
     }

@@ -2,11 +2,11 @@
 
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
-use crate::record::unix_ms;
+use crate::record::{from_unix_ms, unix_ms};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 const SHARDS: usize = 32;
 
@@ -110,7 +110,7 @@ impl MemoryStore {
         Some(StoredRecord {
             data: entry.data.to_vec(),
             version: Version::new(entry.version),
-            expires_at: UNIX_EPOCH + Duration::from_millis(entry.expires_ms),
+            expires_at: from_unix_ms(entry.expires_ms),
         })
     }
 

@@ -123,3 +123,35 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Removes the record.
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
+
+/// A shared store is a store.
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+        (**self).load(id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
+        (**self).save(id, data, expires_at, expected)
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).touch(id, expires_at)
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).delete(id)
+    }
+}

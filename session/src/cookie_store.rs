@@ -1,0 +1,384 @@
+//! Client-side sessions: the whole record travels in the cookie, sealed or signed.
+//!
+//! Sealed: `base64url(version | nonce(24) | XChaCha20-Poly1305(payload))`, with
+//! `version | kind | name` as associated data, so a value cannot move to another cookie name.
+//! Signed: `base64url(version | payload | HMAC-SHA256(version | kind | name | payload))`.
+//! The payload is `idle deadline (u64 LE ms) | absolute deadline (u64 LE ms, MAX = none) |
+//! record`: expiry lives inside the authenticated bytes, so a client cannot extend it.
+
+use crate::Key;
+use crate::id_cookie::hmac_sha256;
+use crate::record::Record;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+const FORMAT_VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 32;
+const DEADLINES_LEN: usize = 16;
+/// Longer values are not even decoded: no browser keeps a cookie this big.
+const MAX_VALUE_LEN: usize = 8192;
+
+/// Sessions sealed in the cookie with XChaCha20-Poly1305: the client can neither read nor
+/// change them, and no server-side storage is needed, so any number of servers sharing the
+/// key serve the same sessions.
+///
+/// # Security
+/// A sealed cookie cannot be revoked before its deadline: `delete()` and `invalidate()`
+/// clear the browser's cookie, but a copy taken earlier stays valid until its idle or
+/// absolute deadline. Keep the idle timeout short, or use a server-side store where logout
+/// must end a stolen session at once. Browsers keep about 4 KB per cookie; saves over
+/// [`SessionLayer::with_cookie_size_limit`](crate::SessionLayer::with_cookie_size_limit)
+/// fail with [`Error::SessionTooLarge`](crate::Error::SessionTooLarge).
+///
+/// # Example
+/// ```
+/// use session::{CookieStore, Key, SessionLayer};
+/// let layer = SessionLayer::new(CookieStore::new(), &Key::generate());
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CookieStore {
+    _private: (),
+}
+
+impl CookieStore {
+    /// Sealed cookie sessions.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+/// Sessions signed in the cookie with HMAC-SHA256: the client can read them (base64url and
+/// postcard) but not change them. Beaker's cookie sessions. Prefer [`CookieStore`] unless
+/// the client needs to read its session; the same revocation caveat applies.
+///
+/// # Example
+/// ```
+/// use session::{Key, SessionLayer, SignedCookieStore};
+/// let layer = SessionLayer::new(SignedCookieStore::new(), &Key::generate());
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SignedCookieStore {
+    _private: (),
+}
+
+impl SignedCookieStore {
+    /// Signed cookie sessions.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+/// An opened cookie.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) record: Record,
+    pub(crate) idle_deadline_ms: u64,
+    /// Made with a previous key: re-issue it with the current one.
+    pub(crate) old_key: bool,
+}
+
+/// Seals or signs records into cookie values, with every configured key (current first).
+#[derive(Clone)]
+pub(crate) enum CookieCodec {
+    Sealed(Vec<XChaCha20Poly1305>),
+    Signed(Vec<Hmac<Sha256>>),
+}
+
+impl fmt::Debug for CookieCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sealed(keys) => write!(f, "Sealed({} keys, REDACTED)", keys.len()),
+            Self::Signed(keys) => write!(f, "Signed({} keys, REDACTED)", keys.len()),
+        }
+    }
+}
+
+impl CookieCodec {
+    pub(crate) fn sealed(keys: &[Key]) -> Self {
+        Self::Sealed(
+            keys.iter()
+                .map(|key| {
+                    XChaCha20Poly1305::new(
+                        key.derive("session-cookie-seal-xchacha20poly1305")
+                            .as_ref()
+                            .into(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn signed(keys: &[Key]) -> Self {
+        Self::Signed(
+            keys.iter()
+                .map(|key| hmac_sha256(key, "session-cookie-sign-hmac-sha256"))
+                .collect(),
+        )
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Self::Sealed(_) => b'S',
+            Self::Signed(_) => b'G',
+        }
+    }
+
+    /// `version | kind | u64be(name length) | name`: what binds a value to its cookie.
+    fn context(&self, name: &str) -> Vec<u8> {
+        let mut context = Vec::with_capacity(10 + name.len());
+        context.extend_from_slice(&[FORMAT_VERSION, self.kind()]);
+        context.extend_from_slice(&(name.len() as u64).to_be_bytes());
+        context.extend_from_slice(name.as_bytes());
+        context
+    }
+
+    /// The cookie value holding `record` until the deadlines.
+    pub(crate) fn seal(
+        &self,
+        name: &str,
+        record: &Record,
+        idle_deadline_ms: u64,
+        absolute_deadline_ms: Option<u64>,
+    ) -> String {
+        let mut payload = Vec::with_capacity(DEADLINES_LEN + 64);
+        payload.extend_from_slice(&idle_deadline_ms.to_le_bytes());
+        payload.extend_from_slice(&absolute_deadline_ms.unwrap_or(u64::MAX).to_le_bytes());
+        payload.extend_from_slice(&record.encode());
+        let context = self.context(name);
+        let mut raw = vec![FORMAT_VERSION];
+        match self {
+            Self::Sealed(ciphers) => {
+                let mut nonce = [0u8; NONCE_LEN];
+                getrandom::getrandom(&mut nonce).expect("the OS random number generator failed");
+                let sealed = ciphers[0]
+                    .encrypt(
+                        XNonce::from_slice(&nonce),
+                        Payload {
+                            msg: &payload,
+                            aad: &context,
+                        },
+                    )
+                    .expect("XChaCha20-Poly1305 seals any message that fits in memory");
+                raw.extend_from_slice(&nonce);
+                raw.extend_from_slice(&sealed);
+            }
+            Self::Signed(macs) => {
+                let mut mac = macs[0].clone();
+                mac.update(&context);
+                mac.update(&payload);
+                raw.extend_from_slice(&payload);
+                raw.extend_from_slice(&mac.finalize().into_bytes());
+            }
+        }
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The record in `value`, if it is authentic for the cookie called `name` under any key
+    /// and still before its deadlines at `now_ms`.
+    pub(crate) fn open(&self, name: &str, value: &str, now_ms: u64) -> Option<Opened> {
+        if value.len() > MAX_VALUE_LEN {
+            return None;
+        }
+        let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let (&version, body) = raw.split_first()?;
+        if version != FORMAT_VERSION {
+            return None;
+        }
+        let context = self.context(name);
+        let (payload, index) = match self {
+            Self::Sealed(ciphers) => {
+                if body.len() < NONCE_LEN {
+                    return None;
+                }
+                let (nonce, sealed) = body.split_at(NONCE_LEN);
+                let nonce = XNonce::from_slice(nonce);
+                ciphers.iter().enumerate().find_map(|(index, cipher)| {
+                    let payload = cipher
+                        .decrypt(
+                            nonce,
+                            Payload {
+                                msg: sealed,
+                                aad: &context,
+                            },
+                        )
+                        .ok()?;
+                    Some((payload, index))
+                })?
+            }
+            Self::Signed(macs) => {
+                let split = body.len().checked_sub(TAG_LEN)?;
+                let (payload, tag) = body.split_at(split);
+                let index = macs.iter().position(|mac| {
+                    let mut mac = mac.clone();
+                    mac.update(&context);
+                    mac.update(payload);
+                    mac.verify_slice(tag).is_ok()
+                })?;
+                (payload.to_vec(), index)
+            }
+        };
+        let (deadlines, record) = payload.split_at_checked(DEADLINES_LEN)?;
+        let idle_deadline_ms = u64::from_le_bytes(deadlines[..8].try_into().ok()?);
+        let absolute = u64::from_le_bytes(deadlines[8..].try_into().ok()?);
+        if now_ms >= idle_deadline_ms || now_ms >= absolute {
+            return None;
+        }
+        let record = Record::decode(record).ok()?;
+        Some(Opened {
+            record,
+            idle_deadline_ms,
+            old_key: index > 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn key(byte: u8) -> Key {
+        Key::from_secret(&[byte; 64]).unwrap()
+    }
+
+    fn record() -> Record {
+        let mut record = Record::new(SystemTime::now());
+        record.apply(&[("v.note", vec![7; 256])]);
+        record
+    }
+
+    fn codecs(keys: &[Key]) -> [CookieCodec; 2] {
+        [CookieCodec::sealed(keys), CookieCodec::signed(keys)]
+    }
+
+    #[test]
+    fn round_trips_and_binds_the_name_and_the_deadline() {
+        let record = record();
+        for codec in codecs(&[key(1)]) {
+            let value = codec.seal("s", &record, 2_000, Some(3_000));
+            let opened = codec.open("s", &value, 1_000).expect("opens");
+            assert_eq!(opened.record, record);
+            assert_eq!((opened.idle_deadline_ms, opened.old_key), (2_000, false));
+            assert!(
+                codec.open("other", &value, 1_000).is_none(),
+                "{codec:?}: moved to another name"
+            );
+            assert!(
+                codec.open("s", &value, 2_000).is_none(),
+                "{codec:?}: past the idle deadline"
+            );
+            let value = codec.seal("s", &record, 9_000, Some(3_000));
+            assert!(
+                codec.open("s", &value, 3_000).is_none(),
+                "{codec:?}: past the absolute deadline"
+            );
+        }
+    }
+
+    #[test]
+    fn every_single_byte_change_truncation_and_extension_is_rejected() {
+        for codec in codecs(&[key(1)]) {
+            let value = codec.seal("s", &record(), u64::MAX - 1, None);
+            let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+            for index in 0..raw.len() {
+                let mut changed = raw.clone();
+                changed[index] ^= 0x01;
+                assert!(
+                    codec
+                        .open("s", &URL_SAFE_NO_PAD.encode(&changed), 0)
+                        .is_none(),
+                    "byte {index}"
+                );
+            }
+            for len in 0..raw.len() {
+                assert!(
+                    codec
+                        .open("s", &URL_SAFE_NO_PAD.encode(&raw[..len]), 0)
+                        .is_none(),
+                    "truncated to {len}"
+                );
+            }
+            let mut longer = raw.clone();
+            longer.push(0);
+            assert!(
+                codec
+                    .open("s", &URL_SAFE_NO_PAD.encode(&longer), 0)
+                    .is_none()
+            );
+            assert!(codec.open("s", "not base64!", 0).is_none());
+            assert!(codec.open("s", &"A".repeat(MAX_VALUE_LEN + 4), 0).is_none());
+        }
+    }
+
+    #[test]
+    fn seals_differ_each_time_and_hide_the_record() {
+        let codec = CookieCodec::sealed(&[key(1)]);
+        let mut record = Record::new(SystemTime::now());
+        record.apply(&[("v.secret", b"hunter2".to_vec())]);
+        let (a, b) = (
+            codec.seal("s", &record, 10, None),
+            codec.seal("s", &record, 10, None),
+        );
+        assert_ne!(a, b, "a fresh nonce per seal");
+        let raw = URL_SAFE_NO_PAD.decode(&a).unwrap();
+        assert!(!raw.windows(7).any(|w| w == b"hunter2"));
+        let signed = URL_SAFE_NO_PAD
+            .decode(CookieCodec::signed(&[key(1)]).seal("s", &record, 10, None))
+            .unwrap();
+        assert!(
+            signed.windows(7).any(|w| w == b"hunter2"),
+            "signed cookies are readable"
+        );
+    }
+
+    #[test]
+    fn sealing_and_signing_use_different_keys() {
+        let value = CookieCodec::signed(&[key(1)]).seal("s", &record(), u64::MAX - 1, None);
+        assert!(
+            CookieCodec::sealed(&[key(1)])
+                .open("s", &value, 0)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn previous_keys_open_and_are_flagged_removed_keys_do_not() {
+        for (old, rotated, dropped) in [
+            (
+                CookieCodec::sealed(&[key(1)]),
+                CookieCodec::sealed(&[key(2), key(1)]),
+                CookieCodec::sealed(&[key(2)]),
+            ),
+            (
+                CookieCodec::signed(&[key(1)]),
+                CookieCodec::signed(&[key(2), key(1)]),
+                CookieCodec::signed(&[key(2)]),
+            ),
+        ] {
+            let value = old.seal("s", &record(), u64::MAX - 1, None);
+            assert!(
+                rotated
+                    .open("s", &value, 0)
+                    .expect("old key accepted")
+                    .old_key
+            );
+            let resealed = rotated.seal("s", &record(), u64::MAX - 1, None);
+            assert!(!rotated.open("s", &resealed, 0).unwrap().old_key);
+            assert!(dropped.open("s", &resealed, 0).is_some());
+            assert!(
+                dropped.open("s", &value, 0).is_none(),
+                "a removed key's cookies die"
+            );
+        }
+    }
+}
