@@ -1,6 +1,7 @@
 //! One test binary (one link) for every integration test.
 
 mod concurrency;
+mod cookies;
 mod security;
 mod semantics;
 mod stores;

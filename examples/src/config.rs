@@ -1,6 +1,6 @@
 //! The demo's configuration, read from the environment.
 
-use session::{FileStore, Key, MemoryStore, SessionLayer};
+use session::{CookieStore, FileStore, Key, MemoryStore, SessionLayer, SignedCookieStore};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,12 +12,17 @@ pub enum StoreKind {
     File(PathBuf),
     /// `memory`: gone when the process ends.
     Memory,
+    /// `cookie`: sealed in the cookie (XChaCha20-Poly1305); no server-side storage.
+    Cookie,
+    /// `signed-cookie`: signed in the cookie (HMAC-SHA256), readable by the client.
+    SignedCookie,
 }
 
 /// Everything the demo reads from its environment.
 #[derive(Debug)]
 pub struct DemoConfig {
-    /// `SESSION_STORE` (`file` or `memory`) and `SESSION_DIR` (default `./sessions`).
+    /// `SESSION_STORE` (`file`, `memory`, `cookie` or `signed-cookie`) and `SESSION_DIR`
+    /// (default `./sessions`).
     pub store: StoreKind,
     /// `PORT` (default 3000), always on 127.0.0.1.
     pub addr: SocketAddr,
@@ -74,6 +79,8 @@ impl DemoConfig {
         let layer = match &self.store {
             StoreKind::File(dir) => SessionLayer::new(FileStore::new(dir)?, &self.key),
             StoreKind::Memory => SessionLayer::new(MemoryStore::new(), &self.key),
+            StoreKind::Cookie => SessionLayer::new(CookieStore::new(), &self.key),
+            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), &self.key),
         };
         Ok(layer.with_idle_timeout(self.idle).with_secure(self.secure))
     }

@@ -11,8 +11,8 @@ use crate::id_cookie::hmac_sha256;
 use crate::record::Record;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
@@ -20,6 +20,7 @@ use std::fmt;
 const FORMAT_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 32;
+const SEAL_TAG_LEN: usize = 16;
 const DEADLINES_LEN: usize = 16;
 /// Longer values are not even decoded: no browser keeps a cookie this big.
 const MAX_VALUE_LEN: usize = 8192;
@@ -150,33 +151,33 @@ impl CookieCodec {
         idle_deadline_ms: u64,
         absolute_deadline_ms: Option<u64>,
     ) -> String {
-        let mut payload = Vec::with_capacity(DEADLINES_LEN + 64);
-        payload.extend_from_slice(&idle_deadline_ms.to_le_bytes());
-        payload.extend_from_slice(&absolute_deadline_ms.unwrap_or(u64::MAX).to_le_bytes());
-        payload.extend_from_slice(&record.encode());
         let context = self.context(name);
+        // `version | nonce (sealed only) | payload | tag`, built in one buffer and sealed in
+        // place.
         let mut raw = vec![FORMAT_VERSION];
+        let payload_at = match self {
+            Self::Sealed(_) => NONCE_LEN + 1,
+            Self::Signed(_) => 1,
+        };
+        raw.resize(payload_at, 0);
+        raw.extend_from_slice(&idle_deadline_ms.to_le_bytes());
+        raw.extend_from_slice(&absolute_deadline_ms.unwrap_or(u64::MAX).to_le_bytes());
+        record.encode_into(&mut raw);
         match self {
             Self::Sealed(ciphers) => {
-                let mut nonce = [0u8; NONCE_LEN];
-                getrandom::getrandom(&mut nonce).expect("the OS random number generator failed");
-                let sealed = ciphers[0]
-                    .encrypt(
-                        XNonce::from_slice(&nonce),
-                        Payload {
-                            msg: &payload,
-                            aad: &context,
-                        },
-                    )
+                getrandom::getrandom(&mut raw[1..payload_at])
+                    .expect("the OS random number generator failed");
+                let (head, payload) = raw.split_at_mut(payload_at);
+                let nonce = XNonce::from_slice(&head[1..]);
+                let tag = ciphers[0]
+                    .encrypt_in_place_detached(nonce, &context, payload)
                     .expect("XChaCha20-Poly1305 seals any message that fits in memory");
-                raw.extend_from_slice(&nonce);
-                raw.extend_from_slice(&sealed);
+                raw.extend_from_slice(&tag);
             }
             Self::Signed(macs) => {
                 let mut mac = macs[0].clone();
                 mac.update(&context);
-                mac.update(&payload);
-                raw.extend_from_slice(&payload);
+                mac.update(&raw[payload_at..]);
                 raw.extend_from_slice(&mac.finalize().into_bytes());
             }
         }
@@ -197,20 +198,17 @@ impl CookieCodec {
         let context = self.context(name);
         let (payload, index) = match self {
             Self::Sealed(ciphers) => {
-                if body.len() < NONCE_LEN {
-                    return None;
-                }
-                let (nonce, sealed) = body.split_at(NONCE_LEN);
-                let nonce = XNonce::from_slice(nonce);
+                let tag_at = body
+                    .len()
+                    .checked_sub(SEAL_TAG_LEN)
+                    .filter(|&at| at >= NONCE_LEN)?;
+                let (head, tag) = body.split_at(tag_at);
+                let (nonce, sealed) = head.split_at(NONCE_LEN);
+                let (nonce, tag) = (XNonce::from_slice(nonce), Tag::from_slice(tag));
                 ciphers.iter().enumerate().find_map(|(index, cipher)| {
-                    let payload = cipher
-                        .decrypt(
-                            nonce,
-                            Payload {
-                                msg: sealed,
-                                aad: &context,
-                            },
-                        )
+                    let mut payload = sealed.to_vec();
+                    cipher
+                        .decrypt_in_place_detached(nonce, &context, &mut payload, tag)
                         .ok()?;
                     Some((payload, index))
                 })?

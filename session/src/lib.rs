@@ -140,4 +140,55 @@ pub mod __private {
     /// The handle of a struct whose derive failed: it has no accessors.
     #[derive(Debug)]
     pub struct Unavailable;
+
+    /// What a [`CookieStore`](crate::CookieStore) or
+    /// [`SignedCookieStore`](crate::SignedCookieStore) does to a record, for benchmarks.
+    #[derive(Debug)]
+    pub struct CookieSealer(crate::cookie_store::CookieCodec);
+
+    impl CookieSealer {
+        /// Seals like [`CookieStore`](crate::CookieStore).
+        #[must_use]
+        pub fn sealed(key: &crate::Key) -> Self {
+            Self(crate::cookie_store::CookieCodec::sealed(
+                std::slice::from_ref(key),
+            ))
+        }
+
+        /// Signs like [`SignedCookieStore`](crate::SignedCookieStore).
+        #[must_use]
+        pub fn signed(key: &crate::Key) -> Self {
+            Self(crate::cookie_store::CookieCodec::signed(
+                std::slice::from_ref(key),
+            ))
+        }
+
+        /// The cookie value for `record`, valid for a minute.
+        #[must_use]
+        pub fn seal(&self, name: &str, record: &Record) -> String {
+            let deadline = crate::record::unix_ms(std::time::SystemTime::now()) + 60_000;
+            self.0.seal(name, record, deadline, None)
+        }
+
+        /// The record in `value`, if authentic and live.
+        #[must_use]
+        pub fn open(&self, name: &str, value: &str) -> Option<Record> {
+            let now = crate::record::unix_ms(std::time::SystemTime::now());
+            self.0.open(name, value, now).map(|opened| opened.record)
+        }
+    }
+
+    /// A record holding `fields` as already-encoded bytes, for benchmarks.
+    #[must_use]
+    pub fn record(fields: &[(&'static str, Vec<u8>)]) -> Record {
+        let mut record = Record::new(std::time::SystemTime::now());
+        record.apply(fields);
+        record
+    }
+
+    /// The encoded size of `record` in bytes.
+    #[must_use]
+    pub fn encoded_len(record: &Record) -> usize {
+        record.encode().len()
+    }
 }

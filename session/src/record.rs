@@ -8,6 +8,7 @@ use crate::Error;
 use crate::data::SessionData;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,7 +22,9 @@ const FORMAT_VERSION: u8 = 1;
 pub struct Record {
     /// Milliseconds since the Unix epoch; the absolute lifetime counts from here.
     created_ms: u64,
-    fields: BTreeMap<String, Vec<u8>>,
+    /// `ByteBuf` makes serde see bytes, not a sequence of `u8`: the same postcard bytes
+    /// (length, then the bytes), written and read in one copy instead of one call per byte.
+    fields: BTreeMap<String, ByteBuf>,
 }
 
 /// Why stored bytes are not a record.
@@ -49,19 +52,26 @@ impl Record {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
-        self.fields.get(key).map(Vec::as_slice)
+        self.fields.get(key).map(|bytes| bytes.as_slice())
     }
 
     pub(crate) fn apply(&mut self, changes: &[(&'static str, Vec<u8>)]) {
         for (key, value) in changes {
-            self.fields.insert((*key).to_owned(), value.clone());
+            self.fields
+                .insert((*key).to_owned(), ByteBuf::from(value.clone()));
         }
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT_VERSION];
-        postcard::to_io(self, &mut out).expect("a record of bytes always encodes");
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
         out
+    }
+
+    /// Appends the encoded record to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(FORMAT_VERSION);
+        postcard::to_io(self, out).expect("a record of bytes always encodes");
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CorruptRecord> {

@@ -36,6 +36,8 @@ async fn run() -> Result<(), String> {
     let store = match &config.store {
         StoreKind::File(dir) => format!("file ({})", dir.display()),
         StoreKind::Memory => "memory".to_owned(),
+        StoreKind::Cookie => "sealed cookie".to_owned(),
+        StoreKind::SignedCookie => "signed cookie".to_owned(),
     };
     tracing::info!(addr = %config.addr, %store, "demo listening");
     axum::serve(listener, session_examples::app(layer))

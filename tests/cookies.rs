@@ -1,0 +1,300 @@
+//! Client-side sessions through the demo: sealed and signed cookies, hostile edits, key
+//! rotation, expiry inside the seal, and the size limit.
+
+use axum::http::{Method, StatusCode};
+use session::{CookieStore, Key, MemoryStore, SessionLayer, SignedCookieStore};
+use session_examples::app;
+use session_tests::{Client, key, send};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Sealed,
+    Signed,
+}
+
+const KINDS: [Kind; 2] = [Kind::Sealed, Kind::Signed];
+
+fn layer(kind: Kind, key: &Key) -> SessionLayer {
+    match kind {
+        Kind::Sealed => SessionLayer::new(CookieStore::new(), key),
+        Kind::Signed => SessionLayer::new(SignedCookieStore::new(), key),
+    }
+}
+
+fn client(kind: Kind) -> Client {
+    Client::new(app(layer(kind, &key())))
+}
+
+#[tokio::test]
+async fn sessions_round_trip_in_the_cookie() {
+    for kind in KINDS {
+        let mut client = client(kind);
+        assert!(
+            client.get("/session").await.set_cookies.is_empty(),
+            "{kind:?}: reading creates nothing"
+        );
+        client.post("/visit").await;
+        client.post("/login/ada").await;
+        client.send(Method::POST, "/note", "hello").await;
+        let view = client.get("/session").await.view();
+        assert_eq!(
+            (view.visits, view.user.as_deref(), view.note_len),
+            (1, Some("ada"), 5),
+            "{kind:?}"
+        );
+        let reply = client.post("/logout").await;
+        assert_eq!(
+            reply.set_cookie().and_then(|c| c.max_age()),
+            Some(cookie::time::Duration::ZERO)
+        );
+        assert_eq!(client.get("/session").await.view().visits, 0, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn two_servers_with_the_same_secret_share_sessions_without_shared_storage() {
+    for kind in KINDS {
+        let mut first = client(kind);
+        first.post("/visit").await;
+        let mut second = Client::new(app(layer(kind, &key())));
+        second.jar = first.jar.clone();
+        assert_eq!(second.post("/visit").await.view().visits, 2, "{kind:?}");
+        first.jar = second.jar.clone();
+        assert_eq!(first.get("/session").await.view().visits, 2, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_character_change_truncation_and_extension_is_rejected() {
+    for kind in KINDS {
+        let mut client = client(kind);
+        client.post("/visit").await;
+        let genuine = client.cookie("id").expect("cookie").to_owned();
+        let mut forged: Vec<String> = (0..genuine.len())
+            .map(|index| {
+                let mut bytes = genuine.clone().into_bytes();
+                bytes[index] = if bytes[index] == b'A' { b'B' } else { b'A' };
+                String::from_utf8(bytes).expect("ascii")
+            })
+            .collect();
+        forged.extend(
+            (0..genuine.len())
+                .step_by(7)
+                .map(|len| genuine[..len].to_owned()),
+        );
+        forged.push(format!("{genuine}A"));
+        forged.push(format!("{genuine}AAAA"));
+        for value in forged {
+            let reply = send(
+                client.router(),
+                Method::GET,
+                "/session",
+                Some(&format!("id={value}")),
+                "",
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{kind:?}");
+            assert_eq!(reply.view().visits, 0, "{kind:?}: {value}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_moved_to_another_name_or_store_kind_is_rejected() {
+    for kind in KINDS {
+        let mut client = client(kind);
+        client.post("/visit").await;
+        let value = client.cookie("id").expect("cookie").to_owned();
+        let renamed = app(layer(kind, &key()).with_cookie_name("sid"));
+        let reply = send(
+            &renamed,
+            Method::GET,
+            "/session",
+            Some(&format!("sid={value}")),
+            "",
+        )
+        .await;
+        assert_eq!(reply.view().visits, 0, "{kind:?}");
+    }
+    let mut sealed = client(Kind::Sealed);
+    sealed.post("/visit").await;
+    let mut signed = client(Kind::Signed);
+    signed.jar = sealed.jar.clone();
+    assert_eq!(
+        signed.get("/session").await.view().visits,
+        0,
+        "sealing and signing keys differ"
+    );
+}
+
+#[tokio::test]
+async fn a_cookie_replayed_after_its_deadline_is_rejected() {
+    for kind in KINDS {
+        let layer = layer(kind, &key()).with_idle_timeout(Duration::from_millis(300));
+        let mut client = Client::new(app(layer));
+        client.post("/visit").await;
+        // The client keeps the cookie past its life; the deadline inside the seal decides.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(client.get("/session").await.view().visits, 0, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_inside_the_seal_ends_an_active_session() {
+    for kind in KINDS {
+        let layer = layer(kind, &key())
+            .with_idle_timeout(Duration::from_secs(60))
+            .with_max_lifetime(Some(Duration::from_millis(400)));
+        let mut client = Client::new(app(layer));
+        client.post("/visit").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(client.post("/visit").await.view().visits, 2, "{kind:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(client.get("/session").await.view().visits, 0, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn reads_refresh_the_deadline_at_the_rate_limit() {
+    for kind in KINDS {
+        let layer = layer(kind, &key())
+            .with_idle_timeout(Duration::from_millis(500))
+            .with_refresh_interval(Duration::from_millis(150));
+        let mut client = Client::new(app(layer));
+        client.post("/visit").await;
+        assert!(
+            client.get("/session").await.set_cookies.is_empty(),
+            "{kind:?}: no refresh yet"
+        );
+        let mut refreshed = 0;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let reply = client.get("/session").await;
+            assert_eq!(reply.view().visits, 1, "{kind:?}: kept alive by reads");
+            refreshed += reply.set_cookies.len();
+        }
+        assert!((1..=5).contains(&refreshed), "{kind:?}: {refreshed}");
+    }
+}
+
+#[tokio::test]
+async fn key_rotation_accepts_and_reissues_old_cookies_and_removing_a_key_kills_them() {
+    let (old, new) = (
+        Key::from_secret(&[1; 64]).unwrap(),
+        Key::from_secret(&[2; 64]).unwrap(),
+    );
+    // Both cookie stores, and a server-side store's signed id cookie.
+    let memory = MemoryStore::new();
+    let make = |backend: usize, key: &Key| match KINDS.get(backend) {
+        Some(&kind) => layer(kind, key),
+        None => SessionLayer::new(memory.clone(), key),
+    };
+    for index in 0..=KINDS.len() {
+        let mut client = Client::new(app(make(index, &old)));
+        client.post("/visit").await;
+        let before = client.cookie("id").expect("cookie").to_owned();
+
+        let rotated = app(make(index, &new).with_previous_keys(std::slice::from_ref(&old)));
+        let mut rotating = Client::new(rotated);
+        rotating.jar = client.jar.clone();
+        let reply = rotating.get("/session").await;
+        assert_eq!(
+            reply.view().visits,
+            1,
+            "backend {index}: the old key is accepted"
+        );
+        let reissued = reply
+            .set_cookie()
+            .expect("re-issued under the new key")
+            .value()
+            .to_owned();
+        assert_ne!(reissued, before);
+        assert!(
+            rotating.get("/session").await.set_cookies.is_empty(),
+            "backend {index}: once"
+        );
+
+        let new_only = app(make(index, &new));
+        let reply = send(
+            &new_only,
+            Method::GET,
+            "/session",
+            Some(&format!("id={reissued}")),
+            "",
+        )
+        .await;
+        assert_eq!(
+            reply.view().visits,
+            1,
+            "backend {index}: the re-issued cookie needs only the new key"
+        );
+        let reply = send(
+            &new_only,
+            Method::GET,
+            "/session",
+            Some(&format!("id={before}")),
+            "",
+        )
+        .await;
+        assert_eq!(
+            reply.view().visits,
+            0,
+            "backend {index}: removing the old key kills its cookies"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_session_is_refused_and_the_earlier_one_stays_intact() {
+    for kind in KINDS {
+        let mut client = client(kind);
+        client.post("/visit").await;
+        client.send(Method::POST, "/note", &"n".repeat(100)).await;
+        let earlier = client.jar.clone();
+        let reply = client.send(Method::POST, "/note", &"x".repeat(5000)).await;
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{kind:?}");
+        assert!(reply.set_cookies.is_empty(), "{kind:?}: no Set-Cookie");
+        assert_eq!(client.jar, earlier);
+        let view = client.get("/session").await.view();
+        assert_eq!(
+            (view.visits, view.note_len),
+            (1, 100),
+            "{kind:?}: the earlier session is intact"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_size_limit_and_its_status_are_configurable() {
+    let layer = layer(Kind::Sealed, &key())
+        .with_cookie_size_limit(200)
+        .with_too_large_status(StatusCode::INSUFFICIENT_STORAGE);
+    let mut client = Client::new(app(layer));
+    assert!(
+        client
+            .send(Method::POST, "/note", "short")
+            .await
+            .status
+            .is_success()
+    );
+    let reply = client.send(Method::POST, "/note", &"x".repeat(150)).await;
+    assert_eq!(reply.status, StatusCode::INSUFFICIENT_STORAGE);
+}
+
+/// The README's size estimate, checked against a real cookie.
+#[tokio::test]
+async fn the_readme_size_estimate_is_exact_for_a_known_session() {
+    let mut client = client(Kind::Sealed);
+    client.post("/visit").await;
+    let reply = client.send(Method::POST, "/note", &"n".repeat(100)).await;
+    let header = reply.set_cookie().expect("cookie").to_string();
+    // Record: format (1) + created ms (6) + field count (1)
+    //   + `demo.visits`: 1 + 11 + 1 + 1 (visits = 1)
+    //   + `demo.note`:   1 + 9 + 1 + 101 (a 100-byte string: length byte + bytes)
+    let record = 1 + 6 + 1 + (1 + 11 + 1 + 1) + (1 + 9 + 1 + 101);
+    let sealed = 1 + 24 + 16 + record + 16; // version, nonce, deadlines, record, tag
+    let value = (sealed * 4usize).div_ceil(3); // base64url, no padding
+    let attributes = "; HttpOnly; SameSite=Lax; Path=/".len();
+    assert_eq!(header.len(), "id=".len() + value + attributes, "{header}");
+}
