@@ -7,7 +7,7 @@ use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{Client, key, send};
 
-async fn different_fields_are_both_kept(store: impl Store) {
+pub(crate) async fn different_fields_are_both_kept(store: impl Store) {
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     let cookie = client.cookie_header().expect("cookie");

@@ -4,6 +4,7 @@ mod concurrency;
 mod cookies;
 mod security;
 mod semantics;
+mod shared_stores;
 mod stores;
 mod tcp;
 mod typed;

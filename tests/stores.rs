@@ -2,131 +2,26 @@
 //! atomic files, corrupt files, sweeping.
 
 use axum::http::Method;
-use session::store::{SaveOutcome, Version};
+use session::store::conformance;
 use session::{FileStore, MemoryStore, SessionId, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{Client, capture_logs, key, send};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 fn later(ms: u64) -> SystemTime {
     SystemTime::now() + Duration::from_millis(ms)
 }
 
-async fn contract(store: &dyn Store) {
-    let id = SessionId::random();
-    assert_eq!(store.load(&id).await.unwrap(), None);
-    assert_eq!(
-        store
-            .save(&id, b"x", later(60_000), Some(Version::new(1)))
-            .await
-            .unwrap(),
-        SaveOutcome::Missing
-    );
-    let SaveOutcome::Saved(v1) = store.save(&id, b"one", later(60_000), None).await.unwrap() else {
-        panic!("create failed")
-    };
-    assert_eq!(
-        store
-            .save(&id, b"again", later(60_000), None)
-            .await
-            .unwrap(),
-        SaveOutcome::Conflict,
-        "create of a live id"
-    );
-    let loaded = store.load(&id).await.unwrap().expect("live");
-    assert_eq!((loaded.data.as_slice(), loaded.version), (&b"one"[..], v1));
-
-    let SaveOutcome::Saved(v2) = store
-        .save(&id, b"two", later(60_000), Some(v1))
-        .await
-        .unwrap()
-    else {
-        panic!("compare-and-swap with the current version failed")
-    };
-    assert_ne!(v1, v2);
-    assert_eq!(
-        store
-            .save(&id, b"stale", later(60_000), Some(v1))
-            .await
-            .unwrap(),
-        SaveOutcome::Conflict
-    );
-    assert_eq!(store.load(&id).await.unwrap().expect("live").data, b"two");
-
-    let moved = later(120_000);
-    assert!(store.touch(&id, moved).await.unwrap());
-    let touched = store.load(&id).await.unwrap().expect("live");
-    assert_eq!(
-        (touched.data.as_slice(), touched.version),
-        (&b"two"[..], v2),
-        "touch keeps data and version"
-    );
-    let drift = touched
-        .expires_at
-        .duration_since(moved)
-        .unwrap_or_else(|e| e.duration());
-    assert!(
-        drift < Duration::from_millis(2),
-        "expiry kept to the millisecond"
-    );
-
-    assert!(store.delete(&id).await.unwrap());
-    assert!(!store.delete(&id).await.unwrap());
-    assert_eq!(store.load(&id).await.unwrap(), None);
-    assert!(!store.touch(&id, later(1000)).await.unwrap());
-    assert_eq!(
-        store
-            .save(&id, b"late", later(60_000), Some(v2))
-            .await
-            .unwrap(),
-        SaveOutcome::Missing,
-        "no resurrection"
-    );
-
-    let short = SessionId::random();
-    let SaveOutcome::Saved(v) = store.save(&short, b"brief", later(50), None).await.unwrap() else {
-        panic!("create failed")
-    };
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    assert_eq!(
-        store.load(&short).await.unwrap(),
-        None,
-        "expired records are absent"
-    );
-    assert!(!store.touch(&short, later(60_000)).await.unwrap());
-    assert_eq!(
-        store
-            .save(&short, b"x", later(60_000), Some(v))
-            .await
-            .unwrap(),
-        SaveOutcome::Missing
-    );
-    assert!(matches!(
-        store
-            .save(&short, b"new", later(60_000), None)
-            .await
-            .unwrap(),
-        SaveOutcome::Saved(_)
-    ));
-
-    let big = vec![7u8; 1 << 20];
-    let large = SessionId::random();
-    assert!(matches!(
-        store.save(&large, &big, later(60_000), None).await.unwrap(),
-        SaveOutcome::Saved(_)
-    ));
-    assert_eq!(store.load(&large).await.unwrap().expect("live").data, big);
-}
-
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_store_meets_the_contract() {
-    contract(&MemoryStore::new()).await;
+    conformance::run_all(Arc::new(MemoryStore::new())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    contract(&FileStore::new(dir.path()).unwrap()).await;
+    conformance::run_all(Arc::new(FileStore::new(dir.path()).unwrap())).await;
 }
 
 #[tokio::test]

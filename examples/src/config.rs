@@ -1,6 +1,9 @@
 //! The demo's configuration, read from the environment.
 
-use session::{CookieStore, FileStore, Key, MemoryStore, SessionLayer, SignedCookieStore};
+use session::{
+    CookieStore, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
+    SignedCookieStore, SqliteStore,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,13 +19,19 @@ pub enum StoreKind {
     Cookie,
     /// `signed-cookie`: signed in the cookie (HMAC-SHA256), readable by the client.
     SignedCookie,
+    /// `redis`: at `REDIS_URL` (default `redis://127.0.0.1:6379`).
+    Redis(String),
+    /// `postgres`: at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+    Postgres(String),
+    /// `sqlite`: at `SQLITE_URL` (default `sqlite://sessions.db`).
+    Sqlite(String),
 }
 
 /// Everything the demo reads from its environment.
 #[derive(Debug)]
 pub struct DemoConfig {
-    /// `SESSION_STORE` (`file`, `memory`, `cookie` or `signed-cookie`) and `SESSION_DIR`
-    /// (default `./sessions`).
+    /// `SESSION_STORE`: `file` (default, in `SESSION_DIR`, default `./sessions`), `memory`,
+    /// `cookie`, `signed-cookie`, `redis`, `postgres` or `sqlite`.
     pub store: StoreKind,
     /// `PORT` (default 3000), always on 127.0.0.1.
     pub addr: SocketAddr,
@@ -47,9 +56,21 @@ impl DemoConfig {
         let store = match var("SESSION_STORE").as_deref() {
             None | Some("file") => StoreKind::File(dir),
             Some("memory") => StoreKind::Memory,
+            Some("cookie") => StoreKind::Cookie,
+            Some("signed-cookie") => StoreKind::SignedCookie,
+            Some("redis") => StoreKind::Redis(
+                var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            ),
+            Some("postgres") => StoreKind::Postgres(
+                var("DATABASE_URL")
+                    .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into()),
+            ),
+            Some("sqlite") => StoreKind::Sqlite(
+                var("SQLITE_URL").unwrap_or_else(|| "sqlite://sessions.db".into()),
+            ),
             Some(other) => {
                 return Err(format!(
-                    "SESSION_STORE={other:?}: expected `file` or `memory`"
+                    "SESSION_STORE={other:?}: expected `file`, `memory`, `cookie`, `signed-cookie`, `redis`, `postgres` or `sqlite`"
                 ));
             }
         };
@@ -71,18 +92,64 @@ impl DemoConfig {
         })
     }
 
-    /// The session layer this configuration describes.
+    /// The session layer this configuration describes, with its store connected and its
+    /// table created.
     ///
     /// # Errors
-    /// When the session directory cannot be created.
-    pub fn layer(&self) -> std::io::Result<SessionLayer> {
+    /// A message naming the store that could not be opened.
+    pub async fn layer(&self) -> Result<SessionLayer, String> {
+        let key = &self.key;
         let layer = match &self.store {
-            StoreKind::File(dir) => SessionLayer::new(FileStore::new(dir)?, &self.key),
-            StoreKind::Memory => SessionLayer::new(MemoryStore::new(), &self.key),
-            StoreKind::Cookie => SessionLayer::new(CookieStore::new(), &self.key),
-            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), &self.key),
+            StoreKind::File(dir) => SessionLayer::new(
+                FileStore::new(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
+                key,
+            ),
+            StoreKind::Memory => SessionLayer::new(MemoryStore::new(), key),
+            StoreKind::Cookie => SessionLayer::new(CookieStore::new(), key),
+            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), key),
+            StoreKind::Redis(url) => SessionLayer::new(
+                RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?,
+                key,
+            ),
+            StoreKind::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(url)
+                    .await
+                    .map_err(|e| format!("DATABASE_URL: {e}"))?;
+                let store = PostgresStore::new(pool);
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| format!("creating the sessions table: {e}"))?;
+                store.spawn_sweeper(Duration::from_secs(300));
+                SessionLayer::new(store, key)
+            }
+            StoreKind::Sqlite(url) => {
+                let store = SqliteStore::open(url)
+                    .await
+                    .map_err(|e| format!("SQLITE_URL: {e}"))?;
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| format!("creating the sessions table: {e}"))?;
+                store.spawn_sweeper(Duration::from_secs(300));
+                SessionLayer::new(store, key)
+            }
         };
         Ok(layer.with_idle_timeout(self.idle).with_secure(self.secure))
+    }
+
+    /// How the store is named in logs.
+    #[must_use]
+    pub fn store_name(&self) -> String {
+        match &self.store {
+            StoreKind::File(dir) => format!("file ({})", dir.display()),
+            StoreKind::Memory => "memory".to_owned(),
+            StoreKind::Cookie => "sealed cookie".to_owned(),
+            StoreKind::SignedCookie => "signed cookie".to_owned(),
+            StoreKind::Redis(_) => "redis".to_owned(),
+            StoreKind::Postgres(_) => "postgres".to_owned(),
+            StoreKind::Sqlite(url) => format!("sqlite ({url})"),
+        }
     }
 }
 
@@ -145,6 +212,23 @@ mod tests {
                 .unwrap_err()
                 .contains("SESSION_STORE")
         );
+        assert_eq!(
+            self::config(&[("SESSION_STORE", "cookie")]).unwrap().store,
+            StoreKind::Cookie
+        );
+        let signed = self::config(&[("SESSION_STORE", "signed-cookie")]).unwrap();
+        assert_eq!(signed.store, StoreKind::SignedCookie);
+        let redis =
+            self::config(&[("SESSION_STORE", "redis"), ("REDIS_URL", "redis://h:1")]).unwrap();
+        assert_eq!(redis.store, StoreKind::Redis("redis://h:1".into()));
+        let postgres = self::config(&[("SESSION_STORE", "postgres")]).unwrap();
+        assert_eq!(
+            postgres.store,
+            StoreKind::Postgres("postgres://postgres@127.0.0.1:5432/test".into())
+        );
+        let sqlite =
+            self::config(&[("SESSION_STORE", "sqlite"), ("SQLITE_URL", "sqlite://x.db")]).unwrap();
+        assert_eq!(sqlite.store, StoreKind::Sqlite("sqlite://x.db".into()));
         assert!(
             self::config(&[("SESSION_SECRET", "short")])
                 .unwrap_err()

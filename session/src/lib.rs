@@ -1,4 +1,5 @@
 //! Typed, lazy, signed sessions for axum.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //!
 //! Derive [`Session`](macro@Session) on a plain struct, add a [`SessionLayer`] to the
 //! router, and extract [`Session<T>`] in handlers:
@@ -64,6 +65,12 @@ pub use extract::{Session, SessionRejection};
 pub use id::SessionId;
 pub use key::{Key, KeyError};
 pub use layer::{SessionLayer, SessionService};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 
 /// Derives [`SessionData`], making a struct usable as [`Session<T>`].

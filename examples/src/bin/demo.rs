@@ -1,6 +1,6 @@
 //! `cargo run --bin demo`: the demo server. Configuration: see `session_examples::config`.
 
-use session_examples::config::{DemoConfig, StoreKind};
+use session_examples::config::DemoConfig;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -27,18 +27,11 @@ async fn run() -> Result<(), String> {
             "SESSION_SECRET is unset: using a random key, so sessions end when the server stops"
         );
     }
-    let layer = config
-        .layer()
-        .map_err(|e| format!("cannot open the session store: {e}"))?;
+    let layer = config.layer().await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-    let store = match &config.store {
-        StoreKind::File(dir) => format!("file ({})", dir.display()),
-        StoreKind::Memory => "memory".to_owned(),
-        StoreKind::Cookie => "sealed cookie".to_owned(),
-        StoreKind::SignedCookie => "signed cookie".to_owned(),
-    };
+    let store = config.store_name();
     tracing::info!(addr = %config.addr, %store, "demo listening");
     axum::serve(listener, session_examples::app(layer))
         .with_graceful_shutdown(async {

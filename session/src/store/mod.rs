@@ -1,10 +1,29 @@
 //! Where session records live between requests.
 
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use sql::InvalidTableName;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::SessionId;
 use std::future::Future;

@@ -1,0 +1,267 @@
+//! The contract of [`Store`](super::Store), as tests any store can run.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use session::MemoryStore;
+//! use std::sync::Arc;
+//!
+//! session::store::conformance::run_all(Arc::new(MemoryStore::new())).await;
+//! # }
+//! ```
+//!
+//! Each check uses fresh random ids, so they share one store with other data. They panic,
+//! with a message naming the broken rule, when the store breaks the contract.
+
+use super::{SaveOutcome, Store, Version};
+use crate::SessionId;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+fn later(ms: u64) -> SystemTime {
+    SystemTime::now() + Duration::from_millis(ms)
+}
+
+async fn create(store: &dyn Store, id: &SessionId, data: &[u8], ms: u64) -> Version {
+    match store.save(id, data, later(ms), None).await.expect("save") {
+        SaveOutcome::Saved(version) => version,
+        other => panic!("creating a new id must succeed, got {other:?}"),
+    }
+}
+
+/// Runs every check.
+pub async fn run_all(store: Arc<dyn Store>) {
+    load_save_delete(&*store).await;
+    compare_and_swap(&*store).await;
+    touch_keeps_data_and_version(&*store).await;
+    expiry(&*store).await;
+    no_resurrection(&*store).await;
+    ids_are_never_reused_while_live(&*store).await;
+    bytes_round_trip_exactly(&*store).await;
+    concurrent_saves(store).await;
+}
+
+/// Absent ids load as `None`; a created record loads back; deleting removes it once.
+pub async fn load_save_delete(store: &dyn Store) {
+    let id = SessionId::random();
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "an unknown id loads as None"
+    );
+    let version = create(store, &id, b"one", 60_000).await;
+    let loaded = store
+        .load(&id)
+        .await
+        .expect("load")
+        .expect("a created record loads");
+    assert_eq!(
+        (loaded.data.as_slice(), loaded.version),
+        (&b"one"[..], version)
+    );
+    assert!(
+        store.delete(&id).await.expect("delete"),
+        "deleting a live record returns true"
+    );
+    assert!(
+        !store.delete(&id).await.expect("delete"),
+        "deleting twice returns false"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "a deleted record is gone"
+    );
+}
+
+/// A save with the loaded version wins and changes the version; a stale version loses.
+pub async fn compare_and_swap(store: &dyn Store) {
+    let id = SessionId::random();
+    let v1 = create(store, &id, b"one", 60_000).await;
+    let SaveOutcome::Saved(v2) = store
+        .save(&id, b"two", later(60_000), Some(v1))
+        .await
+        .expect("save")
+    else {
+        panic!("a save with the current version must succeed")
+    };
+    assert_ne!(v1, v2, "a save changes the version");
+    let stale = store
+        .save(&id, b"stale", later(60_000), Some(v1))
+        .await
+        .expect("save");
+    assert_eq!(
+        stale,
+        SaveOutcome::Conflict,
+        "a save with a stale version must conflict"
+    );
+    let current = store.load(&id).await.expect("load").expect("live");
+    assert_eq!(
+        (current.data.as_slice(), current.version),
+        (&b"two"[..], v2),
+        "a conflict writes nothing"
+    );
+}
+
+/// Touch moves the expiry (to the millisecond) and keeps data and version.
+pub async fn touch_keeps_data_and_version(store: &dyn Store) {
+    let id = SessionId::random();
+    let version = create(store, &id, b"data", 60_000).await;
+    let moved = later(120_000);
+    assert!(
+        store.touch(&id, moved).await.expect("touch"),
+        "touching a live record returns true"
+    );
+    let touched = store.load(&id).await.expect("load").expect("live");
+    assert_eq!(
+        (touched.data.as_slice(), touched.version),
+        (&b"data"[..], version),
+        "touch keeps data and version"
+    );
+    let drift = touched
+        .expires_at
+        .duration_since(moved)
+        .unwrap_or_else(|e| e.duration());
+    assert!(
+        drift <= Duration::from_millis(1),
+        "expiry is kept to the millisecond (off by {drift:?})"
+    );
+    assert!(
+        !store
+            .touch(&SessionId::random(), later(1_000))
+            .await
+            .expect("touch"),
+        "touching an unknown id returns false"
+    );
+}
+
+/// An expired record behaves exactly like an absent one.
+pub async fn expiry(store: &dyn Store) {
+    let id = SessionId::random();
+    let version = create(store, &id, b"brief", 100).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "an expired record loads as None"
+    );
+    assert!(
+        !store.touch(&id, later(60_000)).await.expect("touch"),
+        "an expired record cannot be touched"
+    );
+    let late = store
+        .save(&id, b"x", later(60_000), Some(version))
+        .await
+        .expect("save");
+    assert_eq!(
+        late,
+        SaveOutcome::Missing,
+        "saving over an expired record is Missing"
+    );
+    assert!(
+        matches!(
+            store
+                .save(&id, b"new", later(60_000), None)
+                .await
+                .expect("save"),
+            SaveOutcome::Saved(_)
+        ),
+        "an expired id can be created again"
+    );
+}
+
+/// A save that expects a version never brings a deleted record back.
+pub async fn no_resurrection(store: &dyn Store) {
+    let id = SessionId::random();
+    let version = create(store, &id, b"alive", 60_000).await;
+    assert!(store.delete(&id).await.expect("delete"));
+    let late = store
+        .save(&id, b"zombie", later(60_000), Some(version))
+        .await
+        .expect("save");
+    assert_eq!(
+        late,
+        SaveOutcome::Missing,
+        "a save after a delete must be Missing"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "and must write nothing"
+    );
+}
+
+/// Creating an id that is live conflicts, and a recreated id gets a fresh version.
+pub async fn ids_are_never_reused_while_live(store: &dyn Store) {
+    let id = SessionId::random();
+    let first = create(store, &id, b"first", 60_000).await;
+    let again = store
+        .save(&id, b"second", later(60_000), None)
+        .await
+        .expect("save");
+    assert_eq!(
+        again,
+        SaveOutcome::Conflict,
+        "creating a live id must conflict"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load").expect("live").data,
+        b"first"
+    );
+    assert!(store.delete(&id).await.expect("delete"));
+    let second = create(store, &id, b"second", 60_000).await;
+    assert_ne!(
+        first, second,
+        "a recreated id must not reuse an old version"
+    );
+}
+
+/// Empty, binary and 1 MiB records come back byte for byte.
+pub async fn bytes_round_trip_exactly(store: &dyn Store) {
+    let large: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    for data in [Vec::new(), vec![0, 255, 0, 10, 13, 0], large] {
+        let id = SessionId::random();
+        create(store, &id, &data, 60_000).await;
+        let loaded = store.load(&id).await.expect("load").expect("live");
+        assert!(
+            loaded.data == data,
+            "a {}-byte record must round-trip exactly",
+            data.len()
+        );
+    }
+}
+
+/// Many tasks race to replace one version: exactly one wins, the rest conflict.
+pub async fn concurrent_saves(store: Arc<dyn Store>) {
+    let id = SessionId::random();
+    let version = create(&*store, &id, b"start", 60_000).await;
+    let racers: Vec<_> = (0..16u8)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .save(&id, &[n], later(60_000), Some(version))
+                    .await
+                    .expect("save")
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (n, racer) in racers.into_iter().enumerate() {
+        match racer.await.expect("task") {
+            SaveOutcome::Saved(_) => winners.push(n as u8),
+            SaveOutcome::Conflict => {}
+            SaveOutcome::Missing => panic!("a live record must not be Missing"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one racer may win, got {winners:?}"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load").expect("live").data,
+        winners
+    );
+}

@@ -1,0 +1,212 @@
+//! Sessions in Redis: shared by every instance, expired by Redis itself.
+
+use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use crate::SessionId;
+use crate::record::unix_ms;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Compare-and-swap in one round trip. `ARGV[1]`: the expected version (8 bytes), or empty
+/// to create. `ARGV[2]`: the new value, `version | data`. `ARGV[3]`: milliseconds to live.
+/// Returns 1 saved, 0 conflict, -1 missing.
+const SAVE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if current then return 0 end
+else
+  if not current then return -1 end
+  if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+";
+
+/// Sessions in Redis, one key per session (`prefix` + id), each a single string holding
+/// `version (8 bytes) | record`.
+///
+/// - Expiry is the key's TTL: Redis evicts expired sessions itself.
+/// - A read is one round trip (`GET` and `PTTL`, pipelined); a save is one (a Lua
+///   compare-and-swap); a refresh of the idle expiry is one `PEXPIREAT`.
+/// - Every command touches a single key, so Redis Cluster works.
+/// - Built on the `redis` crate's connection manager: the store can be created while Redis
+///   is down, and reconnects by itself after Redis restarts. Meanwhile requests that use
+///   the session get the layer's store-error response (503) and the others are unaffected.
+///
+/// # Example
+/// ```no_run
+/// use session::{Key, RedisStore, SessionLayer};
+/// let store = RedisStore::new("redis://127.0.0.1:6379")?.with_prefix("myapp:session:");
+/// let layer = SessionLayer::new(store, &Key::generate());
+/// # let _ = layer;
+/// # Ok::<(), session::StoreError>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: Arc<str>,
+    save: Arc<Script>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store for the Redis at `url` (`redis://host:port/db`), with the key prefix
+    /// `session:`. Connects on first use.
+    ///
+    /// # Errors
+    /// When `url` is not a valid Redis URL.
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(StoreError::backend)?;
+        // Fail fast while Redis is down (the layer answers 503) instead of queueing requests.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::backend)?;
+        Ok(Self {
+            connection,
+            prefix: Arc::from("session:"),
+            save: Arc::new(Script::new(SAVE)),
+        })
+    }
+
+    /// Prefixes every key with `prefix` (default `session:`).
+    #[must_use = "the builder returns a new store"]
+    pub fn with_prefix(mut self, prefix: impl Into<Arc<str>>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, id: &SessionId) -> String {
+        format!("{}{}", self.prefix, id.to_base64())
+    }
+}
+
+fn backend(error: redis::RedisError) -> StoreError {
+    StoreError::backend(error)
+}
+
+fn random_version() -> [u8; 8] {
+    let mut version = [0; 8];
+    getrandom::getrandom(&mut version).expect("the OS random number generator failed");
+    version
+}
+
+impl Store for RedisStore {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+        Box::pin(async move {
+            let key = self.key(id);
+            let mut connection = self.connection.clone();
+            let (value, ttl_ms): (Option<Vec<u8>>, i64) = redis::pipe()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            let Some(mut value) = value else {
+                return Ok(None);
+            };
+            if value.len() < 8 {
+                tracing::warn!(
+                    key,
+                    "corrupt session value in Redis; treating it as no session"
+                );
+                return Ok(None);
+            }
+            let data = value.split_off(8);
+            let version = u64::from_le_bytes(value.try_into().unwrap_or_default());
+            // -1: no TTL (set by hand); -2: expired between the two commands.
+            let expires_at = match ttl_ms {
+                -2 => return Ok(None),
+                ms if ms < 0 => SystemTime::now() + Duration::from_secs(365 * 24 * 3600),
+                ms => SystemTime::now() + Duration::from_millis(ms.unsigned_abs()),
+            };
+            Ok(Some(StoredRecord {
+                data,
+                version: Version::new(version),
+                expires_at,
+            }))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
+        Box::pin(async move {
+            let version = random_version();
+            let mut value = Vec::with_capacity(8 + data.len());
+            value.extend_from_slice(&version);
+            value.extend_from_slice(data);
+            let expected = expected
+                .map(|v| v.get().to_le_bytes().to_vec())
+                .unwrap_or_default();
+            let ttl_ms = unix_ms(expires_at)
+                .saturating_sub(unix_ms(SystemTime::now()))
+                .max(1);
+            let mut connection = self.connection.clone();
+            let outcome: i64 = self
+                .save
+                .key(self.key(id))
+                .arg(expected)
+                .arg(value)
+                .arg(ttl_ms)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(match outcome {
+                1 => SaveOutcome::Saved(Version::new(u64::from_le_bytes(version))),
+                -1 => SaveOutcome::Missing,
+                _ => SaveOutcome::Conflict,
+            })
+        })
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let set: i64 = redis::cmd("PEXPIREAT")
+                .arg(self.key(id))
+                .arg(unix_ms(expires_at))
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(set == 1)
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let removed: i64 = redis::cmd("DEL")
+                .arg(self.key(id))
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(removed == 1)
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! Sessions in SQLite, through sqlx: the embedded database for a single machine.
+
+use super::sql::{Dialect, InvalidTableName, Queries, Table, sql_store};
+use crate::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Sessions in an SQLite table (default `sessions`), one row per session, with the same
+/// schema and queries as [`PostgresStore`](crate::PostgresStore).
+///
+/// [`SqliteStore::open`] sets what makes SQLite fast and safe under concurrent requests:
+/// WAL journaling, `synchronous = NORMAL`, a 5-second busy timeout, and a pool of 4
+/// connections. sqlx's defaults (rollback journal, no busy timeout) are far slower and fail
+/// under contention.
+///
+/// # Example
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use session::{Key, SessionLayer, SqliteStore};
+/// let store = SqliteStore::open("sqlite://sessions.db").await?;
+/// store.migrate().await?;
+/// let layer = SessionLayer::new(store, &Key::generate());
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+    queries: Arc<Queries>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`) with the settings above.
+    ///
+    /// # Errors
+    /// When the URL is invalid or the database cannot be opened.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(super::sql::backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(super::sql::backend)?;
+        Ok(Self::new(pool))
+    }
+
+    /// A store using `pool` as configured, on the table `sessions`.
+    #[must_use]
+    pub fn new(pool: sqlx::SqlitePool) -> Self {
+        let table = Table::new(None, "sessions").expect("valid default name");
+        Self {
+            pool,
+            queries: Arc::new(Queries::new(Dialect::Sqlite, &table)),
+        }
+    }
+
+    /// Uses `table` instead.
+    ///
+    /// # Errors
+    /// When the name is not a plain SQL identifier.
+    pub fn with_table(self, table: &str) -> Result<Self, InvalidTableName> {
+        let table = Table::new(None, table)?;
+        Ok(Self {
+            queries: Arc::new(Queries::new(Dialect::Sqlite, &table)),
+            ..self
+        })
+    }
+}
+
+sql_store!(SqliteStore);

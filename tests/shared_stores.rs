@@ -1,0 +1,235 @@
+//! Redis, PostgreSQL and SQLite: the conformance suite, the demo on each, two instances
+//! sharing one store, round trips per request, and Redis restarting under the app.
+
+use crate::concurrency::different_fields_are_both_kept;
+use axum::http::{Method, StatusCode};
+use session::store::conformance;
+use session::{RedisStore, SessionLayer, SqliteStore, Store};
+use session_examples::app;
+use session_tests::{Client, RedisServer, key, postgres_store, redis_url, send, unique};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn redis_store() -> RedisStore {
+    RedisStore::new(&redis_url())
+        .expect("valid URL")
+        .with_prefix(unique("test:"))
+}
+
+async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let store = SqliteStore::open(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_meets_the_contract() {
+    conformance::run_all(Arc::new(redis_store())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_meets_the_contract() {
+    conformance::run_all(Arc::new(postgres_store().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::run_all(Arc::new(sqlite_store(&dir).await)).await;
+}
+
+/// Login, a rotated id, concurrent field updates and logout, through the demo.
+async fn demo_flow(store: impl Store + Clone) {
+    let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    let before = client.cookie_header().unwrap();
+    assert_eq!(
+        client.post("/login/ada").await.view().user.as_deref(),
+        Some("ada")
+    );
+    let dead = send(client.router(), Method::GET, "/session", Some(&before), "")
+        .await
+        .view();
+    assert_eq!(dead.visits, 0, "the pre-login id is dead");
+    assert_eq!(client.post("/logout").await.view().visits, 0);
+    assert_eq!(client.get("/session").await.view().user, None);
+    different_fields_are_both_kept(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_works_on_redis() {
+    demo_flow(redis_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_works_on_postgres() {
+    demo_flow(postgres_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_works_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_flow(sqlite_store(&dir).await).await;
+}
+
+/// Two app instances, each with its own store object on the same backend.
+async fn two_instances(first: impl Store, second: impl Store) {
+    let mut one = Client::new(app(SessionLayer::new(first, &key())));
+    let mut two = Client::new(app(SessionLayer::new(second, &key())));
+    one.post("/login/ada").await;
+    two.jar = one.jar.clone();
+    let view = two.post("/visit").await.view();
+    assert_eq!(
+        (view.visits, view.user.as_deref()),
+        (1, Some("ada")),
+        "written through one, read through the other"
+    );
+    one.jar = two.jar.clone();
+    assert_eq!(one.get("/session").await.view().visits, 1);
+    two.post("/logout").await;
+    assert_eq!(
+        one.get("/session").await.view().user,
+        None,
+        "a logout through one ends it for both"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_sessions_through_redis_and_postgres() {
+    let prefix = unique("test:");
+    let redis = || {
+        RedisStore::new(&redis_url())
+            .unwrap()
+            .with_prefix(prefix.clone())
+    };
+    two_instances(redis(), redis()).await;
+    let postgres = postgres_store().await;
+    two_instances(postgres.clone(), postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_round_trips_per_request_measured_with_commandstats() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.url()).unwrap();
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    // Warm up: the connection, and the save script's first load.
+    client.post("/visit").await;
+    client.post("/visit").await;
+
+    let before = server.command_calls();
+    client.get("/health").await;
+    assert_eq!(
+        server.calls_since(&before),
+        Default::default(),
+        "an untouched route sends nothing"
+    );
+
+    let before = server.command_calls();
+    client.get("/session").await;
+    let read = server.calls_since(&before);
+    assert_eq!(
+        read,
+        [("get".to_owned(), 1), ("pttl".to_owned(), 1)].into(),
+        "a read: one pipelined round trip"
+    );
+
+    let before = server.command_calls();
+    client.post("/visit").await;
+    let write = server.calls_since(&before);
+    // One pipeline (GET, PTTL) and one EVALSHA, inside which the script runs GET and SET.
+    assert_eq!(
+        write,
+        [
+            ("evalsha".to_owned(), 1),
+            ("get".to_owned(), 2),
+            ("pttl".to_owned(), 1),
+            ("set".to_owned(), 1)
+        ]
+        .into()
+    );
+
+    let before = server.command_calls();
+    Client::new(client.router().clone()).post("/visit").await;
+    let create = server.calls_since(&before);
+    assert_eq!(
+        create,
+        [
+            ("evalsha".to_owned(), 1),
+            ("get".to_owned(), 1),
+            ("set".to_owned(), 1)
+        ]
+        .into(),
+        "a new visitor: one round trip"
+    );
+    println!(
+        "redis commandstats per request: read {read:?}, write {write:?}, new visitor {create:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_recovers_by_itself_when_redis_restarts() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::new(&server.url()).unwrap();
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+
+    server.stop();
+    let down = client.post("/visit").await;
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        down.body
+    );
+    assert!(down.set_cookies.is_empty());
+    assert_eq!(
+        client.get("/health").await.status,
+        StatusCode::OK,
+        "routes without sessions are unaffected"
+    );
+
+    server.restart();
+    // The connection manager reconnects in the background; give it a moment.
+    let mut recovered = None;
+    for _ in 0..50 {
+        let reply = client.post("/visit").await;
+        if reply.status.is_success() {
+            recovered = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply =
+        recovered.expect("requests succeed again after Redis is back, without an app restart");
+    // This server keeps nothing on disk: the old session is gone, a fresh one starts.
+    assert_eq!(reply.view().visits, 1);
+    assert_eq!(client.post("/visit").await.view().visits, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_stores_delete_expired_rows_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_store(&dir).await;
+    let postgres = postgres_store().await;
+    let later = |ms| std::time::SystemTime::now() + Duration::from_millis(ms);
+    let stores: [(&dyn Store, &str); 2] = [(&sqlite, "sqlite"), (&postgres, "postgres")];
+    for (store, name) in stores {
+        for _ in 0..25 {
+            let _ = store
+                .save(&session::SessionId::random(), b"x", later(50), None)
+                .await
+                .unwrap();
+        }
+        let keep = session::SessionId::random();
+        let _ = store
+            .save(&keep, b"keep", later(60_000), None)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(store.load(&keep).await.unwrap().is_some(), "{name}");
+    }
+    assert_eq!(sqlite.delete_expired(10).await.unwrap(), 25);
+    assert_eq!(postgres.delete_expired(10).await.unwrap(), 25);
+    assert_eq!(postgres.delete_expired(10).await.unwrap(), 0);
+}
