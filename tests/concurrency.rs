@@ -5,7 +5,7 @@ use axum::Router;
 use axum::http::Method;
 use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_examples::app;
-use session_tests::{Client, key, send};
+use session_tests::{Client, key, send, view_with};
 
 pub(crate) async fn different_fields_are_both_kept(store: impl Store) {
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
@@ -100,9 +100,7 @@ async fn a_slow_request_finishing_after_logout_leaves_the_session_dead() {
         slow.set_cookies.is_empty(),
         "the slow response must not resurrect or clear a cookie"
     );
-    let after = send(client.router(), Method::GET, "/session", Some(&old), "")
-        .await
-        .view();
+    let after = view_with(client.router(), &old).await;
     assert_eq!(
         (after.visits, after.a),
         (0, 0),
@@ -114,9 +112,7 @@ async fn a_slow_request_finishing_after_logout_leaves_the_session_dead() {
 async fn a_slow_request_finishing_after_rotation_does_not_revive_the_old_id() {
     let (mut client, old, slow) = slow_request_around("/login/ada").await;
     assert!(slow.set_cookies.is_empty());
-    let dead = send(client.router(), Method::GET, "/session", Some(&old), "")
-        .await
-        .view();
+    let dead = view_with(client.router(), &old).await;
     assert_eq!((dead.visits, dead.user), (0, None));
     let live = client.get("/session").await.view();
     assert_eq!((live.visits, live.user.as_deref()), (1, Some("ada")));
@@ -125,9 +121,7 @@ async fn a_slow_request_finishing_after_rotation_does_not_revive_the_old_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_request_finishing_after_invalidate_does_not_revive_the_old_session() {
     let (mut client, old, _slow) = slow_request_around("/invalidate").await;
-    let dead = send(client.router(), Method::GET, "/session", Some(&old), "")
-        .await
-        .view();
+    let dead = view_with(client.router(), &old).await;
     assert_eq!((dead.visits, dead.a), (0, 0));
     let live = client.get("/session").await.view();
     assert_eq!(

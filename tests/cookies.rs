@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use session::{CookieStore, Key, MemoryStore, SessionLayer, SignedCookieStore};
 use session_examples::app;
-use session_tests::{Client, key, send};
+use session_tests::{Client, key, send, view_with};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
@@ -107,15 +107,8 @@ async fn a_cookie_moved_to_another_name_or_store_kind_is_rejected() {
         client.post("/visit").await;
         let value = client.cookie("id").expect("cookie").to_owned();
         let renamed = app(layer(kind, &key()).with_cookie_name("sid"));
-        let reply = send(
-            &renamed,
-            Method::GET,
-            "/session",
-            Some(&format!("sid={value}")),
-            "",
-        )
-        .await;
-        assert_eq!(reply.view().visits, 0, "{kind:?}");
+        let view = view_with(&renamed, &format!("sid={value}")).await;
+        assert_eq!(view.visits, 0, "{kind:?}");
     }
     let mut sealed = client(Kind::Sealed);
     sealed.post("/visit").await;
@@ -216,30 +209,14 @@ async fn key_rotation_accepts_and_reissues_old_cookies_and_removing_a_key_kills_
         );
 
         let new_only = app(make(index, &new));
-        let reply = send(
-            &new_only,
-            Method::GET,
-            "/session",
-            Some(&format!("id={reissued}")),
-            "",
-        )
-        .await;
+        let view = view_with(&new_only, &format!("id={reissued}")).await;
         assert_eq!(
-            reply.view().visits,
-            1,
+            view.visits, 1,
             "backend {index}: the re-issued cookie needs only the new key"
         );
-        let reply = send(
-            &new_only,
-            Method::GET,
-            "/session",
-            Some(&format!("id={before}")),
-            "",
-        )
-        .await;
+        let view = view_with(&new_only, &format!("id={before}")).await;
         assert_eq!(
-            reply.view().visits,
-            0,
+            view.visits, 0,
             "backend {index}: removing the old key kills its cookies"
         );
     }

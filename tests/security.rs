@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use session::{Key, MemoryStore, SessionLayer};
 use session_examples::app;
-use session_tests::{Client, Counts, ProbeStore, key, send};
+use session_tests::{Client, Counts, ProbeStore, key, send, view_with};
 
 fn probed() -> (Client, ProbeStore) {
     let store = ProbeStore::new(MemoryStore::new());
@@ -64,28 +64,13 @@ async fn a_cookie_signed_with_another_key_or_name_is_rejected() {
         store.clone(),
         &Key::from_secret(&[1; 64]).unwrap(),
     ));
-    let reply = send(
-        &other_key,
-        Method::GET,
-        "/session",
-        Some(&format!("id={genuine}")),
-        "",
-    )
-    .await;
-    assert_eq!(reply.view().visits, 0);
+    let view = view_with(&other_key, &format!("id={genuine}")).await;
+    assert_eq!(view.visits, 0);
 
     let renamed = app(SessionLayer::new(store.clone(), &key()).with_cookie_name("sid"));
-    let reply = send(
-        &renamed,
-        Method::GET,
-        "/session",
-        Some(&format!("sid={genuine}")),
-        "",
-    )
-    .await;
+    let view = view_with(&renamed, &format!("sid={genuine}")).await;
     assert_eq!(
-        reply.view().visits,
-        0,
+        view.visits, 0,
         "a value moved to another cookie name is rejected"
     );
 }

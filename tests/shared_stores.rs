@@ -2,11 +2,11 @@
 //! sharing one store, round trips per request, and Redis restarting under the app.
 
 use crate::concurrency::different_fields_are_both_kept;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use session::store::conformance;
 use session::{RedisStore, SessionLayer, SqliteStore, Store};
 use session_examples::app;
-use session_tests::{Client, RedisServer, key, postgres_store, redis_url, send, unique};
+use session_tests::{Client, RedisServer, key, postgres_store, redis_url, unique, view_with};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,9 +48,7 @@ async fn demo_flow(store: impl Store + Clone) {
         client.post("/login/ada").await.view().user.as_deref(),
         Some("ada")
     );
-    let dead = send(client.router(), Method::GET, "/session", Some(&before), "")
-        .await
-        .view();
+    let dead = view_with(client.router(), &before).await;
     assert_eq!(dead.visits, 0, "the pre-login id is dead");
     assert_eq!(client.post("/logout").await.view().visits, 0);
     assert_eq!(client.get("/session").await.view().user, None);

@@ -5,7 +5,7 @@ use axum::http::Method;
 use session::store::conformance;
 use session::{FileStore, MemoryStore, SessionId, SessionLayer, Store};
 use session_examples::app;
-use session_tests::{Client, capture_logs, key, send};
+use session_tests::{Client, capture_logs, key, send, view_with};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -66,9 +66,7 @@ async fn file_store_sessions_survive_a_restart() {
         FileStore::new(dir.path()).unwrap(),
         &key(),
     ));
-    let view = send(&restarted, Method::GET, "/session", Some(&cookie), "")
-        .await
-        .view();
+    let view = view_with(&restarted, &cookie).await;
     assert_eq!((view.visits, view.user.as_deref()), (1, Some("ada")));
 }
 

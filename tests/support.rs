@@ -450,3 +450,10 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// `GET /session` on the demo `app` with `cookie` as the `Cookie` header.
+pub async fn view_with(app: &Router, cookie: &str) -> session_examples::View {
+    send(app, Method::GET, "/session", Some(cookie), "")
+        .await
+        .view()
+}
