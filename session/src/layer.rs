@@ -7,6 +7,7 @@ use crate::request::RequestSession;
 use cookie::SameSite;
 use http::header::SET_COOKIE;
 use http::{Request, Response, StatusCode};
+use pin_project_lite::pin_project;
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -223,7 +224,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -237,18 +238,71 @@ where
         // The clone that was polled ready serves this request (tower's usual dance).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let mut response = inner.call(request).await?;
-            if !session.is_used() {
-                return Ok(response);
-            }
-            if let Err(error) = session.commit().await {
-                return Ok(error.respond(error.status(session.config.statuses)));
-            }
-            if let Some(header) = session.set_cookie() {
-                response.headers_mut().append(SET_COOKIE, header);
-            }
-            Ok(response)
-        })
+        ResponseFuture::new(inner.call(request), session)
     }
+}
+
+pin_project! {
+    /// The response future of [`SessionService`]: the inner service's response, then, only
+    /// if the request used its session, the commit and its `Set-Cookie`.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        inner: F,
+        session: Arc<RequestSession>,
+        commit: Option<Pin<Box<dyn Future<Output = Response<B>> + Send>>>,
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    fn new(inner: F, session: Arc<RequestSession>) -> Self {
+        Self {
+            inner,
+            session,
+            commit: None,
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<String> + Send + 'static,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(commit) = this.commit {
+            return commit.as_mut().poll(cx).map(Ok);
+        }
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        // The common case, a route that never used its session: no allocation, no I/O.
+        if !this.session.is_used() {
+            return Poll::Ready(Ok(response));
+        }
+        let commit = this
+            .commit
+            .insert(Box::pin(finish(Arc::clone(this.session), response)));
+        commit.as_mut().poll(cx).map(Ok)
+    }
+}
+
+/// Writes the session back and sets its cookie, or answers the failure.
+async fn finish<B: From<String>>(
+    session: Arc<RequestSession>,
+    mut response: Response<B>,
+) -> Response<B> {
+    if let Err(error) = session.commit().await {
+        return error.respond(error.status(session.config.statuses));
+    }
+    if let Some(header) = session.set_cookie() {
+        response.headers_mut().append(SET_COOKIE, header);
+    }
+    response
 }

@@ -64,7 +64,7 @@ pub use error::Error;
 pub use extract::{Session, SessionRejection};
 pub use id::SessionId;
 pub use key::{Key, KeyError};
-pub use layer::{SessionLayer, SessionService};
+pub use layer::{ResponseFuture, SessionLayer, SessionService};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]

@@ -12,7 +12,7 @@ use crate::typed::{Fields, Typed, View};
 use crate::{Error, SessionId};
 use http::{HeaderMap, HeaderValue};
 use std::any::{Any, TypeId};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 /// Saves that lose a compare-and-swap race are retried this many times in all.
@@ -23,7 +23,8 @@ pub(crate) struct RequestSession {
     loaded: tokio::sync::OnceCell<()>,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
-    state: Mutex<State>,
+    /// Built on first use: a request that never extracts its session pays nothing for it.
+    state: OnceLock<Box<Mutex<State>>>,
 }
 
 struct ViewEntry {
@@ -98,12 +99,15 @@ impl RequestSession {
             config,
             loaded: tokio::sync::OnceCell::new(),
             commit: tokio::sync::Mutex::new(()),
-            state: Mutex::new(State::fresh(SystemTime::now())),
+            state: OnceLock::new(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .get_or_init(|| Box::new(Mutex::new(State::fresh(SystemTime::now()))))
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether any extractor asked for the session.
