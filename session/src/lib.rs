@@ -185,6 +185,43 @@ pub mod __private {
         }
     }
 
+    /// Signs and verifies session-id cookies like a server-side store's layer, for
+    /// benchmarks.
+    #[derive(Debug)]
+    pub struct IdCookie(crate::id_cookie::IdSigner);
+
+    impl IdCookie {
+        /// A signer for `key`.
+        #[must_use]
+        pub fn new(key: &crate::Key) -> Self {
+            Self(crate::id_cookie::IdSigner::new(std::slice::from_ref(key)))
+        }
+
+        /// The cookie value for `id`.
+        #[must_use]
+        pub fn sign(&self, name: &str, id: &crate::SessionId) -> String {
+            self.0.sign(name, id)
+        }
+
+        /// The id in `value`, if its tag verifies.
+        #[must_use]
+        pub fn verify(&self, name: &str, value: &str) -> Option<crate::SessionId> {
+            self.0.verify(name, value).map(|verified| verified.id)
+        }
+    }
+
+    /// Decodes an encoded record, for benchmarks.
+    #[must_use]
+    pub fn decode_record(bytes: &[u8]) -> Option<Record> {
+        Record::decode(bytes).ok()
+    }
+
+    /// Encodes a record, for benchmarks.
+    #[must_use]
+    pub fn encode_record(record: &Record) -> Vec<u8> {
+        record.encode()
+    }
+
     /// A record holding `fields` as already-encoded bytes, for benchmarks.
     #[must_use]
     pub fn record(fields: &[(&'static str, Vec<u8>)]) -> Record {

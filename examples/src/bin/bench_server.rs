@@ -1,0 +1,109 @@
+//! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
+//! `STACK` (`bare`, `memory`, `file`, `cookie`, `redis`, and with the `compare` feature
+//! `tower-sessions`), on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
+
+use axum::Router;
+use axum::routing::get;
+use session::{CookieStore, FileStore, Key, MemoryStore, RedisStore, Session, SessionLayer};
+
+#[derive(Session, Default)]
+struct Counter {
+    count: u64,
+}
+
+fn ours(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route(
+            "/read",
+            get(|c: Session<Counter>| async move { c.count().to_string() }),
+        )
+        .route(
+            "/write",
+            get(|c: Session<Counter>| async move {
+                c.update_count(|n| {
+                    *n += 1;
+                    *n
+                })
+                .to_string()
+            }),
+        )
+        .layer(layer)
+}
+
+#[cfg(feature = "compare")]
+fn tower_sessions() -> Router {
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+    async fn read(session: Session) -> String {
+        session
+            .get::<u64>("count")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .to_string()
+    }
+    async fn write(session: Session) -> String {
+        let n = session
+            .get::<u64>("count")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            + 1;
+        let _ = session.insert("count", n).await;
+        n.to_string()
+    }
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route("/read", get(read))
+        .route("/write", get(write))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+}
+
+#[cfg(not(feature = "compare"))]
+fn tower_sessions() -> Router {
+    panic!("STACK=tower-sessions needs `--features compare`")
+}
+
+#[tokio::main]
+async fn main() {
+    let stack = std::env::var("STACK").unwrap_or_else(|_| "memory".into());
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3100);
+    let key = Key::from_secret(&[7; 64]).expect("64 bytes");
+    let app = match stack.as_str() {
+        "bare" => Router::new()
+            .route("/untouched", get(|| async { "ok" }))
+            .route("/read", get(|| async { "0" }))
+            .route("/write", get(|| async { "1" })),
+        "memory" => ours(SessionLayer::new(MemoryStore::new(), &key)),
+        "file" => {
+            let dir =
+                std::env::var("SESSION_DIR").unwrap_or_else(|_| "target/bench-sessions".into());
+            ours(SessionLayer::new(
+                FileStore::new(dir).expect("session dir"),
+                &key,
+            ))
+        }
+        "cookie" => ours(SessionLayer::new(CookieStore::new(), &key)),
+        "redis" => {
+            let url =
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            ours(SessionLayer::new(
+                RedisStore::new(&url)
+                    .expect("REDIS_URL")
+                    .with_prefix("bench:"),
+                &key,
+            ))
+        }
+        "tower-sessions" => tower_sessions(),
+        other => panic!("unknown STACK {other:?}"),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    axum::serve(listener, app).await.expect("serve");
+}
