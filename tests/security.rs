@@ -165,3 +165,83 @@ async fn the_store_error_status_is_configurable() {
     store.set_down(true);
     assert_eq!(client.post("/visit").await.status, StatusCode::BAD_GATEWAY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
+    use axum::http::HeaderValue;
+
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("sessions");
+    let store = session::FileStore::new(&dir).unwrap();
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    client.post("/visit").await;
+    let genuine = client.cookie("id").unwrap().to_owned();
+    // A genuine cookie of another store kind, and of another key.
+    let mut other = Client::new(app(SessionLayer::new(session::CookieStore::new(), &key())));
+    other.post("/visit").await;
+    let sealed = other.cookie("id").unwrap().to_owned();
+
+    let mut headers: Vec<Vec<u8>> = vec![
+        vec![b'x'; 8 * 1024],
+        format!("id={}", "A".repeat(8 * 1024)).into_bytes(),
+        b"id=\xff\xfe\x80\x81; other=\xc3\x28".to_vec(),
+        "id=é€😀".as_bytes().to_vec(),
+        (0..500)
+            .map(|i| format!("c{i}=v{i}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into_bytes(),
+        format!("id=forged; id={genuine}; id=again").into_bytes(),
+        b"id=../../../etc/passwd".to_vec(),
+        b"id=..%2F..%2Fsessions%00".to_vec(),
+        b"id=%00".to_vec(),
+        format!("id={sealed}").into_bytes(),
+        b"id=".to_vec(),
+        b";;;=;=;id;==".to_vec(),
+    ];
+    headers.push(format!("id={}/../{}", &genuine[..10], &genuine[10..]).into_bytes());
+    for header in &headers {
+        for (method, path) in [
+            (Method::GET, "/session"),
+            (Method::POST, "/visit"),
+            (Method::POST, "/login/x"),
+        ] {
+            let mut request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(path);
+            // Bytes that are not valid header text are refused by the HTTP layer before any
+            // handler: only send what a server can receive.
+            if let Ok(value) = HeaderValue::from_bytes(header) {
+                request = request.header(axum::http::header::COOKIE, value);
+            }
+            let request = request.body(axum::body::Body::empty()).unwrap();
+            let response = tower::ServiceExt::oneshot(client.router().clone(), request)
+                .await
+                .unwrap();
+            assert!(
+                !response.status().is_server_error(),
+                "{method} {path} with {:?}: {}",
+                String::from_utf8_lossy(header),
+                response.status()
+            );
+        }
+    }
+    // Nothing but session files, in the store's directory only.
+    let outside: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(outside, vec![std::ffi::OsString::from("sessions")]);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            session::SessionId::from_base64(&name).is_some(),
+            "unexpected file {name}"
+        );
+    }
+    // The server keeps serving. (The genuine cookie itself is dead by now: one of the
+    // requests above carried it to `/login/x`, which rotated its id.)
+    let mut fresh = Client::new(client.router().clone());
+    assert_eq!(fresh.post("/visit").await.view().visits, 1);
+    assert_eq!(fresh.get("/session").await.view().visits, 1);
+}

@@ -231,3 +231,82 @@ async fn sql_stores_delete_expired_rows_in_batches() {
     assert_eq!(postgres.delete_expired(10).await.unwrap(), 25);
     assert_eq!(postgres.delete_expired(10).await.unwrap(), 0);
 }
+
+/// Many sessions, each with two clients changing different fields at once, for a bounded
+/// time: every increment answered 2xx is in the final state (no lost update), and nothing
+/// errors or hangs.
+async fn soak(store: impl Store, name: &str) {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let router = app(SessionLayer::new(store, &key()));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut sessions = Vec::new();
+    for _ in 0..8 {
+        let mut client = Client::new(router.clone());
+        client.post("/visit").await;
+        sessions.push(client.cookie_header().unwrap());
+    }
+    let mut tasks = Vec::new();
+    for cookie in &sessions {
+        for field in ["a", "b"] {
+            let (router, cookie, name) = (router.clone(), cookie.clone(), name.to_owned());
+            tasks.push(tokio::spawn(async move {
+                let mut done = 0u64;
+                while tokio::time::Instant::now() < deadline {
+                    let reply = session_tests::send(
+                        &router,
+                        axum::http::Method::POST,
+                        &format!("/inc/{field}"),
+                        Some(&cookie),
+                        "",
+                    )
+                    .await;
+                    assert!(
+                        reply.status.is_success(),
+                        "{name}: {}: {}",
+                        reply.status,
+                        reply.body
+                    );
+                    assert!(
+                        reply.set_cookies.is_empty(),
+                        "the id never changes under concurrent writes"
+                    );
+                    done += 1;
+                }
+                done
+            }));
+        }
+    }
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("no deadlock")
+                .expect("no panic"),
+        );
+    }
+    for (index, cookie) in sessions.iter().enumerate() {
+        let view = view_with(&router, cookie).await;
+        assert_eq!(
+            (view.a, view.b),
+            (counts[2 * index], counts[2 * index + 1]),
+            "{name}: session {index}"
+        );
+    }
+    let total: u64 = counts.iter().sum();
+    assert!(total > 16, "{name}: only {total} increments");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_soak_on_every_server_side_store() {
+    let dir = tempfile::tempdir().unwrap();
+    soak(session::MemoryStore::new(), "memory").await;
+    soak(
+        session::FileStore::new(dir.path().join("files")).unwrap(),
+        "file",
+    )
+    .await;
+    soak(redis_store(), "redis").await;
+    soak(postgres_store().await, "postgres").await;
+    soak(sqlite_store(&dir).await, "sqlite").await;
+}

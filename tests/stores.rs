@@ -173,3 +173,86 @@ async fn file_store_sweeps_expired_files() {
     expected.sort();
     assert_eq!(names, expected);
 }
+
+/// Not a test on its own: the writer process of the crash test below, which re-runs this
+/// binary with `SESSION_CRASH_DIR` set. It rewrites a few sessions until it is killed; each
+/// record is `length (4 bytes LE) | fill byte x (length - 4)`, so a torn file shows.
+#[tokio::test]
+async fn file_store_crash_writer() {
+    let Ok(dir) = std::env::var("SESSION_CRASH_DIR") else {
+        return;
+    };
+    let store = FileStore::new(dir).unwrap();
+    let ids: Vec<SessionId> = (0..4u8)
+        .map(|n| SessionId::from_bytes([n + 1; 16]))
+        .collect();
+    for generation in 0u64.. {
+        let id = &ids[(generation % 4) as usize];
+        let len = 4 + (generation as usize * 7919) % 60_000;
+        let mut data = (len as u32).to_le_bytes().to_vec();
+        data.resize(len, generation as u8);
+        let expected = store.load(id).await.unwrap().map(|stored| stored.version);
+        let _ = store
+            .save(
+                id,
+                &data,
+                std::time::SystemTime::now() + Duration::from_secs(3600),
+                expected,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_writer_at_random_moments_never_leaves_a_torn_session_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut random = SessionId::random().as_bytes()[0] as u64;
+    for _ in 0..25 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "stores::file_store_crash_writer",
+                "--exact",
+                "--test-threads=1",
+                "--quiet",
+            ])
+            .env("SESSION_CRASH_DIR", dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        random = random
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        tokio::time::sleep(Duration::from_millis(20 + (random >> 33) % 150)).await;
+        child.kill().unwrap(); // SIGKILL: no destructor, no flush
+        child.wait().unwrap();
+    }
+    let store = FileStore::new(dir.path()).unwrap();
+    let mut sessions = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(id) = SessionId::from_base64(&name) else {
+            assert!(
+                name.starts_with(".tmp-"),
+                "only sessions and interrupted temp files: {name}"
+            );
+            continue;
+        };
+        let stored = store
+            .load(&id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} is torn or corrupt"));
+        let len = u32::from_le_bytes(stored.data[..4].try_into().unwrap()) as usize;
+        assert_eq!(stored.data.len(), len, "{name}: a whole record");
+        assert!(
+            stored.data[4..]
+                .iter()
+                .all(|&b| b == stored.data[4.min(len - 1)]),
+            "{name}: one version"
+        );
+        sessions += 1;
+    }
+    assert!(sessions > 0, "the writer got to write");
+}

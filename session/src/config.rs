@@ -1,11 +1,12 @@
 //! Layer settings: cookie attributes, expiry, save mode.
 
-use crate::Key;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Statuses;
+use crate::{Key, SessionId};
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// When a request's session is written back to the store.
@@ -46,6 +47,8 @@ pub(crate) struct Config {
     /// The longest `Set-Cookie` value a cookie store may send.
     pub(crate) cookie_size_limit: usize,
     pub(crate) statuses: Statuses,
+    /// Saves of one session within this process take turns (see [`Config::save_lock`]).
+    save_locks: Arc<[tokio::sync::Mutex<()>]>,
     pub(crate) save_mode: SaveMode,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
@@ -62,6 +65,7 @@ impl Config {
             keys,
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
+            save_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             cookie: CookieConfig {
                 name: Cow::Borrowed("id"),
                 path: Cow::Borrowed("/"),
@@ -91,6 +95,15 @@ impl Config {
     pub(crate) fn past_lifetime(&self, created: SystemTime, now: SystemTime) -> bool {
         self.max_lifetime
             .is_some_and(|lifetime| created + lifetime <= now)
+    }
+
+    /// The lock a save of `id` holds. Without it, two requests of one session that write
+    /// back to back in this process can keep winning each other's compare-and-swap window,
+    /// so that one never gets through; with it, only other processes race, and they back
+    /// off.
+    pub(crate) fn save_lock(&self, id: &SessionId) -> &tokio::sync::Mutex<()> {
+        let [a, b, ..] = *id.as_bytes();
+        &self.save_locks[usize::from(u16::from_le_bytes([a, b])) % self.save_locks.len()]
     }
 
     pub(crate) fn refresh_interval(&self) -> Duration {

@@ -55,6 +55,9 @@ mod request;
 pub mod store;
 mod typed;
 
+#[cfg(test)]
+mod proptests;
+
 pub use backend::SessionBackend;
 pub use config::SaveMode;
 pub use cookie::SameSite;

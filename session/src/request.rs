@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 /// Saves that lose a compare-and-swap race are retried this many times in all.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 10;
 
 pub(crate) struct RequestSession {
     pub(crate) config: Arc<Config>,
@@ -163,10 +163,10 @@ impl RequestSession {
     pub(crate) fn fields<T: SessionData>(&self) -> Fields<T> {
         let mut state = self.lock();
         let type_id = TypeId::of::<Typed<T>>();
-        if let Some(entry) = state.views.iter().find(|entry| entry.type_id == type_id) {
-            if let Ok(typed) = Arc::clone(&entry.any).downcast::<Typed<T>>() {
-                return typed.fields();
-            }
+        if let Some(entry) = state.views.iter().find(|entry| entry.type_id == type_id)
+            && let Ok(typed) = Arc::clone(&entry.any).downcast::<Typed<T>>()
+        {
+            return typed.fields();
         }
         let typed = Typed::<T>::new(&state.base);
         let view: Arc<dyn View> = typed.clone();
@@ -241,6 +241,10 @@ impl RequestSession {
             changes,
             rotate,
         } = save;
+        let _turn = match &id {
+            Some(id) => Some(self.config.save_lock(id).lock().await),
+            None => None,
+        };
         if rotate && let Some(old) = id.take() {
             // Start from the record as it is now, and only if this request is the one that
             // kills the old id: a logout that won the race stays a logout.
@@ -253,7 +257,7 @@ impl RequestSession {
             base = current;
             version = None;
         }
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             let mut record = base.clone();
             record.apply(&changes);
             let expires_at = self.config.expiry(record.created(), now);
@@ -274,7 +278,10 @@ impl RequestSession {
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if id.is_none() => {}
                 SaveOutcome::Conflict => {
-                    // Another request saved first: re-apply only our changes to its record.
+                    // Another request saved first. Back off a random while, so that two
+                    // requests in lockstep stop winning each other's window, then re-apply
+                    // only our changes to its record.
+                    backoff(attempt).await;
                     let Some((current, current_version)) =
                         store.load(&target).await?.and_then(decode)
                     else {
@@ -316,6 +323,15 @@ impl RequestSession {
             },
         }
     }
+}
+
+/// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
+async fn backoff(attempt: u32) {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+    let ceiling = 1u64 << attempt.min(6);
+    let micros = u64::from_le_bytes(bytes) % (ceiling * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
 fn decode(stored: StoredRecord) -> Option<(Record, Version)> {

@@ -1,0 +1,99 @@
+//! Properties over arbitrary input: every encoder round-trips any record, and no change to a
+//! cookie (sealed, signed, or a signed id) is ever accepted, nor extends its expiry.
+
+use crate::Key;
+use crate::SessionId;
+use crate::cookie_store::CookieCodec;
+use crate::id_cookie::IdSigner;
+use crate::record::Record;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use proptest::prelude::*;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn key() -> Key {
+    Key::from_secret(&[0x42; 64]).unwrap()
+}
+
+prop_compose! {
+    fn any_record()(
+        created_ms in 0u64..=u64::from(u32::MAX) * 1000,
+        fields in proptest::collection::btree_map("[a-z_]{1,8}\\.[a-z_-]{1,12}", proptest::collection::vec(any::<u8>(), 0..300), 0..8),
+    ) -> Record {
+        let mut record = Record::new(UNIX_EPOCH + Duration::from_millis(created_ms));
+        let changes: Vec<(&'static str, Vec<u8>)> = fields
+            .into_iter()
+            .map(|(key, value)| (&*Box::leak(key.into_boxed_str()), value))
+            .collect();
+        record.apply(&changes);
+        record
+    }
+}
+
+fn codecs() -> [CookieCodec; 2] {
+    [CookieCodec::sealed(&[key()]), CookieCodec::signed(&[key()])]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_record_round_trips_through_every_encoder(record in any_record(), deadline in 1u64..u64::MAX - 1) {
+        prop_assert_eq!(Record::decode(&record.encode()).unwrap(), record.clone());
+        for codec in codecs() {
+            let value = codec.seal("id", &record, deadline, None);
+            let opened = codec.open("id", &value, deadline - 1).expect("opens before its deadline");
+            prop_assert_eq!(&opened.record, &record);
+            prop_assert_eq!(opened.idle_deadline_ms, deadline);
+        }
+    }
+
+    #[test]
+    fn any_change_to_a_cookie_is_rejected(
+        record in any_record(),
+        position in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+        cut in any::<prop::sample::Index>(),
+        tail in proptest::collection::vec(any::<u8>(), 1..16),
+    ) {
+        for codec in codecs() {
+            let raw = URL_SAFE_NO_PAD.decode(codec.seal("id", &record, u64::MAX - 1, None)).unwrap();
+            let mut changed = raw.clone();
+            changed[position.index(raw.len())] ^= flip;
+            prop_assert!(codec.open("id", &URL_SAFE_NO_PAD.encode(&changed), 0).is_none(), "{:?}: a flipped byte", codec);
+            let truncated = &raw[..cut.index(raw.len())];
+            prop_assert!(codec.open("id", &URL_SAFE_NO_PAD.encode(truncated), 0).is_none(), "{:?}: truncated", codec);
+            let mut extended = raw.clone();
+            extended.extend_from_slice(&tail);
+            prop_assert!(codec.open("id", &URL_SAFE_NO_PAD.encode(&extended), 0).is_none(), "{:?}: extended", codec);
+        }
+    }
+
+    #[test]
+    fn a_client_can_never_extend_expiry(record in any_record(), deadline in 1u64..1u64 << 50, later in 0u64..1u64 << 50, garbage in ".{0,200}") {
+        for codec in codecs() {
+            let value = codec.seal("id", &record, deadline, None);
+            // At or past its deadline, the genuine cookie never opens.
+            prop_assert!(codec.open("id", &value, deadline + later).is_none());
+            // Whatever else the client sends opens to nothing or to a deadline the server set.
+            if let Some(opened) = codec.open("id", &garbage, 0) {
+                prop_assert!(false, "garbage opened with deadline {}", opened.idle_deadline_ms);
+            }
+        }
+    }
+
+    #[test]
+    fn any_change_to_a_signed_id_is_rejected(bytes in any::<[u8; 16]>(), position in 0usize..64, replacement in "[A-Za-z0-9_-]") {
+        let signer = IdSigner::new(&[key()]);
+        let value = signer.sign("id", &SessionId::from_bytes(bytes));
+        let mut changed = value.clone().into_bytes();
+        changed[position] = replacement.as_bytes()[0];
+        let changed = String::from_utf8(changed).unwrap();
+        // Base64url's last character carries 2 padding bits: a change there can decode to the
+        // same bytes. Only a value that decodes differently must be rejected.
+        let same = URL_SAFE_NO_PAD.decode(&changed).ok() == URL_SAFE_NO_PAD.decode(&value).ok();
+        if !same {
+            prop_assert!(signer.verify("id", &changed).is_none());
+        }
+    }
+}
