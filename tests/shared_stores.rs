@@ -206,6 +206,30 @@ async fn the_app_recovers_by_itself_when_redis_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
+    let mut server = RedisServer::not_started();
+    let store = RedisStore::new(&server.url()).expect("the store is created without connecting");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    assert_eq!(
+        client.post("/visit").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(client.get("/health").await.status, StatusCode::OK);
+    server.restart();
+    let mut served = None;
+    for _ in 0..50 {
+        let reply = client.post("/visit").await;
+        if reply.status.is_success() {
+            served = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(served.expect("serves once Redis is up").view().visits, 1);
+    assert_eq!(client.post("/visit").await.view().visits, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_stores_delete_expired_rows_in_batches() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_store(&dir).await;
@@ -309,4 +333,70 @@ async fn concurrency_soak_on_every_server_side_store() {
     soak(redis_store(), "redis").await;
     soak(postgres_store().await, "postgres").await;
     soak(sqlite_store(&dir).await, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_at_start_lost_mid_traffic_and_back() {
+    use session_tests::TcpProxy;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use std::str::FromStr;
+
+    let direct = PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
+    let upstream = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let table = postgres_store().await; // creates a table of its own, directly
+    let mut proxy = TcpProxy::new(upstream);
+    let through_proxy = direct.host("127.0.0.1").port(proxy.port());
+    // Fail fast while the database is away, instead of queueing requests for 30 s.
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy_with(through_proxy);
+    let store = table.with_pool(pool);
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+
+    // Down at start: clear errors for session routes, nothing else affected.
+    assert_eq!(
+        client.post("/visit").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(client.get("/health").await.status, StatusCode::OK);
+    proxy.restore().await;
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    assert_eq!(client.post("/visit").await.view().visits, 2);
+
+    // Lost mid-traffic.
+    proxy.cut().await;
+    let down = client.post("/visit").await;
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        down.body
+    );
+    assert!(down.set_cookies.is_empty());
+    assert_eq!(client.get("/health").await.status, StatusCode::OK);
+
+    // Back: the same session, with exactly the writes that were answered 2xx.
+    proxy.restore().await;
+    let mut recovered = None;
+    for _ in 0..30 {
+        let reply = client.get("/session").await;
+        if reply.status.is_success() {
+            recovered = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        recovered
+            .expect("recovers without an app restart")
+            .view()
+            .visits,
+        2,
+        "nothing half-saved"
+    );
+    assert_eq!(client.post("/visit").await.view().visits, 3);
 }

@@ -361,14 +361,19 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one and waits until it answers.
     pub fn start() -> Self {
+        let mut server = Self::not_started();
+        server.restart();
+        server
+    }
+
+    /// Picks its port but does not start it yet (a Redis that is down when the app starts).
+    pub fn not_started() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut server = Self { port, child: None };
-        server.restart();
-        server
+        Self { port, child: None }
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -456,4 +461,68 @@ pub async fn view_with(app: &Router, cookie: &str) -> session_examples::View {
     send(app, Method::GET, "/session", Some(cookie), "")
         .await
         .view()
+}
+
+/// SECURITY.md's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../SECURITY.md")]
+pub struct SecurityExamples;
+
+/// A TCP proxy on loopback in front of `upstream`, that a test can cut (every connection
+/// dropped, new ones refused, as when a database server goes away) and restore.
+#[derive(Debug)]
+pub struct TcpProxy {
+    port: u16,
+    upstream: std::net::SocketAddr,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TcpProxy {
+    /// A proxy to `upstream`, not yet accepting (as a server that is down at start).
+    pub fn new(upstream: std::net::SocketAddr) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            port,
+            upstream,
+            running: None,
+        }
+    }
+
+    /// The proxy's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Accepts and forwards connections.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind the proxy port");
+        let upstream = self.upstream;
+        self.running = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Drops every connection and refuses new ones.
+    pub async fn cut(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.abort();
+            let _ = running.await; // the listener and every connection (JoinSet) drop here
+        }
+    }
 }

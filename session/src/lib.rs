@@ -213,6 +213,17 @@ pub mod __private {
         }
     }
 
+    /// The session id a request's `Cookie` headers carry for the cookie `name`, if any
+    /// verifies: what the layer does before any store lookup. For fuzzing.
+    #[must_use]
+    pub fn find_session_id(
+        id_cookie: &IdCookie,
+        name: &str,
+        headers: &http::HeaderMap,
+    ) -> Option<crate::SessionId> {
+        id_cookie.0.find(name, headers).map(|verified| verified.id)
+    }
+
     /// Decodes an encoded record, for benchmarks.
     #[must_use]
     pub fn decode_record(bytes: &[u8]) -> Option<Record> {

@@ -43,6 +43,12 @@ impl PostgresStore {
         }
     }
 
+    /// The same table through another pool (for example one with other timeouts).
+    #[must_use]
+    pub fn with_pool(self, pool: sqlx::PgPool) -> Self {
+        Self { pool, ..self }
+    }
+
     /// Uses `schema.table` instead (schema `None`: the connection's search path).
     ///
     /// # Errors
