@@ -16,6 +16,10 @@ struct Demo {
 
 impl Demo {
     async fn start(store: &str) -> Self {
+        Self::start_with(store, &[]).await
+    }
+
+    async fn start_with(store: &str, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -26,6 +30,7 @@ impl Demo {
             .env("SESSION_SECRET", SECRET)
             .env("PORT", port.to_string())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("the demo starts");
@@ -105,4 +110,123 @@ async fn two_demo_processes_share_sessions_through_postgres() {
 #[tokio::test]
 async fn two_demo_processes_share_sealed_cookie_sessions_without_a_store() {
     two_processes_share("cookie").await;
+}
+
+/// The demo process's resident memory, from `/proc/PID/status`.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// What one client did to its session, to check against the server's view at the end.
+#[derive(Default, Clone, Copy, Debug, PartialEq)]
+struct Tally {
+    visits: u64,
+    a: u64,
+    b: u64,
+    errors: u64,
+}
+
+/// One phase: every client runs its mix of requests until `seconds` pass.
+async fn phase(base: &str, clients: &[reqwest::Client], tallies: &mut [Tally], seconds: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = clients
+        .iter()
+        .zip(tallies.iter().copied())
+        .enumerate()
+        .map(|(n, (client, mut tally))| {
+            let (client, base) = (client.clone(), base.to_owned());
+            tokio::spawn(async move {
+                let mut step = n as u64;
+                while tokio::time::Instant::now() < deadline {
+                    step = step.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let (method, path) = match (step >> 60) % 4 {
+                        0 => (reqwest::Method::POST, "/visit"),
+                        1 => (reqwest::Method::POST, "/inc/a"),
+                        2 => (reqwest::Method::POST, "/inc/b"),
+                        _ => (reqwest::Method::GET, "/session"),
+                    };
+                    match client.request(method, format!("{base}{path}")).send().await {
+                        Ok(response) if response.status().is_success() => match path {
+                            "/visit" => tally.visits += 1,
+                            "/inc/a" => tally.a += 1,
+                            "/inc/b" => tally.b += 1,
+                            _ => {}
+                        },
+                        _ => tally.errors += 1,
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    for (slot, task) in tallies.iter_mut().zip(tasks) {
+        *slot = task.await.expect("client task");
+    }
+}
+
+/// A bounded load test of one demo process: `LOAD_SECONDS` (default 3) per phase, two
+/// phases, `LOAD_CONNECTIONS` clients (default 48), each with its own session and cookie
+/// jar. Zero errors, every session ends as its client left it, and resident memory after the
+/// second phase is within 10% (plus 2 MiB) of after the first: no leak.
+async fn load(store: &str) {
+    let seconds: u64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let connections: usize = std::env::var("LOAD_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(48);
+    let dir = std::env::temp_dir().join(format!("session-load-{}-{store}", std::process::id()));
+    let demo = Demo::start_with(store, &[("SESSION_DIR", dir.to_str().unwrap())]).await;
+    let clients: Vec<_> = (0..connections)
+        .map(|_| {
+            reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let mut tallies = vec![Tally::default(); connections];
+    phase(&demo.base, &clients, &mut tallies, seconds).await;
+    let after_first = resident_kib(demo.child.id());
+    phase(&demo.base, &clients, &mut tallies, seconds).await;
+    let after_second = resident_kib(demo.child.id());
+
+    let requests: u64 = tallies.iter().map(|t| t.visits + t.a + t.b).sum();
+    let errors: u64 = tallies.iter().map(|t| t.errors).sum();
+    assert_eq!(errors, 0, "{store}: errors under load");
+    for (client, tally) in clients.iter().zip(&tallies) {
+        let view = view(
+            client,
+            reqwest::Method::GET,
+            format!("{}/session", demo.base),
+        )
+        .await;
+        assert_eq!(
+            (view.visits, view.a, view.b),
+            (tally.visits, tally.a, tally.b),
+            "{store}: a session's final state"
+        );
+    }
+    assert!(
+        after_second <= after_first + after_first / 10 + 2048,
+        "{store}: resident memory grew from {after_first} KiB to {after_second} KiB"
+    );
+    println!(
+        "load {store}: {connections} clients, 2 x {seconds} s, {requests} writes ok, 0 errors, RSS {after_first} -> {after_second} KiB"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_on_memory_file_cookie_and_redis_stores() {
+    for store in ["memory", "file", "cookie", "redis"] {
+        load(store).await;
+    }
 }
