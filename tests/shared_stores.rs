@@ -2,7 +2,7 @@
 //! sharing one store, round trips per request, and Redis restarting under the app.
 
 use crate::concurrency::different_fields_are_both_kept;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use session::store::conformance;
 use session::{RedisStore, SessionLayer, SqliteStore, Store};
 use session_examples::app;
@@ -189,15 +189,7 @@ async fn the_app_recovers_by_itself_when_redis_restarts() {
 
     server.restart();
     // The connection manager reconnects in the background; give it a moment.
-    let mut recovered = None;
-    for _ in 0..50 {
-        let reply = client.post("/visit").await;
-        if reply.status.is_success() {
-            recovered = Some(reply);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = client.until_success(Method::POST, "/visit").await;
     let reply =
         recovered.expect("requests succeed again after Redis is back, without an app restart");
     // This server keeps nothing on disk: the old session is gone, a fresh one starts.
@@ -216,15 +208,7 @@ async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
     );
     assert_eq!(client.get("/health").await.status, StatusCode::OK);
     server.restart();
-    let mut served = None;
-    for _ in 0..50 {
-        let reply = client.post("/visit").await;
-        if reply.status.is_success() {
-            served = Some(reply);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let served = client.until_success(Method::POST, "/visit").await;
     assert_eq!(served.expect("serves once Redis is up").view().visits, 1);
     assert_eq!(client.post("/visit").await.view().visits, 2);
 }
@@ -381,15 +365,7 @@ async fn postgres_down_at_start_lost_mid_traffic_and_back() {
 
     // Back: the same session, with exactly the writes that were answered 2xx.
     proxy.restore().await;
-    let mut recovered = None;
-    for _ in 0..30 {
-        let reply = client.get("/session").await;
-        if reply.status.is_success() {
-            recovered = Some(reply);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = client.until_success(Method::GET, "/session").await;
     assert_eq!(
         recovered
             .expect("recovers without an app restart")

@@ -526,3 +526,57 @@ impl TcpProxy {
         }
     }
 }
+
+impl Client {
+    /// Sends `method path` every 100 ms until it succeeds, for up to 5 s (a store that was
+    /// down and is coming back): the first successful reply, or `None`.
+    pub async fn until_success(&mut self, method: Method, path: &str) -> Option<Reply> {
+        for _ in 0..50 {
+            let reply = self.send(method.clone(), path, "").await;
+            if reply.status.is_success() {
+                return Some(reply);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    }
+}
+
+/// Every value that differs from `genuine` in exactly one character.
+pub fn single_character_changes(genuine: &str) -> Vec<String> {
+    (0..genuine.len())
+        .map(|index| {
+            let mut bytes = genuine.as_bytes().to_vec();
+            bytes[index] = if bytes[index] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).expect("cookie values are ASCII")
+        })
+        .collect()
+}
+
+/// Asserts that `GET /session` with each value as the `id` cookie answers 200 with a fresh
+/// session (default fields) and sets no cookie.
+pub async fn assert_each_gives_a_fresh_session(app: &Router, values: &[String]) {
+    for value in values {
+        let reply = send(
+            app,
+            Method::GET,
+            "/session",
+            Some(&format!("id={value}")),
+            "",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "cookie {value:?}");
+        assert_eq!(
+            reply.view(),
+            session_examples::View {
+                visits: 0,
+                user: None,
+                a: 0,
+                b: 0,
+                note_len: 0
+            },
+            "cookie {value:?}"
+        );
+        assert!(reply.set_cookies.is_empty(), "cookie {value:?}");
+    }
+}
