@@ -1,10 +1,14 @@
 //! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
-//! `STACK` (`bare`, `memory`, `file`, `cookie`, `redis`, and with the `compare` feature
+//! `STACK` (`bare`, `memory`, `file`, `cookie`, `redis`, `sqlite`, `sqlite-defaults`, and
+//! with the `compare` feature
 //! `tower-sessions`), on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
 
 use axum::Router;
 use axum::routing::get;
-use session::{CookieStore, FileStore, Key, MemoryStore, RedisStore, Session, SessionLayer};
+use session::{
+    CookieStore, FileStore, Key, MemoryStore, RedisStore, Session, SessionLayer, SqliteStore,
+};
+use std::str::FromStr;
 
 #[derive(Session, Default)]
 struct Counter {
@@ -100,6 +104,23 @@ async fn main() {
             ))
         }
         "tower-sessions" => tower_sessions(),
+        // SQLite as `SqliteStore::open` sets it up (WAL, synchronous = NORMAL, busy timeout,
+        // 4 connections), and the same store on sqlx's default options, for comparison.
+        "sqlite" | "sqlite-defaults" => {
+            let path = format!("target/bench-{stack}.db");
+            let _ = std::fs::remove_file(&path);
+            let url = format!("sqlite://{path}");
+            let store = if stack == "sqlite" {
+                SqliteStore::open(&url).await.expect("open")
+            } else {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .expect("url")
+                    .create_if_missing(true);
+                SqliteStore::new(sqlx::SqlitePool::connect_with(options).await.expect("open"))
+            };
+            store.migrate().await.expect("migrate");
+            ours(SessionLayer::new(store, &key))
+        }
         other => panic!("unknown STACK {other:?}"),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
