@@ -65,7 +65,7 @@ impl Config {
             keys,
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
-            save_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            save_locks: (0..1024).map(|_| tokio::sync::Mutex::new(())).collect(),
             cookie: CookieConfig {
                 name: Cow::Borrowed("id"),
                 path: Cow::Borrowed("/"),
@@ -100,7 +100,8 @@ impl Config {
     /// The lock a save of `id` holds. Without it, two requests of one session that write
     /// back to back in this process can keep winning each other's compare-and-swap window,
     /// so that one never gets through; with it, only other processes race, and they back
-    /// off.
+    /// off. 1024 stripes: with 64, unrelated sessions shared a lock under load and waited on
+    /// each other's store round trips (BENCHMARKS.md).
     pub(crate) fn save_lock(&self, id: &SessionId) -> &tokio::sync::Mutex<()> {
         let [a, b, ..] = *id.as_bytes();
         &self.save_locks[usize::from(u16::from_le_bytes([a, b])) % self.save_locks.len()]

@@ -1,12 +1,14 @@
 //! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
-//! `STACK` (`bare`, `memory`, `file`, `cookie`, `redis`, `sqlite`, `sqlite-defaults`, and
-//! with the `compare` feature
-//! `tower-sessions`), on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
+//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `sqlite`,
+//! `sqlite-defaults`, and with the `compare` feature tower-sessions on each of its stores:
+//! `tower-sessions` (memory), `tower-sessions-file`, `tower-sessions-redis`,
+//! `tower-sessions-postgres`. Listens on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
 
 use axum::Router;
 use axum::routing::get;
 use session::{
-    CookieStore, FileStore, Key, MemoryStore, RedisStore, Session, SessionLayer, SqliteStore,
+    CookieStore, FileStore, Key, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer,
+    SqliteStore,
 };
 use std::str::FromStr;
 
@@ -35,39 +37,95 @@ fn ours(layer: SessionLayer) -> Router {
         .layer(layer)
 }
 
+/// The same three routes on tower-sessions (`$ts`: the crate, 0.14 or 0.15) over `$store`.
 #[cfg(feature = "compare")]
-fn tower_sessions() -> Router {
-    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
-    async fn read(session: Session) -> String {
-        session
-            .get::<u64>("count")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            .to_string()
+macro_rules! tower_sessions {
+    ($ts:ident, $store:expr) => {{
+        use $ts::{Session, SessionManagerLayer};
+        async fn read(session: Session) -> String {
+            session
+                .get::<u64>("count")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                .to_string()
+        }
+        async fn write(session: Session) -> String {
+            let n = session
+                .get::<u64>("count")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                + 1;
+            let _ = session.insert("count", n).await;
+            n.to_string()
+        }
+        Router::new()
+            .route("/untouched", get(|| async { "ok" }))
+            .route("/read", get(read))
+            .route("/write", get(write))
+            .layer(SessionManagerLayer::new($store).with_secure(false))
+    }};
+}
+
+/// tower-sessions with each of its stores, for the comparison.
+#[cfg(feature = "compare")]
+async fn compare(stack: &str) -> Router {
+    match stack {
+        "tower-sessions" => tower_sessions!(tower_sessions, tower_sessions::MemoryStore::default()),
+        "tower-sessions-file" => {
+            let dir = std::path::PathBuf::from("target/bench-ts-files");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("dir");
+            tower_sessions!(
+                tower_sessions,
+                tower_sessions_file_store::FileSessionStorage::new_in_folder(dir)
+            )
+        }
+        "tower-sessions-redis" => {
+            use fred::prelude::{ClientLike, Config, Pool};
+            let url =
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let pool = Pool::new(
+                Config::from_url(&url).expect("REDIS_URL"),
+                None,
+                None,
+                None,
+                6,
+            )
+            .expect("pool");
+            // The connection task runs in the background; its handle is not needed.
+            drop(pool.connect());
+            pool.wait_for_connect().await.expect("redis");
+            tower_sessions!(
+                tower_sessions_014,
+                tower_sessions_redis_store::RedisStore::new(pool)
+            )
+        }
+        "tower-sessions-postgres" => {
+            let pool = sqlx08::PgPool::connect(&database_url())
+                .await
+                .expect("DATABASE_URL");
+            let store = tower_sessions_sqlx_store::PostgresStore::new(pool)
+                .with_schema_name("bench_tower_sessions")
+                .expect("schema");
+            store.migrate().await.expect("migrate");
+            tower_sessions!(tower_sessions_014, store)
+        }
+        other => panic!("unknown STACK {other:?}"),
     }
-    async fn write(session: Session) -> String {
-        let n = session
-            .get::<u64>("count")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            + 1;
-        let _ = session.insert("count", n).await;
-        n.to_string()
-    }
-    Router::new()
-        .route("/untouched", get(|| async { "ok" }))
-        .route("/read", get(read))
-        .route("/write", get(write))
-        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
 }
 
 #[cfg(not(feature = "compare"))]
-fn tower_sessions() -> Router {
-    panic!("STACK=tower-sessions needs `--features compare`")
+async fn compare(stack: &str) -> Router {
+    panic!("STACK={stack} needs `--features compare`")
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 #[tokio::main]
@@ -103,7 +161,16 @@ async fn main() {
                 &key,
             ))
         }
-        "tower-sessions" => tower_sessions(),
+        "postgres" => {
+            let pool = sqlx::PgPool::connect(&database_url())
+                .await
+                .expect("DATABASE_URL");
+            let store = PostgresStore::new(pool)
+                .with_table(Some("bench_session"), "sessions")
+                .expect("name");
+            store.migrate().await.expect("migrate");
+            ours(SessionLayer::new(store, &key))
+        }
         // SQLite as `SqliteStore::open` sets it up (WAL, synchronous = NORMAL, busy timeout,
         // 4 connections), and the same store on sqlx's default options, for comparison.
         "sqlite" | "sqlite-defaults" => {
@@ -121,7 +188,7 @@ async fn main() {
             store.migrate().await.expect("migrate");
             ours(SessionLayer::new(store, &key))
         }
-        other => panic!("unknown STACK {other:?}"),
+        other => compare(other).await,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
