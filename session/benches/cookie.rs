@@ -6,7 +6,7 @@
 
 use axum_extra::extract::cookie::{Cookie, Key as JarKey, PrivateCookieJar};
 use criterion::{Criterion, criterion_group, criterion_main};
-use session::__private::{CookieSealer, Record, encoded_len, record};
+use session::__private::{CookieSealer, Record, encode_record, record};
 use std::hint::black_box;
 
 /// A record whose encoding is exactly `size` bytes.
@@ -14,7 +14,7 @@ fn record_of(size: usize) -> Record {
     let mut value_len = size;
     loop {
         let candidate = record(&[("app.note", vec![b'x'; value_len])]);
-        match encoded_len(&candidate) {
+        match encode_record(&candidate).len() {
             len if len == size => return candidate,
             len if len > size => value_len -= len - size,
             _ => value_len += 1,

@@ -165,8 +165,7 @@ impl CookieCodec {
         record.encode_into(&mut raw);
         match self {
             Self::Sealed(ciphers) => {
-                getrandom::getrandom(&mut raw[1..payload_at])
-                    .expect("the OS random number generator failed");
+                crate::random::fill(&mut raw[1..payload_at]);
                 let (head, payload) = raw.split_at_mut(payload_at);
                 let nonce = XNonce::from_slice(&head[1..]);
                 let tag = ciphers[0]

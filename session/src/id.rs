@@ -29,7 +29,7 @@ impl SessionId {
     #[must_use]
     pub fn random() -> Self {
         let mut bytes = [0; Self::LEN];
-        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        crate::random::fill(&mut bytes);
         Self(bytes)
     }
 

@@ -60,7 +60,7 @@ impl Key {
     #[must_use]
     pub fn generate() -> Self {
         let mut secret = Zeroizing::new(vec![0; Self::MIN_SECRET_LEN]);
-        getrandom::getrandom(&mut secret).expect("the OS random number generator failed");
+        crate::random::fill(&mut secret);
         Self { secret }
     }
 

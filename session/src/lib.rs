@@ -57,6 +57,7 @@ mod typed;
 
 #[cfg(test)]
 mod proptests;
+mod random;
 
 pub use backend::SessionBackend;
 pub use config::SaveMode;
@@ -242,11 +243,5 @@ pub mod __private {
         let mut record = Record::new(std::time::SystemTime::now());
         record.apply(fields);
         record
-    }
-
-    /// The encoded size of `record` in bytes.
-    #[must_use]
-    pub fn encoded_len(record: &Record) -> usize {
-        record.encode().len()
     }
 }

@@ -136,16 +136,14 @@ impl RequestSession {
                         }
                     }
                     Backend::Cookie(codec) => {
-                        let now = unix_ms(SystemTime::now());
+                        let now = SystemTime::now();
+                        let now_ms = unix_ms(now);
                         let opened = cookie_values(name, headers)
-                            .find_map(|value| codec.open(name, value, now));
+                            .find_map(|value| codec.open(name, value, now_ms));
                         let Some(opened) = opened else { return Ok(()) };
                         let mut state = self.lock();
                         state.client_present = true;
-                        if !self
-                            .config
-                            .past_lifetime(opened.record.created(), SystemTime::now())
-                        {
+                        if !self.config.past_lifetime(opened.record.created(), now) {
                             state.present = true;
                             state.old_key = opened.old_key;
                             state.base = opened.record;
@@ -327,10 +325,8 @@ impl RequestSession {
 
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
 async fn backoff(attempt: u32) {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
     let ceiling = 1u64 << attempt.min(6);
-    let micros = u64::from_le_bytes(bytes) % (ceiling * 1000);
+    let micros = crate::random::u64() % (ceiling * 1000);
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 

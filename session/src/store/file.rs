@@ -308,9 +308,7 @@ fn parse(mut bytes: Vec<u8>) -> Option<Parsed> {
 }
 
 fn random_u64() -> io::Result<u64> {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes)?;
-    Ok(u64::from_le_bytes(bytes))
+    Ok(crate::random::try_u64()?)
 }
 
 impl Store for FileStore {

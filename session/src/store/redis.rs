@@ -97,12 +97,6 @@ fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)
 }
 
-fn random_version() -> [u8; 8] {
-    let mut version = [0; 8];
-    getrandom::getrandom(&mut version).expect("the OS random number generator failed");
-    version
-}
-
 impl Store for RedisStore {
     fn load<'a>(
         &'a self,
@@ -153,7 +147,7 @@ impl Store for RedisStore {
         expected: Option<Version>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
-            let version = random_version();
+            let version = crate::random::u64().to_le_bytes();
             let mut value = Vec::with_capacity(8 + data.len());
             value.extend_from_slice(&version);
             value.extend_from_slice(data);

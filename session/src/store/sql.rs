@@ -151,9 +151,7 @@ pub(crate) fn ms(time: std::time::SystemTime) -> i64 {
 /// A first version for a new row: random, so a recreated id never reuses an old one, and
 /// far below `i64::MAX` so that `version + 1` never overflows.
 pub(crate) fn first_version() -> i64 {
-    let mut bytes = [0; 8];
-    getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
-    i64::from_le_bytes(bytes) & (i64::MAX >> 2)
+    i64::from_le_bytes(crate::random::u64().to_le_bytes()) & (i64::MAX >> 2)
 }
 
 /// Implements the table maintenance methods and [`Store`](crate::Store) for a struct with
