@@ -9,18 +9,18 @@
 use crate::Key;
 use crate::id_cookie::hmac_sha256;
 use crate::record::Record;
+use crate::xchacha::{self, XChaCha20Poly1305};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use smallvec::SmallVec;
 use std::fmt;
 
 const FORMAT_VERSION: u8 = 1;
-const NONCE_LEN: usize = 24;
+const NONCE_LEN: usize = xchacha::NONCE_LEN;
 const TAG_LEN: usize = 32;
-const SEAL_TAG_LEN: usize = 16;
+const SEAL_TAG_LEN: usize = xchacha::TAG_LEN;
 const DEADLINES_LEN: usize = 16;
 /// Longer values are not even decoded: no browser keeps a cookie this big.
 const MAX_VALUE_LEN: usize = 8192;
@@ -109,11 +109,7 @@ impl CookieCodec {
         Self::Sealed(
             keys.iter()
                 .map(|key| {
-                    XChaCha20Poly1305::new(
-                        key.derive("session-cookie-seal-xchacha20poly1305")
-                            .as_ref()
-                            .into(),
-                    )
+                    XChaCha20Poly1305::new(key.derive("session-cookie-seal-xchacha20poly1305"))
                 })
                 .collect(),
         )
@@ -134,9 +130,10 @@ impl CookieCodec {
         }
     }
 
-    /// `version | kind | u64be(name length) | name`: what binds a value to its cookie.
-    fn context(&self, name: &str) -> Vec<u8> {
-        let mut context = Vec::with_capacity(10 + name.len());
+    /// `version | kind | u64be(name length) | name`: what binds a value to its cookie. Built on
+    /// every seal and open, so on the stack for the usual short names.
+    fn context(&self, name: &str) -> SmallVec<[u8; 64]> {
+        let mut context = SmallVec::with_capacity(10 + name.len());
         context.extend_from_slice(&[FORMAT_VERSION, self.kind()]);
         context.extend_from_slice(&(name.len() as u64).to_be_bytes());
         context.extend_from_slice(name.as_bytes());
@@ -154,11 +151,14 @@ impl CookieCodec {
         let context = self.context(name);
         // `version | nonce (sealed only) | payload | tag`, built in one buffer and sealed in
         // place.
-        let mut raw = vec![FORMAT_VERSION];
-        let payload_at = match self {
-            Self::Sealed(_) => NONCE_LEN + 1,
-            Self::Signed(_) => 1,
+        let (payload_at, tag_len) = match self {
+            Self::Sealed(_) => (NONCE_LEN + 1, SEAL_TAG_LEN),
+            Self::Signed(_) => (1, TAG_LEN),
         };
+        let mut raw = Vec::with_capacity(
+            payload_at + DEADLINES_LEN + record.encoded_len_bound() + tag_len,
+        );
+        raw.push(FORMAT_VERSION);
         raw.resize(payload_at, 0);
         raw.extend_from_slice(&idle_deadline_ms.to_le_bytes());
         raw.extend_from_slice(&absolute_deadline_ms.unwrap_or(u64::MAX).to_le_bytes());
@@ -167,10 +167,8 @@ impl CookieCodec {
             Self::Sealed(ciphers) => {
                 crate::random::fill(&mut raw[1..payload_at]);
                 let (head, payload) = raw.split_at_mut(payload_at);
-                let nonce = XNonce::from_slice(&head[1..]);
-                let tag = ciphers[0]
-                    .encrypt_in_place_detached(nonce, &context, payload)
-                    .expect("XChaCha20-Poly1305 seals any message that fits in memory");
+                let nonce = head[1..].try_into().expect("the nonce's length");
+                let tag = ciphers[0].seal(nonce, &context, payload);
                 raw.extend_from_slice(&tag);
             }
             Self::Signed(macs) => {
@@ -189,42 +187,48 @@ impl CookieCodec {
         if value.len() > MAX_VALUE_LEN {
             return None;
         }
-        let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
-        let (&version, body) = raw.split_first()?;
-        if version != FORMAT_VERSION {
+        let mut raw = URL_SAFE_NO_PAD.decode(value).ok()?;
+        if raw.first() != Some(&FORMAT_VERSION) {
             return None;
         }
         let context = self.context(name);
+        // Where the payload is in `raw`, and which key authenticated it.
         let (payload, index) = match self {
             Self::Sealed(ciphers) => {
-                let tag_at = body
+                let payload_at = 1 + NONCE_LEN;
+                let tag_at = raw
                     .len()
                     .checked_sub(SEAL_TAG_LEN)
-                    .filter(|&at| at >= NONCE_LEN)?;
-                let (head, tag) = body.split_at(tag_at);
-                let (nonce, sealed) = head.split_at(NONCE_LEN);
-                let (nonce, tag) = (XNonce::from_slice(nonce), Tag::from_slice(tag));
-                ciphers.iter().enumerate().find_map(|(index, cipher)| {
-                    let mut payload = sealed.to_vec();
+                    .filter(|&at| at >= payload_at)?;
+                let nonce = raw[1..payload_at].try_into().ok()?;
+                let tag = raw[tag_at..].try_into().ok()?;
+                let payload = payload_at..tag_at;
+                // Opening in place clobbers the bytes when the tag does not match, so with
+                // previous keys to try, each attempt starts from a copy.
+                let sealed = (ciphers.len() > 1).then(|| raw[payload.clone()].to_vec());
+                let index = ciphers.iter().position(|cipher| {
+                    if let Some(sealed) = &sealed {
+                        raw[payload.clone()].copy_from_slice(sealed);
+                    }
                     cipher
-                        .decrypt_in_place_detached(nonce, &context, &mut payload, tag)
-                        .ok()?;
-                    Some((payload, index))
-                })?
+                        .open(&nonce, &context, &mut raw[payload.clone()], &tag)
+                        .is_some()
+                })?;
+                (payload, index)
             }
             Self::Signed(macs) => {
-                let split = body.len().checked_sub(TAG_LEN)?;
-                let (payload, tag) = body.split_at(split);
+                let payload = 1..raw.len().checked_sub(TAG_LEN).filter(|&at| at >= 1)?;
+                let (signed, tag) = raw.split_at(payload.end);
                 let index = macs.iter().position(|mac| {
                     let mut mac = mac.clone();
                     mac.update(&context);
-                    mac.update(payload);
+                    mac.update(&signed[1..]);
                     mac.verify_slice(tag).is_ok()
                 })?;
-                (payload.to_vec(), index)
+                (payload, index)
             }
         };
-        let (deadlines, record) = payload.split_at_checked(DEADLINES_LEN)?;
+        let (deadlines, record) = raw[payload].split_at_checked(DEADLINES_LEN)?;
         let idle_deadline_ms = u64::from_le_bytes(deadlines[..8].try_into().ok()?);
         let absolute = u64::from_le_bytes(deadlines[8..].try_into().ok()?);
         if now_ms >= idle_deadline_ms || now_ms >= absolute {

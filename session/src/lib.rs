@@ -54,6 +54,7 @@ mod record;
 mod request;
 pub mod store;
 mod typed;
+mod xchacha;
 
 #[cfg(test)]
 mod proptests;

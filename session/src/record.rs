@@ -63,9 +63,20 @@ impl Record {
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.encoded_len_bound());
         self.encode_into(&mut out);
         out
+    }
+
+    /// At least the encoded length, so one allocation holds it: each varint takes at most
+    /// 10 bytes.
+    pub(crate) fn encoded_len_bound(&self) -> usize {
+        let fields: usize = self
+            .fields
+            .iter()
+            .map(|(key, value)| 20 + key.len() + value.len())
+            .sum();
+        1 + 10 + 10 + fields
     }
 
     /// Appends the encoded record to `out`.

@@ -180,7 +180,7 @@ impl Inner {
         let temp = self.dir.join(format!(
             "{TEMP_PREFIX}{}-{:016x}",
             id.to_base64(),
-            random_u64()?
+            crate::random::u64()
         ));
         let result = (|| {
             let mut file = fs::File::create(&temp)?;
@@ -218,7 +218,7 @@ impl Inner {
             }
             (Some(_), Some(live)) => live.version.wrapping_add(1),
             // A random start keeps a recreated id from reusing an old version number.
-            (None, None) => random_u64()?,
+            (None, None) => crate::random::u64(),
         };
         self.write(id, version, expires_ms, data)?;
         Ok(SaveOutcome::Saved(Version::new(version)))
@@ -305,10 +305,6 @@ fn parse(mut bytes: Vec<u8>) -> Option<Parsed> {
         expires_ms,
         data,
     })
-}
-
-fn random_u64() -> io::Result<u64> {
-    Ok(crate::random::try_u64()?)
 }
 
 impl Store for FileStore {
