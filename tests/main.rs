@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod cookies;
+mod fuzz_inputs;
 mod security;
 mod semantics;
 mod shared_stores;

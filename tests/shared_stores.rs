@@ -198,6 +198,96 @@ async fn the_app_recovers_by_itself_when_redis_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_behind_a_network_partition_answers_503_then_recovers() {
+    use session_tests::TcpProxy;
+    // `redis://[user@]host:port[/db]` -> `host:port`.
+    let url = redis_url();
+    let authority = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    let upstream = tokio::net::lookup_host(host_port)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut proxy = TcpProxy::new(upstream);
+    proxy.restore().await;
+    let store = RedisStore::new(&format!("redis://127.0.0.1:{}", proxy.port()))
+        .unwrap()
+        .with_prefix(unique("test:"));
+    let app = app(SessionLayer::new(store, &key()));
+    let mut client = Client::new(app.clone());
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    assert_eq!(client.post("/visit").await.view().visits, 2);
+
+    // Partitioned: the connection stays up and no reply comes. Each request that needs
+    // the session gets a 503 once the store's response timeout passes, instead of waiting
+    // for as long as the partition lasts.
+    proxy.stall();
+    let bound = Duration::from_secs(30);
+    let down = tokio::time::timeout(bound, client.post("/visit"))
+        .await
+        .expect("answers during the partition instead of hanging");
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        down.body
+    );
+    assert!(down.set_cookies.is_empty());
+    assert_eq!(client.get("/health").await.status, StatusCode::OK);
+
+    // A write in doubt: the session loads, the partition starts while the handler works,
+    // and the save (a Lua compare-and-swap) waits in the network. The client is told 503.
+    proxy.restore().await;
+    assert_eq!(
+        client
+            .until_success(Method::GET, "/session")
+            .await
+            .expect("back")
+            .view()
+            .visits,
+        2,
+        "the visit that could not load wrote nothing"
+    );
+    let mut in_doubt_client = client.clone();
+    let in_doubt = tokio::spawn(async move { in_doubt_client.post("/inc/a?delay_ms=500").await });
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    proxy.stall();
+    let in_doubt = tokio::time::timeout(bound, in_doubt)
+        .await
+        .expect("answers")
+        .unwrap();
+    assert_eq!(
+        in_doubt.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        in_doubt.body
+    );
+
+    // Back: the app recovers without a restart. The save that was in the network when the
+    // partition ended may still arrive; it then lands whole (one atomic script), so the
+    // session holds it or not, never part of it, and every earlier write is kept.
+    proxy.restore().await;
+    let after = client
+        .until_success(Method::GET, "/session")
+        .await
+        .expect("recovers without an app restart")
+        .view();
+    assert_eq!(after.visits, 2);
+    assert!(after.a <= 1, "{after:?}");
+    println!(
+        "the save in doubt landed after the partition: {}",
+        after.a == 1
+    );
+    let next = client.post("/inc/a").await.view();
+    assert_eq!((next.visits, next.a), (2, after.a + 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
     let mut server = RedisServer::not_started();
     let store = RedisStore::new(&server.url()).expect("the store is created without connecting");

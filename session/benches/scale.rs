@@ -1,14 +1,71 @@
 //! The memory store with 1 thousand, 100 thousand and 1 million live sessions: the time of a
-//! load and of a save, and the resident bytes each idle session costs (read from
+//! whole request through a `Router` (a read and a write of an existing session), of a
+//! store load and of a save, and the resident bytes each idle session costs (read from
 //! `/proc/self/statm`, printed before the timings).
 //!
 //! `cargo bench -p session --bench scale`
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use session::__private::{encode_record, record};
-use session::{MemoryStore, SessionId, Store};
+use session::{Key, MemoryStore, Session, SessionId, SessionLayer, Store};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
+use tower::ServiceExt;
+
+#[derive(Session, Default)]
+struct Counter {
+    count: u64,
+}
+
+fn router(store: MemoryStore) -> Router {
+    Router::new()
+        .route(
+            "/read",
+            get(|c: Session<Counter>| async move { c.count().to_string() }),
+        )
+        .route(
+            "/write",
+            get(|c: Session<Counter>| async move {
+                c.update_count(|n| {
+                    *n += 1;
+                    *n
+                })
+                .to_string()
+            }),
+        )
+        .layer(SessionLayer::new(
+            store,
+            &Key::from_secret(&[7; 64]).unwrap(),
+        ))
+}
+
+/// Sends `GET path`; the new `Set-Cookie` pair, if any.
+async fn call(router: &Router, path: &str, cookie: Option<&str>) -> Option<String> {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let set_cookie = response.headers().get(header::SET_COOKIE)?;
+    Some(
+        set_cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    )
+}
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -36,9 +93,26 @@ fn scale(c: &mut Criterion) {
     let mut group = c.benchmark_group("memory store with live sessions");
     group.measurement_time(Duration::from_secs(3));
     for count in [1_000usize, 100_000, 1_000_000] {
+        // Whole requests: `count` visitors, each with the cookie its first write set.
+        let app = router(MemoryStore::new());
+        let cookies: Vec<String> = (0..count)
+            .map(|_| runtime.block_on(call(&app, "/write", None)).unwrap())
+            .collect();
+        let mut next = 0usize;
+        for path in ["/read", "/write"] {
+            group.bench_function(format!("request {path}, {count} sessions"), |b| {
+                b.iter(|| {
+                    next = (next + 7919) % count;
+                    runtime.block_on(call(&app, path, Some(&cookies[next])))
+                });
+            });
+        }
+        drop((app, cookies));
+
         let store = MemoryStore::new();
-        let before = resident_bytes();
         let ids: Vec<SessionId> = (0..count).map(|_| SessionId::random()).collect();
+        // After the ids, so that only the store's own bytes count.
+        let before = resident_bytes();
         for id in &ids {
             let _ = runtime
                 .block_on(store.save(id, &bytes, expires, None))
@@ -46,11 +120,10 @@ fn scale(c: &mut Criterion) {
         }
         let per_session = (resident_bytes().saturating_sub(before)) as f64 / count as f64;
         println!(
-            "{count} sessions: {per_session:.0} resident bytes each (ids included), payload {} bytes, ratio {:.2}",
+            "{count} sessions: {per_session:.0} resident bytes each, payload {} bytes, ratio {:.2}",
             bytes.len(),
             per_session / bytes.len() as f64
         );
-        let mut next = 0usize;
         group.bench_function(format!("load, {count} sessions"), |b| {
             b.iter(|| {
                 next = (next + 7919) % count;

@@ -155,9 +155,8 @@ impl CookieCodec {
             Self::Sealed(_) => (NONCE_LEN + 1, SEAL_TAG_LEN),
             Self::Signed(_) => (1, TAG_LEN),
         };
-        let mut raw = Vec::with_capacity(
-            payload_at + DEADLINES_LEN + record.encoded_len_bound() + tag_len,
-        );
+        let mut raw =
+            Vec::with_capacity(payload_at + DEADLINES_LEN + record.encoded_len_bound() + tag_len);
         raw.push(FORMAT_VERSION);
         raw.resize(payload_at, 0);
         raw.extend_from_slice(&idle_deadline_ms.to_le_bytes());

@@ -138,6 +138,10 @@ pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use session_derive::Session;
 
 #[doc(hidden)]
+#[path = "fuzz_checks.rs"]
+pub mod __fuzz;
+
+#[doc(hidden)]
 pub mod __private {
     pub use crate::record::{Changes, Record, decode_field};
     pub use crate::typed::Fields;

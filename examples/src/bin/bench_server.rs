@@ -1,5 +1,5 @@
 //! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
-//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `sqlite`,
+//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `postgres-durable`, `sqlite`,
 //! `sqlite-defaults`, and with the `compare` feature tower-sessions on each of its stores:
 //! `tower-sessions` (memory), `tower-sessions-file`, `tower-sessions-redis`,
 //! `tower-sessions-postgres`. Listens on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
@@ -161,11 +161,21 @@ async fn main() {
                 &key,
             ))
         }
-        "postgres" => {
-            let pool = sqlx::PgPool::connect(&database_url())
-                .await
-                .expect("DATABASE_URL");
-            let store = PostgresStore::new(pool)
+        // `PostgresStore::connect` (commits that do not wait for the disk), and the same
+        // store on a pool with sqlx's defaults (every commit durable), for comparison.
+        "postgres" | "postgres-durable" => {
+            let store = if stack == "postgres" {
+                PostgresStore::connect(&database_url())
+                    .await
+                    .expect("DATABASE_URL")
+            } else {
+                PostgresStore::new(
+                    sqlx::PgPool::connect(&database_url())
+                        .await
+                        .expect("DATABASE_URL"),
+                )
+            };
+            let store = store
                 .with_table(Some("bench_session"), "sessions")
                 .expect("name");
             store.migrate().await.expect("migrate");
