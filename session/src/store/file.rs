@@ -1,19 +1,19 @@
 //! One file per session under a directory (Beaker's `file` type): survives restarts, needs no
 //! server.
 
+mod format;
+
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
 use crate::record::{from_unix_ms, unix_ms};
+use format::{Parsed, Slots};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-/// `magic (4) | version (u64 LE) | expires at, Unix ms (u64 LE) | record bytes`
-const MAGIC: &[u8; 4] = b"SES1";
-const HEADER_LEN: usize = 20;
 const LOCK_STRIPES: usize = 64;
 const TEMP_PREFIX: &str = ".tmp-";
 /// A temp file this old belongs to a write that died; the sweep removes it.
@@ -21,9 +21,11 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 
 /// Sessions as files in one directory, one file per session.
 ///
-/// - Writes are atomic: the new record goes to a temp file that is then renamed over the old
-///   one, so a crash leaves the old version or the new one, never a torn file.
-///   [`FileStore::with_fsync`] adds an fsync before the rename for power-loss durability.
+/// - Writes are atomic: each file has two checksummed slots, and a save overwrites the one
+///   not in use, so a crash leaves the old version or the new one, never a torn record. A
+///   new session, or one that outgrew its file, is written to a temp file renamed into
+///   place. [`FileStore::with_fsync`] adds an fsync to each write for power-loss
+///   durability.
 /// - File names are the id's base64url form; no path is ever built from request input.
 /// - Expired files are removed by a sweep that runs in the background after a write, at most
 ///   once per sweep interval (five minutes by default), or by [`FileStore::sweep_expired`].
@@ -73,8 +75,8 @@ impl FileStore {
         })
     }
 
-    /// Flushes each write to disk before it replaces the old file (slower; survives power
-    /// loss, not just a crash of the process).
+    /// Flushes each write to disk before the save returns (slower; survives power loss, not
+    /// just a crash of the process).
     #[must_use = "the builder returns a new store"]
     pub fn with_fsync(self, fsync: bool) -> Self {
         self.map_inner(|inner| inner.fsync = fsync)
@@ -115,7 +117,12 @@ impl FileStore {
         op: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = Arc::clone(&self.inner);
-        match tokio::task::spawn_blocking(move || op(&inner)).await {
+        // Logs from the blocking thread (a corrupt file) go where the request's go.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let span = tracing::Span::current();
+        let run =
+            move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| op(&inner)));
+        match tokio::task::spawn_blocking(run).await {
             Ok(result) => result.map_err(StoreError::Io),
             Err(join) => Err(StoreError::backend(join)),
         }
@@ -143,13 +150,6 @@ impl FileStore {
     }
 }
 
-/// A session file's header and, when asked for, its record bytes.
-struct Parsed {
-    version: u64,
-    expires_ms: u64,
-    data: Vec<u8>,
-}
-
 impl Inner {
     fn path(&self, id: &SessionId) -> PathBuf {
         self.dir.join(id.to_base64())
@@ -169,14 +169,31 @@ impl Inner {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(error),
         };
-        let Some(parsed) = parse(bytes) else {
+        let Some(parsed) = format::parse(bytes) else {
             tracing::warn!(path = %path.display(), "corrupt session file; treating it as no session");
             return Ok(None);
         };
         Ok((parsed.expires_ms > now).then_some(parsed))
     }
 
-    fn write(&self, id: &SessionId, version: u64, expires_ms: u64, data: &[u8]) -> io::Result<()> {
+    /// Writes the record in place when the file's free slot holds it, or else as a new file.
+    fn write(
+        &self,
+        id: &SessionId,
+        slots: Option<Slots>,
+        version: u64,
+        expires_ms: u64,
+        data: &[u8],
+    ) -> io::Result<()> {
+        if let Some((at, sequence)) = slots.and_then(|slots| slots.next(data.len())) {
+            let mut file = fs::OpenOptions::new().write(true).open(self.path(id))?;
+            file.seek(SeekFrom::Start(at))?;
+            file.write_all(&format::slot(sequence, version, expires_ms, data))?;
+            if self.fsync {
+                file.sync_data()?;
+            }
+            return Ok(());
+        }
         let temp = self.dir.join(format!(
             "{TEMP_PREFIX}{}-{:016x}",
             id.to_base64(),
@@ -184,12 +201,7 @@ impl Inner {
         ));
         let result = (|| {
             let mut file = fs::File::create(&temp)?;
-            let mut header = [0u8; HEADER_LEN];
-            header[..4].copy_from_slice(MAGIC);
-            header[4..12].copy_from_slice(&version.to_le_bytes());
-            header[12..].copy_from_slice(&expires_ms.to_le_bytes());
-            file.write_all(&header)?;
-            file.write_all(data)?;
+            file.write_all(&format::new_file(version, expires_ms, data))?;
             if self.fsync {
                 file.sync_all()?;
             }
@@ -210,6 +222,7 @@ impl Inner {
     ) -> io::Result<SaveOutcome> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?;
+        let slots = live.as_ref().and_then(|live| live.slots);
         let version = match (expected, live) {
             (None, Some(_)) => return Ok(SaveOutcome::Conflict),
             (Some(_), None) => return Ok(SaveOutcome::Missing),
@@ -220,7 +233,7 @@ impl Inner {
             // A random start keeps a recreated id from reusing an old version number.
             (None, None) => crate::random::u64(),
         };
-        self.write(id, version, expires_ms, data)?;
+        self.write(id, slots, version, expires_ms, data)?;
         Ok(SaveOutcome::Saved(Version::new(version)))
     }
 
@@ -228,7 +241,7 @@ impl Inner {
         let _guard = self.lock(id);
         match self.read_live(id, unix_ms(SystemTime::now()))? {
             Some(live) => self
-                .write(id, live.version, expires_ms, &live.data)
+                .write(id, live.slots, live.version, expires_ms, &live.data)
                 .map(|()| true),
             None => Ok(false),
         }
@@ -253,10 +266,10 @@ impl Inner {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if let Some(id) = SessionId::from_base64(name) {
-                if header_expired(&entry.path(), now_ms) {
+                if expired_or_corrupt(&entry.path(), now_ms) {
                     let _guard = self.lock(&id);
                     // Re-check under the lock: a save may have just renewed it.
-                    if header_expired(&entry.path(), now_ms)
+                    if expired_or_corrupt(&entry.path(), now_ms)
                         && fs::remove_file(entry.path()).is_ok()
                     {
                         removed += 1;
@@ -278,33 +291,11 @@ impl Inner {
 }
 
 /// Whether the file at `path` holds an expired (or corrupt) record.
-fn header_expired(path: &Path, now_ms: u64) -> bool {
-    let mut header = [0u8; HEADER_LEN];
-    let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
-    match read {
-        Ok(()) => parse_header(&header).is_none_or(|(_, expires_ms)| expires_ms <= now_ms),
+fn expired_or_corrupt(path: &Path, now_ms: u64) -> bool {
+    match fs::read(path) {
+        Ok(bytes) => format::parse(bytes).is_none_or(|parsed| parsed.expires_ms <= now_ms),
         Err(error) => error.kind() != io::ErrorKind::NotFound,
     }
-}
-
-fn parse_header(header: &[u8]) -> Option<(u64, u64)> {
-    let header: &[u8; HEADER_LEN] = header.get(..HEADER_LEN)?.try_into().ok()?;
-    if &header[..4] != MAGIC {
-        return None;
-    }
-    let version = u64::from_le_bytes(header[4..12].try_into().ok()?);
-    let expires_ms = u64::from_le_bytes(header[12..].try_into().ok()?);
-    Some((version, expires_ms))
-}
-
-fn parse(mut bytes: Vec<u8>) -> Option<Parsed> {
-    let (version, expires_ms) = parse_header(&bytes)?;
-    let data = bytes.split_off(HEADER_LEN);
-    Some(Parsed {
-        version,
-        expires_ms,
-        data,
-    })
 }
 
 impl Store for FileStore {
