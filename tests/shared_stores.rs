@@ -303,6 +303,47 @@ async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
     assert_eq!(client.post("/visit").await.view().visits, 2);
 }
 
+/// Instances that start together migrate together. Found by the load benchmark: two
+/// servers starting at once, one failed its `CREATE TABLE IF NOT EXISTS`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_migrating_at_once_all_succeed() {
+    let table = unique("race_");
+    let schema = unique("race_schema_");
+    let stores = futures_join_all((0..8).map(|_| {
+        let (table, schema) = (table.clone(), schema.clone());
+        async move {
+            session::PostgresStore::connect(&session_tests::database_url())
+                .await
+                .unwrap()
+                .with_table(Some(&schema), &table)
+                .unwrap()
+        }
+    }))
+    .await;
+    let migrations = stores
+        .iter()
+        .cloned()
+        .map(|store| async move { store.migrate().await });
+    for result in futures_join_all(migrations).await {
+        result.expect("every instance's migration succeeds");
+    }
+    conformance::run_all(Arc::new(stores[0].clone())).await;
+}
+
+/// `join_all` without a futures dependency: every future on its own task.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for task in tasks {
+        outputs.push(task.await.unwrap());
+    }
+    outputs
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_stores_delete_expired_rows_in_batches() {
     let dir = tempfile::tempdir().unwrap();

@@ -43,16 +43,20 @@ impl Table {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) enum Dialect {
     Postgres,
     Sqlite,
 }
 
+/// The advisory lock key every `PostgresStore::migrate` takes ("SESSION" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0053_4553_5349_4F4E;
+
 /// Every statement a SQL store runs, written once for its table and dialect.
 #[derive(Debug)]
 pub(crate) struct Queries {
+    /// Run in one transaction, in order.
     pub(crate) migrate: Vec<Arc<str>>,
     pub(crate) load: Arc<str>,
     pub(crate) create: Arc<str>,
@@ -76,6 +80,12 @@ impl Queries {
             Dialect::Sqlite => ("BLOB", "INTEGER"),
         };
         let mut migrate = Vec::new();
+        if dialect == Dialect::Postgres {
+            // Instances that start together migrate together, and PostgreSQL's `IF NOT
+            // EXISTS` is not safe against a concurrent `CREATE` (a unique violation in
+            // `pg_type`). This lock, held until the transaction ends, takes them in turn.
+            migrate.push(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"));
+        }
         if let (Dialect::Postgres, Some(schema)) = (dialect, &table.schema) {
             migrate.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
         }
@@ -164,13 +174,21 @@ macro_rules! sql_store {
             /// # Errors
             /// When the database refuses.
             pub async fn migrate(&self) -> Result<(), $crate::StoreError> {
+                let mut transaction = self
+                    .pool
+                    .begin()
+                    .await
+                    .map_err($crate::store::sql::backend)?;
                 for statement in &self.queries.migrate {
                     sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
-                        .execute(&self.pool)
+                        .execute(&mut *transaction)
                         .await
                         .map_err($crate::store::sql::backend)?;
                 }
-                Ok(())
+                transaction
+                    .commit()
+                    .await
+                    .map_err($crate::store::sql::backend)
             }
 
             /// Deletes expired rows, `batch` at a time, until none are left; returns how many.
