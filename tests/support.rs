@@ -546,6 +546,26 @@ impl TcpProxy {
     }
 }
 
+impl Client {
+    /// Asserts that `reply` to a session route is the layer's answer to a store that is
+    /// down (503, and no cookie, so the browser keeps its session), and that a route
+    /// without a session still answers.
+    pub async fn assert_store_down(&mut self, reply: &Reply) {
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+        assert_eq!(
+            self.get("/health").await.status,
+            StatusCode::OK,
+            "routes without sessions are unaffected"
+        );
+    }
+}
+
 /// Copies `from` to `to`, holding bytes while the proxy is stalled.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,

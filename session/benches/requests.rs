@@ -5,19 +5,15 @@
 //!
 //! `cargo bench -p session --bench requests`
 
+#[path = "support/router.rs"]
+mod support;
+
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use session::{CookieStore, FileStore, Key, MemoryStore, Session, SessionLayer};
+use session::{CookieStore, FileStore, Key, MemoryStore, SessionLayer};
 use std::time::Duration;
-use tower::ServiceExt;
-
-#[derive(Session, Default)]
-struct Counter {
-    count: u64,
-}
+use support::{call, router};
 
 /// One stack under test: a router serving `/untouched`, `/read` and `/write`.
 struct Stack {
@@ -26,24 +22,10 @@ struct Stack {
 }
 
 fn ours(name: &'static str, layer: SessionLayer) -> Stack {
-    let router = Router::new()
-        .route("/untouched", get(|| async { "ok" }))
-        .route(
-            "/read",
-            get(|c: Session<Counter>| async move { c.count().to_string() }),
-        )
-        .route(
-            "/write",
-            get(|c: Session<Counter>| async move {
-                c.update_count(|n| {
-                    *n += 1;
-                    *n
-                })
-                .to_string()
-            }),
-        )
-        .layer(layer);
-    Stack { name, router }
+    Stack {
+        name,
+        router: router(layer),
+    }
 }
 
 fn tower_sessions() -> Stack {
@@ -81,25 +63,6 @@ fn bare() -> Stack {
         name: "bare axum",
         router,
     }
-}
-
-async fn call(router: &Router, path: &str, cookie: Option<&str>) -> Option<String> {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)?
-        .to_str()
-        .unwrap();
-    Some(set_cookie.split(';').next().unwrap().to_owned())
 }
 
 fn requests(c: &mut Criterion) {

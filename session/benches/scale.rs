@@ -5,67 +5,15 @@
 //!
 //! `cargo bench -p session --bench scale`
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
-use axum::routing::get;
+#[path = "support/router.rs"]
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use session::__private::{encode_record, record};
-use session::{Key, MemoryStore, Session, SessionId, SessionLayer, Store};
+use session::{Key, MemoryStore, SessionId, SessionLayer, Store};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
-use tower::ServiceExt;
-
-#[derive(Session, Default)]
-struct Counter {
-    count: u64,
-}
-
-fn router(store: MemoryStore) -> Router {
-    Router::new()
-        .route(
-            "/read",
-            get(|c: Session<Counter>| async move { c.count().to_string() }),
-        )
-        .route(
-            "/write",
-            get(|c: Session<Counter>| async move {
-                c.update_count(|n| {
-                    *n += 1;
-                    *n
-                })
-                .to_string()
-            }),
-        )
-        .layer(SessionLayer::new(
-            store,
-            &Key::from_secret(&[7; 64]).unwrap(),
-        ))
-}
-
-/// Sends `GET path`; the new `Set-Cookie` pair, if any.
-async fn call(router: &Router, path: &str, cookie: Option<&str>) -> Option<String> {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
-    let set_cookie = response.headers().get(header::SET_COOKIE)?;
-    Some(
-        set_cookie
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned(),
-    )
-}
+use support::{call, router};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -141,7 +89,10 @@ fn scale(c: &mut Criterion) {
             });
         });
         // Whole requests: `count` visitors, each with the cookie its first write set.
-        let app = router(MemoryStore::new());
+        let app = router(SessionLayer::new(
+            MemoryStore::new(),
+            &Key::from_secret(&[7; 64]).unwrap(),
+        ));
         let cookies: Vec<String> = (0..count)
             .map(|_| runtime.block_on(call(&app, "/write", None)).unwrap())
             .collect();

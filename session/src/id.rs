@@ -1,11 +1,11 @@
-//! Session ids: 128 bits from the OS CSPRNG, written as base64url.
+//! Session ids: 128 bits from a CSPRNG, written as base64url.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-/// A session id: 16 bytes from the operating system's CSPRNG.
+/// A session id: 16 random bytes from `rand`'s thread-local CSPRNG, seeded from the OS.
 ///
 /// Ids reach a store only after their cookie's HMAC tag was verified, so the bytes are always
 /// ones this crate generated. The base64url form ([`SessionId::to_base64`]) uses only
