@@ -1,7 +1,7 @@
 //! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
-//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `postgres-durable`, `sqlite`,
-//! `sqlite-defaults`, and with the `compare` feature tower-sessions on each of its stores:
-//! `tower-sessions` (memory), `tower-sessions-file`, `tower-sessions-redis`,
+//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `postgres-durable`,
+//! `sqlite`, `sqlite-defaults`, and with the `compare` feature tower-sessions on each of its
+//! stores: `tower-sessions` (memory), `tower-sessions-file`, `tower-sessions-redis`,
 //! `tower-sessions-postgres`. Listens on 127.0.0.1:`PORT`. Run by `examples/load.sh`.
 
 use axum::Router;

@@ -185,6 +185,12 @@ impl Inner {
         expires_ms: u64,
         data: &[u8],
     ) -> io::Result<()> {
+        if data.len() > format::MAX_RECORD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a session record over 1 GiB does not fit a session file",
+            ));
+        }
         if let Some((at, sequence)) = slots.and_then(|slots| slots.next(data.len())) {
             let mut file = fs::OpenOptions::new().write(true).open(self.path(id))?;
             file.seek(SeekFrom::Start(at))?;

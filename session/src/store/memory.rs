@@ -16,9 +16,10 @@ const SHARDS: usize = 32;
 ///
 /// Expired records are never returned, and each shard drops them on its first write after
 /// every sweep interval (one minute by default), so memory is bounded by the sessions alive
-/// within an interval. Records are packed into one arena per shard, so an idle session
-/// costs little more than its encoded bytes (`cargo bench -p session --bench scale`). Sessions do not survive a restart and are not
-/// shared between processes: use [`FileStore`](crate::FileStore) or a shared store for that.
+/// within an interval. Records are packed into one arena per shard: an idle session costs
+/// about twice its encoded bytes (`cargo bench -p session --bench scale`). Sessions do not
+/// survive a restart and are not shared between processes: use
+/// [`FileStore`](crate::FileStore) or a shared store for that.
 ///
 /// # Example
 /// ```

@@ -23,6 +23,8 @@ pub(super) const FILE_HEADER: usize = 8;
 const SLOT_HEADER: usize = 36;
 /// The smallest slot, so that a session that grows a little still fits.
 const MIN_CAPACITY: usize = 64;
+/// The largest record: its slot, at 1.5 times its size, must fit the header's `u32`.
+pub(super) const MAX_RECORD: usize = 1 << 30;
 
 /// Where a file's next save goes, if it can go in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -45,7 +45,7 @@ pub(super) struct Record<'a> {
     pub(super) data: &'a [u8],
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Arena {
     pages: Vec<Box<[u8]>>,
     /// The pages' bytes, used or not.
@@ -138,11 +138,22 @@ impl Arena {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Records {
     index: HashTable<u32>,
     arena: Arena,
     hasher: RandomState,
+}
+
+/// Counts only: the arena holds every session's data, which must not reach a log.
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records")
+            .field("sessions", &self.index.len())
+            .field("arena_bytes", &self.arena.bytes)
+            .field("dead_bytes", &self.arena.dead)
+            .finish()
+    }
 }
 
 impl Records {
@@ -333,6 +344,15 @@ mod tests {
                 prop_assert_eq!(records.get(&id(n)), expected);
             }
         }
+    }
+
+    #[test]
+    fn debug_shows_counts_not_data() {
+        let mut records = Records::default();
+        records.put(&id(1), 1, 10, b"secret-token").unwrap();
+        let debug = format!("{records:?}");
+        assert!(debug.contains("sessions: 1"), "{debug}");
+        assert!(!debug.contains("115, 101, 99"), "{debug}"); // "sec" as bytes
     }
 
     #[test]
