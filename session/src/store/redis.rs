@@ -2,14 +2,18 @@
 
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
-use crate::record::unix_ms;
+use crate::record::{from_unix_ms, unix_ms};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+/// `version (8) | expires at, Unix ms (8)`, before the record in every value.
+const HEADER_LEN: usize = 16;
+
 /// Compare-and-swap in one round trip. `ARGV[1]`: the expected version (8 bytes), or empty
-/// to create. `ARGV[2]`: the new value, `version | data`. `ARGV[3]`: milliseconds to live.
+/// to create. `ARGV[2]`: the new value, `version | expires at | data`. `ARGV[3]`:
+/// milliseconds to live.
 /// Returns 1 saved, 0 conflict, -1 missing.
 const SAVE: &str = r"
 local current = redis.call('GET', KEYS[1])
@@ -23,12 +27,22 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
+/// A new expiry for a live session, in the value and as its TTL. `ARGV[1]`: expires at,
+/// Unix ms, as the value's 8 bytes; `ARGV[2]`: the same as a number. Returns 1, or 0 if
+/// there is no such session.
+const TOUCH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SETRANGE', KEYS[1], 8, ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+";
+
 /// Sessions in Redis, one key per session (`prefix` + id), each a single string holding
-/// `version (8 bytes) | record`.
+/// `version (8 bytes) | expires at (8 bytes) | record`.
 ///
-/// - Expiry is the key's TTL: Redis evicts expired sessions itself.
-/// - A read is one round trip (`GET` and `PTTL`, pipelined); a save is one (a Lua
-///   compare-and-swap); a refresh of the idle expiry is one `PEXPIREAT`.
+/// - Expiry is the key's TTL as well: Redis evicts expired sessions itself.
+/// - A read is one `GET`; a save is one round trip (a Lua compare-and-swap); a refresh of
+///   the idle expiry is one (a Lua script that sets the expiry in the value and the TTL).
 /// - Every command touches a single key, so Redis Cluster works.
 /// - Built on the `redis` crate's connection manager: the store can be created while Redis
 ///   is down, and reconnects by itself after Redis restarts. Meanwhile requests that use
@@ -48,6 +62,7 @@ pub struct RedisStore {
     connection: ConnectionManager,
     prefix: Arc<str>,
     save: Arc<Script>,
+    touch: Arc<Script>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -78,6 +93,7 @@ impl RedisStore {
             connection,
             prefix: Arc::from("session:"),
             save: Arc::new(Script::new(SAVE)),
+            touch: Arc::new(Script::new(TOUCH)),
         })
     }
 
@@ -105,10 +121,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let key = self.key(id);
             let mut connection = self.connection.clone();
-            let (value, ttl_ms): (Option<Vec<u8>>, i64) = redis::pipe()
-                .cmd("GET")
-                .arg(&key)
-                .cmd("PTTL")
+            let value: Option<Vec<u8>> = redis::cmd("GET")
                 .arg(&key)
                 .query_async(&mut connection)
                 .await
@@ -116,21 +129,21 @@ impl Store for RedisStore {
             let Some(mut value) = value else {
                 return Ok(None);
             };
-            if value.len() < 8 {
+            if value.len() < HEADER_LEN {
                 tracing::warn!(
                     key,
                     "corrupt session value in Redis; treating it as no session"
                 );
                 return Ok(None);
             }
-            let data = value.split_off(8);
-            let version = u64::from_le_bytes(value.try_into().unwrap_or_default());
-            // -1: no TTL (set by hand); -2: expired between the two commands.
-            let expires_at = match ttl_ms {
-                -2 => return Ok(None),
-                ms if ms < 0 => SystemTime::now() + Duration::from_secs(365 * 24 * 3600),
-                ms => SystemTime::now() + Duration::from_millis(ms.unsigned_abs()),
-            };
+            let data = value.split_off(HEADER_LEN);
+            let version = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
+            let expires_ms = u64::from_le_bytes(value[8..].try_into().unwrap_or_default());
+            // Redis evicts on its own clock; this is the app's, as for every other store.
+            if expires_ms <= unix_ms(SystemTime::now()) {
+                return Ok(None);
+            }
+            let expires_at = from_unix_ms(expires_ms);
             Ok(Some(StoredRecord {
                 data,
                 version: Version::new(version),
@@ -148,8 +161,9 @@ impl Store for RedisStore {
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             let version = crate::random::u64().to_le_bytes();
-            let mut value = Vec::with_capacity(8 + data.len());
+            let mut value = Vec::with_capacity(HEADER_LEN + data.len());
             value.extend_from_slice(&version);
+            value.extend_from_slice(&unix_ms(expires_at).to_le_bytes());
             value.extend_from_slice(data);
             let expected = expected
                 .map(|v| v.get().to_le_bytes().to_vec())
@@ -182,10 +196,13 @@ impl Store for RedisStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let set: i64 = redis::cmd("PEXPIREAT")
-                .arg(self.key(id))
-                .arg(unix_ms(expires_at))
-                .query_async(&mut connection)
+            let expires_ms = unix_ms(expires_at);
+            let set: i64 = self
+                .touch
+                .key(self.key(id))
+                .arg(expires_ms.to_le_bytes().as_slice())
+                .arg(expires_ms)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
             Ok(set == 1)
