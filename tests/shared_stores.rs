@@ -126,11 +126,7 @@ async fn redis_round_trips_per_request_measured_with_commandstats() {
     let before = server.command_calls();
     client.get("/session").await;
     let read = server.calls_since(&before);
-    assert_eq!(
-        read,
-        [("get".to_owned(), 1)].into(),
-        "a read: one GET"
-    );
+    assert_eq!(read, [("get".to_owned(), 1)].into(), "a read: one GET");
 
     let before = server.command_calls();
     client.post("/visit").await;
