@@ -189,24 +189,26 @@ impl Records {
         expires_ms: u64,
         data: &[u8],
     ) -> Result<(), ShardFull> {
-        let existing = self.find(id);
-        if let Some(at) = existing.filter(|&at| self.arena.len(at) == data.len()) {
-            let record = self.arena.at_mut(at);
-            record[VERSION..EXPIRES].copy_from_slice(&version.to_le_bytes());
-            record[EXPIRES..LEN].copy_from_slice(&expires_ms.to_le_bytes());
-            record[DATA..DATA + data.len()].copy_from_slice(data);
-            return Ok(());
-        }
-        if existing.is_some() {
-            self.remove(id);
+        let id = id.as_bytes();
+        let hash = self.hasher.hash_one(id);
+        let arena = &self.arena;
+        if let Ok(existing) = self.index.find_entry(hash, |&at| arena.id(at) == id) {
+            let at = *existing.get();
+            if self.arena.len(at) == data.len() {
+                let record = self.arena.at_mut(at);
+                record[VERSION..EXPIRES].copy_from_slice(&version.to_le_bytes());
+                record[EXPIRES..LEN].copy_from_slice(&expires_ms.to_le_bytes());
+                record[DATA..DATA + data.len()].copy_from_slice(data);
+                return Ok(());
+            }
+            existing.remove();
+            self.arena.dead += self.arena.size(at);
         }
         self.compact_if_worth_it();
-        let at = self.arena.push(id.as_bytes(), version, expires_ms, data)?;
+        let at = self.arena.push(id, version, expires_ms, data)?;
         let (arena, hasher) = (&self.arena, &self.hasher);
         self.index
-            .insert_unique(hasher.hash_one(id.as_bytes()), at, |&at| {
-                hasher.hash_one(arena.id(at))
-            });
+            .insert_unique(hash, at, |&at| hasher.hash_one(arena.id(at)));
         Ok(())
     }
 
