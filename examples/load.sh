@@ -33,9 +33,12 @@ for i in "${!STACKS[@]}"; do
 done
 for stack in "${STACKS[@]}"; do
     for _ in $(seq 50); do curl -s -o /dev/null "127.0.0.1:${port[$stack]}/untouched" && break; sleep 0.1; done
-    # Existing sessions for the read and write workloads (a no-op header for bare axum).
+    # Existing sessions for the read and write workloads. A stack that sets no cookie (bare
+    # axum) gets one of the same size all the same, so that every server parses the same
+    # requests.
     for _ in $(seq "$SESSIONS"); do
-        curl -s -D - -o /dev/null "127.0.0.1:${port[$stack]}/write" | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}'
+        curl -s -D - -o /dev/null "127.0.0.1:${port[$stack]}/write" |
+            awk -F'[ ;]' 'tolower($1)=="set-cookie:" {c=$2} END {print c ? c : "id=" sprintf("%064d", 0)}'
     done > "$cookies_dir/$stack"
 done
 for _ in $(seq "$ROUNDS"); do

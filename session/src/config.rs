@@ -6,6 +6,7 @@ use crate::{Key, SessionId};
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
 use std::borrow::Cow;
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -138,8 +139,16 @@ impl Config {
             let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
         }
+        // Written into one buffer of about the right size, which becomes the header as is.
+        let mut header = String::with_capacity(
+            c.name.len()
+                + value.map_or(0, str::len)
+                + c.path.len()
+                + c.domain.as_ref().map_or(0, |domain| domain.len())
+                + 80,
+        );
+        write!(header, "{}", cookie.build()).expect("a String takes any write");
         // Name, path and domain were checked when the layer was built; values are base64url.
-        HeaderValue::from_str(&cookie.build().to_string())
-            .expect("session cookies are valid header values")
+        HeaderValue::try_from(header).expect("session cookies are valid header values")
     }
 }

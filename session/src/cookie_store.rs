@@ -156,7 +156,7 @@ impl CookieCodec {
             Self::Signed(_) => (1, TAG_LEN),
         };
         let mut raw =
-            Vec::with_capacity(payload_at + DEADLINES_LEN + record.encoded_len_bound() + tag_len);
+            Vec::with_capacity(payload_at + DEADLINES_LEN + record.as_bytes().len() + tag_len);
         raw.push(FORMAT_VERSION);
         raw.resize(payload_at, 0);
         raw.extend_from_slice(&idle_deadline_ms.to_le_bytes());
@@ -227,13 +227,16 @@ impl CookieCodec {
                 (payload, index)
             }
         };
-        let (deadlines, record) = raw[payload].split_at_checked(DEADLINES_LEN)?;
+        let (deadlines, _) = raw[payload.clone()].split_at_checked(DEADLINES_LEN)?;
         let idle_deadline_ms = u64::from_le_bytes(deadlines[..8].try_into().ok()?);
         let absolute = u64::from_le_bytes(deadlines[8..].try_into().ok()?);
         if now_ms >= idle_deadline_ms || now_ms >= absolute {
             return None;
         }
-        let record = Record::decode(record).ok()?;
+        // The record keeps the opened buffer, cut down to the record's own bytes.
+        raw.truncate(payload.end);
+        raw.drain(..payload.start + DEADLINES_LEN);
+        let record = Record::decode_vec(raw).ok()?;
         Some(Opened {
             record,
             idle_deadline_ms,
@@ -253,7 +256,7 @@ mod tests {
 
     fn record() -> Record {
         let mut record = Record::new(SystemTime::now());
-        record.apply(&[("v.note", vec![7; 256])]);
+        record.apply([("v.note", &[7; 256][..])]);
         record
     }
 
@@ -324,7 +327,7 @@ mod tests {
     fn seals_differ_each_time_and_hide_the_record() {
         let codec = CookieCodec::sealed(&[key(1)]);
         let mut record = Record::new(SystemTime::now());
-        record.apply(&[("v.secret", b"hunter2".to_vec())]);
+        record.apply([("v.secret", &b"hunter2"[..])]);
         let (a, b) = (
             codec.seal("s", &record, 10, None),
             codec.seal("s", &record, 10, None),

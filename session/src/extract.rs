@@ -62,7 +62,7 @@ impl<T: SessionData> Session<T> {
     /// # Errors
     /// When the store fails; the response for it is `503` if returned from a handler.
     pub async fn persist(&self) -> Result<(), Error> {
-        self.request.commit().await
+        self.request.commit(std::time::SystemTime::now()).await
     }
 
     /// Ends the session: its record is deleted and its cookie expired when the request ends.

@@ -70,7 +70,7 @@ pub fn open_cookie(data: &[u8]) {
         _ => return,
     };
     let mut record = Record::new(SystemTime::UNIX_EPOCH);
-    record.apply(&[("fuzz.value", value.to_vec())]);
+    record.apply([("fuzz.value", value)]);
     for codec in &codecs {
         let sealed = codec.seal("id", &record, u64::MAX - 1, None);
         let opened = codec
@@ -128,7 +128,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     let ids = IdSigner::new(&[key()]);
     let signed = ids.sign("id", &SessionId::random());
     let mut record = Record::new(SystemTime::UNIX_EPOCH);
-    record.apply(&[("app.user", b"\x05alice".to_vec()), ("app.visits", vec![3])]);
+    record.apply([("app.user", &b"\x05alice"[..]), ("app.visits", &[3][..])]);
     match target {
         "cookie_header" => vec![
             format!("id={signed}").into_bytes(),

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -235,10 +235,9 @@ where
         request
             .extensions_mut()
             .insert(SessionHandle(Arc::clone(&session)));
-        // The clone that was polled ready serves this request (tower's usual dance).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(inner.call(request), session)
+        // Called here, not from the future: the instance polled ready is the one called,
+        // without the clone tower's usual dance needs.
+        ResponseFuture::new(self.inner.call(request), session)
     }
 }
 
@@ -286,19 +285,36 @@ where
         if !this.session.is_used() {
             return Poll::Ready(Ok(response));
         }
+        // Next, a commit that needs no store I/O (a read, or any cookie-store session) is
+        // done here, without boxing a future for it.
+        let now = SystemTime::now();
+        if let Some(committed) = this.session.commit_now(now) {
+            return Poll::Ready(Ok(respond(this.session, committed, response)));
+        }
         let commit = this
             .commit
-            .insert(Box::pin(finish(Arc::clone(this.session), response)));
+            .insert(Box::pin(finish(Arc::clone(this.session), response, now)));
         commit.as_mut().poll(cx).map(Ok)
     }
 }
 
-/// Writes the session back and sets its cookie, or answers the failure.
+/// Writes the session back, then [`respond`]s.
 async fn finish<B: From<String>>(
     session: Arc<RequestSession>,
+    response: Response<B>,
+    now: SystemTime,
+) -> Response<B> {
+    let committed = session.commit(now).await;
+    respond(&session, committed, response)
+}
+
+/// Sets the session's cookie on `response`, or answers the commit's failure instead.
+fn respond<B: From<String>>(
+    session: &RequestSession,
+    committed: Result<(), crate::Error>,
     mut response: Response<B>,
 ) -> Response<B> {
-    if let Err(error) = session.commit().await {
+    if let Err(error) = committed {
         return error.respond(error.status(session.config.statuses));
     }
     if let Some(header) = session.set_cookie() {

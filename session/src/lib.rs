@@ -246,7 +246,7 @@ pub mod __private {
     #[must_use]
     pub fn record(fields: &[(&'static str, Vec<u8>)]) -> Record {
         let mut record = Record::new(std::time::SystemTime::now());
-        record.apply(fields);
+        record.apply(fields.iter().map(|(key, value)| (*key, value.as_slice())));
         record
     }
 }

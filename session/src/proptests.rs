@@ -25,7 +25,7 @@ prop_compose! {
             .into_iter()
             .map(|(key, value)| (&*Box::leak(key.into_boxed_str()), value))
             .collect();
-        record.apply(&changes);
+        record.apply(changes.iter().map(|(key, value)| (*key, value.as_slice())));
         record
     }
 }
@@ -95,5 +95,91 @@ proptest! {
         if !same {
             prop_assert!(signer.verify("id", &changed).is_none());
         }
+    }
+}
+
+/// What a record's bytes meant when records were decoded with serde and postcard: the model
+/// the hand-written decoder is held to.
+type Model = (
+    u64,
+    std::collections::BTreeMap<String, serde_bytes::ByteBuf>,
+);
+
+fn model_decode(bytes: &[u8]) -> Option<Model> {
+    match bytes.split_first()? {
+        (1, rest) => match postcard::take_from_bytes::<Model>(rest) {
+            Ok((model, [])) => Some(model),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn model_encode(model: &Model) -> Vec<u8> {
+    [&[1][..], &postcard::to_allocvec(model).unwrap()].concat()
+}
+
+prop_compose! {
+    /// Record-like bytes, including what this crate never writes: keys out of order or
+    /// repeated, longer varints than needed, and one byte changed or the end cut off.
+    fn record_like_bytes()(
+        created_ms in any::<u64>(),
+        fields in proptest::collection::vec(("[a-c]{0,3}", proptest::collection::vec(any::<u8>(), 0..20)), 0..6),
+        overlong in any::<bool>(),
+        change in proptest::option::of((any::<prop::sample::Index>(), any::<u8>())),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) -> Vec<u8> {
+        let fields: Vec<(String, serde_bytes::ByteBuf)> = fields
+            .into_iter()
+            .map(|(key, value)| (key, serde_bytes::ByteBuf::from(value)))
+            .collect();
+        // A sequence of pairs encodes as a map does, in the order given.
+        let mut bytes = [&[1][..], &postcard::to_allocvec(&(created_ms, &fields)).unwrap()].concat();
+        if overlong && bytes.len() > 1 && bytes[1] < 0x80 {
+            // `created_ms` in two bytes where one would do: still the same number.
+            bytes.splice(1..2, [bytes[1] | 0x80, 0]);
+        }
+        if let Some((at, byte)) = change {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        bytes
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn records_decode_as_serde_and_postcard_did(bytes in prop_oneof![record_like_bytes(), proptest::collection::vec(any::<u8>(), 0..40)]) {
+        let decoded = Record::decode(&bytes).ok();
+        let model = model_decode(&bytes);
+        prop_assert_eq!(decoded.is_some(), model.is_some(), "{:?}", bytes);
+        if let (Some(record), Some(model)) = (decoded, model) {
+            prop_assert_eq!(record.encode(), model_encode(&model));
+            prop_assert_eq!(record.created(), UNIX_EPOCH + Duration::from_millis(model.0));
+            for (key, value) in &model.1 {
+                prop_assert_eq!(record.get(key), Some(value.as_slice()));
+            }
+        }
+    }
+
+    #[test]
+    fn changes_apply_as_to_a_map(record in any_record(), changes in proptest::collection::vec(("[a-z_]{1,3}\\.[a-z]{1,3}", proptest::collection::vec(any::<u8>(), 0..20)), 0..6)) {
+        let mut model = model_decode(&record.encode()).unwrap();
+        let changes: Vec<(&'static str, Vec<u8>)> = changes
+            .into_iter()
+            .map(|(key, value)| (&*Box::leak(key.into_boxed_str()), value))
+            .collect();
+        let mut changed = record.clone();
+        changed.apply(changes.iter().map(|(key, value)| (*key, value.as_slice())));
+        for (key, value) in &changes {
+            model.1.insert((*key).to_owned(), serde_bytes::ByteBuf::from(value.clone()));
+        }
+        prop_assert_eq!(changed.encode(), model_encode(&model));
+        prop_assert_eq!(Record::decode(&changed.encode()).unwrap(), changed);
     }
 }

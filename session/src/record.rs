@@ -3,13 +3,19 @@
 //! Keeping fields apart (instead of one blob for the whole struct) is what lets a deploy add,
 //! remove or retype a field without losing the others: unknown keys are kept untouched, and a
 //! field that no longer decodes falls back to its default alone.
+//!
+//! A record is kept as its encoding, with the place of each field in it: decoding checks the
+//! bytes and notes where each field is without copying any of them, encoding hands the bytes
+//! out as they are, and only a change builds new ones. (The encoding is postcard's for a
+//! `(u64, BTreeMap<String, bytes>)` after a format byte; a property test holds the two to
+//! the same bytes.)
 
 use crate::Error;
 use crate::data::SessionData;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
+use smallvec::SmallVec;
+use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,13 +24,35 @@ const FORMAT_VERSION: u8 = 1;
 
 /// A session's fields by storage key (`namespace.field`), and when the session began.
 #[doc(hidden)]
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     /// Milliseconds since the Unix epoch; the absolute lifetime counts from here.
     created_ms: u64,
-    /// `ByteBuf` makes serde see bytes, not a sequence of `u8`: the same postcard bytes
-    /// (length, then the bytes), written and read in one copy instead of one call per byte.
-    fields: BTreeMap<String, ByteBuf>,
+    /// The encoding: format byte, `created_ms`, field count, then each key and value with
+    /// its length. Always canonical (shortest varints; keys unique, in byte order), so equal
+    /// records have equal bytes.
+    bytes: Vec<u8>,
+    /// Where each field's key and value lie in `bytes`, in key order.
+    fields: SmallVec<[Field; 4]>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Field {
+    key: Span,
+    value: Span,
+}
+
+/// A range of a record's bytes (records stay far below 4 GiB: stores cap them lower).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(self, bytes: &[u8]) -> &[u8] {
+        &bytes[self.start as usize..self.end as usize]
+    }
 }
 
 /// Why stored bytes are not a record.
@@ -34,17 +62,14 @@ pub(crate) enum CorruptRecord {
     Format(u8),
     #[error("record is empty")]
     Empty,
-    #[error(transparent)]
-    Decode(#[from] postcard::Error),
+    #[error("record is malformed: {0}")]
+    Malformed(&'static str),
 }
 
 impl Record {
     /// An empty record created now.
     pub(crate) fn new(now: SystemTime) -> Self {
-        Self {
-            created_ms: unix_ms(now),
-            fields: BTreeMap::new(),
-        }
+        Self::build(unix_ms(now), &[])
     }
 
     pub(crate) fn created(&self) -> SystemTime {
@@ -52,54 +77,221 @@ impl Record {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
-        self.fields.get(key).map(|bytes| bytes.as_slice())
+        let index = self
+            .fields
+            .binary_search_by(|field| field.key.of(&self.bytes).cmp(key.as_bytes()))
+            .ok()?;
+        Some(self.fields[index].value.of(&self.bytes))
     }
 
-    pub(crate) fn apply(&mut self, changes: &[(&'static str, Vec<u8>)]) {
+    /// Sets each key to its value, later changes of one key winning.
+    pub(crate) fn apply<'a>(&mut self, changes: impl IntoIterator<Item = (&'a str, &'a [u8])>) {
+        *self = self.with(changes);
+    }
+
+    /// This record with `changes` applied, later changes of one key winning.
+    pub(crate) fn with<'a>(&self, changes: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut merged: SmallVec<[(&[u8], &[u8]); 8]> = self
+            .fields
+            .iter()
+            .map(|field| (field.key.of(&self.bytes), field.value.of(&self.bytes)))
+            .collect();
         for (key, value) in changes {
-            self.fields
-                .insert((*key).to_owned(), ByteBuf::from(value.clone()));
+            match merged.binary_search_by(|(existing, _)| (*existing).cmp(key.as_bytes())) {
+                Ok(index) => merged[index].1 = value,
+                Err(index) => merged.insert(index, (key.as_bytes(), value)),
+            }
         }
+        Self::build(self.created_ms, &merged)
+    }
+
+    /// The encoded record.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len_bound());
-        self.encode_into(&mut out);
-        out
-    }
-
-    /// At least the encoded length, so one allocation holds it: each varint takes at most
-    /// 10 bytes.
-    pub(crate) fn encoded_len_bound(&self) -> usize {
-        let fields: usize = self
-            .fields
-            .iter()
-            .map(|(key, value)| 20 + key.len() + value.len())
-            .sum();
-        1 + 10 + 10 + fields
+        self.bytes.clone()
     }
 
     /// Appends the encoded record to `out`.
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        out.push(FORMAT_VERSION);
-        postcard::to_io(self, out).expect("a record of bytes always encodes");
+        out.extend_from_slice(&self.bytes);
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CorruptRecord> {
-        match bytes.split_first() {
-            None => Err(CorruptRecord::Empty),
-            Some((&FORMAT_VERSION, rest)) => {
-                let (record, tail) = postcard::take_from_bytes::<Self>(rest)?;
-                if tail.is_empty() {
-                    Ok(record)
-                } else {
-                    Err(CorruptRecord::Decode(
-                        postcard::Error::DeserializeBadEncoding,
-                    ))
-                }
-            }
-            Some((&other, _)) => Err(CorruptRecord::Format(other)),
+        Self::decode_vec(bytes.to_vec())
+    }
+
+    /// Decodes `bytes`, keeping them as the record's own.
+    pub(crate) fn decode_vec(bytes: Vec<u8>) -> Result<Self, CorruptRecord> {
+        match bytes.first() {
+            None => return Err(CorruptRecord::Empty),
+            Some(&FORMAT_VERSION) => {}
+            Some(&other) => return Err(CorruptRecord::Format(other)),
         }
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(CorruptRecord::Malformed("over 4 GiB"));
+        }
+        let mut reader = Reader {
+            bytes: &bytes,
+            at: 1,
+            canonical: true,
+        };
+        let created_ms = reader.varint()?;
+        let count = reader.varint()?;
+        let mut fields = SmallVec::<[Field; 4]>::new();
+        // Each field takes at least two bytes, so a forged count ends at the end of input.
+        for _ in 0..count {
+            let key = reader.span()?;
+            if std::str::from_utf8(key.of(&bytes)).is_err() {
+                return Err(CorruptRecord::Malformed("a key is not UTF-8"));
+            }
+            let value = reader.span()?;
+            if let Some(last) = fields.last()
+                && last.key.of(&bytes) >= key.of(&bytes)
+            {
+                reader.canonical = false;
+            }
+            fields.push(Field { key, value });
+        }
+        if reader.at != bytes.len() {
+            return Err(CorruptRecord::Malformed("trailing bytes"));
+        }
+        if reader.canonical {
+            return Ok(Self {
+                created_ms,
+                bytes,
+                fields,
+            });
+        }
+        // Not as this crate writes them, though valid: keys out of order or repeated (the
+        // last one wins, as in a map), or longer varints. Rewritten canonical.
+        let mut pairs: SmallVec<[(&[u8], &[u8]); 8]> = SmallVec::new();
+        for field in &fields {
+            let (key, value) = (field.key.of(&bytes), field.value.of(&bytes));
+            match pairs.binary_search_by(|(existing, _)| (*existing).cmp(key)) {
+                Ok(index) => pairs[index].1 = value,
+                Err(index) => pairs.insert(index, (key, value)),
+            }
+        }
+        Ok(Self::build(created_ms, &pairs))
+    }
+
+    /// The record of `fields`, which are in key order with no key twice.
+    fn build(created_ms: u64, fields: &[(&[u8], &[u8])]) -> Self {
+        let len: usize = fields
+            .iter()
+            .map(|(key, value)| 20 + key.len() + value.len())
+            .sum();
+        let mut bytes = Vec::with_capacity(1 + 10 + 10 + len);
+        bytes.push(FORMAT_VERSION);
+        put_varint(&mut bytes, created_ms);
+        put_varint(&mut bytes, fields.len() as u64);
+        let put = |bytes: &mut Vec<u8>, slice: &[u8]| {
+            put_varint(bytes, slice.len() as u64);
+            let start = span_offset(bytes.len());
+            bytes.extend_from_slice(slice);
+            Span {
+                start,
+                end: span_offset(bytes.len()),
+            }
+        };
+        let fields = fields
+            .iter()
+            .map(|(key, value)| Field {
+                key: put(&mut bytes, key),
+                value: put(&mut bytes, value),
+            })
+            .collect();
+        Self {
+            created_ms,
+            bytes,
+            fields,
+        }
+    }
+}
+
+fn span_offset(at: usize) -> u32 {
+    u32::try_from(at).expect("a record under 4 GiB")
+}
+
+/// LEB128, as postcard writes integers: 7 bits a byte, low first.
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Reads a record's varints and length-prefixed slices, as postcard does.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// Every varint so far was the shortest for its value.
+    canonical: bool,
+}
+
+impl Reader<'_> {
+    fn varint(&mut self) -> Result<u64, CorruptRecord> {
+        let mut value = 0u64;
+        for index in 0..10 {
+            let &byte = self
+                .bytes
+                .get(self.at)
+                .ok_or(CorruptRecord::Malformed("truncated"))?;
+            self.at += 1;
+            value |= u64::from(byte & 0x7f) << (7 * index);
+            if byte & 0x80 == 0 {
+                // The tenth byte holds only the 64th bit.
+                if index == 9 && byte > 1 {
+                    break;
+                }
+                if index > 0 && byte == 0 {
+                    self.canonical = false;
+                }
+                return Ok(value);
+            }
+        }
+        Err(CorruptRecord::Malformed("bad varint"))
+    }
+
+    fn span(&mut self) -> Result<Span, CorruptRecord> {
+        let len = self.varint()?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| self.at.checked_add(len))
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(CorruptRecord::Malformed("truncated"))?;
+        let span = Span {
+            start: span_offset(self.at),
+            end: span_offset(end),
+        };
+        self.at = end;
+        Ok(span)
+    }
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Self::build(0, &[])
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values may be secrets: keys and sizes only.
+        let fields = self.fields.iter().map(|field| {
+            (
+                String::from_utf8_lossy(field.key.of(&self.bytes)),
+                field.value.end - field.value.start,
+            )
+        });
+        f.debug_struct("Record")
+            .field("created_ms", &self.created_ms)
+            .field("field_sizes", &fields.collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -134,33 +326,82 @@ pub fn decode_field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V
     }
 }
 
+/// Changed fields, encoded, on their way into a record: every value in one buffer.
+#[derive(Default)]
+pub(crate) struct FieldChanges {
+    bytes: Vec<u8>,
+    fields: SmallVec<[(&'static str, Span); 4]>,
+}
+
+impl FieldChanges {
+    /// Appends `value`, encoded, under `key`.
+    fn push<V: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), postcard::Error> {
+        let start = self.bytes.len();
+        let encoded = postcard::to_io(value, &mut self.bytes).map(|_| ());
+        let span = encoded.and_then(|()| {
+            let offset =
+                |at: usize| u32::try_from(at).map_err(|_| postcard::Error::SerializeBufferFull);
+            Ok(Span {
+                start: offset(start)?,
+                end: offset(self.bytes.len())?,
+            })
+        });
+        match span {
+            Ok(span) => {
+                self.fields.push((key, span));
+                Ok(())
+            }
+            Err(error) => {
+                self.bytes.truncate(start);
+                Err(error)
+            }
+        }
+    }
+
+    /// Each changed key and its encoded value, in the order they were put.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.fields
+            .iter()
+            .map(|&(key, span)| -> (&str, &[u8]) { (key, span.of(&self.bytes)) })
+    }
+}
+
 /// A struct's changed fields, encoded, on their way into the record.
 #[doc(hidden)]
 pub struct Changes<T> {
-    pub(crate) entries: Vec<(&'static str, Vec<u8>)>,
+    fields: FieldChanges,
     _session: PhantomData<fn() -> T>,
 }
 
 impl<T: SessionData> Changes<T> {
-    pub(crate) fn new() -> Self {
+    /// Adds to `fields`: its buffer is taken, and given back by [`into_fields`](Self::into_fields).
+    pub(crate) fn new(fields: FieldChanges) -> Self {
         Self {
-            entries: Vec::new(),
+            fields,
             _session: PhantomData,
         }
+    }
+
+    pub(crate) fn into_fields(self) -> FieldChanges {
+        self.fields
     }
 
     /// Encodes field number `index` of `T`.
     pub fn put<V: Serialize>(&mut self, index: usize, value: &V) -> Result<(), Error> {
         let key = T::KEYS[index];
-        let bytes = postcard::to_allocvec(value).map_err(|source| Error::Encode { key, source })?;
-        self.entries.push((key, bytes));
-        Ok(())
+        self.fields
+            .push(key, value)
+            .map_err(|source| Error::Encode { key, source })
     }
 }
 
 impl<T> std::fmt::Debug for Changes<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<_> = self.entries.iter().map(|(key, _)| key).collect();
+        let keys: Vec<_> = self.fields.fields.iter().map(|(key, _)| key).collect();
         f.debug_struct("Changes").field("keys", &keys).finish()
     }
 }
@@ -172,7 +413,7 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_garbage() {
         let mut record = Record::new(SystemTime::now());
-        record.apply(&[("V.a", vec![1, 2]), ("V.b", vec![])]);
+        record.apply([("V.a", &[1, 2][..]), ("V.b", &[][..])]);
         let bytes = record.encode();
         assert_eq!(Record::decode(&bytes).unwrap(), record);
         assert!(Record::decode(&[]).is_err());
@@ -186,7 +427,7 @@ mod tests {
     #[test]
     fn a_retyped_field_is_none() {
         let mut record = Record::new(SystemTime::now());
-        record.apply(&[("V.n", postcard::to_allocvec(&300u64).unwrap())]);
+        record.apply([("V.n", &postcard::to_allocvec(&300u64).unwrap()[..])]);
         assert_eq!(decode_field::<u64>(&record, "V.n"), Some(300));
         assert_eq!(decode_field::<String>(&record, "V.n"), None);
         assert_eq!(decode_field::<bool>(&record, "V.n"), None);

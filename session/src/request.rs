@@ -6,11 +6,12 @@ use crate::config::{Config, SaveMode};
 use crate::cookie_store::CookieCodec;
 use crate::data::SessionData;
 use crate::id_cookie::cookie_values;
-use crate::record::{Record, from_unix_ms, unix_ms};
+use crate::record::{FieldChanges, Record, from_unix_ms, unix_ms};
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
 use crate::typed::{Fields, Typed, View};
 use crate::{Error, SessionId};
 use http::{HeaderMap, HeaderValue};
+use smallvec::SmallVec;
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
@@ -24,7 +25,7 @@ pub(crate) struct RequestSession {
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
-    state: OnceLock<Box<Mutex<State>>>,
+    state: OnceLock<Mutex<State>>,
 }
 
 struct ViewEntry {
@@ -33,8 +34,7 @@ struct ViewEntry {
     any: Arc<dyn Any + Send + Sync>,
 }
 
-type Changes = Vec<(&'static str, Vec<u8>)>;
-type Dirty = Vec<(Arc<dyn View>, u64)>;
+type Dirty = SmallVec<[(Arc<dyn View>, u64); 2]>;
 
 struct State {
     /// The request carried a valid session cookie (a verified id, or an authentic seal).
@@ -52,7 +52,8 @@ struct State {
     sealed: Option<HeaderValue>,
     base: Record,
     expires_at: Option<SystemTime>,
-    views: Vec<ViewEntry>,
+    /// One per session struct the request extracted: nearly always one, kept inline.
+    views: SmallVec<[ViewEntry; 2]>,
     save_requested: bool,
     rotate: bool,
     /// Records to delete at the next commit.
@@ -68,7 +69,18 @@ struct State {
     refreshed: bool,
 }
 
+/// Whether the session must be written back, as far as the request's changes go.
+enum Decision {
+    Nothing,
+    /// Renew the expiry to this, without writing the record.
+    Touch(SystemTime),
+    Save,
+}
+
 /// What a server-side commit does, worked out under the state lock, carried out without it.
+// Made once per commit and moved straight into the write: boxing `Save` would cost an
+// allocation per save to spare a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
 enum Action {
     None,
     Touch(SessionId, SystemTime),
@@ -78,9 +90,18 @@ enum Action {
 struct Save {
     id: Option<SessionId>,
     version: Option<Version>,
-    base: Record,
-    changes: Changes,
+    /// The record to write: the loaded one with `changes` applied.
+    record: Record,
+    /// Re-applied to the current record when the save loses a race.
+    changes: FieldChanges,
     rotate: bool,
+}
+
+/// A loaded record that is still the session: it decodes, and is within its lifetime.
+struct Live {
+    record: Record,
+    version: Version,
+    expires_at: SystemTime,
 }
 
 enum Written {
@@ -104,8 +125,23 @@ impl RequestSession {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
+        self.lock_with(|| Record::new(SystemTime::now()))
+    }
+
+    /// The state, with `record` as its base: built around it on first use, else given it.
+    fn lock_around(&self, record: Record) -> MutexGuard<'_, State> {
+        let mut record = Some(record);
+        let mut state = self.lock_with(|| record.take().unwrap_or_default());
+        if let Some(record) = record {
+            state.base = record;
+        }
+        state
+    }
+
+    /// The state, built around `base` if this is its first use.
+    fn lock_with(&self, base: impl FnOnce() -> Record) -> MutexGuard<'_, State> {
         self.state
-            .get_or_init(|| Box::new(Mutex::new(State::fresh(SystemTime::now()))))
+            .get_or_init(|| Mutex::new(State::fresh(base())))
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -127,13 +163,21 @@ impl RequestSession {
                             return Ok(());
                         };
                         let stored = store.load(&verified.id).await?;
-                        let mut state = self.lock();
+                        let now = SystemTime::now();
+                        let mut state =
+                            match stored.and_then(|stored| live(&self.config, stored, now)) {
+                                Some(live) => {
+                                    let mut state = self.lock_around(live.record);
+                                    state.id = Some(verified.id);
+                                    state.version = Some(live.version);
+                                    state.expires_at = Some(live.expires_at);
+                                    state
+                                }
+                                None => self.lock_with(|| Record::new(now)),
+                            };
                         state.client_present = true;
                         state.client_id = Some(verified.id);
                         state.old_key = verified.old_key;
-                        if let Some(stored) = stored {
-                            state.adopt(&self.config, verified.id, stored);
-                        }
                     }
                     Backend::Cookie(codec) => {
                         let now = SystemTime::now();
@@ -141,12 +185,13 @@ impl RequestSession {
                         let opened = cookie_values(name, headers)
                             .find_map(|value| codec.open(name, value, now_ms));
                         let Some(opened) = opened else { return Ok(()) };
-                        let mut state = self.lock();
-                        state.client_present = true;
-                        if !self.config.past_lifetime(opened.record.created(), now) {
+                        if self.config.past_lifetime(opened.record.created(), now) {
+                            self.lock_with(|| Record::new(now)).client_present = true;
+                        } else {
+                            let mut state = self.lock_around(opened.record);
+                            state.client_present = true;
                             state.present = true;
                             state.old_key = opened.old_key;
-                            state.base = opened.record;
                             state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
                         }
                     }
@@ -194,17 +239,33 @@ impl RequestSession {
         state.rotate = state.id.is_some() || state.present;
     }
 
-    /// Writes what the request did now.
-    pub(crate) async fn commit(&self) -> Result<(), Error> {
-        let _serial = self.commit.lock().await;
+    /// Commits without waiting, when that needs no store I/O: always for cookie stores
+    /// (sealing is computation), and for server stores when nothing is to be written, as
+    /// on a request that only reads. `None`: the commit needs [`commit`](Self::commit).
+    pub(crate) fn commit_now(&self, now: SystemTime) -> Option<Result<(), Error>> {
+        // A `persist()` still running in a task the handler spawned: wait for it.
+        let _serial = self.commit.try_lock().ok()?;
         match &self.config.backend {
-            Backend::Server { store, .. } => self.commit_to_store(&**store).await,
-            Backend::Cookie(codec) => self.lock().seal(&self.config, codec),
+            Backend::Cookie(codec) => Some(self.lock().seal(&self.config, codec, now)),
+            Backend::Server { .. } => {
+                let state = self.lock();
+                let idle = state.doomed.is_empty()
+                    && matches!(state.decide(&self.config, now), Decision::Nothing);
+                idle.then_some(Ok(()))
+            }
         }
     }
 
-    async fn commit_to_store(&self, store: &dyn Store) -> Result<(), Error> {
-        let now = SystemTime::now();
+    /// Writes what the request did, as of `now`.
+    pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
+        let _serial = self.commit.lock().await;
+        match &self.config.backend {
+            Backend::Server { store, .. } => self.commit_to_store(&**store, now).await,
+            Backend::Cookie(codec) => self.lock().seal(&self.config, codec, now),
+        }
+    }
+
+    async fn commit_to_store(&self, store: &dyn Store, now: SystemTime) -> Result<(), Error> {
         let (doomed, action, dirty) = self.lock().plan(&self.config, now)?;
         for id in &doomed {
             store.delete(id).await?;
@@ -219,7 +280,9 @@ impl RequestSession {
                 }
             }
             Action::Save(save) => {
-                let written = self.write(store, save, now).await?;
+                // Boxed: inline, its state would make every commit's future too big for
+                // the allocator's per-thread cache (over 1 KiB: a slower path in glibc).
+                let written = Box::pin(self.write(store, save, now)).await?;
                 self.lock().written(written, &dirty);
             }
         }
@@ -235,7 +298,7 @@ impl RequestSession {
         let Save {
             mut id,
             mut version,
-            mut base,
+            mut record,
             changes,
             rotate,
         } = save;
@@ -252,16 +315,14 @@ impl RequestSession {
             if !store.delete(&old).await? {
                 return Ok(Written::Gone);
             }
-            base = current;
+            record = current.with(changes.iter());
             version = None;
         }
         for attempt in 0..MAX_ATTEMPTS {
-            let mut record = base.clone();
-            record.apply(&changes);
             let expires_at = self.config.expiry(record.created(), now);
             let target = id.unwrap_or_else(SessionId::random);
             match store
-                .save(&target, &record.encode(), expires_at, version)
+                .save(&target, record.as_bytes(), expires_at, version)
                 .await?
             {
                 SaveOutcome::Saved(version) => {
@@ -279,13 +340,13 @@ impl RequestSession {
                     // Another request saved first. Back off a random while, so that two
                     // requests in lockstep stop winning each other's window, then re-apply
                     // only our changes to its record.
-                    backoff(attempt).await;
+                    Box::pin(backoff(attempt)).await;
                     let Some((current, current_version)) =
                         store.load(&target).await?.and_then(decode)
                     else {
                         return Ok(Written::Gone);
                     };
-                    base = current;
+                    record = current.with(changes.iter());
                     version = Some(current_version);
                 }
             }
@@ -295,9 +356,9 @@ impl RequestSession {
         })
     }
 
-    /// The `Set-Cookie` the response needs, if any.
+    /// The `Set-Cookie` the response needs, if any. Called once, as the response leaves.
     pub(crate) fn set_cookie(&self) -> Option<HeaderValue> {
-        let state = self.lock();
+        let mut state = self.lock();
         let config = &self.config;
         let expire = state.ended && state.client_present;
         match &config.backend {
@@ -314,8 +375,8 @@ impl RequestSession {
                     _ => None,
                 }
             }
-            Backend::Cookie(_) => match &state.sealed {
-                Some(sealed) => Some(sealed.clone()),
+            Backend::Cookie(_) => match state.sealed.take() {
+                Some(sealed) => Some(sealed),
                 None if expire => Some(config.set_cookie(None)),
                 None => None,
             },
@@ -330,8 +391,19 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
+/// The loaded record as this request's session, unless it is corrupt or too old.
+fn live(config: &Config, stored: StoredRecord, now: SystemTime) -> Option<Live> {
+    let expires_at = stored.expires_at;
+    let (record, version) = decode(stored)?;
+    (!config.past_lifetime(record.created(), now)).then_some(Live {
+        record,
+        version,
+        expires_at,
+    })
+}
+
 fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
-    match Record::decode(&stored.data) {
+    match Record::decode_vec(stored.data) {
         Ok(record) => Some((record, stored.version)),
         Err(error) => {
             tracing::warn!(%error, "corrupt session record; treating it as no session");
@@ -341,7 +413,7 @@ fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
 }
 
 impl State {
-    fn fresh(now: SystemTime) -> Self {
+    fn fresh(base: Record) -> Self {
         Self {
             client_present: false,
             old_key: false,
@@ -350,9 +422,9 @@ impl State {
             version: None,
             present: false,
             sealed: None,
-            base: Record::new(now),
+            base,
             expires_at: None,
-            views: Vec::new(),
+            views: SmallVec::new(),
             save_requested: false,
             rotate: false,
             doomed: Vec::new(),
@@ -361,21 +433,6 @@ impl State {
             gone: false,
             refreshed: false,
         }
-    }
-
-    /// Takes a loaded record as this request's session, unless it is corrupt or too old.
-    fn adopt(&mut self, config: &Config, id: SessionId, stored: StoredRecord) {
-        let expires_at = stored.expires_at;
-        let Some((record, version)) = decode(stored) else {
-            return;
-        };
-        if config.past_lifetime(record.created(), SystemTime::now()) {
-            return;
-        }
-        self.id = Some(id);
-        self.version = Some(version);
-        self.base = record;
-        self.expires_at = Some(expires_at);
     }
 
     /// Ends the current session: its record is deleted at commit, and the request continues
@@ -399,9 +456,9 @@ impl State {
 
     /// The encoded changes to save, and which dirty bits they cover. With
     /// [`SaveMode::Explicit`], changes count only once `save()` was called.
-    fn changes(&self, mode: SaveMode) -> Result<(Changes, Dirty), Error> {
-        let mut changes = Vec::new();
-        let mut dirty = Vec::new();
+    fn changes(&self, mode: SaveMode) -> Result<(FieldChanges, Dirty), Error> {
+        let mut changes = FieldChanges::default();
+        let mut dirty = Dirty::new();
         if mode != SaveMode::Explicit || self.save_requested {
             for entry in &self.views {
                 let bits = entry.view.changes(&mut changes)?;
@@ -413,12 +470,25 @@ impl State {
         Ok((changes, dirty))
     }
 
-    /// Whether the record must be written, given its changes and whether it exists.
-    fn must_write(&self, mode: SaveMode, changes: &Changes, exists: bool) -> bool {
-        self.rotate
-            || self.save_requested
-            || !changes.is_empty()
-            || (mode == SaveMode::Auto && exists)
+    /// Whether the record must be written, given whether it exists: it changed (with
+    /// [`SaveMode::Explicit`], only once `save()` was called), or must be saved anyway.
+    fn must_write(&self, mode: SaveMode, exists: bool) -> bool {
+        let changed = (mode != SaveMode::Explicit || self.save_requested)
+            && self.views.iter().any(|entry| entry.view.is_dirty());
+        self.rotate || self.save_requested || changed || (mode == SaveMode::Auto && exists)
+    }
+
+    /// Server stores: what a commit must do with the session record, deletions aside.
+    fn decide(&self, config: &Config, now: SystemTime) -> Decision {
+        if self.deleted {
+            Decision::Nothing
+        } else if self.must_write(config.save_mode, self.id.is_some()) {
+            Decision::Save
+        } else if let (Some(_), Some(renewed)) = (self.id, self.refresh_due(config, now)) {
+            Decision::Touch(renewed)
+        } else {
+            Decision::Nothing
+        }
     }
 
     /// The renewed expiry, if reads have moved it far enough to be worth writing.
@@ -434,23 +504,20 @@ impl State {
         now: SystemTime,
     ) -> Result<(Vec<SessionId>, Action, Dirty), Error> {
         let doomed = std::mem::take(&mut self.doomed);
-        if self.deleted {
-            return Ok((doomed, Action::None, Vec::new()));
-        }
-        let (changes, dirty) = self.changes(config.save_mode)?;
-        if self.must_write(config.save_mode, &changes, self.id.is_some()) {
-            let save = Save {
-                id: self.id,
-                version: self.version,
-                base: self.base.clone(),
-                changes,
-                rotate: self.rotate,
-            };
-            return Ok((doomed, Action::Save(save), dirty));
-        }
-        let action = match (self.id, self.refresh_due(config, now)) {
-            (Some(id), Some(renewed)) => Action::Touch(id, renewed),
-            _ => Action::None,
+        let (action, dirty) = match (self.decide(config, now), self.id) {
+            (Decision::Save, id) => {
+                let (changes, dirty) = self.changes(config.save_mode)?;
+                let save = Save {
+                    id,
+                    version: self.version,
+                    record: self.base.with(changes.iter()),
+                    changes,
+                    rotate: self.rotate,
+                };
+                (Action::Save(save), dirty)
+            }
+            (Decision::Touch(renewed), Some(id)) => (Action::Touch(id, renewed), Dirty::new()),
+            _ => (Action::None, Dirty::new()),
         };
         Ok((doomed, action, dirty))
     }
@@ -487,19 +554,17 @@ impl State {
 
     /// Cookie stores: seals the session into the cookie to send, when it changed, must be
     /// refreshed, or was made with an old key. Over the size limit nothing is sent.
-    fn seal(&mut self, config: &Config, codec: &CookieCodec) -> Result<(), Error> {
+    fn seal(&mut self, config: &Config, codec: &CookieCodec, now: SystemTime) -> Result<(), Error> {
         if self.deleted {
             self.sealed = None;
             return Ok(());
         }
-        let now = SystemTime::now();
-        let (changes, dirty) = self.changes(config.save_mode)?;
         let reissue = self.present && (self.old_key || self.refresh_due(config, now).is_some());
-        if !self.must_write(config.save_mode, &changes, self.present) && !reissue {
+        if !self.must_write(config.save_mode, self.present) && !reissue {
             return Ok(());
         }
-        let mut record = self.base.clone();
-        record.apply(&changes);
+        let (changes, dirty) = self.changes(config.save_mode)?;
+        let record = self.base.with(changes.iter());
         let created = record.created();
         let expires_at = config.expiry(created, now);
         let absolute = config

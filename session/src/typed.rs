@@ -2,7 +2,7 @@
 
 use crate::Error;
 use crate::data::SessionData;
-use crate::record::{Changes, Record};
+use crate::record::{Changes, FieldChanges, Record};
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -67,7 +67,9 @@ impl<T: SessionData> Typed<T> {
 /// What the request needs from each struct's state, whatever the struct.
 pub(crate) trait View: Send + Sync {
     /// Encodes the changed fields; returns the dirty bits encoded, for [`View::saved`].
-    fn changes(&self, out: &mut Vec<(&'static str, Vec<u8>)>) -> Result<u64, Error>;
+    fn changes(&self, out: &mut FieldChanges) -> Result<u64, Error>;
+    /// Some field changed since the last save.
+    fn is_dirty(&self) -> bool;
     /// The fields in `dirty` are stored now.
     fn saved(&self, dirty: u64);
     /// Replaces the value with the one `record` holds, dropping unsaved changes.
@@ -76,15 +78,19 @@ pub(crate) trait View: Send + Sync {
 }
 
 impl<T: SessionData> View for Typed<T> {
-    fn changes(&self, out: &mut Vec<(&'static str, Vec<u8>)>) -> Result<u64, Error> {
+    fn changes(&self, out: &mut FieldChanges) -> Result<u64, Error> {
         let state = self.lock();
         if state.dirty == 0 {
             return Ok(0);
         }
-        let mut changes = Changes::<T>::new();
-        state.value.encode_dirty(state.dirty, &mut changes)?;
-        out.append(&mut changes.entries);
-        Ok(state.dirty)
+        let mut changes = Changes::<T>::new(std::mem::take(out));
+        let encoded = state.value.encode_dirty(state.dirty, &mut changes);
+        *out = changes.into_fields();
+        encoded.map(|()| state.dirty)
+    }
+
+    fn is_dirty(&self) -> bool {
+        self.lock().dirty != 0
     }
 
     fn saved(&self, dirty: u64) {

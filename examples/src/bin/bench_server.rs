@@ -74,6 +74,10 @@ macro_rules! tower_sessions {
 #[cfg(feature = "compare")]
 async fn compare(stack: &str) -> Router {
     match stack {
+        // Bare axum behind a layer that does nothing: what wrapping routes in any layer costs.
+        "noop-layer" => bare().layer(tower::util::MapRequestLayer::new(
+            std::convert::identity::<axum::extract::Request>,
+        )),
         "tower-sessions" => tower_sessions!(tower_sessions, tower_sessions::MemoryStore::default()),
         "tower-sessions-file" => {
             let dir = std::path::PathBuf::from("target/bench-ts-files");
@@ -123,6 +127,14 @@ async fn compare(stack: &str) -> Router {
     panic!("STACK={stack} needs `--features compare`")
 }
 
+/// The three routes with no session layer: the ceiling.
+fn bare() -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route("/read", get(|| async { "0" }))
+        .route("/write", get(|| async { "1" }))
+}
+
 fn database_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -137,10 +149,7 @@ async fn main() {
         .unwrap_or(3100);
     let key = Key::from_secret(&[7; 64]).expect("64 bytes");
     let app = match stack.as_str() {
-        "bare" => Router::new()
-            .route("/untouched", get(|| async { "ok" }))
-            .route("/read", get(|| async { "0" }))
-            .route("/write", get(|| async { "1" })),
+        "bare" => bare(),
         "memory" => ours(SessionLayer::new(MemoryStore::new(), &key)),
         "file" => {
             let dir =

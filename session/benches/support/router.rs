@@ -14,7 +14,9 @@ pub(crate) struct Counter {
     count: u64,
 }
 
-/// The three routes behind `layer`.
+/// The three routes behind `layer`, turned into services once, as `axum::serve` does
+/// (`Router::into_make_service` calls `with_state(())`); otherwise axum would rebuild every
+/// handler's service stack on each request.
 pub(crate) fn router(layer: SessionLayer) -> Router {
     Router::new()
         .route("/untouched", get(|| async { "ok" }))
@@ -33,6 +35,7 @@ pub(crate) fn router(layer: SessionLayer) -> Router {
             }),
         )
         .layer(layer)
+        .with_state(())
 }
 
 /// Sends `GET path` with `cookie`; the `name=value` of the response's `Set-Cookie`, if any.

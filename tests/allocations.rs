@@ -1,0 +1,128 @@
+//! Heap allocations per request, counted: a budget for what the session layer may add to a
+//! request on top of a layer that does nothing. A count, not a timing, so it is the same on
+//! every machine; each allocation is also a trip through the allocator, which costs far more
+//! on a large, fragmented heap than in a benchmark. The figures for every stack are printed
+//! by `cargo bench -p session --bench allocations`.
+//!
+//! Its own test binary: the counting allocator sees every thread of its process.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header;
+use axum::routing::get;
+use session::{CookieStore, Key, MemoryStore, Session, SessionLayer};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use std::alloc::System;
+use tower::ServiceExt;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(Session, Default)]
+struct Counter {
+    count: u64,
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route(
+            "/read",
+            get(|c: Session<Counter>| async move {
+                let _ = c.count();
+                "ok"
+            }),
+        )
+        .route(
+            "/write",
+            get(|c: Session<Counter>| async move {
+                c.update_count(|n| *n += 1);
+                "ok"
+            }),
+        )
+}
+
+/// Sends `GET path` with `cookie`; the response's `Set-Cookie` pair, if any.
+async fn call(router: &Router, path: &str, cookie: &str) -> Option<String> {
+    let request = Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert!(response.status().is_success());
+    let set_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)?
+        .to_str()
+        .unwrap();
+    Some(set_cookie.split(';').next().unwrap().to_owned())
+}
+
+/// Allocations per request of `path`, averaged over many, after a warm-up.
+fn allocations(
+    runtime: &tokio::runtime::Runtime,
+    router: &Router,
+    path: &str,
+    cookie: &str,
+) -> f64 {
+    const REQUESTS: u32 = 200;
+    for _ in 0..20 {
+        runtime.block_on(call(router, path, cookie));
+    }
+    let region = Region::new(GLOBAL);
+    for _ in 0..REQUESTS {
+        runtime.block_on(call(router, path, cookie));
+    }
+    let change = region.change();
+    (change.allocations + change.reallocations) as f64 / f64::from(REQUESTS)
+}
+
+#[test]
+fn the_session_layer_stays_within_its_allocation_budget() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let key = Key::from_secret(&[7; 64]).unwrap();
+    // Routers turned into services once, as `axum::serve` does.
+    let noop = routes()
+        .layer(tower::util::MapRequestLayer::new(
+            std::convert::identity::<Request>,
+        ))
+        .with_state(());
+    let baseline = allocations(&runtime, &noop, "/untouched", "id=x");
+
+    // The most allocations the layer may add to each workload. Untouched: the per-request
+    // state, the request extension that carries it, and the extension table growing to
+    // hold it. A read adds the record's bytes (the memory store's copy, or the opened
+    // cookie), the typed state and, for a server store, the store call's boxed future. A
+    // write adds the encoded change and the new record; then for a server store the boxed
+    // commit, its boxed write and the save's boxed future, and for a cookie store the
+    // sealed value, its base64 and the `Set-Cookie` header.
+    let stacks = [
+        (
+            "memory",
+            SessionLayer::new(MemoryStore::new(), &key),
+            [3.0, 6.0, 11.0],
+        ),
+        (
+            "cookie",
+            SessionLayer::new(CookieStore::new(), &key),
+            [3.0, 5.0, 12.0],
+        ),
+    ];
+    for (name, layer, budgets) in stacks {
+        let router = routes().layer(layer).with_state(());
+        let cookie = runtime
+            .block_on(call(&router, "/write", ""))
+            .expect("a new session sets its cookie");
+        for (path, budget) in ["/untouched", "/read", "/write"].into_iter().zip(budgets) {
+            let added = allocations(&runtime, &router, path, &cookie) - baseline;
+            println!("{name} {path}: {added:.1} allocations over a no-op layer");
+            assert!(
+                added <= budget,
+                "{name} {path}: the layer added {added:.1} allocations per request, over its budget of {budget}"
+            );
+        }
+    }
+}
