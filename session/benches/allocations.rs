@@ -16,14 +16,6 @@ use std::alloc::System;
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-#[inline(never)]
-fn marker_start() {
-    std::hint::black_box(1);
-}
-#[inline(never)]
-fn marker_end() {
-    std::hint::black_box(2);
-}
 fn main() {
     // In test mode (`cargo test --benches`) one request per cell is enough to check it runs.
     let rounds = if std::env::args().any(|arg| arg == "--bench") {
@@ -54,17 +46,6 @@ fn main() {
                     workload.path,
                     cookie.as_deref(),
                 ));
-            }
-            if std::env::var("TRACE").ok().as_deref()
-                == Some(&format!("{}/{}", stack.name, workload.name))
-            {
-                marker_start();
-                runtime.block_on(support::call(
-                    &stack.router,
-                    workload.path,
-                    cookie.as_deref(),
-                ));
-                marker_end();
             }
             let region = Region::new(GLOBAL);
             for _ in 0..rounds {

@@ -22,6 +22,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// First byte of every encoded record, so the format can evolve.
 const FORMAT_VERSION: u8 = 1;
 
+/// The most bytes a record decodes from, and the changes of one commit encode to. Twice
+/// this still indexes with `u32`, so a record built from both always fits its spans.
+const MAX_LEN: usize = 1 << 30;
+
 /// A session's fields by storage key (`namespace.field`), and when the session began.
 #[doc(hidden)]
 #[derive(Clone, PartialEq, Eq)]
@@ -42,7 +46,7 @@ struct Field {
     value: Span,
 }
 
-/// A range of a record's bytes (records stay far below 4 GiB: stores cap them lower).
+/// A range of a record's bytes (see [`MAX_LEN`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     start: u32,
@@ -130,8 +134,8 @@ impl Record {
             Some(&FORMAT_VERSION) => {}
             Some(&other) => return Err(CorruptRecord::Format(other)),
         }
-        if u32::try_from(bytes.len()).is_err() {
-            return Err(CorruptRecord::Malformed("over 4 GiB"));
+        if bytes.len() > MAX_LEN {
+            return Err(CorruptRecord::Malformed("over 1 GiB"));
         }
         let mut reader = Reader {
             bytes: &bytes,
@@ -213,7 +217,7 @@ impl Record {
 }
 
 fn span_offset(at: usize) -> u32 {
-    u32::try_from(at).expect("a record under 4 GiB")
+    u32::try_from(at).expect("records and changes stay under MAX_LEN")
 }
 
 /// LEB128, as postcard writes integers: 7 bits a byte, low first.
@@ -341,25 +345,21 @@ impl FieldChanges {
         value: &V,
     ) -> Result<(), postcard::Error> {
         let start = self.bytes.len();
-        let encoded = postcard::to_io(value, &mut self.bytes).map(|_| ());
-        let span = encoded.and_then(|()| {
-            let offset =
-                |at: usize| u32::try_from(at).map_err(|_| postcard::Error::SerializeBufferFull);
-            Ok(Span {
-                start: offset(start)?,
-                end: offset(self.bytes.len())?,
-            })
-        });
-        match span {
-            Ok(span) => {
-                self.fields.push((key, span));
-                Ok(())
-            }
-            Err(error) => {
-                self.bytes.truncate(start);
-                Err(error)
-            }
+        let encoded = match postcard::to_io(value, &mut self.bytes) {
+            Ok(bytes) if bytes.len() > MAX_LEN => Err(postcard::Error::SerializeBufferFull),
+            Ok(_) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = encoded {
+            self.bytes.truncate(start);
+            return Err(error);
         }
+        let span = Span {
+            start: span_offset(start),
+            end: span_offset(self.bytes.len()),
+        };
+        self.fields.push((key, span));
+        Ok(())
     }
 
     /// Each changed key and its encoded value, in the order they were put.

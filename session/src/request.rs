@@ -340,7 +340,7 @@ impl RequestSession {
                     // Another request saved first. Back off a random while, so that two
                     // requests in lockstep stop winning each other's window, then re-apply
                     // only our changes to its record.
-                    Box::pin(backoff(attempt)).await;
+                    backoff(attempt).await;
                     let Some((current, current_version)) =
                         store.load(&target).await?.and_then(decode)
                     else {
