@@ -95,16 +95,13 @@ impl Record {
 
     /// This record with `changes` applied, later changes of one key winning.
     pub(crate) fn with<'a>(&self, changes: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
-        let mut merged: SmallVec<[(&[u8], &[u8]); 8]> = self
+        let mut merged: Pairs<'_> = self
             .fields
             .iter()
             .map(|field| (field.key.of(&self.bytes), field.value.of(&self.bytes)))
             .collect();
         for (key, value) in changes {
-            match merged.binary_search_by(|(existing, _)| (*existing).cmp(key.as_bytes())) {
-                Ok(index) => merged[index].1 = value,
-                Err(index) => merged.insert(index, (key.as_bytes(), value)),
-            }
+            put_sorted(&mut merged, key.as_bytes(), value);
         }
         Self::build(self.created_ms, &merged)
     }
@@ -171,13 +168,9 @@ impl Record {
         }
         // Not as this crate writes them, though valid: keys out of order or repeated (the
         // last one wins, as in a map), or longer varints. Rewritten canonical.
-        let mut pairs: SmallVec<[(&[u8], &[u8]); 8]> = SmallVec::new();
+        let mut pairs = Pairs::new();
         for field in &fields {
-            let (key, value) = (field.key.of(&bytes), field.value.of(&bytes));
-            match pairs.binary_search_by(|(existing, _)| (*existing).cmp(key)) {
-                Ok(index) => pairs[index].1 = value,
-                Err(index) => pairs.insert(index, (key, value)),
-            }
+            put_sorted(&mut pairs, field.key.of(&bytes), field.value.of(&bytes));
         }
         Ok(Self::build(created_ms, &pairs))
     }
@@ -213,6 +206,17 @@ impl Record {
             bytes,
             fields,
         }
+    }
+}
+
+/// Keys and values on their way into a new record, in key order.
+type Pairs<'a> = SmallVec<[(&'a [u8], &'a [u8]); 8]>;
+
+/// Sets `key` to `value` in `pairs`, replacing the value a key already has.
+fn put_sorted<'a>(pairs: &mut Pairs<'a>, key: &'a [u8], value: &'a [u8]) {
+    match pairs.binary_search_by(|(existing, _)| (*existing).cmp(key)) {
+        Ok(index) => pairs[index].1 = value,
+        Err(index) => pairs.insert(index, (key, value)),
     }
 }
 
