@@ -72,8 +72,8 @@ struct State {
 /// Whether the session must be written back, as far as the request's changes go.
 enum Decision {
     Nothing,
-    /// Renew the expiry to this, without writing the record.
-    Touch(SystemTime),
+    /// Renew the record's expiry to this, without writing the record.
+    Touch(SessionId, SystemTime),
     Save,
 }
 
@@ -375,11 +375,10 @@ impl RequestSession {
                     _ => None,
                 }
             }
-            Backend::Cookie(_) => match state.sealed.take() {
-                Some(sealed) => Some(sealed),
-                None if expire => Some(config.set_cookie(None)),
-                None => None,
-            },
+            Backend::Cookie(_) => state
+                .sealed
+                .take()
+                .or_else(|| expire.then(|| config.set_cookie(None))),
         }
     }
 }
@@ -454,12 +453,17 @@ impl State {
         self.ended = true;
     }
 
-    /// The encoded changes to save, and which dirty bits they cover. With
-    /// [`SaveMode::Explicit`], changes count only once `save()` was called.
+    /// Whether changed fields are to be saved: with [`SaveMode::Explicit`], only once
+    /// `save()` was called.
+    fn changes_count(&self, mode: SaveMode) -> bool {
+        mode != SaveMode::Explicit || self.save_requested
+    }
+
+    /// The encoded changes to save, and which dirty bits they cover.
     fn changes(&self, mode: SaveMode) -> Result<(FieldChanges, Dirty), Error> {
         let mut changes = FieldChanges::default();
         let mut dirty = Dirty::new();
-        if mode != SaveMode::Explicit || self.save_requested {
+        if self.changes_count(mode) {
             for entry in &self.views {
                 let bits = entry.view.changes(&mut changes)?;
                 if bits != 0 {
@@ -470,11 +474,11 @@ impl State {
         Ok((changes, dirty))
     }
 
-    /// Whether the record must be written, given whether it exists: it changed (with
-    /// [`SaveMode::Explicit`], only once `save()` was called), or must be saved anyway.
+    /// Whether the record must be written, given whether it exists: a change that counts,
+    /// or a reason to save anyway.
     fn must_write(&self, mode: SaveMode, exists: bool) -> bool {
-        let changed = (mode != SaveMode::Explicit || self.save_requested)
-            && self.views.iter().any(|entry| entry.view.is_dirty());
+        let changed =
+            self.changes_count(mode) && self.views.iter().any(|entry| entry.view.is_dirty());
         self.rotate || self.save_requested || changed || (mode == SaveMode::Auto && exists)
     }
 
@@ -484,8 +488,8 @@ impl State {
             Decision::Nothing
         } else if self.must_write(config.save_mode, self.id.is_some()) {
             Decision::Save
-        } else if let (Some(_), Some(renewed)) = (self.id, self.refresh_due(config, now)) {
-            Decision::Touch(renewed)
+        } else if let (Some(id), Some(renewed)) = (self.id, self.refresh_due(config, now)) {
+            Decision::Touch(id, renewed)
         } else {
             Decision::Nothing
         }
@@ -504,11 +508,11 @@ impl State {
         now: SystemTime,
     ) -> Result<(Vec<SessionId>, Action, Dirty), Error> {
         let doomed = std::mem::take(&mut self.doomed);
-        let (action, dirty) = match (self.decide(config, now), self.id) {
-            (Decision::Save, id) => {
+        let (action, dirty) = match self.decide(config, now) {
+            Decision::Save => {
                 let (changes, dirty) = self.changes(config.save_mode)?;
                 let save = Save {
-                    id,
+                    id: self.id,
                     version: self.version,
                     record: self.base.with(changes.iter()),
                     changes,
@@ -516,8 +520,8 @@ impl State {
                 };
                 (Action::Save(save), dirty)
             }
-            (Decision::Touch(renewed), Some(id)) => (Action::Touch(id, renewed), Dirty::new()),
-            _ => (Action::None, Dirty::new()),
+            Decision::Touch(id, renewed) => (Action::Touch(id, renewed), Dirty::new()),
+            Decision::Nothing => (Action::None, Dirty::new()),
         };
         Ok((doomed, action, dirty))
     }
