@@ -2,7 +2,7 @@
 //! request on top of a layer that does nothing. A count, not a timing, so it is the same on
 //! every machine; each allocation is also a trip through the allocator, which costs far more
 //! on a large, fragmented heap than in a benchmark. The figures for every stack are printed
-//! by `cargo bench -p session --bench allocations`.
+//! by `cargo bench -p session-bench --bench allocations`, on the same router.
 //!
 //! Its own test binary: the counting allocator sees every thread of its process.
 
@@ -10,8 +10,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, header};
-use axum::routing::get;
-use session::{CookieStore, Key, MemoryStore, Session, SessionLayer};
+use session::{CookieStore, Key, MemoryStore, SessionLayer};
+use session_bench::router;
 use session_tests::send;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
@@ -19,30 +19,6 @@ use tower::ServiceExt;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-#[derive(Session, Default)]
-struct Counter {
-    count: u64,
-}
-
-fn routes() -> Router {
-    Router::new()
-        .route("/untouched", get(|| async { "ok" }))
-        .route(
-            "/read",
-            get(|c: Session<Counter>| async move {
-                let _ = c.count();
-                "ok"
-            }),
-        )
-        .route(
-            "/write",
-            get(|c: Session<Counter>| async move {
-                c.update_count(|n| *n += 1);
-                "ok"
-            }),
-        )
-}
 
 /// Sends `GET path` with `cookie` and checks only the status: nothing of the response is
 /// read that would allocate on the test's behalf.
@@ -81,11 +57,7 @@ fn the_session_layer_stays_within_its_allocation_budget() {
         .unwrap();
     let key = Key::from_secret(&[7; 64]).unwrap();
     // Routers turned into services once, as `axum::serve` does.
-    let noop = routes()
-        .layer(tower::util::MapRequestLayer::new(
-            std::convert::identity::<Request>,
-        ))
-        .with_state(());
+    let noop = session_bench::noop_layer().with_state(());
     let baseline = allocations(&runtime, &noop, "/untouched", "id=x");
 
     // The most allocations the layer may add to each workload. Untouched: the per-request
@@ -108,7 +80,7 @@ fn the_session_layer_stays_within_its_allocation_budget() {
         ),
     ];
     for (name, layer, budgets) in stacks {
-        let router = routes().layer(layer).with_state(());
+        let router = router(layer).with_state(());
         let reply = runtime.block_on(send(&router, Method::GET, "/write", None, ""));
         let cookie = reply.set_cookie().expect("a new session sets its cookie");
         let cookie = format!("{}={}", cookie.name(), cookie.value());

@@ -2,7 +2,7 @@
 //! seed corpus (`fuzz/seeds/<target>/`) and every crash ever found
 //! (`fuzz/regressions/<target>/`, one file per crash, named after the issue it shows).
 
-use session::__fuzz::{TARGETS, seeds};
+use session::internals::fuzz::{TARGETS, seeds};
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -8,4 +8,5 @@ mod semantics;
 mod shared_stores;
 mod stores;
 mod tcp;
+mod test_util;
 mod typed;

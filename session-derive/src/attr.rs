@@ -1,5 +1,6 @@
 //! Parsing of `#[session(..)]` attributes, on the struct and on its fields.
 
+use crate::errors::Errors;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, Error, ExprPath, LitStr, Token, meta::ParseNestedMeta};
@@ -30,23 +31,6 @@ pub(crate) enum FieldDefault {
 pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<LitStr>,
     pub(crate) default: FieldDefault,
-}
-
-/// Collects errors instead of stopping at the first, like serde's `Ctxt`.
-#[derive(Default)]
-pub(crate) struct Errors(Option<Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: Error) {
-        match &mut self.0 {
-            Some(first) => first.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn finish(self) -> Result<(), Error> {
-        self.0.map_or(Ok(()), Err)
-    }
 }
 
 pub(crate) fn struct_attrs(attrs: &[Attribute], errors: &mut Errors) -> StructAttrs {

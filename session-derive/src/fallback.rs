@@ -19,9 +19,10 @@ pub(crate) fn expand(node: &DeriveInput, error: syn::Error) -> TokenStream {
         #[automatically_derived]
         impl #impl_generics ::session::SessionData for #ident #ty_generics #where_clause {
             const KEYS: &'static [&'static str] = &[];
-            type Handle = ::session::__private::Unavailable;
+            type Fields = ::session::__private::Unavailable;
             fn decode(_: &::session::__private::Record) -> Self {
-                ::core::unreachable!("`#[derive(Session)]` failed to compile")
+                // Never runs: the `compile_error!` above stops the build.
+                ::core::panic!("`#[derive(Session)]` failed to compile")
             }
             fn encode_dirty(
                 &self,
@@ -30,7 +31,7 @@ pub(crate) fn expand(node: &DeriveInput, error: syn::Error) -> TokenStream {
             ) -> ::core::result::Result<(), ::session::Error> {
                 ::core::result::Result::Ok(())
             }
-            fn wrap(_: ::session::__private::Fields<Self>) -> Self::Handle {
+            fn wrap(_: ::session::__private::SharedFields<Self>) -> Self::Fields {
                 ::session::__private::Unavailable
             }
         }

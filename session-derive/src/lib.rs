@@ -3,9 +3,10 @@
 
 mod ast;
 mod attr;
-mod check;
+mod errors;
 mod expand;
 mod fallback;
+mod valid;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

@@ -2,8 +2,9 @@
 //! cookie itself.
 
 use crate::Key;
-use crate::cookie_store::{CookieCodec, CookieStore, SignedCookieStore};
-use crate::id_cookie::IdSigner;
+use crate::cookie::codec::CookieCodec;
+use crate::cookie::signed_id::IdSigner;
+use crate::cookie::{CookieStore, SignedCookieStore};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -53,26 +54,31 @@ impl BackendKind {
     }
 }
 
-/// The backend with its keys derived.
+/// The backend with its keys derived. Each request's session state holds the part of its
+/// kind (an `Arc` clone, no allocation).
 #[derive(Clone, Debug)]
 pub(crate) enum Backend {
-    Server {
-        store: Arc<dyn Store>,
-        ids: IdSigner,
-    },
-    Cookie(CookieCodec),
+    Server(Arc<ServerBackend>),
+    Cookie(Arc<CookieCodec>),
+}
+
+/// A server-side store and the signer of its id cookies.
+#[derive(Debug)]
+pub(crate) struct ServerBackend {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) ids: IdSigner,
 }
 
 impl Backend {
     /// `keys[0]` is the current key; the rest are accepted when reading.
     pub(crate) fn new(kind: &BackendKind, keys: &[Key]) -> Self {
         match kind {
-            BackendKind::Server(store) => Self::Server {
+            BackendKind::Server(store) => Self::Server(Arc::new(ServerBackend {
                 store: Arc::clone(store),
                 ids: IdSigner::new(keys),
-            },
-            BackendKind::Sealed => Self::Cookie(CookieCodec::sealed(keys)),
-            BackendKind::Signed => Self::Cookie(CookieCodec::signed(keys)),
+            })),
+            BackendKind::Sealed => Self::Cookie(Arc::new(CookieCodec::sealed(keys))),
+            BackendKind::Signed => Self::Cookie(Arc::new(CookieCodec::signed(keys))),
         }
     }
 }

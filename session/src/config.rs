@@ -1,12 +1,9 @@
 //! Layer settings: cookie attributes, expiry, save mode.
 
 use crate::backend::{Backend, BackendKind};
+use crate::cookie::CookieConfig;
 use crate::error::Statuses;
 use crate::{Key, SessionId};
-use cookie::{Cookie, SameSite};
-use http::HeaderValue;
-use std::borrow::Cow;
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -23,18 +20,6 @@ pub enum SaveMode {
     /// Save every existing session the request extracted, changed or not (Beaker's `auto`).
     /// A new visitor's session is still only created once a field changes.
     Auto,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct CookieConfig {
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) path: Cow<'static, str>,
-    pub(crate) domain: Option<Cow<'static, str>>,
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
-    /// `None`: a browser-session cookie.
-    pub(crate) max_age: Option<Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,15 +52,7 @@ impl Config {
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
             save_locks: (0..1024).map(|_| tokio::sync::Mutex::new(())).collect(),
-            cookie: CookieConfig {
-                name: Cow::Borrowed("id"),
-                path: Cow::Borrowed("/"),
-                domain: None,
-                secure: false,
-                http_only: true,
-                same_site: SameSite::Lax,
-                max_age: None,
-            },
+            cookie: CookieConfig::default(),
             save_mode: SaveMode::Changed,
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
@@ -117,38 +94,5 @@ impl Config {
     pub(crate) fn set_keys(&mut self, keys: Vec<Key>) {
         self.backend = Backend::new(&self.kind, &keys);
         self.keys = keys;
-    }
-
-    /// The `Set-Cookie` value carrying `value`, or expiring the cookie when `None`.
-    pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
-        let c = &self.cookie;
-        let mut cookie = Cookie::build((c.name.as_ref(), value.unwrap_or_default()))
-            .path(c.path.as_ref())
-            .secure(c.secure)
-            .http_only(c.http_only)
-            .same_site(c.same_site);
-        if let Some(domain) = &c.domain {
-            cookie = cookie.domain(domain.as_ref());
-        }
-        let max_age = if value.is_some() {
-            c.max_age
-        } else {
-            Some(Duration::ZERO)
-        };
-        if let Some(max_age) = max_age {
-            let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-            cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
-        }
-        // Written into one buffer of about the right size, which becomes the header as is.
-        let mut header = String::with_capacity(
-            c.name.len()
-                + value.map_or(0, str::len)
-                + c.path.len()
-                + c.domain.as_ref().map_or(0, |domain| domain.len())
-                + 80,
-        );
-        write!(header, "{}", cookie.build()).expect("a String takes any write");
-        // Name, path and domain were checked when the layer was built; values are base64url.
-        HeaderValue::try_from(header).expect("session cookies are valid header values")
     }
 }

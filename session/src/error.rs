@@ -1,5 +1,6 @@
 //! The crate's error type.
 
+use crate::chain::ErrorChain;
 use crate::store::StoreError;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -90,20 +91,5 @@ impl Default for Statuses {
             store: StatusCode::SERVICE_UNAVAILABLE,
             too_large: StatusCode::PAYLOAD_TOO_LARGE,
         }
-    }
-}
-
-/// Displays an error with its sources: "session store failed: ...: connection refused".
-pub(crate) struct ErrorChain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(error) = source {
-            write!(f, ": {error}")?;
-            source = error.source();
-        }
-        Ok(())
     }
 }

@@ -1,9 +1,9 @@
 //! The `Session<T>` extractor and its rejection.
 
 use crate::Error;
-use crate::data::SessionData;
-use crate::error::ErrorChain;
-use crate::layer::SessionHandle;
+use crate::SessionData;
+use crate::chain::ErrorChain;
+use crate::layer::RequestExtension;
 use crate::request::RequestSession;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
@@ -46,11 +46,19 @@ use std::sync::Arc;
 /// ```
 #[must_use = "changes are saved when the request ends; dropping the extractor changes nothing"]
 pub struct Session<T: SessionData> {
-    handle: T::Handle,
+    fields: T::Fields,
     request: Arc<RequestSession>,
 }
 
 impl<T: SessionData> Session<T> {
+    /// The extractor for `request`'s session.
+    pub(crate) fn of(request: Arc<RequestSession>) -> Self {
+        Self {
+            fields: T::wrap(request.fields::<T>()),
+            request,
+        }
+    }
+
     /// Flags the session to be saved at the end of the request, even if no field changed
     /// (with [`SaveMode::Explicit`](crate::SaveMode::Explicit), the only way to save).
     pub fn save(&self) {
@@ -85,10 +93,10 @@ impl<T: SessionData> Session<T> {
 }
 
 impl<T: SessionData> Deref for Session<T> {
-    type Target = T::Handle;
+    type Target = T::Fields;
 
-    fn deref(&self) -> &T::Handle {
-        &self.handle
+    fn deref(&self) -> &T::Fields {
+        &self.fields
     }
 }
 
@@ -104,15 +112,15 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for Session<T> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(SessionHandle(request)) = parts.extensions.get::<SessionHandle>().cloned() else {
+        let Some(RequestExtension(request)) = parts.extensions.get::<RequestExtension>().cloned()
+        else {
             return Err(SessionRejection::MissingLayer);
         };
         if let Err(error) = request.ready(&parts.headers).await {
             let status = error.status(request.config.statuses);
             return Err(SessionRejection::Unavailable { status, error });
         }
-        let handle = T::wrap(request.fields::<T>());
-        Ok(Self { handle, request })
+        Ok(Self::of(request))
     }
 }
 

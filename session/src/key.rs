@@ -1,6 +1,7 @@
 //! The application secret and the per-purpose keys derived from it.
 
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
 use zeroize::Zeroizing;
@@ -24,7 +25,10 @@ pub struct Key {
 }
 
 /// Why a secret was refused.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` shows the message too, so that `main` returning `Result<_, Box<dyn Error>>`
+/// prints what to do rather than only the variant.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The secret has fewer than [`Key::MIN_SECRET_LEN`] bytes.
@@ -71,6 +75,20 @@ impl Key {
         hkdf.expand(purpose.as_bytes(), out.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         out
+    }
+
+    /// HMAC-SHA256 keyed with the subkey for `purpose`.
+    pub(crate) fn hmac(&self, purpose: &str) -> Hmac<Sha256> {
+        let subkey = self.derive(purpose);
+        <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length")
+    }
+}
+
+impl fmt::Debug for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort { len } => write!(f, "TooShort {{ len: {len} }}: {self}"),
+        }
     }
 }
 

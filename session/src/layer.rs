@@ -3,8 +3,9 @@
 use crate::Key;
 use crate::backend::{BackendKind, SessionBackend};
 use crate::config::{Config, SaveMode};
+use crate::cookie;
 use crate::request::RequestSession;
-use cookie::SameSite;
+use ::cookie::SameSite;
 use http::header::SET_COOKIE;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -75,7 +76,10 @@ impl SessionLayer {
     /// If `name` is empty or not a valid cookie name (RFC 6265 token).
     pub fn with_cookie_name(self, name: impl Into<Cow<'static, str>>) -> Self {
         let name = name.into();
-        assert!(is_token(&name), "invalid session cookie name {name:?}");
+        assert!(
+            cookie::is_token(&name),
+            "invalid session cookie name {name:?}"
+        );
         self.with(|config| config.cookie.name = name)
     }
 
@@ -86,7 +90,7 @@ impl SessionLayer {
     pub fn with_cookie_path(self, path: impl Into<Cow<'static, str>>) -> Self {
         let path = path.into();
         assert!(
-            is_attribute_value(&path),
+            cookie::is_attribute_value(&path),
             "invalid session cookie path {path:?}"
         );
         self.with(|config| config.cookie.path = path)
@@ -99,7 +103,7 @@ impl SessionLayer {
     pub fn with_cookie_domain(self, domain: impl Into<Cow<'static, str>>) -> Self {
         let domain = domain.into();
         assert!(
-            is_attribute_value(&domain),
+            cookie::is_attribute_value(&domain),
             "invalid session cookie domain {domain:?}"
         );
         self.with(|config| config.cookie.domain = Some(domain))
@@ -180,19 +184,6 @@ impl SessionLayer {
     }
 }
 
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
-}
-
-fn is_attribute_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| (b' '..0x7f).contains(&b) && b != b';')
-}
-
 impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
@@ -211,9 +202,10 @@ pub struct SessionService<S> {
     config: Arc<Config>,
 }
 
-/// The request extension through which extractors reach the request's session.
+/// The request extension through which extractors reach the request's session (one per
+/// request, inserted by [`SessionService`]).
 #[derive(Clone)]
-pub(crate) struct SessionHandle(pub(crate) Arc<RequestSession>);
+pub(crate) struct RequestExtension(pub(crate) Arc<RequestSession>);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
@@ -234,7 +226,7 @@ where
         let session = Arc::new(RequestSession::new(Arc::clone(&self.config)));
         request
             .extensions_mut()
-            .insert(SessionHandle(Arc::clone(&session)));
+            .insert(RequestExtension(Arc::clone(&session)));
         // Called here, not from the future: the instance polled ready is the one called,
         // without the clone tower's usual dance needs.
         ResponseFuture::new(self.inner.call(request), session)

@@ -40,31 +40,39 @@
 //! - Saves are compare-and-swap: two requests changing different fields both win, and a
 //!   request that finishes after a logout cannot bring the session back.
 
+// Imports run one way, top to bottom (ARCHITECTURE.md):
+// layer, extract -> request -> typed -> record -> time; cookie, store, key, id beside them.
 mod backend;
+mod chain;
 mod config;
-mod cookie_store;
-mod data;
+mod cookie;
 mod error;
 mod extract;
 mod id;
-mod id_cookie;
 mod key;
 mod layer;
+mod random;
 mod record;
 mod request;
 pub mod store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test;
+mod time;
 mod typed;
-mod xchacha;
 
 #[cfg(test)]
 mod proptests;
-mod random;
 
+// The derive's generated code names `::session::...`; this lets the crate's own unit tests
+// derive sessions too.
+#[cfg(test)]
+extern crate self as session;
+
+pub use ::cookie::SameSite;
 pub use backend::SessionBackend;
 pub use config::SaveMode;
-pub use cookie::SameSite;
-pub use cookie_store::{CookieStore, SignedCookieStore};
-pub use data::SessionData;
+pub use cookie::{CookieStore, SignedCookieStore};
 pub use error::Error;
 pub use extract::{Session, SessionRejection};
 pub use id::SessionId;
@@ -77,6 +85,7 @@ pub use store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{FileStore, MemoryStore, Store, StoreError};
+pub use typed::SessionData;
 
 /// Derives [`SessionData`], making a struct usable as [`Session<T>`].
 ///
@@ -137,14 +146,11 @@ pub use store::{FileStore, MemoryStore, Store, StoreError};
 /// ```
 pub use session_derive::Session;
 
-#[doc(hidden)]
-#[path = "fuzz_checks.rs"]
-pub mod __fuzz;
-
+/// What the derive's generated code calls; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::record::{Changes, Record, decode_field};
-    pub use crate::typed::Fields;
+    pub use crate::record::Record;
+    pub use crate::typed::{Changes, SharedFields, decode_field};
     pub use serde;
 
     /// The struct's `Default`, for fields that take their default from it.
@@ -153,100 +159,13 @@ pub mod __private {
         T::default()
     }
 
-    /// The handle of a struct whose derive failed: it has no accessors.
+    /// The accessors of a struct whose derive failed: there are none.
     #[derive(Debug)]
     pub struct Unavailable;
-
-    /// What a [`CookieStore`](crate::CookieStore) or
-    /// [`SignedCookieStore`](crate::SignedCookieStore) does to a record, for benchmarks.
-    #[derive(Debug)]
-    pub struct CookieSealer(crate::cookie_store::CookieCodec);
-
-    impl CookieSealer {
-        /// Seals like [`CookieStore`](crate::CookieStore).
-        #[must_use]
-        pub fn sealed(key: &crate::Key) -> Self {
-            Self(crate::cookie_store::CookieCodec::sealed(
-                std::slice::from_ref(key),
-            ))
-        }
-
-        /// Signs like [`SignedCookieStore`](crate::SignedCookieStore).
-        #[must_use]
-        pub fn signed(key: &crate::Key) -> Self {
-            Self(crate::cookie_store::CookieCodec::signed(
-                std::slice::from_ref(key),
-            ))
-        }
-
-        /// The cookie value for `record`, valid for a minute.
-        #[must_use]
-        pub fn seal(&self, name: &str, record: &Record) -> String {
-            let deadline = crate::record::unix_ms(std::time::SystemTime::now()) + 60_000;
-            self.0.seal(name, record, deadline, None)
-        }
-
-        /// The record in `value`, if authentic and live.
-        #[must_use]
-        pub fn open(&self, name: &str, value: &str) -> Option<Record> {
-            let now = crate::record::unix_ms(std::time::SystemTime::now());
-            self.0.open(name, value, now).map(|opened| opened.record)
-        }
-    }
-
-    /// Signs and verifies session-id cookies like a server-side store's layer, for
-    /// benchmarks.
-    #[derive(Debug)]
-    pub struct IdCookie(crate::id_cookie::IdSigner);
-
-    impl IdCookie {
-        /// A signer for `key`.
-        #[must_use]
-        pub fn new(key: &crate::Key) -> Self {
-            Self(crate::id_cookie::IdSigner::new(std::slice::from_ref(key)))
-        }
-
-        /// The cookie value for `id`.
-        #[must_use]
-        pub fn sign(&self, name: &str, id: &crate::SessionId) -> String {
-            self.0.sign(name, id)
-        }
-
-        /// The id in `value`, if its tag verifies.
-        #[must_use]
-        pub fn verify(&self, name: &str, value: &str) -> Option<crate::SessionId> {
-            self.0.verify(name, value).map(|verified| verified.id)
-        }
-    }
-
-    /// The session id a request's `Cookie` headers carry for the cookie `name`, if any
-    /// verifies: what the layer does before any store lookup. For fuzzing.
-    #[must_use]
-    pub fn find_session_id(
-        id_cookie: &IdCookie,
-        name: &str,
-        headers: &http::HeaderMap,
-    ) -> Option<crate::SessionId> {
-        id_cookie.0.find(name, headers).map(|verified| verified.id)
-    }
-
-    /// Decodes an encoded record, for benchmarks.
-    #[must_use]
-    pub fn decode_record(bytes: &[u8]) -> Option<Record> {
-        Record::decode(bytes).ok()
-    }
-
-    /// Encodes a record, for benchmarks.
-    #[must_use]
-    pub fn encode_record(record: &Record) -> Vec<u8> {
-        record.encode()
-    }
-
-    /// A record holding `fields` as already-encoded bytes, for benchmarks.
-    #[must_use]
-    pub fn record(fields: &[(&'static str, Vec<u8>)]) -> Record {
-        let mut record = Record::new(std::time::SystemTime::now());
-        record.apply(fields.iter().map(|(key, value)| (*key, value.as_slice())));
-        record
-    }
 }
+
+/// Hooks for the project's own benchmarks and fuzz targets, behind the `__internals`
+/// feature: not part of the API, not compiled into a user's build.
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod internals;

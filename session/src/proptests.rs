@@ -3,8 +3,8 @@
 
 use crate::Key;
 use crate::SessionId;
-use crate::cookie_store::CookieCodec;
-use crate::id_cookie::IdSigner;
+use crate::cookie::codec::CookieCodec;
+use crate::cookie::signed_id::IdSigner;
 use crate::record::Record;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

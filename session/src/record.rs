@@ -10,14 +10,11 @@
 //! `(u64, BTreeMap<String, bytes>)` after a format byte; a property test holds the two to
 //! the same bytes.)
 
-use crate::Error;
-use crate::data::SessionData;
+use crate::time::{from_unix_ms, unix_ms};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use smallvec::SmallVec;
 use std::fmt;
-use std::marker::PhantomData;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// First byte of every encoded record, so the format can evolve.
 const FORMAT_VERSION: u8 = 1;
@@ -303,37 +300,6 @@ impl fmt::Debug for Record {
     }
 }
 
-pub(crate) fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
-}
-
-/// The field stored under `key`, or `None` (with a warning) when it is absent or no longer
-/// decodes as `V`, which happens after a deploy changed the field's type.
-#[doc(hidden)]
-pub fn decode_field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V> {
-    let bytes = record.get(key)?;
-    match postcard::take_from_bytes::<V>(bytes) {
-        Ok((value, [])) => Some(value),
-        Ok((_, rest)) => {
-            tracing::warn!(
-                key,
-                trailing = rest.len(),
-                "stored session field has trailing bytes (its type changed?); using its default"
-            );
-            None
-        }
-        Err(error) => {
-            tracing::warn!(key, %error, "stored session field does not decode as its current type; using its default");
-            None
-        }
-    }
-}
-
 /// Changed fields, encoded, on their way into a record: every value in one buffer.
 #[derive(Default)]
 pub(crate) struct FieldChanges {
@@ -343,7 +309,7 @@ pub(crate) struct FieldChanges {
 
 impl FieldChanges {
     /// Appends `value`, encoded, under `key`.
-    fn push<V: Serialize + ?Sized>(
+    pub(crate) fn push<V: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &V,
@@ -366,47 +332,16 @@ impl FieldChanges {
         Ok(())
     }
 
+    /// The changed keys, in the order they were put.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields.iter().map(|&(key, _)| key)
+    }
+
     /// Each changed key and its encoded value, in the order they were put.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.fields
             .iter()
             .map(|&(key, span)| -> (&str, &[u8]) { (key, span.of(&self.bytes)) })
-    }
-}
-
-/// A struct's changed fields, encoded, on their way into the record.
-#[doc(hidden)]
-pub struct Changes<T> {
-    fields: FieldChanges,
-    _session: PhantomData<fn() -> T>,
-}
-
-impl<T: SessionData> Changes<T> {
-    /// Adds to `fields`: its buffer is taken, and given back by [`into_fields`](Self::into_fields).
-    pub(crate) fn new(fields: FieldChanges) -> Self {
-        Self {
-            fields,
-            _session: PhantomData,
-        }
-    }
-
-    pub(crate) fn into_fields(self) -> FieldChanges {
-        self.fields
-    }
-
-    /// Encodes field number `index` of `T`.
-    pub fn put<V: Serialize>(&mut self, index: usize, value: &V) -> Result<(), Error> {
-        let key = T::KEYS[index];
-        self.fields
-            .push(key, value)
-            .map_err(|source| Error::Encode { key, source })
-    }
-}
-
-impl<T> std::fmt::Debug for Changes<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<_> = self.fields.fields.iter().map(|(key, _)| key).collect();
-        f.debug_struct("Changes").field("keys", &keys).finish()
     }
 }
 
@@ -426,15 +361,5 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(Record::decode(&longer).is_err());
-    }
-
-    #[test]
-    fn a_retyped_field_is_none() {
-        let mut record = Record::new(SystemTime::now());
-        record.apply([("V.n", &postcard::to_allocvec(&300u64).unwrap()[..])]);
-        assert_eq!(decode_field::<u64>(&record, "V.n"), Some(300));
-        assert_eq!(decode_field::<String>(&record, "V.n"), None);
-        assert_eq!(decode_field::<bool>(&record, "V.n"), None);
-        assert_eq!(decode_field::<u64>(&record, "V.missing"), None);
     }
 }

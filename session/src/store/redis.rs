@@ -2,7 +2,7 @@
 
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
-use crate::record::{from_unix_ms, unix_ms};
+use crate::time::{from_unix_ms, unix_ms};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use std::sync::Arc;

@@ -155,7 +155,7 @@ pub(crate) fn backend(error: sqlx::Error) -> StoreError {
 
 /// Milliseconds since the Unix epoch as SQL's signed 64-bit integer.
 pub(crate) fn ms(time: std::time::SystemTime) -> i64 {
-    i64::try_from(crate::record::unix_ms(time)).unwrap_or(i64::MAX)
+    i64::try_from(crate::time::unix_ms(time)).unwrap_or(i64::MAX)
 }
 
 /// A first version for a new row: random, so a recreated id never reuses an old one, and
@@ -251,7 +251,7 @@ macro_rules! sql_store {
                     Ok(Some($crate::store::StoredRecord {
                         data,
                         version: $crate::store::Version::new(version as u64),
-                        expires_at: $crate::record::from_unix_ms(expires_at.max(0) as u64),
+                        expires_at: $crate::time::from_unix_ms(expires_at.max(0) as u64),
                     }))
                 })
             }
@@ -349,5 +349,5 @@ macro_rules! sql_store {
     };
 }
 
-pub(crate) use crate::error::ErrorChain;
+pub(crate) use crate::chain::ErrorChain;
 pub(crate) use sql_store;

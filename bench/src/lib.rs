@@ -1,0 +1,118 @@
+//! The one app every benchmark drives, in process (criterion, allocation counts) and over
+//! sockets (`bench_server` under `load.sh`): a counter at `/untouched` (never extracts the
+//! session), `/read` and `/write`, on this crate, on bare axum and on tower-sessions.
+//!
+//! Handlers answer a static body, so that a request's allocations and time are the session
+//! layer's and the framework's, not the handler's formatting.
+
+pub mod stacks;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::routing::get;
+use session::{Session, SessionLayer};
+use tower::ServiceExt;
+
+/// The session every benchmark reads and writes.
+#[derive(Session, Default, Debug)]
+pub struct Counter {
+    count: u64,
+}
+
+/// The three routes behind `layer`.
+pub fn router(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route(
+            "/read",
+            get(|c: Session<Counter>| async move {
+                let _ = c.count();
+                "ok"
+            }),
+        )
+        .route(
+            "/write",
+            get(|c: Session<Counter>| async move {
+                c.update_count(|n| *n += 1);
+                "ok"
+            }),
+        )
+        .layer(layer)
+}
+
+/// The three routes with no session layer: the ceiling.
+pub fn bare() -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route("/read", get(|| async { "ok" }))
+        .route("/write", get(|| async { "ok" }))
+}
+
+/// Bare axum behind a layer that does nothing: what wrapping routes in any layer costs.
+pub fn noop_layer() -> Router {
+    bare().layer(tower::util::MapRequestLayer::new(
+        std::convert::identity::<axum::extract::Request>,
+    ))
+}
+
+/// The same three routes on tower-sessions (`$ts`: the crate, 0.14 or 0.15) over `$store`.
+#[macro_export]
+macro_rules! tower_sessions_router {
+    ($ts:path, $store:expr) => {{
+        use $ts::{Session, SessionManagerLayer};
+        async fn read(session: Session) -> &'static str {
+            let _ = session.get::<u64>("count").await;
+            "ok"
+        }
+        async fn write(session: Session) -> &'static str {
+            let n = session
+                .get::<u64>("count")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                + 1;
+            let _ = session.insert("count", n).await;
+            "ok"
+        }
+        ::axum::Router::new()
+            .route("/untouched", ::axum::routing::get(|| async { "ok" }))
+            .route("/read", ::axum::routing::get(read))
+            .route("/write", ::axum::routing::get(write))
+            .layer(SessionManagerLayer::new($store).with_secure(false))
+    }};
+}
+
+/// Sends `GET path` with `cookie`; the `name=value` of the response's `Set-Cookie`, if any.
+///
+/// # Panics
+/// If the response is not a success.
+pub async fn call(router: &Router, path: &str, cookie: Option<&str>) -> Option<String> {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("a valid request"))
+        .await
+        .expect("routers are infallible");
+    assert!(response.status().is_success());
+    let set_cookie = response.headers().get(header::SET_COOKIE)?;
+    let set_cookie = set_cookie.to_str().ok()?;
+    set_cookie.split(';').next().map(str::to_owned)
+}
+
+/// `REDIS_URL`, default `redis://127.0.0.1:6379`.
+#[must_use]
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// `DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`.
+#[must_use]
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}

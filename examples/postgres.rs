@@ -1,0 +1,51 @@
+//! Sessions in PostgreSQL: a table of its own, created on start, expired rows swept in the
+//! background.
+//!
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run -p session-examples
+//! --example postgres`, then open http://127.0.0.1:3000.
+
+use axum::{Router, routing::get};
+use session::{Key, PostgresStore, Session, SessionLayer};
+use std::time::Duration;
+
+/// A shopping cart.
+#[derive(Session, Default, Debug)]
+pub struct Cart {
+    items: Vec<String>,
+}
+
+async fn add(cart: Session<Cart>) -> String {
+    let count = cart.update_items(|items| {
+        items.push(format!("item {}", items.len() + 1));
+        items.len()
+    });
+    format!("{count} items in your cart")
+}
+
+/// The app, with its sessions in `store`.
+pub fn app(store: PostgresStore, key: &Key) -> Router {
+    let layer = SessionLayer::new(store, key).with_idle_timeout(Duration::from_secs(3600));
+    Router::new().route("/", get(add)).layer(layer)
+}
+
+/// The store on `url`, its table created if missing, and a task sweeping expired rows.
+pub async fn store(url: &str) -> Result<PostgresStore, session::StoreError> {
+    let store = PostgresStore::connect(url).await?;
+    store.migrate().await?;
+    // Expired sessions are never served; the sweeper only reclaims their rows.
+    drop(store.spawn_sweeper(Duration::from_secs(60)));
+    Ok(store)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let key =
+        Key::from_secret(b"an example secret that is at least sixty-four bytes long, really!")?;
+    let app = app(store(&url).await?, &key);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!("http://127.0.0.1:3000");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

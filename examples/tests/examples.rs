@@ -1,0 +1,203 @@
+//! Each single-file example, as a user would run it: its router served on a loopback port,
+//! driven by an HTTP client that keeps cookies like a browser.
+
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../cookie_sessions.rs"]
+mod cookie_sessions;
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../counter.rs"]
+mod counter;
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../login.rs"]
+mod login;
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../postgres.rs"]
+mod postgres;
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../redis_shared.rs"]
+mod redis_shared;
+
+use axum::Router;
+use reqwest::StatusCode;
+use session::Key;
+use tokio::net::TcpListener;
+
+/// Serves `app` on a free loopback port until the test ends; its base URL.
+async fn serve(app: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A browser: one cookie jar.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn text(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+) -> (StatusCode, String) {
+    let reply = client.request(method, url).send().await.unwrap();
+    (reply.status(), reply.text().await.unwrap())
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> String {
+    let (status, body) = text(client, reqwest::Method::GET, url).await;
+    assert_eq!(status, StatusCode::OK, "{url}: {body}");
+    body
+}
+
+fn key(byte: u8) -> Key {
+    Key::from_secret(&[byte; 64]).unwrap()
+}
+
+#[tokio::test]
+async fn counter_counts_each_visitor_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve(counter::app(
+        session::FileStore::new(dir.path()).unwrap(),
+        &key(1),
+    ))
+    .await;
+    let ada = browser();
+    assert_eq!(get(&ada, &base).await, "You have been here 1 times.");
+    assert_eq!(get(&ada, &base).await, "You have been here 2 times.");
+    assert_eq!(get(&browser(), &base).await, "You have been here 1 times.");
+}
+
+#[tokio::test]
+async fn login_moves_the_session_to_a_new_id_and_logout_ends_it() {
+    use reqwest::Method;
+    let base = serve(login::app(&key(2))).await;
+    let client = browser();
+    let me = format!("{base}/me");
+    assert_eq!(
+        text(&client, Method::GET, &me).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let reply = client
+        .post(format!("{base}/login/ada"))
+        .send()
+        .await
+        .unwrap();
+    let first = reply
+        .cookies()
+        .find(|c| c.name() == "sid")
+        .unwrap()
+        .value()
+        .to_owned();
+    assert_eq!(get(&client, &me).await, "ada");
+
+    // Logging in again moves the session to a new id; the old id opens nothing.
+    let reply = client
+        .post(format!("{base}/login/bob"))
+        .send()
+        .await
+        .unwrap();
+    let second = reply
+        .cookies()
+        .find(|c| c.name() == "sid")
+        .unwrap()
+        .value()
+        .to_owned();
+    assert_ne!(first, second);
+    assert_eq!(get(&client, &me).await, "bob");
+    let stale = reqwest::Client::new()
+        .get(&me)
+        .header("cookie", format!("sid={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+
+    assert_eq!(
+        text(&client, Method::POST, &format!("{base}/logout"))
+            .await
+            .1,
+        "bye"
+    );
+    assert_eq!(
+        text(&client, Method::GET, &me).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let replayed = reqwest::Client::new()
+        .get(&me)
+        .header("cookie", format!("sid={second}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::UNAUTHORIZED,
+        "deleted, not just forgotten"
+    );
+}
+
+#[tokio::test]
+async fn cookie_sessions_survive_a_key_rotation_and_die_when_the_old_key_is_dropped() {
+    let before = serve(cookie_sessions::app(&key(3), &[])).await;
+    let client = browser();
+    get(&client, &format!("{before}/dark")).await;
+    assert_eq!(get(&client, &before).await, "theme \"dark\", 1 views");
+
+    // Rotated: the new key seals, the old one still opens.
+    let rotated = serve(cookie_sessions::app(&key(4), &[key(3)])).await;
+    assert_eq!(get(&client, &rotated).await, "theme \"dark\", 2 views");
+
+    // The old key dropped: a cookie only it sealed opens nothing.
+    let dropped = serve(cookie_sessions::app(&key(4), &[])).await;
+    let old_only = browser();
+    get(&old_only, &format!("{before}/dark")).await;
+    assert_eq!(get(&old_only, &dropped).await, "theme \"\", 1 views");
+    // The rotated cookie, sealed again under the new key, still opens.
+    assert_eq!(get(&client, &dropped).await, "theme \"dark\", 3 views");
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_through_redis() {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("examples-{}:", std::process::id());
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let store = session::RedisStore::new(&url)
+            .unwrap()
+            .with_prefix(prefix.clone());
+        let app = redis_shared::app(store, &key(5), port);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        bases.push((format!("http://127.0.0.1:{port}"), port));
+    }
+    let client = browser();
+    let (a, port_a) = &bases[0];
+    let (b, port_b) = &bases[1];
+    assert_eq!(
+        get(&client, a).await,
+        format!("visit 1 on :{port_a}, the one before on None")
+    );
+    assert_eq!(
+        get(&client, b).await,
+        format!("visit 2 on :{port_b}, the one before on Some({port_a})")
+    );
+    assert_eq!(
+        get(&client, a).await,
+        format!("visit 3 on :{port_a}, the one before on Some({port_b})")
+    );
+}
+
+#[tokio::test]
+async fn postgres_keeps_the_cart() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base = serve(postgres::app(postgres::store(&url).await.unwrap(), &key(6))).await;
+    let client = browser();
+    assert_eq!(get(&client, &base).await, "1 items in your cart");
+    assert_eq!(get(&client, &base).await, "2 items in your cart");
+    assert_eq!(get(&browser(), &base).await, "1 items in your cart");
+}

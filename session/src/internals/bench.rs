@@ -1,0 +1,86 @@
+//! What the micro-benchmarks time on its own: sealing, id signing, the record format.
+
+use crate::cookie::codec::CookieCodec;
+use crate::cookie::signed_id::IdSigner;
+use crate::time::unix_ms;
+use crate::{Key, SessionId};
+use std::time::SystemTime;
+
+pub use crate::record::Record;
+
+/// What a [`CookieStore`](crate::CookieStore) or
+/// [`SignedCookieStore`](crate::SignedCookieStore) does to a record.
+#[derive(Debug)]
+pub struct CookieSealer(CookieCodec);
+
+impl CookieSealer {
+    /// Seals like [`CookieStore`](crate::CookieStore).
+    #[must_use]
+    pub fn sealed(key: &Key) -> Self {
+        Self(CookieCodec::sealed(std::slice::from_ref(key)))
+    }
+
+    /// Signs like [`SignedCookieStore`](crate::SignedCookieStore).
+    #[must_use]
+    pub fn signed(key: &Key) -> Self {
+        Self(CookieCodec::signed(std::slice::from_ref(key)))
+    }
+
+    /// The cookie value for `record`, valid for a minute.
+    #[must_use]
+    pub fn seal(&self, name: &str, record: &Record) -> String {
+        let deadline = unix_ms(SystemTime::now()) + 60_000;
+        self.0.seal(name, record, deadline, None)
+    }
+
+    /// The record in `value`, if authentic and live.
+    #[must_use]
+    pub fn open(&self, name: &str, value: &str) -> Option<Record> {
+        let now = unix_ms(SystemTime::now());
+        self.0.open(name, value, now).map(|opened| opened.record)
+    }
+}
+
+/// Signs and verifies session-id cookies like a server-side store's layer.
+#[derive(Debug)]
+pub struct IdCookie(IdSigner);
+
+impl IdCookie {
+    /// A signer for `key`.
+    #[must_use]
+    pub fn new(key: &Key) -> Self {
+        Self(IdSigner::new(std::slice::from_ref(key)))
+    }
+
+    /// The cookie value for `id`.
+    #[must_use]
+    pub fn sign(&self, name: &str, id: &SessionId) -> String {
+        self.0.sign(name, id)
+    }
+
+    /// The id in `value`, if its tag verifies.
+    #[must_use]
+    pub fn verify(&self, name: &str, value: &str) -> Option<SessionId> {
+        self.0.verify(name, value).map(|verified| verified.id)
+    }
+}
+
+/// Decodes an encoded record.
+#[must_use]
+pub fn decode_record(bytes: &[u8]) -> Option<Record> {
+    Record::decode(bytes).ok()
+}
+
+/// Encodes a record.
+#[must_use]
+pub fn encode_record(record: &Record) -> Vec<u8> {
+    record.encode()
+}
+
+/// A record holding `fields` as already-encoded bytes.
+#[must_use]
+pub fn record(fields: &[(&'static str, Vec<u8>)]) -> Record {
+    let mut record = Record::new(SystemTime::now());
+    record.apply(fields.iter().map(|(key, value)| (*key, value.as_slice())));
+    record
+}

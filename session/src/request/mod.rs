@@ -1,0 +1,260 @@
+//! One request's session: loaded on first use, written back once at the end (or on
+//! `persist()`), shared by every extractor in the request.
+//!
+//! - `state`: what the request did, and the decisions made from it (no I/O);
+//! - `server`: the commit to a server-side store (compare-and-swap, retries, rotation);
+//! - `seal`: the commit of a cookie-stored session (sealing is computation).
+
+mod seal;
+mod server;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::record::Record;
+use crate::time::{from_unix_ms, unix_ms};
+use crate::typed::SharedFields;
+use crate::{Error, SessionData, SessionId};
+use http::{HeaderMap, HeaderValue};
+use state::{CookieOut, Current, Kind, State};
+pub(crate) use state::{Decision, Ending};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::SystemTime;
+
+pub(crate) struct RequestSession {
+    pub(crate) config: Arc<Config>,
+    loaded: tokio::sync::OnceCell<()>,
+    /// Serializes `persist()` calls and the final commit.
+    commit: tokio::sync::Mutex<()>,
+    /// Built on first use: a request that never extracts its session pays nothing for it.
+    state: OnceLock<Mutex<State>>,
+}
+
+impl RequestSession {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            loaded: tokio::sync::OnceCell::new(),
+            commit: tokio::sync::Mutex::new(()),
+            state: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.lock_with(|| Record::new(SystemTime::now()))
+    }
+
+    /// The state, with `record` as its base: built around it on first use, else given it.
+    fn lock_around(&self, record: Record) -> MutexGuard<'_, State> {
+        let mut record = Some(record);
+        let mut state = self.lock_with(|| record.take().unwrap_or_default());
+        if let Some(record) = record {
+            state.base = record;
+        }
+        state
+    }
+
+    /// The state, built around `base` if this is its first use.
+    fn lock_with(&self, base: impl FnOnce() -> Record) -> MutexGuard<'_, State> {
+        self.state
+            .get_or_init(|| Mutex::new(State::fresh(base(), &self.config.backend)))
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether any extractor asked for the session.
+    pub(crate) fn is_used(&self) -> bool {
+        self.loaded.initialized()
+    }
+
+    /// Loads the session named by the request's cookie, once per request. No cookie, or a
+    /// cookie that does not verify, costs no store I/O.
+    pub(crate) async fn ready(&self, headers: &HeaderMap) -> Result<(), Error> {
+        self.loaded
+            .get_or_try_init(|| async {
+                match &self.config.backend {
+                    Backend::Server(backend) => self.load_stored(backend, headers).await,
+                    Backend::Cookie(codec) => {
+                        self.open_cookie(codec, headers);
+                        Ok(())
+                    }
+                }
+            })
+            .await
+            .map(|&()| ())
+    }
+
+    async fn load_stored(
+        &self,
+        backend: &crate::backend::ServerBackend,
+        headers: &HeaderMap,
+    ) -> Result<(), Error> {
+        let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
+            return Ok(());
+        };
+        let stored = backend.store.load(&verified.id).await?;
+        let now = SystemTime::now();
+        let (mut state, current) =
+            match stored.and_then(|stored| server::live(&self.config, stored, now)) {
+                Some(live) => {
+                    let mut state = self.lock_around(live.record);
+                    state.expires_at = Some(live.expires_at);
+                    let current = Current {
+                        id: verified.id,
+                        version: live.version,
+                    };
+                    (state, Some(current))
+                }
+                None => (self.lock_with(|| Record::new(now)), None),
+            };
+        state.old_key = verified.old_key;
+        if let Kind::Server(server) = &mut state.kind {
+            server.client_id = Some(verified.id);
+            server.current = current;
+        }
+        Ok(())
+    }
+
+    fn open_cookie(&self, codec: &crate::cookie::codec::CookieCodec, headers: &HeaderMap) {
+        let name = &self.config.cookie.name;
+        let now = SystemTime::now();
+        let now_ms = unix_ms(now);
+        let Some(opened) = crate::cookie::cookie_values(name, headers)
+            .find_map(|value| codec.open(name, value, now_ms))
+        else {
+            return;
+        };
+        let live = !self.config.past_lifetime(opened.record.created(), now);
+        let mut state = if live {
+            let mut state = self.lock_around(opened.record);
+            state.old_key = opened.old_key;
+            state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
+            state
+        } else {
+            self.lock_with(|| Record::new(now))
+        };
+        if let Kind::Cookie(cookie) = &mut state.kind {
+            cookie.from_client = true;
+            cookie.present = live;
+        }
+    }
+
+    /// The request's shared state for `T`, created from the loaded record on first use.
+    pub(crate) fn fields<T: SessionData>(&self) -> SharedFields<T> {
+        self.lock().view::<T>().fields()
+    }
+
+    pub(crate) fn save(&self) {
+        self.lock().save_requested = true;
+    }
+
+    pub(crate) fn delete(&self) {
+        self.lock().end(Ending::Deleted, SystemTime::now());
+    }
+
+    pub(crate) fn invalidate(&self) {
+        self.lock().end(Ending::Invalidated, SystemTime::now());
+    }
+
+    pub(crate) fn cycle_id(&self) {
+        self.lock().cycle_id();
+    }
+
+    /// Commits without waiting, when that needs no store I/O: always for cookie stores
+    /// (sealing is computation), and for server stores when nothing is to be written, as
+    /// on a request that only reads. `None`: the commit needs [`commit`](Self::commit).
+    pub(crate) fn commit_now(&self, now: SystemTime) -> Option<Result<(), Error>> {
+        // A `persist()` still running in a task the handler spawned: wait for it.
+        let _serial = self.commit.try_lock().ok()?;
+        let mut state = self.lock();
+        if let Kind::Server(server) = &state.kind
+            && (!server.doomed.is_empty() || state.decide(&self.config, now) != Decision::Nothing)
+        {
+            return None;
+        }
+        Some(state.prepare(&self.config, now).map(|_| ()))
+    }
+
+    /// Writes what the request did, as of `now`.
+    pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
+        let _serial = self.commit.lock().await;
+        let plan = self.lock().prepare(&self.config, now)?;
+        match plan {
+            Some(plan) => self.carry_out(plan, now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The `Set-Cookie` the response needs, if any. Called once, as the response leaves.
+    pub(crate) fn set_cookie(&self) -> Option<HeaderValue> {
+        let mut state = self.lock();
+        let cookie = &self.config.cookie;
+        match state.cookie_out(&self.config) {
+            CookieOut::Keep => None,
+            CookieOut::Sealed(header) => Some(header),
+            CookieOut::Expire => Some(cookie.set_cookie(None)),
+            CookieOut::Id { id, ids } => {
+                Some(cookie.set_cookie(Some(&ids.sign(&cookie.name, &id))))
+            }
+        }
+    }
+
+    /// A request whose session is already loaded: `record` is a live stored session (with a
+    /// made-up id), or `None` for a new visitor. For [`crate::test`].
+    #[cfg(feature = "test-util")]
+    pub(crate) fn loaded(config: Arc<Config>, record: Option<Record>) -> Self {
+        let now = SystemTime::now();
+        let session = Self::new(config);
+        let _ = session.loaded.set(());
+        let exists = record.is_some();
+        let mut state = session.lock_around(record.unwrap_or_else(|| Record::new(now)));
+        if exists {
+            state.expires_at = Some(session.config.expiry(state.base.created(), now));
+            if let Kind::Server(server) = &mut state.kind {
+                let id = SessionId::random();
+                server.client_id = Some(id);
+                server.current = Some(Current {
+                    id,
+                    version: crate::store::Version::new(1),
+                });
+            }
+        }
+        drop(state);
+        session
+    }
+
+    /// What the handler has done to the session so far. For [`crate::test`].
+    #[cfg(feature = "test-util")]
+    pub(crate) fn inspect(&self) -> Inspection {
+        let state = self.lock();
+        let mut changed = Vec::new();
+        for view in state.views() {
+            let dirty = view.dirty();
+            let keys = view.keys().iter().enumerate();
+            changed.extend(
+                keys.filter(|(bit, _)| dirty & (1 << bit) != 0)
+                    .map(|(_, key)| *key),
+            );
+        }
+        Inspection {
+            changed,
+            decision: state.decide(&self.config, SystemTime::now()),
+            save_requested: state.save_requested,
+            rotate: state.rotate,
+            ending: state.ending,
+        }
+    }
+}
+
+/// A snapshot of a request's session, for [`crate::test`].
+#[cfg(feature = "test-util")]
+pub(crate) struct Inspection {
+    /// Storage keys (`namespace.field`) of the fields changed and not saved yet.
+    pub(crate) changed: Vec<&'static str>,
+    pub(crate) decision: Decision,
+    pub(crate) save_requested: bool,
+    pub(crate) rotate: bool,
+    pub(crate) ending: Option<Ending>,
+}

@@ -1,0 +1,252 @@
+//! The commit of a session kept in a server-side store: worked out under the state lock
+//! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
+
+use super::RequestSession;
+use super::state::{Current, Decision, Dirty, Kind, State};
+use crate::config::Config;
+use crate::record::{FieldChanges, Record};
+use crate::store::{SaveOutcome, Store, StoredRecord, Version};
+use crate::{Error, SessionId};
+use std::time::SystemTime;
+
+/// Saves that lose a compare-and-swap race are retried this many times in all.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// What a commit does, worked out under the state lock.
+pub(super) struct Plan {
+    store: std::sync::Arc<dyn Store>,
+    /// Records to delete first.
+    doomed: Vec<SessionId>,
+    action: Action,
+    /// The dirty bits the save covers.
+    dirty: Dirty,
+}
+
+// Made once per commit and moved straight into the write: boxing `Save` would cost an
+// allocation per save to spare a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
+enum Action {
+    None,
+    Touch(SessionId, SystemTime),
+    Save(Save),
+}
+
+struct Save {
+    current: Option<Current>,
+    /// The record to write: the loaded one with `changes` applied.
+    record: Record,
+    /// Re-applied to the current record when the save loses a race.
+    changes: FieldChanges,
+    rotate: bool,
+}
+
+/// A loaded record that is still the session: it decodes, and is within its lifetime.
+pub(super) struct Live {
+    pub(super) record: Record,
+    pub(super) version: Version,
+    pub(super) expires_at: SystemTime,
+}
+
+enum Written {
+    Saved {
+        current: Current,
+        record: Record,
+        expires_at: SystemTime,
+    },
+    Gone,
+}
+
+impl RequestSession {
+    /// Deletes, touches or saves as planned, then records the outcome in the state.
+    pub(super) async fn carry_out(&self, plan: Plan, now: SystemTime) -> Result<(), Error> {
+        let Plan {
+            store,
+            doomed,
+            action,
+            dirty,
+        } = plan;
+        for id in &doomed {
+            store.delete(id).await?;
+        }
+        match action {
+            Action::None => {}
+            Action::Touch(id, expires_at) => {
+                if store.touch(&id, expires_at).await? {
+                    let mut state = self.lock();
+                    state.expires_at = Some(expires_at);
+                    if let Kind::Server(server) = &mut state.kind {
+                        server.refreshed = true;
+                    }
+                }
+            }
+            Action::Save(save) => {
+                // Boxed: inline, its state would make every commit's future too big for
+                // the allocator's per-thread cache (over 1 KiB: a slower path in glibc).
+                let written = Box::pin(self.write(&*store, save, now)).await?;
+                self.lock().written(written, &dirty);
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        store: &dyn Store,
+        save: Save,
+        now: SystemTime,
+    ) -> Result<Written, Error> {
+        let Save {
+            mut current,
+            mut record,
+            changes,
+            rotate,
+        } = save;
+        let _turn = match &current {
+            Some(current) => Some(self.config.save_lock(&current.id).lock().await),
+            None => None,
+        };
+        if rotate && let Some(old) = current.take() {
+            // Start from the record as it is now, and only if this request is the one that
+            // kills the old id: a logout that won the race stays a logout.
+            let Some((now_stored, _)) = store.load(&old.id).await?.and_then(decode) else {
+                return Ok(Written::Gone);
+            };
+            if !store.delete(&old.id).await? {
+                return Ok(Written::Gone);
+            }
+            record = now_stored.with(changes.iter());
+        }
+        for attempt in 0..MAX_ATTEMPTS {
+            let expires_at = self.config.expiry(record.created(), now);
+            let id = current.map_or_else(SessionId::random, |current| current.id);
+            let expected = current.map(|current| current.version);
+            match store
+                .save(&id, record.as_bytes(), expires_at, expected)
+                .await?
+            {
+                SaveOutcome::Saved(version) => {
+                    return Ok(Written::Saved {
+                        current: Current { id, version },
+                        record,
+                        expires_at,
+                    });
+                }
+                SaveOutcome::Missing => return Ok(Written::Gone),
+                // A new random id collided with a live one: draw another.
+                SaveOutcome::Conflict if current.is_none() => {}
+                SaveOutcome::Conflict => {
+                    // Another request saved first. Back off a random while, so that two
+                    // requests in lockstep stop winning each other's window, then re-apply
+                    // only our changes to its record.
+                    backoff(attempt).await;
+                    let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
+                        return Ok(Written::Gone);
+                    };
+                    record = stored.with(changes.iter());
+                    current = Some(Current { id, version });
+                }
+            }
+        }
+        Err(Error::Contention {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+}
+
+impl State {
+    /// The part of a commit done under the lock: all of it for a cookie-stored session
+    /// (sealing is computation); for a store, the plan, taking the deletions and changes it
+    /// covers. `None`: nothing is left to do.
+    pub(super) fn prepare(
+        &mut self,
+        config: &Config,
+        now: SystemTime,
+    ) -> Result<Option<Plan>, Error> {
+        let decision = self.decide(config, now);
+        let Kind::Server(server) = &mut self.kind else {
+            return self.seal(decision, config, now).map(|()| None);
+        };
+        if server.doomed.is_empty() && decision == Decision::Nothing {
+            return Ok(None);
+        }
+        let store = std::sync::Arc::clone(&server.backend.store);
+        let doomed = std::mem::take(&mut server.doomed);
+        let current = server.current;
+        let (action, dirty) = match (decision, current) {
+            (Decision::Save, _) => {
+                let (changes, dirty) = self.changes(config.save_mode)?;
+                let save = Save {
+                    current,
+                    record: self.base.with(changes.iter()),
+                    changes,
+                    rotate: self.rotate,
+                };
+                (Action::Save(save), dirty)
+            }
+            (Decision::Touch(renewed), Some(current)) => {
+                (Action::Touch(current.id, renewed), Dirty::new())
+            }
+            _ => (Action::None, Dirty::new()),
+        };
+        Ok(Some(Plan {
+            store,
+            doomed,
+            action,
+            dirty,
+        }))
+    }
+
+    fn written(&mut self, written: Written, dirty: &Dirty) {
+        self.saved(dirty);
+        let Kind::Server(server) = &mut self.kind else {
+            return;
+        };
+        match written {
+            Written::Saved {
+                current,
+                record,
+                expires_at,
+            } => {
+                server.current = Some(current);
+                server.refreshed = true;
+                self.base = record;
+                self.expires_at = Some(expires_at);
+            }
+            Written::Gone => {
+                tracing::debug!(
+                    "session was ended by another request; dropping this request's changes"
+                );
+                server.current = None;
+                server.gone = true;
+            }
+        }
+    }
+}
+
+/// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
+async fn backoff(attempt: u32) {
+    let ceiling = 1u64 << attempt.min(6);
+    let micros = crate::random::u64() % (ceiling * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}
+
+/// The loaded record as this request's session, unless it is corrupt or too old.
+pub(super) fn live(config: &Config, stored: StoredRecord, now: SystemTime) -> Option<Live> {
+    let expires_at = stored.expires_at;
+    let (record, version) = decode(stored)?;
+    (!config.past_lifetime(record.created(), now)).then_some(Live {
+        record,
+        version,
+        expires_at,
+    })
+}
+
+fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
+    match Record::decode_vec(stored.data) {
+        Ok(record) => Some((record, stored.version)),
+        Err(error) => {
+            tracing::warn!(%error, "corrupt session record; treating it as no session");
+            None
+        }
+    }
+}

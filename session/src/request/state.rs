@@ -1,0 +1,311 @@
+//! What one request has done to its session, and the synchronous decisions made from it:
+//! whether to save, touch or leave the record, and which cookie the response carries. No
+//! I/O here: [`super::server`] and [`super::seal`] carry the decisions out.
+
+use crate::Error;
+use crate::backend::{Backend, ServerBackend};
+use crate::config::{Config, SaveMode};
+use crate::cookie::codec::CookieCodec;
+use crate::cookie::signed_id::IdSigner;
+use crate::record::{FieldChanges, Record};
+use crate::store::Version;
+use crate::typed::View;
+use crate::{SessionData, SessionId};
+use http::HeaderValue;
+use smallvec::SmallVec;
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub(super) struct ViewEntry {
+    type_id: TypeId,
+    pub(super) view: Arc<dyn View>,
+    any: Arc<dyn Any + Send + Sync>,
+}
+
+/// The views a commit saved, with the dirty bits it covered.
+pub(super) type Dirty = SmallVec<[(Arc<dyn View>, u64); 2]>;
+
+pub(super) struct State {
+    /// The record the fields were decoded from: as loaded, last written, or fresh.
+    pub(super) base: Record,
+    /// When that record expires in the store or its cookie, once it exists.
+    pub(super) expires_at: Option<SystemTime>,
+    /// One per session struct the request extracted: nearly always one, kept inline.
+    views: SmallVec<[ViewEntry; 2]>,
+    /// `save()` was called since the last commit.
+    pub(super) save_requested: bool,
+    /// `cycle_id()` was called on an existing session since the last commit.
+    pub(super) rotate: bool,
+    /// How the handler ended the client's session, if it did.
+    pub(super) ending: Option<Ending>,
+    /// The request's cookie was made with a previous key: re-issue it with the current one.
+    pub(super) old_key: bool,
+    pub(super) kind: Kind,
+}
+
+/// How a handler ended the session the client came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// `invalidate()`: a fresh session goes on, saved like any new one.
+    Invalidated,
+    /// `delete()`: nothing more is saved in this request.
+    Deleted,
+}
+
+/// What differs by where the session lives.
+pub(super) enum Kind {
+    /// A record in a store, named by a signed id cookie.
+    Server(ServerSession),
+    /// The whole record in a sealed or signed cookie.
+    Cookie(CookieSession),
+}
+
+pub(super) struct ServerSession {
+    pub(super) backend: Arc<ServerBackend>,
+    /// The id in the request's cookie, if it verified.
+    pub(super) client_id: Option<SessionId>,
+    /// The live record this session is.
+    pub(super) current: Option<Current>,
+    /// Records to delete at the next commit.
+    pub(super) doomed: Vec<SessionId>,
+    /// Saved or touched in this request: a cookie with `Max-Age` is re-sent.
+    pub(super) refreshed: bool,
+    /// Another request deleted or rotated the session first: send no cookie at all.
+    pub(super) gone: bool,
+}
+
+/// A stored record: its id and the version a compare-and-swap save expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Current {
+    pub(super) id: SessionId,
+    pub(super) version: Version,
+}
+
+pub(super) struct CookieSession {
+    pub(super) codec: Arc<CookieCodec>,
+    /// The request carried an authentic session cookie.
+    pub(super) from_client: bool,
+    /// The session exists: it came in the cookie, or was sealed in this request.
+    pub(super) present: bool,
+    /// The sealed cookie to send.
+    pub(super) sealed: Option<HeaderValue>,
+}
+
+/// Whether the session must be written back, as far as the request's changes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Nothing,
+    /// Keep the record, renewing its expiry to this: a store touches it, a cookie is sealed
+    /// again.
+    Touch(SystemTime),
+    Save,
+}
+
+/// The session cookie a response carries.
+#[derive(Debug)]
+pub(super) enum CookieOut<'a> {
+    /// No `Set-Cookie`: the client's cookie stays as it is.
+    Keep,
+    /// The id of this record, signed by `ids`.
+    Id { id: SessionId, ids: &'a IdSigner },
+    /// This sealed or signed session.
+    Sealed(HeaderValue),
+    /// Expire the client's cookie.
+    Expire,
+}
+
+impl State {
+    /// A request's state before anything is known of its cookie.
+    pub(super) fn fresh(base: Record, backend: &Backend) -> Self {
+        let kind = match backend {
+            Backend::Server(backend) => Kind::Server(ServerSession {
+                backend: Arc::clone(backend),
+                client_id: None,
+                current: None,
+                doomed: Vec::new(),
+                refreshed: false,
+                gone: false,
+            }),
+            Backend::Cookie(codec) => Kind::Cookie(CookieSession {
+                codec: Arc::clone(codec),
+                from_client: false,
+                present: false,
+                sealed: None,
+            }),
+        };
+        Self {
+            base,
+            expires_at: None,
+            views: SmallVec::new(),
+            save_requested: false,
+            rotate: false,
+            ending: None,
+            old_key: false,
+            kind,
+        }
+    }
+
+    /// The view of `T`, made from the base record on first use.
+    pub(super) fn view<T: SessionData>(&mut self) -> Arc<crate::typed::Typed<T>> {
+        let type_id = TypeId::of::<crate::typed::Typed<T>>();
+        if let Some(entry) = self.views.iter().find(|entry| entry.type_id == type_id)
+            && let Ok(typed) = Arc::clone(&entry.any).downcast::<crate::typed::Typed<T>>()
+        {
+            return typed;
+        }
+        let typed = crate::typed::Typed::<T>::new(&self.base);
+        let view: Arc<dyn View> = typed.clone();
+        let any = Arc::clone(&view).as_any();
+        self.views.push(ViewEntry { type_id, view, any });
+        typed
+    }
+
+    pub(super) fn views(&self) -> impl Iterator<Item = &Arc<dyn View>> {
+        self.views.iter().map(|entry| &entry.view)
+    }
+
+    /// The session has a record: stored, or in a cookie.
+    pub(super) fn exists(&self) -> bool {
+        match &self.kind {
+            Kind::Server(server) => server.current.is_some(),
+            Kind::Cookie(cookie) => cookie.present,
+        }
+    }
+
+    /// The request came with a session cookie that verified.
+    fn came_with_cookie(&self) -> bool {
+        match &self.kind {
+            Kind::Server(server) => server.client_id.is_some(),
+            Kind::Cookie(cookie) => cookie.from_client,
+        }
+    }
+
+    pub(super) fn cycle_id(&mut self) {
+        self.rotate = self.exists();
+    }
+
+    /// Ends the current session: its record is deleted at commit (a cookie is expired), and
+    /// the request continues with a fresh one holding defaults.
+    pub(super) fn end(&mut self, ending: Ending, now: SystemTime) {
+        match &mut self.kind {
+            Kind::Server(server) => {
+                if let Some(current) = server.current.take() {
+                    server.doomed.push(current.id);
+                }
+            }
+            Kind::Cookie(cookie) => {
+                cookie.present = false;
+                cookie.sealed = None;
+            }
+        }
+        self.expires_at = None;
+        self.base = Record::new(now);
+        for entry in &self.views {
+            entry.view.reset(&self.base);
+        }
+        self.save_requested = false;
+        self.rotate = false;
+        self.ending = Some(ending);
+    }
+
+    /// Whether changed fields are to be saved: with [`SaveMode::Explicit`], only once
+    /// `save()` was called.
+    fn changes_count(&self, mode: SaveMode) -> bool {
+        mode != SaveMode::Explicit || self.save_requested
+    }
+
+    /// The encoded changes to save, and which dirty bits they cover.
+    pub(super) fn changes(&self, mode: SaveMode) -> Result<(FieldChanges, Dirty), Error> {
+        let mut changes = FieldChanges::default();
+        let mut dirty = Dirty::new();
+        if self.changes_count(mode) {
+            for entry in &self.views {
+                let bits = entry.view.changes(&mut changes)?;
+                if bits != 0 {
+                    dirty.push((Arc::clone(&entry.view), bits));
+                }
+            }
+        }
+        Ok((changes, dirty))
+    }
+
+    /// The fields in `dirty` are stored now; what the handler asked for is done.
+    pub(super) fn saved(&mut self, dirty: &Dirty) {
+        for (view, bits) in dirty {
+            view.saved(*bits);
+        }
+        self.rotate = false;
+        self.save_requested = false;
+    }
+
+    /// Whether the record must be written: a change that counts, or a reason to save anyway.
+    fn must_write(&self, mode: SaveMode) -> bool {
+        let changed = self.changes_count(mode) && self.views().any(|view| view.dirty() != 0);
+        self.rotate || self.save_requested || changed || (mode == SaveMode::Auto && self.exists())
+    }
+
+    /// What a commit must do with the session record, deletions aside.
+    pub(crate) fn decide(&self, config: &Config, now: SystemTime) -> Decision {
+        if self.ending == Some(Ending::Deleted) {
+            return Decision::Nothing;
+        }
+        if self.must_write(config.save_mode) {
+            return Decision::Save;
+        }
+        if !self.exists() {
+            return Decision::Nothing;
+        }
+        let renewed = self.refresh_due(config, now);
+        match (&self.kind, renewed) {
+            (_, Some(renewed)) => Decision::Touch(renewed),
+            // A cookie made with a previous key is sealed again under the current one; a
+            // server store's id cookie is re-signed without touching the record.
+            (Kind::Cookie(_), None) if self.old_key => {
+                Decision::Touch(config.expiry(self.base.created(), now))
+            }
+            _ => Decision::Nothing,
+        }
+    }
+
+    /// The renewed expiry, if reads have moved it far enough to be worth writing.
+    fn refresh_due(&self, config: &Config, now: SystemTime) -> Option<SystemTime> {
+        let current = self.expires_at?;
+        let renewed = config.expiry(self.base.created(), now);
+        (renewed >= current + config.refresh_interval()).then_some(renewed)
+    }
+
+    /// The cookie the response carries. A sealed cookie is handed over, not copied.
+    pub(super) fn cookie_out(&mut self, config: &Config) -> CookieOut<'_> {
+        let expire = self.ending.is_some() && self.came_with_cookie();
+        let old_key = self.old_key;
+        let or_expire = || {
+            if expire {
+                CookieOut::Expire
+            } else {
+                CookieOut::Keep
+            }
+        };
+        match &mut self.kind {
+            Kind::Server(server) if server.gone => CookieOut::Keep,
+            Kind::Server(server) => match server.current {
+                Some(Current { id, .. })
+                    if Some(id) != server.client_id
+                        || old_key
+                        || (server.refreshed && config.cookie.max_age.is_some()) =>
+                {
+                    CookieOut::Id {
+                        id,
+                        ids: &server.backend.ids,
+                    }
+                }
+                Some(_) => CookieOut::Keep,
+                None => or_expire(),
+            },
+            Kind::Cookie(cookie) => cookie
+                .sealed
+                .take()
+                .map_or_else(or_expire, CookieOut::Sealed),
+        }
+    }
+}

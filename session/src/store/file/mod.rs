@@ -1,0 +1,356 @@
+//! One file per session under a directory (Beaker's `file` type): survives restarts, needs no
+//! server.
+
+mod format;
+
+use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use crate::SessionId;
+use crate::time::{from_unix_ms, unix_ms};
+use format::{Parsed, Slots};
+use std::fs;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+const LOCK_STRIPES: usize = 64;
+const TEMP_PREFIX: &str = ".tmp-";
+/// A temp file this old belongs to a write that died; the sweep removes it.
+const STALE_TEMP: Duration = Duration::from_secs(600);
+
+/// Sessions as files in one directory, one file per session.
+///
+/// - Writes are atomic: each file has two checksummed slots, and a save overwrites the one
+///   not in use, so a crash leaves the old version or the new one, never a torn record. A
+///   new session, or one that outgrew its file, is written to a temp file renamed into
+///   place. [`FileStore::with_fsync`] adds an fsync to each write for power-loss
+///   durability.
+/// - File names are the id's base64url form; no path is ever built from request input.
+/// - Expired files are removed by a sweep that runs in the background after a write, at most
+///   once per sweep interval (five minutes by default), or by [`FileStore::sweep_expired`].
+/// - A corrupt or truncated file is treated as no session (with a warning), never a panic.
+/// - Compare-and-swap is enforced by locks inside the process: give each directory to one
+///   process. Several instances need a shared store (Redis, PostgreSQL) instead.
+///
+/// # Example
+/// ```no_run
+/// use session::{FileStore, Key, SessionLayer};
+/// let store = FileStore::new("/var/lib/myapp/sessions")?;
+/// let layer = SessionLayer::new(store, &Key::generate());
+/// # let _ = layer;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FileStore {
+    inner: Arc<Inner>,
+}
+
+/// Cloned by the builders; the locks and the sweep schedule stay shared between clones.
+#[derive(Clone, Debug)]
+struct Inner {
+    dir: PathBuf,
+    locks: Arc<[Mutex<()>]>,
+    fsync: bool,
+    sweep_interval_ms: u64,
+    next_sweep_ms: Arc<AtomicU64>,
+}
+
+impl FileStore {
+    /// A store in `dir`, created if missing.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+                fsync: false,
+                sweep_interval_ms: 300_000,
+                next_sweep_ms: Arc::new(AtomicU64::new(0)),
+            }),
+        })
+    }
+
+    /// Flushes each write to disk before the save returns (slower; survives power loss, not
+    /// just a crash of the process).
+    #[must_use = "the builder returns a new store"]
+    pub fn with_fsync(self, fsync: bool) -> Self {
+        self.map_inner(|inner| inner.fsync = fsync)
+    }
+
+    /// Sweeps expired files at most once per `interval`, after a write.
+    #[must_use = "the builder returns a new store"]
+    pub fn with_sweep_interval(self, interval: Duration) -> Self {
+        let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self.map_inner(|inner| inner.sweep_interval_ms = ms)
+    }
+
+    fn map_inner(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The directory holding the session files.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Removes every expired session file (and temp files left by dead writes) now; returns
+    /// how many session files were removed.
+    ///
+    /// # Errors
+    /// When the directory cannot be read.
+    pub fn sweep_expired(&self) -> io::Result<usize> {
+        self.inner.sweep()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        // Logs from the blocking thread (a corrupt file) go where the request's go.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let span = tracing::Span::current();
+        let run =
+            move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| op(&inner)));
+        match tokio::task::spawn_blocking(run).await {
+            Ok(result) => result.map_err(StoreError::Io),
+            Err(join) => Err(StoreError::backend(join)),
+        }
+    }
+
+    fn maybe_sweep(&self) {
+        let now = unix_ms(SystemTime::now());
+        let due = self.inner.next_sweep_ms.load(Ordering::Relaxed);
+        let next = now.saturating_add(self.inner.sweep_interval_ms);
+        if now < due
+            || self
+                .inner
+                .next_sweep_ms
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = inner.sweep() {
+                tracing::warn!(%error, dir = %inner.dir.display(), "sweeping expired session files failed");
+            }
+        });
+    }
+}
+
+impl Inner {
+    fn path(&self, id: &SessionId) -> PathBuf {
+        self.dir.join(id.to_base64())
+    }
+
+    fn lock(&self, id: &SessionId) -> MutexGuard<'_, ()> {
+        self.locks[usize::from(id.as_bytes()[1]) % LOCK_STRIPES]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The live record under `id`; corrupt files count as absent.
+    fn read_live(&self, id: &SessionId, now: u64) -> io::Result<Option<Parsed>> {
+        let path = self.path(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let Some(parsed) = format::parse(bytes) else {
+            tracing::warn!(path = %path.display(), "corrupt session file; treating it as no session");
+            return Ok(None);
+        };
+        Ok((parsed.expires_ms > now).then_some(parsed))
+    }
+
+    /// Writes the record in place when the file's free slot holds it, or else as a new file.
+    fn write(
+        &self,
+        id: &SessionId,
+        slots: Option<Slots>,
+        version: u64,
+        expires_ms: u64,
+        data: &[u8],
+    ) -> io::Result<()> {
+        if data.len() > format::MAX_RECORD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a session record over 1 GiB does not fit a session file",
+            ));
+        }
+        if let Some((at, sequence)) = slots.and_then(|slots| slots.next(data.len())) {
+            let mut file = fs::OpenOptions::new().write(true).open(self.path(id))?;
+            file.seek(SeekFrom::Start(at))?;
+            file.write_all(&format::slot(sequence, version, expires_ms, data))?;
+            if self.fsync {
+                file.sync_data()?;
+            }
+            return Ok(());
+        }
+        let temp = self.dir.join(format!(
+            "{TEMP_PREFIX}{}-{:016x}",
+            id.to_base64(),
+            crate::random::u64()
+        ));
+        let result = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(&format::new_file(version, expires_ms, data))?;
+            if self.fsync {
+                file.sync_all()?;
+            }
+            fs::rename(&temp, self.path(id))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn save(
+        &self,
+        id: &SessionId,
+        data: &[u8],
+        expires_ms: u64,
+        expected: Option<Version>,
+    ) -> io::Result<SaveOutcome> {
+        let _guard = self.lock(id);
+        let live = self.read_live(id, unix_ms(SystemTime::now()))?;
+        let slots = live.as_ref().and_then(|live| live.slots);
+        let version = match (expected, live) {
+            (None, Some(_)) => return Ok(SaveOutcome::Conflict),
+            (Some(_), None) => return Ok(SaveOutcome::Missing),
+            (Some(expected), Some(live)) if expected.get() != live.version => {
+                return Ok(SaveOutcome::Conflict);
+            }
+            (Some(_), Some(live)) => live.version.wrapping_add(1),
+            // A random start keeps a recreated id from reusing an old version number.
+            (None, None) => crate::random::u64(),
+        };
+        self.write(id, slots, version, expires_ms, data)?;
+        Ok(SaveOutcome::Saved(Version::new(version)))
+    }
+
+    fn touch(&self, id: &SessionId, expires_ms: u64) -> io::Result<bool> {
+        let _guard = self.lock(id);
+        match self.read_live(id, unix_ms(SystemTime::now()))? {
+            Some(live) => self
+                .write(id, live.slots, live.version, expires_ms, &live.data)
+                .map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    fn delete(&self, id: &SessionId) -> io::Result<bool> {
+        let _guard = self.lock(id);
+        let live = self.read_live(id, unix_ms(SystemTime::now()))?.is_some();
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => Ok(live),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn sweep(&self) -> io::Result<usize> {
+        let now = SystemTime::now();
+        let now_ms = unix_ms(now);
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(id) = SessionId::from_base64(name) {
+                if expired_or_corrupt(&entry.path(), now_ms) {
+                    let _guard = self.lock(&id);
+                    // Re-check under the lock: a save may have just renewed it.
+                    if expired_or_corrupt(&entry.path(), now_ms)
+                        && fs::remove_file(entry.path()).is_ok()
+                    {
+                        removed += 1;
+                    }
+                }
+            } else if name.starts_with(TEMP_PREFIX) {
+                let age = entry
+                    .metadata()?
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok());
+                if age.is_some_and(|age| age > STALE_TEMP) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Whether the file at `path` holds an expired (or corrupt) record.
+fn expired_or_corrupt(path: &Path, now_ms: u64) -> bool {
+    match fs::read(path) {
+        Ok(bytes) => format::parse(bytes).is_none_or(|parsed| parsed.expires_ms <= now_ms),
+        Err(error) => error.kind() != io::ErrorKind::NotFound,
+    }
+}
+
+impl Store for FileStore {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+        let id = *id;
+        Box::pin(async move {
+            let now = unix_ms(SystemTime::now());
+            let live = self
+                .blocking(move |inner| inner.read_live(&id, now))
+                .await?;
+            Ok(live.map(|parsed| StoredRecord {
+                data: parsed.data,
+                version: Version::new(parsed.version),
+                expires_at: from_unix_ms(parsed.expires_ms),
+            }))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
+        let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
+        Box::pin(async move {
+            let outcome = self
+                .blocking(move |inner| inner.save(&id, &data, expires_ms, expected))
+                .await?;
+            self.maybe_sweep();
+            Ok(outcome)
+        })
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a SessionId,
+        expires_at: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let (id, expires_ms) = (*id, unix_ms(expires_at));
+        Box::pin(self.blocking(move |inner| inner.touch(&id, expires_ms)))
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let id = *id;
+        Box::pin(self.blocking(move |inner| inner.delete(&id)))
+    }
+}

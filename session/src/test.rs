@@ -1,0 +1,164 @@
+//! Unit-testing handlers that take [`Session<T>`], with no server, router or store.
+//!
+//! [`TestSession`] hands out the same extractor a request would get, holding the field values
+//! you give it; after the handler ran it tells which fields changed and what the layer
+//! would do at the end of the request: save, delete, start afresh, or move to a new id.
+//!
+//! ```
+//! use session::test::TestSession;
+//! use session::Session;
+//!
+//! #[derive(Session, Default)]
+//! struct Cart {
+//!     items: Vec<String>,
+//!     coupon: Option<String>,
+//! }
+//!
+//! async fn add(cart: Session<Cart>, item: String) -> usize {
+//!     cart.update_items(|items| {
+//!         items.push(item);
+//!         items.len()
+//!     })
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), session::Error> {
+//! let cart = TestSession::existing(Cart {
+//!     items: vec!["tea".into()],
+//!     coupon: None,
+//! })?;
+//! assert_eq!(add(cart.session(), "milk".into()).await, 2);
+//! assert_eq!(cart.changed_fields(), ["items"]);
+//! assert!(cart.will_save());
+//! assert_eq!(cart.session().items(), ["tea", "milk"]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Session<T>`]: crate::Session
+
+use crate::backend::BackendKind;
+use crate::config::Config;
+use crate::record::{FieldChanges, Record};
+use crate::request::{Decision, Ending, Inspection, RequestSession};
+use crate::typed::Changes;
+use crate::{Error, Key, MemoryStore, SaveMode, Session, SessionData};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// One request's session, for calling a handler directly in a test.
+///
+/// Every [`session()`](Self::session) of one `TestSession` is the same session, as every
+/// extractor of one request is. Nothing is stored anywhere: the questions below answer
+/// what the layer would do when the request ends.
+pub struct TestSession<T: SessionData> {
+    request: Arc<RequestSession>,
+    /// The stored session the request came with, if any.
+    initial: Option<Record>,
+    _session: PhantomData<fn() -> T>,
+}
+
+impl<T: SessionData> TestSession<T> {
+    /// A new visitor: no session yet, every field at its default.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with(SaveMode::default(), None)
+    }
+
+    /// A visitor whose session exists and holds `value`.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when a field of `value` cannot be encoded.
+    pub fn existing(value: T) -> Result<Self, Error> {
+        let mut changes = Changes::<T>::new(FieldChanges::default());
+        value.encode_dirty(u64::MAX, &mut changes)?;
+        let record = Record::new(SystemTime::now()).with(changes.into_fields().iter());
+        Ok(Self::with(SaveMode::default(), Some(record)))
+    }
+
+    /// The same session under another [`SaveMode`]. Call it before [`session`](Self::session):
+    /// extractors handed out earlier keep the earlier session.
+    #[must_use]
+    pub fn with_save_mode(self, mode: SaveMode) -> Self {
+        Self::with(mode, self.initial)
+    }
+
+    fn with(mode: SaveMode, record: Option<Record>) -> Self {
+        // The layer needs a backend; nothing ever reaches this one.
+        let kind = BackendKind::Server(Arc::new(MemoryStore::new()));
+        let mut config = Config::new(kind, &Key::generate());
+        config.save_mode = mode;
+        Self {
+            request: Arc::new(RequestSession::loaded(Arc::new(config), record.clone())),
+            initial: record,
+            _session: PhantomData,
+        }
+    }
+
+    /// The extractor to pass to the handler.
+    pub fn session(&self) -> Session<T> {
+        Session::of(Arc::clone(&self.request))
+    }
+
+    /// The storage names of the fields changed and not saved (the field's name, or its
+    /// `#[session(rename = "..")]`), in declaration order.
+    #[must_use]
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        self.inspect()
+            .changed
+            .into_iter()
+            .map(|key| key.split_once('.').map_or(key, |(_, name)| name))
+            .collect()
+    }
+
+    /// Whether the layer would write the session at the end of the request, under its
+    /// [`SaveMode`].
+    #[must_use]
+    pub fn will_save(&self) -> bool {
+        self.inspect().decision == Decision::Save
+    }
+
+    /// Whether the handler called [`Session::save`].
+    #[must_use]
+    pub fn save_requested(&self) -> bool {
+        self.inspect().save_requested
+    }
+
+    /// Whether the handler called [`Session::delete`].
+    #[must_use]
+    pub fn deleted(&self) -> bool {
+        self.inspect().ending == Some(Ending::Deleted)
+    }
+
+    /// Whether the handler called [`Session::invalidate`] (and not `delete` after it).
+    #[must_use]
+    pub fn invalidated(&self) -> bool {
+        self.inspect().ending == Some(Ending::Invalidated)
+    }
+
+    /// Whether the handler called [`Session::cycle_id`] on an existing session.
+    #[must_use]
+    pub fn id_cycled(&self) -> bool {
+        self.inspect().rotate
+    }
+
+    fn inspect(&self) -> Inspection {
+        self.request.inspect()
+    }
+}
+
+impl<T: SessionData> Default for TestSession<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: SessionData> fmt::Debug for TestSession<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestSession")
+            .field("type", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,30 @@
+//! Wall-clock times as the stored formats keep them: milliseconds since the Unix epoch.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `time` in milliseconds since the epoch; 0 before it, `u64::MAX` past what fits.
+pub(crate) fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The time `ms` milliseconds after the epoch.
+pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_at_millisecond_precision() {
+        let time = from_unix_ms(1_700_000_000_123);
+        assert_eq!(unix_ms(time), 1_700_000_000_123);
+        assert_eq!(
+            unix_ms(time + Duration::from_micros(999)),
+            1_700_000_000_123
+        );
+        assert_eq!(unix_ms(UNIX_EPOCH - Duration::from_secs(1)), 0);
+    }
+}

@@ -1,0 +1,33 @@
+//! Helpers for the integration tests, one module per concern: an in-process client
+//! (`client`), a store that counts and fails on demand (`probe`), captured logs (`logs`),
+//! the store servers (`servers`), a TCP proxy that cuts or stalls connections (`proxy`),
+//! and forged cookies (`forgery`).
+
+mod client;
+mod forgery;
+mod logs;
+mod probe;
+mod proxy;
+mod servers;
+
+pub use client::{Client, Reply, send, view_with};
+pub use forgery::{assert_each_gives_a_fresh_session, single_character_changes};
+pub use logs::{Logs, capture_logs};
+pub use probe::{Counts, ProbeStore};
+pub use proxy::TcpProxy;
+pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
+
+/// A fixed 64-byte test secret.
+pub fn key() -> session::Key {
+    session::Key::from_secret(&[0x5e; 64]).expect("64 bytes")
+}
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
+/// SECURITY.md's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../SECURITY.md")]
+pub struct SecurityExamples;
