@@ -1,5 +1,6 @@
 //! One test binary (one link) for every integration test.
 
+mod architecture;
 mod concurrency;
 mod cookies;
 mod fuzz_inputs;

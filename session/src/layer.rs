@@ -48,7 +48,7 @@ use tower_service::Service;
 /// let app: Router = Router::new().route("/", get(index)).layer(layer);
 /// ```
 ///
-/// [`Session`]: crate::Session
+/// [`Session`]: struct@crate::Session
 #[derive(Clone, Debug)]
 #[must_use = "a layer does nothing until it is added to a router with `.layer(..)`"]
 pub struct SessionLayer {

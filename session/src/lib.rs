@@ -2,7 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 //!
 //! Derive [`Session`](macro@Session) on a plain struct, add a [`SessionLayer`] to the
-//! router, and extract [`Session<T>`] in handlers:
+//! router, and extract [`Session<T>`](struct@Session) in handlers:
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -87,10 +87,11 @@ pub use store::SqliteStore;
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use typed::SessionData;
 
-/// Derives [`SessionData`], making a struct usable as [`Session<T>`].
+/// Derives [`SessionData`], making a struct usable as [`Session<T>`](struct@Session).
 ///
-/// For each field `name: Ty` the handle behind `Session<T>` gets, with the field's own
-/// visibility:
+/// For each field `name: Ty`, a type `<Struct>Fields` generated beside the struct (with its
+/// visibility; `Session<T>` dereferences to it) gets these methods, each with the field's
+/// own visibility:
 ///
 /// | method | does |
 /// |---|---|
@@ -124,6 +125,9 @@ pub use typed::SessionData;
 /// `persist`, `delete`, `invalidate`, `cycle_id`), fields whose accessors would clash, field
 /// types that are not `Serialize + DeserializeOwned`, and fields without a default when the
 /// struct has no `Default`.
+///
+/// The derive on `Visit` declares `VisitFields` in `Visit`'s module, so no other item there
+/// may have that name.
 ///
 /// Every instantiation of a generic struct shares its namespace: use one instantiation per
 /// session, or wrap each in its own struct.

@@ -86,6 +86,7 @@ impl Record {
     }
 
     /// Sets each key to its value, later changes of one key winning.
+    #[cfg(any(test, feature = "__internals"))]
     pub(crate) fn apply<'a>(&mut self, changes: impl IntoIterator<Item = (&'a str, &'a [u8])>) {
         *self = self.with(changes);
     }
@@ -108,6 +109,7 @@ impl Record {
         &self.bytes
     }
 
+    #[cfg(any(test, feature = "__internals"))]
     pub(crate) fn encode(&self) -> Vec<u8> {
         self.bytes.clone()
     }
@@ -117,6 +119,7 @@ impl Record {
         out.extend_from_slice(&self.bytes);
     }
 
+    #[cfg(any(test, feature = "__internals"))]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CorruptRecord> {
         Self::decode_vec(bytes.to_vec())
     }

@@ -35,7 +35,7 @@
 //! # }
 //! ```
 //!
-//! [`Session<T>`]: crate::Session
+//! [`Session<T>`]: struct@crate::Session
 
 use crate::backend::BackendKind;
 use crate::config::Config;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// A struct that can be a typed session: implemented by `#[derive(Session)]`.
 ///
 /// The items are the derive's business and hidden from the docs; the accessors a struct
-/// gets are on its generated `<Struct>Fields` type, which [`Session<T>`](crate::Session)
+/// gets are on its generated `<Struct>Fields` type, which [`Session<T>`](struct@crate::Session)
 /// dereferences to.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a session struct",
@@ -165,6 +165,7 @@ pub(crate) trait View: Send + Sync {
     /// The bits of the fields changed since the last save.
     fn dirty(&self) -> u64;
     /// The storage keys of the struct's fields, in bit order.
+    #[cfg(feature = "test-util")]
     fn keys(&self) -> &'static [&'static str];
     /// The fields in `dirty` are stored now.
     fn saved(&self, dirty: u64);
@@ -189,6 +190,7 @@ impl<T: SessionData> View for Typed<T> {
         self.lock().dirty
     }
 
+    #[cfg(feature = "test-util")]
     fn keys(&self) -> &'static [&'static str] {
         T::KEYS
     }

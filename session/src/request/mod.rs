@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
 use crate::typed::SharedFields;
-use crate::{Error, SessionData, SessionId};
+use crate::{Error, SessionData};
 use http::{HeaderMap, HeaderValue};
 use state::{CookieOut, Current, Kind, State};
 pub(crate) use state::{Decision, Ending};
@@ -213,7 +213,7 @@ impl RequestSession {
         if exists {
             state.expires_at = Some(session.config.expiry(state.base.created(), now));
             if let Kind::Server(server) = &mut state.kind {
-                let id = SessionId::random();
+                let id = crate::SessionId::random();
                 server.client_id = Some(id);
                 server.current = Some(Current {
                     id,

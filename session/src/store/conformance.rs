@@ -1,4 +1,4 @@
-//! The contract of [`Store`](super::Store), as tests any store can run.
+//! The contract of [`super::Store`], as tests any store can run.
 //!
 //! ```no_run
 //! # async fn example() {
