@@ -124,4 +124,15 @@ mod tests {
         ));
         assert_eq!(format!("{:?}", Key::generate()), "Key(REDACTED)");
     }
+
+    #[test]
+    fn a_refused_secret_says_what_to_do_even_through_debug() {
+        // `main() -> Result<_, Box<dyn Error>>` prints the error with `Debug`.
+        let error = Key::from_secret(&[0; 16]).unwrap_err();
+        let shown: Box<dyn std::error::Error> = Box::new(error);
+        let debug = format!("{shown:?}");
+        assert!(debug.contains("TooShort { len: 16 }"), "{debug}");
+        assert!(debug.contains("at least 64 are required"), "{debug}");
+        assert!(debug.contains("openssl rand -base64 64"), "{debug}");
+    }
 }

@@ -2,8 +2,9 @@
 //! `persist()`), shared by every extractor in the request.
 //!
 //! - `state`: what the request did, and the decisions made from it (no I/O);
-//! - `server`: the commit to a server-side store (compare-and-swap, retries, rotation);
-//! - `seal`: the commit of a cookie-stored session (sealing is computation).
+//! - `server`: a session in a server-side store: its load, and its commit (compare-and-swap,
+//!   retries, rotation);
+//! - `seal`: a session in a cookie: opening it, and sealing it (computation, no I/O).
 
 mod seal;
 mod server;
@@ -14,11 +15,10 @@ mod tests;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::record::Record;
-use crate::time::{from_unix_ms, unix_ms};
 use crate::typed::SharedFields;
 use crate::{Error, SessionData};
 use http::{HeaderMap, HeaderValue};
-use state::{CookieOut, Current, Kind, State};
+use state::{CookieOut, Kind, State};
 pub(crate) use state::{Decision, Ending};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
@@ -84,61 +84,6 @@ impl RequestSession {
             })
             .await
             .map(|&()| ())
-    }
-
-    async fn load_stored(
-        &self,
-        backend: &crate::backend::ServerBackend,
-        headers: &HeaderMap,
-    ) -> Result<(), Error> {
-        let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
-            return Ok(());
-        };
-        let stored = backend.store.load(&verified.id).await?;
-        let now = SystemTime::now();
-        let (mut state, current) =
-            match stored.and_then(|stored| server::live(&self.config, stored, now)) {
-                Some(live) => {
-                    let mut state = self.lock_around(live.record);
-                    state.expires_at = Some(live.expires_at);
-                    let current = Current {
-                        id: verified.id,
-                        version: live.version,
-                    };
-                    (state, Some(current))
-                }
-                None => (self.lock_with(|| Record::new(now)), None),
-            };
-        state.old_key = verified.old_key;
-        if let Kind::Server(server) = &mut state.kind {
-            server.client_id = Some(verified.id);
-            server.current = current;
-        }
-        Ok(())
-    }
-
-    fn open_cookie(&self, codec: &crate::cookie::codec::CookieCodec, headers: &HeaderMap) {
-        let name = &self.config.cookie.name;
-        let now = SystemTime::now();
-        let now_ms = unix_ms(now);
-        let Some(opened) = crate::cookie::cookie_values(name, headers)
-            .find_map(|value| codec.open(name, value, now_ms))
-        else {
-            return;
-        };
-        let live = !self.config.past_lifetime(opened.record.created(), now);
-        let mut state = if live {
-            let mut state = self.lock_around(opened.record);
-            state.old_key = opened.old_key;
-            state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
-            state
-        } else {
-            self.lock_with(|| Record::new(now))
-        };
-        if let Kind::Cookie(cookie) = &mut state.kind {
-            cookie.from_client = true;
-            cookie.present = live;
-        }
     }
 
     /// The request's shared state for `T`, created from the loaded record on first use.
@@ -215,7 +160,7 @@ impl RequestSession {
             if let Kind::Server(server) = &mut state.kind {
                 let id = crate::SessionId::random();
                 server.client_id = Some(id);
-                server.current = Some(Current {
+                server.current = Some(state::Current {
                     id,
                     version: crate::store::Version::new(1),
                 });

@@ -1,12 +1,44 @@
-//! The commit of a session kept in a cookie: sealed (or signed) into the `Set-Cookie` the
-//! response will carry, when it changed, must be refreshed, or was made with an old key.
+//! A session kept in a cookie: opened from the request's cookie, and committed by sealing
+//! (or signing) it into the `Set-Cookie` the response will carry, when it changed, must be
+//! refreshed, or was made with an old key.
 
+use super::RequestSession;
 use super::state::{Decision, Kind, State};
 use crate::Error;
 use crate::config::Config;
-use crate::time::unix_ms;
+use crate::cookie::codec::CookieCodec;
+use crate::record::Record;
+use crate::time::{from_unix_ms, unix_ms};
+use http::HeaderMap;
 use std::sync::Arc;
 use std::time::SystemTime;
+
+impl RequestSession {
+    /// Opens the request's session cookie, if one is authentic and live.
+    pub(super) fn open_cookie(&self, codec: &CookieCodec, headers: &HeaderMap) {
+        let name = &self.config.cookie.name;
+        let now = SystemTime::now();
+        let now_ms = unix_ms(now);
+        let Some(opened) = crate::cookie::cookie_values(name, headers)
+            .find_map(|value| codec.open(name, value, now_ms))
+        else {
+            return;
+        };
+        let live = !self.config.past_lifetime(opened.record.created(), now);
+        let mut state = if live {
+            let mut state = self.lock_around(opened.record);
+            state.old_key = opened.old_key;
+            state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
+            state
+        } else {
+            self.lock_with(|| Record::new(now))
+        };
+        if let Kind::Cookie(cookie) = &mut state.kind {
+            cookie.from_client = true;
+            cookie.present = live;
+        }
+    }
+}
 
 impl State {
     /// Seals the session into the cookie to send, as `decision` says. Over the size limit

@@ -1,12 +1,15 @@
-//! The commit of a session kept in a server-side store: worked out under the state lock
+//! A session kept in a server-side store: loaded by the id its cookie names, and committed:
+//! worked out under the state lock
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
 use super::state::{Current, Decision, Dirty, Kind, State};
+use crate::backend::ServerBackend;
 use crate::config::Config;
 use crate::record::{FieldChanges, Record};
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
 use crate::{Error, SessionId};
+use http::HeaderMap;
 use std::time::SystemTime;
 
 /// Saves that lose a compare-and-swap race are retried this many times in all.
@@ -57,6 +60,37 @@ enum Written {
 }
 
 impl RequestSession {
+    /// Loads the record the request's id cookie names, if it verifies and is live.
+    pub(super) async fn load_stored(
+        &self,
+        backend: &ServerBackend,
+        headers: &HeaderMap,
+    ) -> Result<(), Error> {
+        let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
+            return Ok(());
+        };
+        let stored = backend.store.load(&verified.id).await?;
+        let now = SystemTime::now();
+        let (mut state, current) = match stored.and_then(|stored| live(&self.config, stored, now)) {
+            Some(live) => {
+                let mut state = self.lock_around(live.record);
+                state.expires_at = Some(live.expires_at);
+                let current = Current {
+                    id: verified.id,
+                    version: live.version,
+                };
+                (state, Some(current))
+            }
+            None => (self.lock_with(|| Record::new(now)), None),
+        };
+        state.old_key = verified.old_key;
+        if let Kind::Server(server) = &mut state.kind {
+            server.client_id = Some(verified.id);
+            server.current = current;
+        }
+        Ok(())
+    }
+
     /// Deletes, touches or saves as planned, then records the outcome in the state.
     pub(super) async fn carry_out(&self, plan: Plan, now: SystemTime) -> Result<(), Error> {
         let Plan {

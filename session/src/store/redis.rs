@@ -43,7 +43,8 @@ return 1
 /// - Expiry is the key's TTL as well: Redis evicts expired sessions itself.
 /// - A read is one `GET`; a save is one round trip (a Lua compare-and-swap); a refresh of
 ///   the idle expiry is one (a Lua script that sets the expiry in the value and the TTL).
-/// - Every command touches a single key, so Redis Cluster works.
+/// - Every command touches a single key; but the connection is to one server and follows
+///   no `MOVED` redirection, so Redis Cluster and Sentinel are not supported yet.
 /// - Built on the `redis` crate's connection manager: the store can be created while Redis
 ///   is down, and reconnects by itself after Redis restarts. Meanwhile requests that use
 ///   the session get the layer's store-error response (503) and the others are unaffected.
