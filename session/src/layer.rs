@@ -314,3 +314,24 @@ fn respond<B: From<String>>(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendKind;
+    use crate::request::ALLOCATOR_CACHE_MAX;
+
+    #[test]
+    fn the_boxed_response_future_fits_the_allocators_per_thread_cache() {
+        let kind = BackendKind::Server(Arc::new(crate::MemoryStore::new()));
+        let config = Config::new(kind, &Key::from_secret(&[1; 64]).unwrap());
+        let session = Arc::new(RequestSession::new(Arc::new(config)));
+        let response = Response::new(axum_core::body::Body::empty());
+        let finish = finish(session, response, SystemTime::now());
+        let size = std::mem::size_of_val(&finish);
+        assert!(
+            size <= ALLOCATOR_CACHE_MAX,
+            "the layer's box is {size} bytes"
+        );
+    }
+}

@@ -11,6 +11,8 @@ mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) use tests::ALLOCATOR_CACHE_MAX;
 
 use crate::backend::Backend;
 use crate::config::Config;
@@ -125,11 +127,15 @@ impl RequestSession {
     /// Writes what the request did, as of `now`.
     pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
         let _serial = self.commit.lock().await;
-        let plan = self.lock().prepare(&self.config, now)?;
-        match plan {
-            Some(plan) => self.carry_out(plan, now).await,
-            None => Ok(()),
-        }
+        let Some(plan) = self.lock().prepare(&self.config, now)? else {
+            return Ok(());
+        };
+        // Boxed, the plan with it: inline, the I/O's state would make the layer's boxed
+        // response future too big for the allocator's per-thread cache (over 1 KiB: a
+        // slower path in glibc). The plan is lent to `carry_out`, not moved: an async fn
+        // keeps a by-value argument twice (rust-lang/rust#62958).
+        let mut plan = plan;
+        Box::pin(async move { self.carry_out(&mut plan, now).await }).await
     }
 
     /// The `Set-Cookie` the response needs, if any. Called once, as the response leaves.

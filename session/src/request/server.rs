@@ -25,8 +25,8 @@ pub(super) struct Plan {
     dirty: Dirty,
 }
 
-// Made once per commit and moved straight into the write: boxing `Save` would cost an
-// allocation per save to spare a few hundred bytes of stack.
+// Made once per commit and worked on in place in the commit's boxed future: boxing `Save`
+// on its own would cost an allocation per save.
 #[allow(clippy::large_enum_variant)]
 enum Action {
     None,
@@ -51,9 +51,9 @@ pub(super) struct Live {
 }
 
 enum Written {
+    /// Stored as `current`, until `expires_at`.
     Saved {
         current: Current,
-        record: Record,
         expires_at: SystemTime,
     },
     Gone,
@@ -91,21 +91,16 @@ impl RequestSession {
         Ok(())
     }
 
-    /// Deletes, touches or saves as planned, then records the outcome in the state.
-    pub(super) async fn carry_out(&self, plan: Plan, now: SystemTime) -> Result<(), Error> {
-        let Plan {
-            store,
-            doomed,
-            action,
-            dirty,
-        } = plan;
-        for id in &doomed {
-            store.delete(id).await?;
+    /// Deletes, touches or saves as planned, then records the outcome in the state. The plan
+    /// is worked on in place, where the caller keeps it.
+    pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
+        for id in &plan.doomed {
+            plan.store.delete(id).await?;
         }
-        match action {
+        match &mut plan.action {
             Action::None => {}
-            Action::Touch(id, expires_at) => {
-                if store.touch(&id, expires_at).await? {
+            &mut Action::Touch(id, expires_at) => {
+                if plan.store.touch(&id, expires_at).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     if let Kind::Server(server) = &mut state.kind {
@@ -114,70 +109,65 @@ impl RequestSession {
                 }
             }
             Action::Save(save) => {
-                // Boxed: inline, its state would make every commit's future too big for
-                // the allocator's per-thread cache (over 1 KiB: a slower path in glibc).
-                let written = Box::pin(self.write(&*store, save, now)).await?;
-                self.lock().written(written, &dirty);
+                let written = self.write(&*plan.store, save, now).await?;
+                // The record that was written becomes the base, moved (not copied) out.
+                if let Action::Save(save) = std::mem::replace(&mut plan.action, Action::None) {
+                    self.lock().written(written, save.record, &plan.dirty);
+                }
             }
         }
         Ok(())
     }
 
+    /// Saves `save.record`, retrying on lost races with `save.changes` re-applied to the
+    /// record as it now is; on success `save.record` is what was stored.
     async fn write(
         &self,
         store: &dyn Store,
-        save: Save,
+        save: &mut Save,
         now: SystemTime,
     ) -> Result<Written, Error> {
-        let Save {
-            mut current,
-            mut record,
-            changes,
-            rotate,
-        } = save;
-        let _turn = match &current {
+        let _turn = match &save.current {
             Some(current) => Some(self.config.save_lock(&current.id).lock().await),
             None => None,
         };
-        if rotate && let Some(old) = current.take() {
-            // Start from the record as it is now, and only if this request is the one that
-            // kills the old id: a logout that won the race stays a logout.
-            let Some((now_stored, _)) = store.load(&old.id).await?.and_then(decode) else {
-                return Ok(Written::Gone);
-            };
-            if !store.delete(&old.id).await? {
-                return Ok(Written::Gone);
-            }
-            record = now_stored.with(changes.iter());
+        if save.rotate
+            && let Some(old) = save.current.take()
+            // Boxed: rare (a login), and inline it would make every save's future larger.
+            && !Box::pin(rotate_away(store, old, save)).await?
+        {
+            return Ok(Written::Gone);
         }
         for attempt in 0..MAX_ATTEMPTS {
-            let expires_at = self.config.expiry(record.created(), now);
-            let id = current.map_or_else(SessionId::random, |current| current.id);
-            let expected = current.map(|current| current.version);
+            let expires_at = self.config.expiry(save.record.created(), now);
+            let id = save
+                .current
+                .map_or_else(SessionId::random, |current| current.id);
+            let expected = save.current.map(|current| current.version);
             match store
-                .save(&id, record.as_bytes(), expires_at, expected)
+                .save(&id, save.record.as_bytes(), expires_at, expected)
                 .await?
             {
                 SaveOutcome::Saved(version) => {
                     return Ok(Written::Saved {
                         current: Current { id, version },
-                        record,
                         expires_at,
                     });
                 }
                 SaveOutcome::Missing => return Ok(Written::Gone),
                 // A new random id collided with a live one: draw another.
-                SaveOutcome::Conflict if current.is_none() => {}
+                SaveOutcome::Conflict if save.current.is_none() => {}
                 SaveOutcome::Conflict => {
                     // Another request saved first. Back off a random while, so that two
                     // requests in lockstep stop winning each other's window, then re-apply
                     // only our changes to its record.
-                    backoff(attempt).await;
+                    // Boxed: rare, and a timer inline would make every save's future larger.
+                    Box::pin(backoff(attempt)).await;
                     let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
                         return Ok(Written::Gone);
                     };
-                    record = stored.with(changes.iter());
-                    current = Some(Current { id, version });
+                    save.record = stored.with(save.changes.iter());
+                    save.current = Some(Current { id, version });
                 }
             }
         }
@@ -230,7 +220,8 @@ impl State {
         }))
     }
 
-    fn written(&mut self, written: Written, dirty: &Dirty) {
+    /// The outcome of a save of `record`.
+    fn written(&mut self, written: Written, record: Record, dirty: &Dirty) {
         self.saved(dirty);
         let Kind::Server(server) = &mut self.kind else {
             return;
@@ -238,7 +229,6 @@ impl State {
         match written {
             Written::Saved {
                 current,
-                record,
                 expires_at,
             } => {
                 server.current = Some(current);
@@ -255,6 +245,20 @@ impl State {
             }
         }
     }
+}
+
+/// Deletes the `old` record, rebasing `save.record` on it as it is now: only if this request
+/// is the one that kills the old id, so that a logout that won the race stays a logout.
+/// `false`: another request ended the session first.
+async fn rotate_away(store: &dyn Store, old: Current, save: &mut Save) -> Result<bool, Error> {
+    let Some((now_stored, _)) = store.load(&old.id).await?.and_then(decode) else {
+        return Ok(false);
+    };
+    if !store.delete(&old.id).await? {
+        return Ok(false);
+    }
+    save.record = now_stored.with(save.changes.iter());
+    Ok(true)
 }
 
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).

@@ -330,3 +330,28 @@ fn deleting_schedules_the_record_for_deletion_and_resets_the_fields() {
     assert_eq!(server.doomed, [id]);
     assert!(server.current.is_none() && state.expires_at.is_none());
 }
+
+/// glibc's per-thread cache serves blocks up to this size; larger ones take malloc's slow
+/// path, on every write (BENCHMARKS.md, allocations).
+pub(crate) const ALLOCATOR_CACHE_MAX: usize = 1032;
+
+#[test]
+fn the_boxed_commit_fits_the_allocators_per_thread_cache() {
+    let session = super::RequestSession::new(Arc::new(config(Backend::Server, SaveMode::Changed)));
+    let now = SystemTime::now();
+    session.fields::<Cart>().write(0, |cart| cart.items += 1);
+    let plan = session.lock().prepare(&session.config, now).unwrap();
+    let mut plan = plan.expect("a change to save");
+    let lent = &session;
+    // What `commit` boxes: the plan with the I/O that works on it.
+    let boxed = async move { lent.carry_out(&mut plan, now).await };
+    let size = std::mem::size_of_val(&boxed);
+    assert!(
+        size <= ALLOCATOR_CACHE_MAX,
+        "the commit's box is {size} bytes"
+    );
+    drop(boxed);
+    let commit = session.commit(now);
+    let size = std::mem::size_of_val(&commit);
+    assert!(size <= 256, "`commit` keeps its I/O boxed: {size} bytes");
+}

@@ -13,6 +13,7 @@ pub(crate) struct Table {
 
 /// Why a schema or table name was refused.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
 #[error(
     "`{0}` is not a plain SQL identifier (ASCII letters, digits and `_`, not starting with a digit, at most 63 bytes)"
 )]
