@@ -1,5 +1,6 @@
-//! Concurrent requests of one session: different fields both kept, the same field last
-//! writer wins, and nothing brings a logged-out or rotated session back.
+//! Concurrent requests of one session: different fields both kept, every `update_*` of one
+//! field kept (a hot session), `set_*` last writer wins, and nothing brings a logged-out or
+//! rotated session back.
 
 use axum::Router;
 use axum::http::Method;
@@ -50,7 +51,7 @@ async fn file_store_keeps_concurrent_changes_to_different_fields() {
 }
 
 #[tokio::test]
-async fn the_same_field_changed_concurrently_keeps_the_last_write() {
+async fn concurrent_updates_of_one_field_are_all_kept() {
     let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
     client.post("/visit").await;
     let cookie = client.cookie_header().expect("cookie");
@@ -71,9 +72,79 @@ async fn the_same_field_changed_concurrently_keeps_the_last_write() {
             ""
         ),
     );
-    // Both read a = 0 and wrote a = 1: documented last-writer-wins on one field.
+    // Each reply shows the value its request computed; the store keeps both increments:
+    // the second save lost the race and ran its update again on the first one's value.
     assert_eq!((first.view().a, second.view().a), (1, 1));
-    assert_eq!(client.get("/session").await.view().a, 1);
+    assert_eq!(client.get("/session").await.view().a, 2);
+}
+
+#[tokio::test]
+async fn the_same_field_set_concurrently_keeps_the_last_write() {
+    let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
+    client.post("/visit").await;
+    let cookie = client.cookie_header().expect("cookie");
+    let router = client.router().clone();
+    let (short, long) = tokio::join!(
+        send(&router, Method::POST, "/note", Some(&cookie), "short"),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            send(
+                &router,
+                Method::POST,
+                "/note",
+                Some(&cookie),
+                "the longer note",
+            )
+            .await
+        },
+    );
+    assert!(short.status.is_success() && long.status.is_success());
+    // `set_*` replaces: the later save wins, whatever the earlier one wrote.
+    assert_eq!(
+        client.get("/session").await.view().note_len,
+        "the longer note".len()
+    );
+}
+
+/// `tasks` concurrent clients each send `each` `POST /visit` on one session: every answer
+/// succeeds, and the session counts every one of them.
+pub(crate) async fn a_hot_session_loses_no_update(store: impl Store, tasks: usize, each: usize) {
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    client.post("/visit").await;
+    let cookie = client.cookie_header().expect("cookie");
+    let router = client.router().clone();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let (router, cookie) = (router.clone(), cookie.clone());
+        clients.spawn(async move {
+            for _ in 0..each {
+                let reply = send(&router, Method::POST, "/visit", Some(&cookie), "").await;
+                assert!(
+                    reply.status.is_success(),
+                    "{}: {}",
+                    reply.status,
+                    reply.body
+                );
+                assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+            }
+        });
+    }
+    while let Some(finished) = clients.join_next().await {
+        finished.expect("a client panicked");
+    }
+    let visits = view_with(&router, &cookie).await.visits;
+    assert_eq!(visits, 1 + (tasks * each) as u64, "updates lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_session_on_the_memory_store_loses_no_update() {
+    a_hot_session_loses_no_update(MemoryStore::new(), 8, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_session_on_the_file_store_loses_no_update() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    a_hot_session_loses_no_update(FileStore::new(dir.path()).expect("store"), 8, 25).await;
 }
 
 /// Starts a slow `POST /inc/a`, runs `action` while it sleeps, then lets it finish.

@@ -1,7 +1,7 @@
 //! Redis, PostgreSQL and SQLite: the conformance suite, the demo on each, two instances
 //! sharing one store, round trips per request, and Redis restarting under the app.
 
-use crate::concurrency::different_fields_are_both_kept;
+use crate::concurrency::{a_hot_session_loses_no_update, different_fields_are_both_kept};
 use axum::http::{Method, StatusCode};
 use session::store::conformance;
 use session::{RedisStore, SessionLayer, SqliteStore, Store};
@@ -52,7 +52,8 @@ async fn demo_flow(store: impl Store + Clone) {
     assert_eq!(dead.visits, 0, "the pre-login id is dead");
     assert_eq!(client.post("/logout").await.view().visits, 0);
     assert_eq!(client.get("/session").await.view().user, None);
-    different_fields_are_both_kept(store).await;
+    different_fields_are_both_kept(store.clone()).await;
+    a_hot_session_loses_no_update(store, 8, 25).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,11 @@ fn expand(input: &Input) -> TokenStream {
         quote!(if __dirty & (1u64 << #index) != 0 { #put; })
     });
     let accessors = input.fields.iter().enumerate().map(accessors);
+    let names: Vec<_> = input.fields.iter().map(|field| field.ident).collect();
+    let assigns = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| quote!(if __fields & (1u64 << #index) != 0 { self.#name = #name; }));
     let fields_type = &input.fields_type;
     let vis = &input.original.vis;
     let fields_doc = format!(
@@ -89,6 +94,11 @@ fn expand(input: &Input) -> TokenStream {
 
                 fn wrap(fields: ::session::__private::SharedFields<Self>) -> Self::Fields {
                     #fields_type(fields)
+                }
+
+                fn assign(&mut self, __from: Self, __fields: u64) {
+                    let Self { #(#names,)* } = __from;
+                    #(#assigns)*
                 }
             }
         };
@@ -238,7 +248,10 @@ fn accessors((index, field): (usize, &Field)) -> TokenStream {
     let bare = ident.unraw();
     let get_doc = format!("A copy of `{bare}`; [`Self::{with}`] borrows it instead.");
     let set_doc = format!("Sets `{bare}` and marks it changed.");
-    let update_doc = format!("Changes `{bare}` in place and marks it changed.");
+    let update_doc = format!(
+        "Changes `{bare}` in place and marks it changed. If another request saved the session \
+         meanwhile, `f` runs again on the value it saved, so no update is lost."
+    );
     let with_doc = format!("Borrows `{bare}` for the duration of `f`.");
     // The `for<'a>` makes the bound checked where the getter is called, so a field type that
     // is not `Clone` only loses its getter, not the whole derive.
@@ -253,8 +266,11 @@ fn accessors((index, field): (usize, &Field)) -> TokenStream {
             self.0.write(#index, |__v| __v.#ident = value)
         }
         #[doc = #update_doc]
-        #vis fn #update<__R>(&self, f: impl ::core::ops::FnOnce(&mut #ty) -> __R) -> __R {
-            self.0.write(#index, |__v| f(&mut __v.#ident))
+        #vis fn #update<__R>(
+            &self,
+            mut f: impl ::core::ops::FnMut(&mut #ty) -> __R + ::core::marker::Send + 'static,
+        ) -> __R {
+            self.0.update(#index, move |__v| f(&mut __v.#ident))
         }
         #[doc = #with_doc]
         #vis fn #with<__R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> __R) -> __R {

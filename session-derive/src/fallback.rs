@@ -34,6 +34,7 @@ pub(crate) fn expand(node: &DeriveInput, error: syn::Error) -> TokenStream {
             fn wrap(_: ::session::__private::SharedFields<Self>) -> Self::Fields {
                 ::session::__private::Unavailable
             }
+            fn assign(&mut self, _: Self, _: u64) {}
         }
     }
 }

@@ -97,7 +97,7 @@ pub use typed::SessionData;
 /// |---|---|
 /// | `name(&self) -> Ty` | a clone of the value (only for `Ty: Clone`) |
 /// | `set_name(&self, value: Ty)` | replaces it and marks the field changed |
-/// | `update_name(&self, f: impl FnOnce(&mut Ty) -> R) -> R` | changes it in place, marks it changed |
+/// | `update_name(&self, f: impl FnMut(&mut Ty) -> R + Send + 'static) -> R` | changes it in place, marks it changed; replayed on the stored value if another request saved meanwhile |
 /// | `with_name(&self, f: impl FnOnce(&Ty) -> R) -> R` | borrows it |
 ///
 /// Every field type must be `Serialize + DeserializeOwned` (values are stored with postcard,

@@ -15,8 +15,9 @@
 //! }
 //!
 //! async fn add(cart: Session<Cart>, item: String) -> usize {
-//!     cart.update_items(|items| {
-//!         items.push(item);
+//!     // `move` and a clone: an update may run again, on the value another request saved.
+//!     cart.update_items(move |items| {
+//!         items.push(item.clone());
 //!         items.len()
 //!     })
 //! }

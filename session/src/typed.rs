@@ -6,6 +6,7 @@ use crate::Error;
 use crate::record::{FieldChanges, Record};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use smallvec::SmallVec;
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
@@ -41,6 +42,10 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// Wraps the request's shared field state in the accessor type.
     #[doc(hidden)]
     fn wrap(fields: SharedFields<Self>) -> Self::Fields;
+
+    /// Moves the fields whose bit is set in `fields` from `from` into `self`.
+    #[doc(hidden)]
+    fn assign(&mut self, from: Self, fields: u64);
 }
 
 /// The field stored under `key`, or `None` (with a warning) when it is absent or no longer
@@ -115,6 +120,19 @@ struct State<T> {
     value: T,
     /// Bit `i` set: field `i` changed since the last save.
     dirty: u64,
+    /// Bit `i` set: field `i` was replaced (`set_*`) since the last save, so its value is
+    /// saved as it is, last writer winning.
+    replaced: u64,
+    /// The `update_*` closures of fields not replaced since the last save, in the order they
+    /// ran: replayed on the stored value when the record changed underneath. Nearly always
+    /// one or two; a closure that captures nothing boxes without allocating.
+    updates: SmallVec<[Update<T>; 2]>,
+}
+
+/// One `update_*` of field `index`, kept to be run again.
+struct Update<T> {
+    index: usize,
+    run: Box<dyn FnMut(&mut T) + Send>,
 }
 
 impl<T: SessionData> SharedFields<T> {
@@ -123,11 +141,29 @@ impl<T: SessionData> SharedFields<T> {
         f(&self.0.lock().value)
     }
 
-    /// Calls `f` to change field `index`, and marks that field changed.
+    /// Calls `f` to replace field `index`, and marks that field changed: its value is saved
+    /// as it is, whatever other requests saved meanwhile.
     pub fn write<R>(&self, index: usize, f: impl FnOnce(&mut T) -> R) -> R {
         let mut state = self.0.lock();
-        state.dirty |= 1 << index;
+        let bit = 1 << index;
+        state.dirty |= bit;
+        state.replaced |= bit;
+        state.updates.retain(|update| update.index != index);
         f(&mut state.value)
+    }
+
+    /// Calls `f` to change field `index` in place, marks that field changed, and keeps `f`:
+    /// if another request saved the session meanwhile, `f` runs again on the value it saved.
+    pub fn update<R>(&self, index: usize, mut f: impl FnMut(&mut T) -> R + Send + 'static) -> R {
+        let mut state = self.0.lock();
+        let bit = 1 << index;
+        state.dirty |= bit;
+        let result = f(&mut state.value);
+        if state.replaced & bit == 0 {
+            let run = Box::new(move |value: &mut T| drop(f(value)));
+            state.updates.push(Update { index, run });
+        }
+        result
     }
 }
 
@@ -144,6 +180,8 @@ impl<T: SessionData> Typed<T> {
             state: Mutex::new(State {
                 value: T::decode(record),
                 dirty: 0,
+                replaced: 0,
+                updates: SmallVec::new(),
             }),
         })
     }
@@ -158,6 +196,17 @@ impl<T: SessionData> Typed<T> {
     }
 }
 
+impl<T> State<T> {
+    /// Which of the fields in `dirty` a rebase replays: changed by `update_*` only.
+    fn replayed(&self, dirty: u64) -> u64 {
+        let updated = self
+            .updates
+            .iter()
+            .fold(0, |bits, update| bits | (1 << update.index));
+        dirty & updated & !self.replaced
+    }
+}
+
 /// What the request needs from each struct's state, whatever the struct.
 pub(crate) trait View: Send + Sync {
     /// Encodes the changed fields; returns the dirty bits encoded, for [`View::saved`].
@@ -167,8 +216,14 @@ pub(crate) trait View: Send + Sync {
     /// The storage keys of the struct's fields, in bit order.
     #[cfg(feature = "test-util")]
     fn keys(&self) -> &'static [&'static str];
-    /// The fields in `dirty` are stored now.
-    fn saved(&self, dirty: u64);
+    /// Encodes the fields in `dirty` on top of `current`, the record as another request saved
+    /// it: fields changed only by `update_*` are `current`'s values with the updates run
+    /// again, the others are this request's values.
+    fn rebase(&self, current: &Record, dirty: u64, out: &mut FieldChanges) -> Result<(), Error>;
+    /// The fields in `dirty` are stored now, in `written`. After a [`View::rebase`], the
+    /// fields it replayed take their stored values, so later updates in this request build
+    /// on what the store holds.
+    fn saved(&self, dirty: u64, written: Option<&Record>);
     /// Replaces the value with the one `record` holds, dropping unsaved changes.
     fn reset(&self, record: &Record);
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
@@ -195,14 +250,45 @@ impl<T: SessionData> View for Typed<T> {
         T::KEYS
     }
 
-    fn saved(&self, dirty: u64) {
-        self.lock().dirty &= !dirty;
+    fn rebase(&self, current: &Record, dirty: u64, out: &mut FieldChanges) -> Result<(), Error> {
+        let mut state = self.lock();
+        let replayed = state.replayed(dirty);
+        let mut changes = Changes::<T>::new(std::mem::take(out));
+        let mut encoded = state.value.encode_dirty(dirty & !replayed, &mut changes);
+        if replayed != 0 && encoded.is_ok() {
+            let mut stored = T::decode(current);
+            for update in &mut state.updates {
+                if replayed & (1 << update.index) != 0 {
+                    (update.run)(&mut stored);
+                }
+            }
+            encoded = stored.encode_dirty(replayed, &mut changes);
+        }
+        *out = changes.into_fields();
+        encoded
+    }
+
+    fn saved(&self, dirty: u64, written: Option<&Record>) {
+        let mut state = self.lock();
+        let replayed = state.replayed(dirty);
+        if let Some(written) = written
+            && replayed != 0
+        {
+            state.value.assign(T::decode(written), replayed);
+        }
+        state.dirty &= !dirty;
+        state.replaced &= !dirty;
+        state
+            .updates
+            .retain(|update| dirty & (1 << update.index) == 0);
     }
 
     fn reset(&self, record: &Record) {
         let mut state = self.lock();
         state.value = T::decode(record);
         state.dirty = 0;
+        state.replaced = 0;
+        state.updates.clear();
     }
 
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -213,7 +299,75 @@ impl<T: SessionData> View for Typed<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Session;
     use std::time::SystemTime;
+
+    #[derive(Session, Default)]
+    struct Tally {
+        count: u64,
+        label: String,
+    }
+
+    /// A record holding `count` and `label`, as another request saved it.
+    fn stored(count: u64, label: &str) -> Record {
+        let typed = Typed::<Tally>::new(&Record::new(SystemTime::now()));
+        let fields = typed.fields();
+        fields.write(0, |tally| tally.count = count);
+        fields.write(1, |tally| tally.label = label.to_owned());
+        let mut changes = FieldChanges::default();
+        typed.changes(&mut changes).unwrap();
+        Record::new(SystemTime::now()).with(changes.iter())
+    }
+
+    fn rebased(typed: &Typed<Tally>, current: &Record) -> Tally {
+        let mut changes = FieldChanges::default();
+        typed.rebase(current, typed.dirty(), &mut changes).unwrap();
+        Tally::decode(&current.with(changes.iter()))
+    }
+
+    #[test]
+    fn updates_run_again_on_the_stored_value_and_replacements_win() {
+        let typed = Typed::<Tally>::new(&stored(1, "a"));
+        let fields = typed.fields();
+        assert_eq!(
+            fields.update(0, |tally| {
+                tally.count += 1;
+                tally.count
+            }),
+            2,
+            "the handler sees its own result"
+        );
+        fields.write(1, |tally| tally.label = "mine".into());
+        let on_theirs = rebased(&typed, &stored(10, "theirs"));
+        assert_eq!(on_theirs.count, 11, "the update ran again on 10");
+        assert_eq!(on_theirs.label, "mine", "set_ is last writer wins");
+    }
+
+    #[test]
+    fn a_replacement_after_updates_drops_them_and_updates_after_it_are_not_replayed() {
+        let typed = Typed::<Tally>::new(&stored(1, "a"));
+        let fields = typed.fields();
+        fields.update(0, |tally| tally.count += 1);
+        fields.write(0, |tally| tally.count = 100);
+        fields.update(0, |tally| tally.count += 1);
+        assert_eq!(rebased(&typed, &stored(10, "theirs")).count, 101);
+    }
+
+    #[test]
+    fn after_a_rebased_save_later_updates_build_on_the_stored_value() {
+        let typed = Typed::<Tally>::new(&stored(1, "a"));
+        let fields = typed.fields();
+        fields.update(0, |tally| tally.count += 1);
+        let theirs = stored(10, "theirs");
+        let mut changes = FieldChanges::default();
+        typed.rebase(&theirs, 0b01, &mut changes).unwrap();
+        let written = theirs.with(changes.iter());
+        typed.saved(0b01, Some(&written));
+        assert_eq!(fields.read(|tally| tally.count), 11, "the stored value");
+        fields.update(0, |tally| tally.count += 1);
+        assert_eq!(rebased(&typed, &written).count, 12, "one update, not two");
+        assert_eq!(rebased(&typed, &stored(20, "x")).count, 21);
+    }
 
     #[test]
     fn a_retyped_field_is_none() {

@@ -72,7 +72,7 @@ impl State {
                 limit: config.cookie_size_limit,
             });
         }
-        self.saved(&dirty);
+        self.saved(&dirty, None);
         self.base = record;
         self.expires_at = Some(expires_at);
         self.old_key = false;

@@ -36,11 +36,11 @@ enum Action {
 
 struct Save {
     current: Option<Current>,
-    /// The record to write: the loaded one with `changes` applied.
+    /// The record to write: the loaded one with this request's changes applied.
     record: Record,
-    /// Re-applied to the current record when the save loses a race.
-    changes: FieldChanges,
     rotate: bool,
+    /// `record` was rebuilt on another request's record (a lost race, or a rotation).
+    rebased: bool,
 }
 
 /// A loaded record that is still the session: it decodes, and is within its lifetime.
@@ -109,22 +109,28 @@ impl RequestSession {
                 }
             }
             Action::Save(save) => {
-                let written = self.write(&*plan.store, save, now).await?;
+                let written = self.write(&*plan.store, save, &plan.dirty, now).await?;
                 // The record that was written becomes the base, moved (not copied) out.
                 if let Action::Save(save) = std::mem::replace(&mut plan.action, Action::None) {
-                    self.lock().written(written, save.record, &plan.dirty);
+                    self.lock()
+                        .written(written, save.record, save.rebased, &plan.dirty);
                 }
             }
         }
         Ok(())
     }
 
-    /// Saves `save.record`, retrying on lost races with `save.changes` re-applied to the
-    /// record as it now is; on success `save.record` is what was stored.
+    /// Saves `save.record`, retrying on lost races with this request's changes (`dirty`)
+    /// rebased on the record as it now is; on success `save.record` is what was stored.
+    ///
+    /// Saves of one session in this process take turns, so a first lost race is against a
+    /// save that finished before this one's turn came: retried at once. Only a race lost
+    /// during the turn, to another process, backs off.
     async fn write(
         &self,
         store: &dyn Store,
         save: &mut Save,
+        dirty: &Dirty,
         now: SystemTime,
     ) -> Result<Written, Error> {
         let _turn = match &save.current {
@@ -134,7 +140,7 @@ impl RequestSession {
         if save.rotate
             && let Some(old) = save.current.take()
             // Boxed: rare (a login), and inline it would make every save's future larger.
-            && !Box::pin(rotate_away(store, old, save)).await?
+            && !Box::pin(rotate_away(store, old, save, dirty)).await?
         {
             return Ok(Written::Gone);
         }
@@ -158,15 +164,19 @@ impl RequestSession {
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if save.current.is_none() => {}
                 SaveOutcome::Conflict => {
-                    // Another request saved first. Back off a random while, so that two
-                    // requests in lockstep stop winning each other's window, then re-apply
-                    // only our changes to its record.
-                    // Boxed: rare, and a timer inline would make every save's future larger.
-                    Box::pin(backoff(attempt)).await;
+                    // Another request saved first. Against another process, back off a
+                    // random while, so that two in lockstep stop winning each other's
+                    // window. Then rebase this request's changes on its record.
+                    if attempt > 0 {
+                        // Boxed: rare, and a timer inline would make every save's future
+                        // larger.
+                        Box::pin(backoff(attempt)).await;
+                    }
                     let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
                         return Ok(Written::Gone);
                     };
-                    save.record = stored.with(save.changes.iter());
+                    save.record = rebase(&stored, dirty)?;
+                    save.rebased = true;
                     save.current = Some(Current { id, version });
                 }
             }
@@ -202,8 +212,8 @@ impl State {
                 let save = Save {
                     current,
                     record: self.base.with(changes.iter()),
-                    changes,
                     rotate: self.rotate,
+                    rebased: false,
                 };
                 (Action::Save(save), dirty)
             }
@@ -220,9 +230,9 @@ impl State {
         }))
     }
 
-    /// The outcome of a save of `record`.
-    fn written(&mut self, written: Written, record: Record, dirty: &Dirty) {
-        self.saved(dirty);
+    /// The outcome of a save of `record`, `rebased` on another request's.
+    fn written(&mut self, written: Written, record: Record, rebased: bool, dirty: &Dirty) {
+        self.saved(dirty, rebased.then_some(&record));
         let Kind::Server(server) = &mut self.kind else {
             return;
         };
@@ -250,15 +260,30 @@ impl State {
 /// Deletes the `old` record, rebasing `save.record` on it as it is now: only if this request
 /// is the one that kills the old id, so that a logout that won the race stays a logout.
 /// `false`: another request ended the session first.
-async fn rotate_away(store: &dyn Store, old: Current, save: &mut Save) -> Result<bool, Error> {
+async fn rotate_away(
+    store: &dyn Store,
+    old: Current,
+    save: &mut Save,
+    dirty: &Dirty,
+) -> Result<bool, Error> {
     let Some((now_stored, _)) = store.load(&old.id).await?.and_then(decode) else {
         return Ok(false);
     };
     if !store.delete(&old.id).await? {
         return Ok(false);
     }
-    save.record = now_stored.with(save.changes.iter());
+    save.record = rebase(&now_stored, dirty)?;
+    save.rebased = true;
     Ok(true)
+}
+
+/// `current` with this request's changes (`dirty`) rebased on it.
+fn rebase(current: &Record, dirty: &Dirty) -> Result<Record, Error> {
+    let mut changes = FieldChanges::default();
+    for (view, bits) in dirty {
+        view.rebase(current, *bits, &mut changes)?;
+    }
+    Ok(current.with(changes.iter()))
 }
 
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).

@@ -230,10 +230,11 @@ impl State {
         Ok((changes, dirty))
     }
 
-    /// The fields in `dirty` are stored now; what the handler asked for is done.
-    pub(super) fn saved(&mut self, dirty: &Dirty) {
+    /// The fields in `dirty` are stored now, in `written` if the save rebased them on
+    /// another request's record; what the handler asked for is done.
+    pub(super) fn saved(&mut self, dirty: &Dirty, written: Option<&Record>) {
         for (view, bits) in dirty {
-            view.saved(*bits);
+            view.saved(*bits, written);
         }
         self.rotate = false;
         self.save_requested = false;
