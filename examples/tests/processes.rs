@@ -107,6 +107,66 @@ async fn two_demo_processes_share_sessions_through_postgres() {
     two_processes_share("postgres").await;
 }
 
+/// One session written by `clients` connections at once, half through each of two demo
+/// processes, `each` `POST /visit` per connection: every answer 2xx (no 503 from lost
+/// races), and the session counts every one.
+async fn a_hot_session_across_two_processes(store: &str, clients: usize, each: usize) {
+    let (one, two) = (Demo::start(store).await, Demo::start(store).await);
+    let first = reqwest::Client::new()
+        .post(format!("{}/visit", one.base))
+        .send()
+        .await
+        .expect("request");
+    let cookie = first.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let base = if client % 2 == 0 {
+            &one.base
+        } else {
+            &two.base
+        };
+        let (url, cookie) = (format!("{base}/visit"), cookie.clone());
+        tasks.spawn(async move {
+            let http = reqwest::Client::new();
+            for _ in 0..each {
+                let reply = http
+                    .post(&url)
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .expect("request");
+                assert!(reply.status().is_success(), "{url}: {}", reply.status());
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a client panicked");
+    }
+    let end = reqwest::Client::new()
+        .get(format!("{}/session", two.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    let end: View = end.json().await.expect("json");
+    assert_eq!(
+        end.visits,
+        1 + (clients * each) as u64,
+        "{store}: updates lost"
+    );
+}
+
+#[tokio::test]
+async fn a_hot_session_across_two_processes_loses_nothing_through_redis() {
+    a_hot_session_across_two_processes("redis", 8, 25).await;
+}
+
+#[tokio::test]
+async fn a_hot_session_across_two_processes_loses_nothing_through_postgres() {
+    a_hot_session_across_two_processes("postgres", 8, 25).await;
+}
+
 #[tokio::test]
 async fn two_demo_processes_share_sealed_cookie_sessions_without_a_store() {
     two_processes_share("cookie").await;

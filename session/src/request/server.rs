@@ -168,10 +168,17 @@ impl RequestSession {
                     // random while, so that two in lockstep stop winning each other's
                     // window. Then rebase this request's changes on its record.
                     if attempt > 0 {
+                        tracing::debug!(
+                            attempt,
+                            "lost a save race to another process; backing off"
+                        );
                         // Boxed: rare, and a timer inline would make every save's future
                         // larger.
                         Box::pin(backoff(attempt)).await;
                     }
+                    tracing::debug!(
+                        "session changed since it was loaded; rebasing this request's changes"
+                    );
                     let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
                         return Ok(Written::Gone);
                     };
