@@ -1,6 +1,7 @@
 //! The one app every benchmark drives, in process (criterion, allocation counts) and over
 //! sockets (`bench_server` under `load.sh`): a counter at `/untouched` (never extracts the
-//! session), `/read` and `/write`, on this crate, on bare axum and on tower-sessions.
+//! session), `/read` and `/write`, on this crate, on bare axum and on tower-sessions, and
+//! `/count` (the count, to check a run's final state; not timed).
 //!
 //! Handlers answer a static body, so that a request's allocations and time are the session
 //! layer's and the framework's, not the handler's formatting.
@@ -37,6 +38,10 @@ pub fn router(layer: SessionLayer) -> Router {
                 c.update_count(|n| *n += 1);
                 "ok"
             }),
+        )
+        .route(
+            "/count",
+            get(|c: Session<Counter>| async move { c.count().to_string() }),
         )
         .layer(layer)
 }
@@ -76,10 +81,20 @@ macro_rules! tower_sessions_router {
             let _ = session.insert("count", n).await;
             "ok"
         }
+        async fn count(session: Session) -> String {
+            let n = session
+                .get::<u64>("count")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            n.to_string()
+        }
         ::axum::Router::new()
             .route("/untouched", ::axum::routing::get(|| async { "ok" }))
             .route("/read", ::axum::routing::get(read))
             .route("/write", ::axum::routing::get(write))
+            .route("/count", ::axum::routing::get(count))
             .layer(SessionManagerLayer::new($store).with_secure(false))
     }};
 }
