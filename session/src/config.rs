@@ -3,6 +3,8 @@
 use crate::backend::{Backend, BackendKind};
 use crate::cookie::CookieConfig;
 use crate::error::Statuses;
+use crate::record::Record;
+use crate::store::Version;
 use crate::{Key, SessionId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -22,6 +24,16 @@ pub enum SaveMode {
     Auto,
 }
 
+/// The last save of a session that this process made.
+#[derive(Debug)]
+pub(crate) struct LastSave {
+    pub(crate) id: SessionId,
+    pub(crate) version: Version,
+    /// The record written, kept while the session is hot (that save had lost a race) and
+    /// small: the next save of it then needs no load.
+    pub(crate) record: Option<Record>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) kind: BackendKind,
@@ -34,7 +46,7 @@ pub(crate) struct Config {
     pub(crate) cookie_size_limit: usize,
     pub(crate) statuses: Statuses,
     /// Saves of one session within this process take turns (see [`Config::save_lock`]).
-    save_locks: Arc<[tokio::sync::Mutex<()>]>,
+    save_locks: Arc<[tokio::sync::Mutex<Option<LastSave>>]>,
     pub(crate) save_mode: SaveMode,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
@@ -51,7 +63,7 @@ impl Config {
             keys,
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
-            save_locks: (0..1024).map(|_| tokio::sync::Mutex::new(())).collect(),
+            save_locks: (0..1024).map(|_| tokio::sync::Mutex::new(None)).collect(),
             cookie: CookieConfig::default(),
             save_mode: SaveMode::Changed,
             idle_timeout: Duration::from_secs(30 * 60),
@@ -80,7 +92,10 @@ impl Config {
     /// so that one never gets through; with it, only other processes race, and they back
     /// off. 1024 stripes: with 64, unrelated sessions shared a lock under load and waited on
     /// each other's store round trips (BENCHMARKS.md).
-    pub(crate) fn save_lock(&self, id: &SessionId) -> &tokio::sync::Mutex<()> {
+    ///
+    /// The lock holds the last save this process made of a session in its stripe, so that a
+    /// save whose load is older starts from it instead of losing a race it cannot win.
+    pub(crate) fn save_lock(&self, id: &SessionId) -> &tokio::sync::Mutex<Option<LastSave>> {
         let [a, b, ..] = *id.as_bytes();
         &self.save_locks[usize::from(u16::from_le_bytes([a, b])) % self.save_locks.len()]
     }

@@ -5,7 +5,7 @@
 use super::RequestSession;
 use super::state::{Current, Decision, Dirty, Kind, State};
 use crate::backend::ServerBackend;
-use crate::config::Config;
+use crate::config::{Config, LastSave};
 use crate::record::{FieldChanges, Record};
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
 use crate::{Error, SessionId};
@@ -14,6 +14,9 @@ use std::time::SystemTime;
 
 /// Saves that lose a compare-and-swap race are retried this many times in all.
 const MAX_ATTEMPTS: u32 = 10;
+
+/// The largest record a turn lock keeps for the next save of a hot session.
+const HOT_RECORD_MAX: usize = 16 * 1024;
 
 /// What a commit does, worked out under the state lock.
 pub(super) struct Plan {
@@ -133,7 +136,7 @@ impl RequestSession {
         dirty: &Dirty,
         now: SystemTime,
     ) -> Result<Written, Error> {
-        let _turn = match &save.current {
+        let mut turn = match &save.current {
             Some(current) => Some(self.config.save_lock(&current.id).lock().await),
             None => None,
         };
@@ -143,6 +146,9 @@ impl RequestSession {
             && !Box::pin(rotate_away(store, old, save, dirty)).await?
         {
             return Ok(Written::Gone);
+        }
+        if let Some(last) = turn.as_deref().and_then(Option::as_ref) {
+            self.catch_up(store, save, dirty, last).await?;
         }
         for attempt in 0..MAX_ATTEMPTS {
             let expires_at = self.config.expiry(save.record.created(), now);
@@ -155,6 +161,14 @@ impl RequestSession {
                 .await?
             {
                 SaveOutcome::Saved(version) => {
+                    if let Some(turn) = turn.as_deref_mut() {
+                        let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
+                        *turn = Some(LastSave {
+                            id,
+                            version,
+                            record: hot.then(|| save.record.clone()),
+                        });
+                    }
                     return Ok(Written::Saved {
                         current: Current { id, version },
                         expires_at,
@@ -191,6 +205,42 @@ impl RequestSession {
         Err(Error::Contention {
             attempts: MAX_ATTEMPTS,
         })
+    }
+}
+
+impl RequestSession {
+    /// Before a save of `save`'s session: if this process saved the session since this
+    /// request loaded it (`last`), rebase on that save, from the record it kept or from a
+    /// load, instead of sending a save that is sure to lose.
+    async fn catch_up(
+        &self,
+        store: &dyn Store,
+        save: &mut Save,
+        dirty: &Dirty,
+        last: &LastSave,
+    ) -> Result<(), Error> {
+        let Some(current) = save.current else {
+            return Ok(());
+        };
+        if last.id != current.id || last.version == current.version {
+            return Ok(());
+        }
+        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
+        let (record, version) = match &last.record {
+            Some(record) => (rebase(record, dirty)?, last.version),
+            None => match store.load(&current.id).await?.and_then(decode) {
+                Some((stored, version)) => (rebase(&stored, dirty)?, version),
+                // Gone: the save below finds out and answers `Missing`.
+                None => return Ok(()),
+            },
+        };
+        save.record = record;
+        save.rebased = true;
+        save.current = Some(Current {
+            id: current.id,
+            version,
+        });
+        Ok(())
     }
 }
 
