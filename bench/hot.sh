@@ -21,6 +21,7 @@ cargo build --release --quiet --features compare --bin bench_server -p session-b
 rm -rf target/bench-sessions target/bench-ts-files
 
 pids=()
+misses=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 printf '%-26s %9s %7s %10s %9s %7s %7s\n' stack processes clients "req/s" "p99 ms" failed lost
 for stack in "${STACKS[@]}"; do
@@ -60,10 +61,14 @@ for stack in "${STACKS[@]}"; do
         printf '%-26s %9s %7s %10.0f %9s %7s %7s\n' "$stack" "$PROCESSES" "$clients" "$rate" "$p99" "$failed" "$lost"
         case $stack in
             tower-sessions*) ;;
-            *) [ "$lost" = 0 ] && [ "$failed" = 0 ] || { echo "error: $stack lost $lost and failed $failed" >&2; exit 1; } ;;
+            *) [ "$lost" = 0 ] && [ "$failed" = 0 ] || misses+=("$stack, $clients clients: lost $lost, failed $failed") ;;
         esac
     done
     kill "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
     pids=()
 done
+if [ "${#misses[@]}" -gt 0 ]; then
+    printf 'error: %s\n' "${misses[@]}" >&2
+    exit 1
+fi
