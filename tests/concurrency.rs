@@ -3,7 +3,7 @@
 //! rotated session back.
 
 use axum::Router;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{Client, ProbeStore, key, send, view_with};
@@ -232,4 +232,68 @@ async fn a_slow_request_finishing_after_invalidate_does_not_revive_the_old_sessi
         (1, 0),
         "the fresh session is untouched by the slow request"
     );
+}
+
+/// A store that other processes never stop writing: every replace loses its race.
+#[derive(Clone, Debug)]
+struct AlwaysChanged(MemoryStore);
+
+impl Store for AlwaysChanged {
+    fn load<'a>(
+        &'a self,
+        id: &'a session::SessionId,
+    ) -> session::store::BoxFuture<
+        'a,
+        Result<Option<session::store::StoredRecord>, session::StoreError>,
+    > {
+        self.0.load(id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a session::SessionId,
+        data: &'a [u8],
+        expires_at: std::time::SystemTime,
+        expected: Option<session::store::Version>,
+    ) -> session::store::BoxFuture<'a, Result<session::store::SaveOutcome, session::StoreError>>
+    {
+        match expected {
+            Some(_) => Box::pin(async { Ok(session::store::SaveOutcome::Conflict) }),
+            None => self.0.save(id, data, expires_at, expected),
+        }
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a session::SessionId,
+        expires_at: std::time::SystemTime,
+    ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
+        self.0.touch(id, expires_at)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        id: &'a session::SessionId,
+    ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
+        self.0.delete(id)
+    }
+}
+
+#[tokio::test]
+async fn a_save_that_keeps_losing_races_answers_503_and_keeps_the_session() {
+    let mut client = Client::new(app(SessionLayer::new(
+        AlwaysChanged(MemoryStore::new()),
+        &key(),
+    )));
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    // The retries' time budget passes (2 s), then the request gives up.
+    let reply = client.post("/visit").await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.set_cookies.is_empty());
+    assert_eq!(client.get("/session").await.view().visits, 1);
 }

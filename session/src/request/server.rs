@@ -12,8 +12,11 @@ use crate::{Error, SessionId};
 use http::HeaderMap;
 use std::time::SystemTime;
 
-/// Saves that lose a compare-and-swap race are retried this many times in all.
-const MAX_ATTEMPTS: u32 = 10;
+/// How long a save goes on retrying compare-and-swap races lost to other processes before
+/// the request answers 503. A time, not a count: two processes writing one session without
+/// pause make a retry lose about half the time, and 10 attempts then failed a few writes in
+/// ten thousand (BENCHMARKS.md, hot sessions).
+const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The largest record a turn lock keeps for the next save of a hot session.
 const HOT_RECORD_MAX: usize = 16 * 1024;
@@ -150,7 +153,10 @@ impl RequestSession {
         if let Some(last) = turn.as_deref().and_then(Option::as_ref) {
             self.catch_up(store, save, dirty, last).await?;
         }
-        for attempt in 0..MAX_ATTEMPTS {
+        let deadline = std::time::Instant::now() + CONTENTION_BUDGET;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let expires_at = self.config.expiry(save.record.created(), now);
             let id = save
                 .current
@@ -181,14 +187,24 @@ impl RequestSession {
                     // Another request saved first. Against another process, back off a
                     // random while, so that two in lockstep stop winning each other's
                     // window. Then rebase this request's changes on its record.
-                    if attempt > 0 {
+                    if attempt > 1 {
+                        if std::time::Instant::now() >= deadline {
+                            return Err(Error::Contention { attempts: attempt });
+                        }
                         tracing::debug!(
                             attempt,
                             "lost a save race to another process; backing off"
                         );
-                        // Boxed: rare, and a timer inline would make every save's future
-                        // larger.
-                        Box::pin(backoff(attempt)).await;
+                        // The turn is let go while sleeping: this process's other writers of the
+                        // session need not wait out this one's back-off.
+                        if turn.take().is_some() {
+                            // Boxed: rare, and a timer inline would make every save's future
+                            // larger.
+                            Box::pin(backoff(attempt - 1)).await;
+                            turn = Some(self.config.save_lock(&id).lock().await);
+                        } else {
+                            Box::pin(backoff(attempt - 1)).await;
+                        }
                     }
                     tracing::debug!(
                         "session changed since it was loaded; rebasing this request's changes"
@@ -202,9 +218,6 @@ impl RequestSession {
                 }
             }
         }
-        Err(Error::Contention {
-            attempts: MAX_ATTEMPTS,
-        })
     }
 }
 
