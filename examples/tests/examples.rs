@@ -71,6 +71,27 @@ async fn counter_counts_each_visitor_on_its_own() {
     assert_eq!(get(&browser(), &base).await, "You have been here 1 times.");
 }
 
+/// `POST /login/{user}` on the login example; the `sid` cookie it set.
+async fn log_in(client: &reqwest::Client, base: &str, user: &str) -> String {
+    let reply = client
+        .post(format!("{base}/login/{user}"))
+        .send()
+        .await
+        .unwrap();
+    let sid = reply.cookies().find(|c| c.name() == "sid").unwrap();
+    sid.value().to_owned()
+}
+
+/// `GET url` from a fresh client sending only the `sid` cookie `value`.
+async fn with_sid(url: &str, value: &str) -> reqwest::Response {
+    let request = reqwest::Client::new().get(url);
+    request
+        .header("cookie", format!("sid={value}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn login_moves_the_session_to_a_new_id_and_logout_ends_it() {
     use reqwest::Method;
@@ -81,39 +102,14 @@ async fn login_moves_the_session_to_a_new_id_and_logout_ends_it() {
         text(&client, Method::GET, &me).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let reply = client
-        .post(format!("{base}/login/ada"))
-        .send()
-        .await
-        .unwrap();
-    let first = reply
-        .cookies()
-        .find(|c| c.name() == "sid")
-        .unwrap()
-        .value()
-        .to_owned();
+    let first = log_in(&client, &base, "ada").await;
     assert_eq!(get(&client, &me).await, "ada");
 
     // Logging in again moves the session to a new id; the old id opens nothing.
-    let reply = client
-        .post(format!("{base}/login/bob"))
-        .send()
-        .await
-        .unwrap();
-    let second = reply
-        .cookies()
-        .find(|c| c.name() == "sid")
-        .unwrap()
-        .value()
-        .to_owned();
+    let second = log_in(&client, &base, "bob").await;
     assert_ne!(first, second);
     assert_eq!(get(&client, &me).await, "bob");
-    let stale = reqwest::Client::new()
-        .get(&me)
-        .header("cookie", format!("sid={first}"))
-        .send()
-        .await
-        .unwrap();
+    let stale = with_sid(&me, &first).await;
     assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
 
     assert_eq!(
@@ -126,12 +122,7 @@ async fn login_moves_the_session_to_a_new_id_and_logout_ends_it() {
         text(&client, Method::GET, &me).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let replayed = reqwest::Client::new()
-        .get(&me)
-        .header("cookie", format!("sid={second}"))
-        .send()
-        .await
-        .unwrap();
+    let replayed = with_sid(&me, &second).await;
     assert_eq!(
         replayed.status(),
         StatusCode::UNAUTHORIZED,

@@ -129,9 +129,10 @@ impl RequestSession {
     /// Saves `save.record`, retrying on lost races with this request's changes (`dirty`)
     /// rebased on the record as it now is; on success `save.record` is what was stored.
     ///
-    /// Saves of one session in this process take turns, so a first lost race is against a
-    /// save that finished before this one's turn came: retried at once. Only a race lost
-    /// during the turn, to another process, backs off.
+    /// Saves of one session in this process take turns, and each first catches up with the
+    /// process's last save of it, so a lost race is against another process (or a save of
+    /// this one that its stripe no longer remembers): the first is retried at once, later
+    /// ones back off, for at most [`CONTENTION_BUDGET`].
     async fn write(
         &self,
         store: &dyn Store,
@@ -181,6 +182,9 @@ impl RequestSession {
                     });
                 }
                 SaveOutcome::Missing => return Ok(Written::Gone),
+                SaveOutcome::Conflict if std::time::Instant::now() >= deadline => {
+                    return Err(Error::Contention { attempts: attempt });
+                }
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if save.current.is_none() => {}
                 SaveOutcome::Conflict => {
@@ -188,22 +192,17 @@ impl RequestSession {
                     // random while, so that two in lockstep stop winning each other's
                     // window. Then rebase this request's changes on its record.
                     if attempt > 1 {
-                        if std::time::Instant::now() >= deadline {
-                            return Err(Error::Contention { attempts: attempt });
-                        }
                         tracing::debug!(
                             attempt,
                             "lost a save race to another process; backing off"
                         );
-                        // The turn is let go while sleeping: this process's other writers of the
-                        // session need not wait out this one's back-off.
-                        if turn.take().is_some() {
-                            // Boxed: rare, and a timer inline would make every save's future
-                            // larger.
-                            Box::pin(backoff(attempt - 1)).await;
+                        // The turn is let go while sleeping: this process's other writers of
+                        // the session need not wait out this one's back-off. Boxed: rare,
+                        // and a timer inline would make every save's future larger.
+                        let held = turn.take().is_some();
+                        Box::pin(backoff(attempt - 1)).await;
+                        if held {
                             turn = Some(self.config.save_lock(&id).lock().await);
-                        } else {
-                            Box::pin(backoff(attempt - 1)).await;
                         }
                     }
                     tracing::debug!(
@@ -219,9 +218,7 @@ impl RequestSession {
             }
         }
     }
-}
 
-impl RequestSession {
     /// Before a save of `save`'s session: if this process saved the session since this
     /// request loaded it (`last`), rebase on that save, from the record it kept or from a
     /// load, instead of sending a save that is sure to lose.
