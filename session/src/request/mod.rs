@@ -116,25 +116,24 @@ impl RequestSession {
         // A `persist()` still running in a task the handler spawned: wait for it.
         let _serial = self.commit.try_lock().ok()?;
         let mut state = self.lock();
-        if let Kind::Server(server) = &state.kind
-            && (!server.doomed.is_empty() || state.decide(&self.config, now) != Decision::Nothing)
-        {
-            return None;
+        match &state.kind {
+            Kind::Cookie(_) => Some(state.prepare(&self.config, now).map(|_| ())),
+            Kind::Server(server) => (server.doomed.is_empty()
+                && state.decide(&self.config, now) == Decision::Nothing)
+                .then_some(Ok(())),
         }
-        Some(state.prepare(&self.config, now).map(|_| ()))
     }
 
     /// Writes what the request did, as of `now`.
     pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
         let _serial = self.commit.lock().await;
-        let Some(plan) = self.lock().prepare(&self.config, now)? else {
+        let Some(mut plan) = self.lock().prepare(&self.config, now)? else {
             return Ok(());
         };
         // Boxed, the plan with it: inline, the I/O's state would make the layer's boxed
         // response future too big for the allocator's per-thread cache (over 1 KiB: a
         // slower path in glibc). The plan is lent to `carry_out`, not moved: an async fn
         // keeps a by-value argument twice (rust-lang/rust#62958).
-        let mut plan = plan;
         Box::pin(async move { self.carry_out(&mut plan, now).await }).await
     }
 

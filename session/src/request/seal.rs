@@ -10,7 +10,6 @@ use crate::cookie::codec::CookieCodec;
 use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
 use http::HeaderMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 impl RequestSession {
@@ -49,13 +48,12 @@ impl State {
         config: &Config,
         now: SystemTime,
     ) -> Result<(), Error> {
-        let Kind::Cookie(cookie) = &mut self.kind else {
+        let Kind::Cookie(cookie) = &self.kind else {
             return Ok(());
         };
         if decision == Decision::Nothing {
             return Ok(());
         }
-        let codec = Arc::clone(&cookie.codec);
         let (changes, dirty) = self.changes(config.save_mode)?;
         let record = self.base.with(changes.iter());
         let created = record.created();
@@ -63,7 +61,9 @@ impl State {
         let absolute = config
             .max_lifetime
             .map(|lifetime| unix_ms(created + lifetime));
-        let value = codec.seal(&config.cookie.name, &record, unix_ms(expires_at), absolute);
+        let value = cookie
+            .codec
+            .seal(&config.cookie.name, &record, unix_ms(expires_at), absolute);
         let header = config.cookie.set_cookie(Some(&value));
         let size = header.len();
         if size > config.cookie_size_limit {

@@ -211,9 +211,7 @@ impl RequestSession {
                     let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
                         return Ok(Written::Gone);
                     };
-                    save.record = rebase(&stored, dirty)?;
-                    save.rebased = true;
-                    save.current = Some(Current { id, version });
+                    save.rebase_on(&stored, Some(Current { id, version }), dirty)?;
                 }
             }
         }
@@ -236,21 +234,20 @@ impl RequestSession {
             return Ok(());
         }
         tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let (record, version) = match &last.record {
-            Some(record) => (rebase(record, dirty)?, last.version),
-            None => match store.load(&current.id).await?.and_then(decode) {
-                Some((stored, version)) => (rebase(&stored, dirty)?, version),
-                // Gone: the save below finds out and answers `Missing`.
-                None => return Ok(()),
-            },
+        let at = |version| {
+            Some(Current {
+                id: current.id,
+                version,
+            })
         };
-        save.record = record;
-        save.rebased = true;
-        save.current = Some(Current {
-            id: current.id,
-            version,
-        });
-        Ok(())
+        match &last.record {
+            Some(record) => save.rebase_on(record, at(last.version), dirty),
+            None => match store.load(&current.id).await?.and_then(decode) {
+                Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
+                // Gone: the save below finds out and answers `Missing`.
+                None => Ok(()),
+            },
+        }
     }
 }
 
@@ -339,18 +336,28 @@ async fn rotate_away(
     if !store.delete(&old.id).await? {
         return Ok(false);
     }
-    save.record = rebase(&now_stored, dirty)?;
-    save.rebased = true;
+    save.rebase_on(&now_stored, None, dirty)?;
     Ok(true)
 }
 
-/// `current` with this request's changes (`dirty`) rebased on it.
-fn rebase(current: &Record, dirty: &Dirty) -> Result<Record, Error> {
-    let mut changes = FieldChanges::default();
-    for (view, bits) in dirty {
-        view.rebase(current, *bits, &mut changes)?;
+impl Save {
+    /// Rebuilds the record to write as `stored` with this request's changes (`dirty`)
+    /// rebased on it; `stored` is the record `current` names (`None`: a new id).
+    fn rebase_on(
+        &mut self,
+        stored: &Record,
+        current: Option<Current>,
+        dirty: &Dirty,
+    ) -> Result<(), Error> {
+        let mut changes = FieldChanges::default();
+        for (view, bits) in dirty {
+            view.rebase(stored, *bits, &mut changes)?;
+        }
+        self.record = stored.with(changes.iter());
+        self.rebased = true;
+        self.current = current;
+        Ok(())
     }
-    Ok(current.with(changes.iter()))
 }
 
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
