@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-3s}
 PROCESSES=${PROCESSES:-1}
-STACKS=(${STACKS:-memory file sqlite redis postgres tower-sessions tower-sessions-file tower-sessions-redis tower-sessions-postgres})
+STACKS=(${STACKS:-memory file sqlite sqlite-defaults redis postgres tower-sessions tower-sessions-file tower-sessions-sqlite tower-sessions-redis tower-sessions-postgres})
 BASE_PORT=${BASE_PORT:-3290}
 WORKERS=${WORKERS:-2}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }

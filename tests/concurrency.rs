@@ -6,7 +6,8 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_examples::app;
-use session_tests::{Client, ProbeStore, key, send, view_with};
+use session_tests::{Client, ProbeStore, Reply, key, send, view_with};
+use std::time::Duration;
 
 pub(crate) async fn different_fields_are_both_kept(store: impl Store) {
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
@@ -87,7 +88,7 @@ async fn the_same_field_set_concurrently_keeps_the_last_write() {
     let (short, long) = tokio::join!(
         send(&router, Method::POST, "/note", Some(&cookie), "short"),
         async {
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            tokio::time::sleep(Duration::from_millis(30)).await;
             send(
                 &router,
                 Method::POST,
@@ -136,17 +137,18 @@ pub(crate) async fn a_hot_session_loses_no_update(store: impl Store, tasks: usiz
     assert_eq!(visits, 1 + (tasks * each) as u64, "updates lost");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writers_of_one_session_in_one_process_never_lose_a_save_race() {
-    let store = ProbeStore::new(MemoryStore::new());
+/// 8 requests of one session that increment `a` and commit at once, against a store whose
+/// saves take 100 ms (and of which the second fails, if `fail_second`): the replies, and
+/// `a`.
+async fn eight_writers_at_once(store: &ProbeStore, fail_second: bool) -> (Vec<Reply>, u64) {
     let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
     client.post("/visit").await;
     let cookie = client.cookie_header().expect("cookie");
     let router = client.router().clone();
-    // Each loads, waits, then saves: all but the first save find the record changed since
-    // their load. Taking turns, each starts from the save before it (kept by the process),
-    // so no save is sent that must lose, and none backs off (a back-off follows a lost
-    // race only).
+    store.delay_saves(Duration::from_millis(100));
+    if fail_second {
+        store.fail_a_save_after(1);
+    }
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let (router, cookie) = (router.clone(), cookie.clone());
@@ -161,11 +163,43 @@ async fn writers_of_one_session_in_one_process_never_lose_a_save_race() {
             .await
         });
     }
+    let mut replies = Vec::new();
     while let Some(reply) = requests.join_next().await {
-        assert!(reply.expect("a request panicked").status.is_success());
+        replies.push(reply.expect("a request panicked"));
     }
-    assert_eq!(store.counts().saves, 1 + 8, "one save per write");
-    assert_eq!(client.get("/session").await.view().a, 8);
+    store.delay_saves(Duration::ZERO);
+    (replies, client.get("/session").await.view().a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_of_one_session_in_one_process_are_saved_together() {
+    let store = ProbeStore::new(MemoryStore::new());
+    // Each loads, waits 50 ms, then saves. The first to save takes the session's turn; the
+    // other seven find it taken and queue, and the next to take it saves all seven in one
+    // write, rebased on the first's record. No save is sent that must lose, and no request
+    // makes its own write while another is under way.
+    let (replies, a) = eight_writers_at_once(&store, false).await;
+    assert!(replies.iter().all(|reply| reply.status.is_success()));
+    assert_eq!(a, 8, "every increment kept");
+    let counts = store.counts();
+    assert_eq!(counts.conflicts, 0, "no save was sent that must lose");
+    assert!(
+        counts.saves - 1 <= 3,
+        "8 writes in {} saves: each should not make its own",
+        counts.saves - 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_queued_behind_a_failed_save_are_still_made() {
+    let store = ProbeStore::new(MemoryStore::new());
+    // The first request to save makes its own (the others queue meanwhile); the next to
+    // take the turn makes its save with the six others', and that save fails: its request
+    // answers 503, and the six it carried make their own save.
+    let (replies, a) = eight_writers_at_once(&store, true).await;
+    let failed = replies.iter().filter(|reply| !reply.status.is_success());
+    assert_eq!(failed.count(), 1, "only the failed save's request fails");
+    assert_eq!(a, 7, "the other seven increments are kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

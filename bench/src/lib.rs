@@ -7,6 +7,8 @@
 //! layer's and the framework's, not the handler's formatting.
 
 pub mod stacks;
+#[cfg(feature = "compare")]
+pub mod tower_sqlite;
 
 use axum::Router;
 use axum::body::Body;

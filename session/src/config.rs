@@ -5,6 +5,7 @@ use crate::cookie::CookieConfig;
 use crate::error::Statuses;
 use crate::record::Record;
 use crate::store::Version;
+use crate::typed::Dirty;
 use crate::{Key, SessionId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -22,6 +23,44 @@ pub enum SaveMode {
     /// Save every existing session the request extracted, changed or not (Beaker's `auto`).
     /// A new visitor's session is still only created once a field changes.
     Auto,
+}
+
+/// Saves of the sessions in one stripe of [`Config::turns`], which take turns.
+pub(crate) struct Turns {
+    /// The turn: held while saving, with the process's last save in the stripe.
+    pub(crate) turn: tokio::sync::Mutex<Option<LastSave>>,
+    /// Saves waiting for the turn. The request that takes it makes the waiting saves of its
+    /// session together with its own, in one store write.
+    pub(crate) queued: std::sync::Mutex<Vec<Arc<QueuedSave>>>,
+}
+
+impl std::fmt::Debug for Turns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turns").finish_non_exhaustive()
+    }
+}
+
+/// A save of a hot session waiting for its turn: another request may make it.
+pub(crate) struct QueuedSave {
+    pub(crate) id: SessionId,
+    /// The changes to make, asked of the waiting request's views.
+    pub(crate) dirty: Dirty,
+    /// Set by the request that made the save, before it let go of the turn.
+    pub(crate) outcome: std::sync::Mutex<Option<Combined>>,
+}
+
+/// What became of a save that another request made.
+pub(crate) enum Combined {
+    /// Stored: the record at `version`, with this save's changes and others'.
+    Saved {
+        version: Version,
+        expires_at: SystemTime,
+        record: Record,
+    },
+    /// The session was deleted or rotated first.
+    Gone,
+    /// Lost races to other processes for the whole contention budget.
+    Contention { attempts: u32 },
 }
 
 /// The last save of a session that this process made.
@@ -45,8 +84,8 @@ pub(crate) struct Config {
     /// The longest `Set-Cookie` value a cookie store may send.
     pub(crate) cookie_size_limit: usize,
     pub(crate) statuses: Statuses,
-    /// Saves of one session within this process take turns (see [`Config::save_lock`]).
-    save_locks: Arc<[tokio::sync::Mutex<Option<LastSave>>]>,
+    /// Saves of one session within this process take turns (see [`Config::turns`]).
+    turns: Arc<[Turns]>,
     pub(crate) save_mode: SaveMode,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
@@ -63,7 +102,12 @@ impl Config {
             keys,
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
-            save_locks: (0..1024).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            turns: (0..1024)
+                .map(|_| Turns {
+                    turn: tokio::sync::Mutex::new(None),
+                    queued: std::sync::Mutex::new(Vec::new()),
+                })
+                .collect(),
             cookie: CookieConfig::default(),
             save_mode: SaveMode::Changed,
             idle_timeout: Duration::from_secs(30 * 60),
@@ -87,17 +131,18 @@ impl Config {
             .is_some_and(|lifetime| created + lifetime <= now)
     }
 
-    /// The lock a save of `id` holds. Without it, two requests of one session that write
+    /// The turns a save of `id` takes. Without them, two requests of one session that write
     /// back to back in this process can keep winning each other's compare-and-swap window,
     /// so that one never gets through; with it, only other processes race, and they back
     /// off. 1024 stripes: with 64, unrelated sessions shared a lock under load and waited on
     /// each other's store round trips (BENCHMARKS.md).
     ///
-    /// The lock holds the last save this process made of a session in its stripe, so that a
-    /// save whose load is older starts from it instead of losing a race it cannot win.
-    pub(crate) fn save_lock(&self, id: &SessionId) -> &tokio::sync::Mutex<Option<LastSave>> {
+    /// The turn holds the last save this process made of a session in its stripe, so that a
+    /// save whose load is older starts from it instead of losing a race it cannot win; saves
+    /// that wait for it are made together by the next request to take it.
+    pub(crate) fn turns(&self, id: &SessionId) -> &Turns {
         let [a, b, ..] = *id.as_bytes();
-        &self.save_locks[usize::from(u16::from_le_bytes([a, b])) % self.save_locks.len()]
+        &self.turns[usize::from(u16::from_le_bytes([a, b])) % self.turns.len()]
     }
 
     pub(crate) fn refresh_interval(&self) -> Duration {

@@ -208,6 +208,9 @@ impl<T> State<T> {
 }
 
 /// What the request needs from each struct's state, whatever the struct.
+/// The views a commit saves, with the dirty bits it covers.
+pub(crate) type Dirty = SmallVec<[(Arc<dyn View>, u64); 2]>;
+
 pub(crate) trait View: Send + Sync {
     /// Encodes the changed fields; returns the dirty bits encoded, for [`View::saved`].
     fn changes(&self, out: &mut FieldChanges) -> Result<u64, Error>;

@@ -3,7 +3,7 @@
 use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use session::{SessionId, Store, StoreError};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 /// Counts of each store operation.
@@ -17,6 +17,8 @@ pub struct Counts {
     pub touches: usize,
     /// `delete` calls.
     pub deletes: usize,
+    /// Saves answered `Conflict` (a compare-and-swap lost).
+    pub conflicts: usize,
 }
 
 impl Counts {
@@ -40,6 +42,11 @@ struct ProbeState {
     touches: AtomicUsize,
     deletes: AtomicUsize,
     down: AtomicBool,
+    /// The number of saves to let through before one fails, plus one (0: none fails).
+    failing_save: AtomicUsize,
+    /// How long each save takes, in milliseconds, like a store across a network.
+    save_ms: AtomicU64,
+    conflicts: AtomicUsize,
 }
 
 impl ProbeStore {
@@ -59,12 +66,24 @@ impl ProbeStore {
             saves: s.saves.load(Ordering::SeqCst),
             touches: s.touches.load(Ordering::SeqCst),
             deletes: s.deletes.load(Ordering::SeqCst),
+            conflicts: s.conflicts.load(Ordering::SeqCst),
         }
     }
 
     /// While `down`, every operation fails like an unreachable server.
     pub fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Lets `passing` saves through, then fails one like a dropped connection.
+    pub fn fail_a_save_after(&self, passing: usize) {
+        self.state.failing_save.store(passing + 1, Ordering::SeqCst);
+    }
+
+    /// Makes each save take `delay` before it reaches the store.
+    pub fn delay_saves(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.save_ms.store(ms, Ordering::SeqCst);
     }
 
     fn check(&self, counter: &AtomicUsize) -> Result<(), StoreError> {
@@ -98,7 +117,23 @@ impl Store for ProbeStore {
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.saves)?;
-            self.inner.save(id, data, expires_at, expected).await
+            let delay = self.state.save_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
+            let countdown =
+                self.state
+                    .failing_save
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if countdown == Ok(1) {
+                let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "save failed");
+                return Err(StoreError::Io(reset));
+            }
+            let outcome = self.inner.save(id, data, expires_at, expected).await?;
+            if outcome == SaveOutcome::Conflict {
+                self.state.conflicts.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(outcome)
         })
     }
 

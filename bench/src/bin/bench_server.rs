@@ -2,7 +2,8 @@
 //! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `postgres-durable`,
 //! `sqlite`, `sqlite-defaults`, `noop-layer` (bare axum behind a layer that does nothing),
 //! `tower-sessions` (its memory store), and with the `compare` feature tower-sessions' other
-//! stores: `tower-sessions-file`, `tower-sessions-redis`, `tower-sessions-postgres`. Listens on 127.0.0.1:`PORT`. Run by `bench/load.sh`.
+//! stores: `tower-sessions-file`, `tower-sessions-redis`, `tower-sessions-postgres`,
+//! `tower-sessions-sqlite`. Listens on 127.0.0.1:`PORT`. Run by `bench/load.sh`.
 
 use axum::Router;
 use session::{
@@ -15,7 +16,6 @@ use std::str::FromStr;
 #[cfg(feature = "compare")]
 async fn compare(stack: &str) -> Router {
     match stack {
-        // Bare axum behind a layer that does nothing: what wrapping routes in any layer costs.
         "tower-sessions-file" => {
             let dir = std::path::PathBuf::from("target/bench-ts-files");
             let _ = std::fs::remove_dir_all(&dir);
@@ -53,6 +53,16 @@ async fn compare(stack: &str) -> Router {
                 .expect("schema");
             store.migrate().await.expect("migrate");
             tower_sessions_router!(tower_sessions_014, store)
+        }
+        // On sqlx's default options, as tower-sessions' docs open a pool.
+        "tower-sessions-sqlite" => {
+            let path = "target/bench-tower-sessions.db";
+            let _ = std::fs::remove_file(path);
+            let store =
+                session_bench::tower_sqlite::TowerSqliteStore::open(&format!("sqlite://{path}"))
+                    .await
+                    .expect("open");
+            tower_sessions_router!(tower_sessions, store)
         }
         other => panic!("unknown STACK {other:?}"),
     }

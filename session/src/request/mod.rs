@@ -11,6 +11,7 @@ mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+mod turn;
 #[cfg(test)]
 pub(crate) use tests::ALLOCATOR_CACHE_MAX;
 

@@ -3,13 +3,16 @@
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
-use super::state::{Current, Decision, Dirty, Kind, State};
+use super::state::{Current, Decision, Kind, State};
+use super::turn::{self, Turn, TurnGuard};
 use crate::backend::ServerBackend;
-use crate::config::{Config, LastSave};
-use crate::record::{FieldChanges, Record};
+use crate::config::{Config, LastSave, QueuedSave};
+use crate::record::Record;
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
+use crate::typed::Dirty;
 use crate::{Error, SessionId};
 use http::HeaderMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How long a save goes on retrying compare-and-swap races lost to other processes before
@@ -23,7 +26,7 @@ const HOT_RECORD_MAX: usize = 16 * 1024;
 
 /// What a commit does, worked out under the state lock.
 pub(super) struct Plan {
-    store: std::sync::Arc<dyn Store>,
+    store: Arc<dyn Store>,
     /// Records to delete first.
     doomed: Vec<SessionId>,
     action: Action,
@@ -40,13 +43,17 @@ enum Action {
     Save(Save),
 }
 
-struct Save {
-    current: Option<Current>,
-    /// The record to write: the loaded one with this request's changes applied.
-    record: Record,
-    rotate: bool,
-    /// `record` was rebuilt on another request's record (a lost race, or a rotation).
-    rebased: bool,
+pub(super) struct Save {
+    pub(super) current: Option<Current>,
+    /// The record to write: the loaded one with this request's changes applied (and those
+    /// of `followers`).
+    pub(super) record: Record,
+    pub(super) rotate: bool,
+    /// `record` was rebuilt on another request's record (a lost race, or a rotation), or
+    /// holds other requests' changes.
+    pub(super) rebased: bool,
+    /// Saves of other requests made with this one ([`super::turn`]).
+    pub(super) followers: Vec<Arc<QueuedSave>>,
 }
 
 /// A loaded record that is still the session: it decodes, and is within its lifetime.
@@ -56,7 +63,7 @@ pub(super) struct Live {
     pub(super) expires_at: SystemTime,
 }
 
-enum Written {
+pub(super) enum Written {
     /// Stored as `current`, until `expires_at`.
     Saved {
         current: Current,
@@ -129,10 +136,11 @@ impl RequestSession {
     /// Saves `save.record`, retrying on lost races with this request's changes (`dirty`)
     /// rebased on the record as it now is; on success `save.record` is what was stored.
     ///
-    /// Saves of one session in this process take turns, and each first catches up with the
-    /// process's last save of it, so a lost race is against another process (or a save of
-    /// this one that its stripe no longer remembers): the first is retried at once, later
-    /// ones back off, for at most [`CONTENTION_BUDGET`].
+    /// Saves of one session in this process take turns, and the one that takes the turn
+    /// makes the saves waiting for it too ([`super::turn`]). Each first catches up with
+    /// the process's last save of it, so a lost race is against another process (or a save
+    /// of this one that its stripe no longer remembers): the first is retried at once,
+    /// later ones back off, for at most [`CONTENTION_BUDGET`].
     async fn write(
         &self,
         store: &dyn Store,
@@ -140,10 +148,31 @@ impl RequestSession {
         dirty: &Dirty,
         now: SystemTime,
     ) -> Result<Written, Error> {
-        let mut turn = match &save.current {
-            Some(current) => Some(self.config.save_lock(&current.id).lock().await),
-            None => None,
+        let Some(current) = save.current else {
+            return self.write_turn(store, save, dirty, now, None).await;
         };
+        let mut turn = match self.take_turn(current.id, save, dirty).await? {
+            Turn::Held(turn) => turn,
+            Turn::Done(written) => return Ok(written),
+        };
+        let result = self
+            .write_turn(store, save, dirty, now, Some((current.id, &mut turn)))
+            .await;
+        // Before the turn is let go: a waiting request that takes it finds its outcome.
+        turn::settle(save, &result);
+        result
+    }
+
+    /// [`Self::write`] once this request holds the turn of session `id`, if the session
+    /// exists.
+    async fn write_turn(
+        &self,
+        store: &dyn Store,
+        save: &mut Save,
+        dirty: &Dirty,
+        now: SystemTime,
+        mut turn: Option<(SessionId, &mut TurnGuard<'_>)>,
+    ) -> Result<Written, Error> {
         if save.rotate
             && let Some(old) = save.current.take()
             // Boxed: rare (a login), and inline it would make every save's future larger.
@@ -151,8 +180,13 @@ impl RequestSession {
         {
             return Ok(Written::Gone);
         }
-        if let Some(last) = turn.as_deref().and_then(Option::as_ref) {
-            self.catch_up(store, save, dirty, last).await?;
+        if let Some((id, turn)) = &turn {
+            if let Some(last) = turn.as_ref() {
+                self.catch_up(store, save, dirty, last).await?;
+            }
+            if !save.rotate {
+                turn::gather(self.config.turns(id), *id, save);
+            }
         }
         let deadline = std::time::Instant::now() + CONTENTION_BUDGET;
         let mut attempt = 0;
@@ -168,9 +202,9 @@ impl RequestSession {
                 .await?
             {
                 SaveOutcome::Saved(version) => {
-                    if let Some(turn) = turn.as_deref_mut() {
+                    if let Some((_, turn)) = &mut turn {
                         let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
-                        *turn = Some(LastSave {
+                        ***turn = Some(LastSave {
                             id,
                             version,
                             record: hot.then(|| save.record.clone()),
@@ -188,22 +222,18 @@ impl RequestSession {
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if save.current.is_none() => {}
                 SaveOutcome::Conflict => {
-                    // Another request saved first. Against another process, back off a
-                    // random while, so that two in lockstep stop winning each other's
-                    // window. Then rebase this request's changes on its record.
+                    // Another process saved first. Back off a random while, so that two in
+                    // lockstep stop winning each other's window, keeping the turn: this
+                    // process's saves of the session that queue meanwhile are made with
+                    // this one's next attempt. Then rebase on the record as it now is.
                     if attempt > 1 {
                         tracing::debug!(
                             attempt,
                             "lost a save race to another process; backing off"
                         );
-                        // The turn is let go while sleeping: this process's other writers of
-                        // the session need not wait out this one's back-off. Boxed: rare,
-                        // and a timer inline would make every save's future larger.
-                        let held = turn.take().is_some();
+                        // Boxed: rare, and a timer inline would make every save's future
+                        // larger.
                         Box::pin(backoff(attempt - 1)).await;
-                        if held {
-                            turn = Some(self.config.save_lock(&id).lock().await);
-                        }
                     }
                     tracing::debug!(
                         "session changed since it was loaded; rebasing this request's changes"
@@ -212,41 +242,11 @@ impl RequestSession {
                         return Ok(Written::Gone);
                     };
                     save.rebase_on(&stored, Some(Current { id, version }), dirty)?;
+                    if !save.rotate {
+                        turn::gather(self.config.turns(&id), id, save);
+                    }
                 }
             }
-        }
-    }
-
-    /// Before a save of `save`'s session: if this process saved the session since this
-    /// request loaded it (`last`), rebase on that save, from the record it kept or from a
-    /// load, instead of sending a save that is sure to lose.
-    async fn catch_up(
-        &self,
-        store: &dyn Store,
-        save: &mut Save,
-        dirty: &Dirty,
-        last: &LastSave,
-    ) -> Result<(), Error> {
-        let Some(current) = save.current else {
-            return Ok(());
-        };
-        if last.id != current.id || last.version == current.version {
-            return Ok(());
-        }
-        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let at = |version| {
-            Some(Current {
-                id: current.id,
-                version,
-            })
-        };
-        match &last.record {
-            Some(record) => save.rebase_on(record, at(last.version), dirty),
-            None => match store.load(&current.id).await?.and_then(decode) {
-                Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
-                // Gone: the save below finds out and answers `Missing`.
-                None => Ok(()),
-            },
         }
     }
 }
@@ -267,7 +267,7 @@ impl State {
         if server.doomed.is_empty() && decision == Decision::Nothing {
             return Ok(None);
         }
-        let store = std::sync::Arc::clone(&server.backend.store);
+        let store = Arc::clone(&server.backend.store);
         let doomed = std::mem::take(&mut server.doomed);
         let current = server.current;
         let (action, dirty) = match (decision, current) {
@@ -278,6 +278,7 @@ impl State {
                     record: self.base.with(changes.iter()),
                     rotate: self.rotate,
                     rebased: false,
+                    followers: Vec::new(),
                 };
                 (Action::Save(save), dirty)
             }
@@ -340,26 +341,6 @@ async fn rotate_away(
     Ok(true)
 }
 
-impl Save {
-    /// Rebuilds the record to write as `stored` with this request's changes (`dirty`)
-    /// rebased on it; `stored` is the record `current` names (`None`: a new id).
-    fn rebase_on(
-        &mut self,
-        stored: &Record,
-        current: Option<Current>,
-        dirty: &Dirty,
-    ) -> Result<(), Error> {
-        let mut changes = FieldChanges::default();
-        for (view, bits) in dirty {
-            view.rebase(stored, *bits, &mut changes)?;
-        }
-        self.record = stored.with(changes.iter());
-        self.rebased = true;
-        self.current = current;
-        Ok(())
-    }
-}
-
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
 async fn backoff(attempt: u32) {
     let ceiling = 1u64 << attempt.min(6);
@@ -378,7 +359,7 @@ pub(super) fn live(config: &Config, stored: StoredRecord, now: SystemTime) -> Op
     })
 }
 
-fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
+pub(super) fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
     match Record::decode_vec(stored.data) {
         Ok(record) => Some((record, stored.version)),
         Err(error) => {

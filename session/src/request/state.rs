@@ -9,7 +9,7 @@ use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
 use crate::record::{FieldChanges, Record};
 use crate::store::Version;
-use crate::typed::View;
+use crate::typed::{Dirty, View};
 use crate::{SessionData, SessionId};
 use http::HeaderValue;
 use smallvec::SmallVec;
@@ -22,9 +22,6 @@ pub(super) struct ViewEntry {
     pub(super) view: Arc<dyn View>,
     any: Arc<dyn Any + Send + Sync>,
 }
-
-/// The views a commit saved, with the dirty bits it covered.
-pub(super) type Dirty = SmallVec<[(Arc<dyn View>, u64); 2]>;
 
 pub(super) struct State {
     /// The record the fields were decoded from: as loaded, last written, or fresh.

@@ -1,0 +1,208 @@
+//! Saves of one session in this process take turns ([`crate::config::Turns`]). The turn
+//! remembers the process's last save of the session: a save whose load is older rebases
+//! on it before writing, instead of sending a save sure to lose ([`RequestSession::catch_up`]).
+//!
+//! And group commit: saves of one hot session that wait for its turn are made together by
+//! the request that takes it, in one store write, instead of one write each.
+//!
+//! A save that finds the turn taken queues its changes (the views to ask, and their dirty
+//! bits) and waits for the turn. The request that takes the turn next rebases every queued
+//! change of its session on its own record, saves once, and leaves each waiting request
+//! the outcome before letting go of the turn. A waiting request that gets the turn finds
+//! its outcome there, or, if no one made its save (the one that took it failed or was
+//! cancelled), makes it itself, with whatever queued since.
+
+use super::RequestSession;
+use super::server::{Save, Written, decode};
+use super::state::Current;
+use crate::config::{Combined, LastSave, QueuedSave, Turns};
+use crate::record::{FieldChanges, Record};
+use crate::store::Store;
+use crate::typed::Dirty;
+use crate::{Error, SessionId};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+pub(super) type TurnGuard<'a> = tokio::sync::MutexGuard<'a, Option<LastSave>>;
+
+/// How waiting for a session's turn ended.
+pub(super) enum Turn<'a> {
+    /// This request holds the turn and makes its save.
+    Held(TurnGuard<'a>),
+    /// Another request made this one's save.
+    Done(Written),
+}
+
+impl RequestSession {
+    /// Takes the turn of session `id` for `save`. When another request holds it, queues
+    /// `save`'s changes for that one to make and waits.
+    pub(super) async fn take_turn(
+        &self,
+        id: SessionId,
+        save: &mut Save,
+        dirty: &Dirty,
+    ) -> Result<Turn<'_>, Error> {
+        let turns = self.config.turns(&id);
+        // A rotation writes a new id: it cannot ride on a save of the old one.
+        if save.rotate {
+            return Ok(Turn::Held(turns.turn.lock().await));
+        }
+        if let Ok(turn) = turns.turn.try_lock() {
+            return Ok(Turn::Held(turn));
+        }
+        let queued = Arc::new(QueuedSave {
+            id,
+            dirty: dirty.clone(),
+            outcome: Mutex::new(None),
+        });
+        lock(&turns.queued).push(Arc::clone(&queued));
+        let unqueue = Unqueue {
+            turns,
+            queued: &queued,
+        };
+        let turn = turns.turn.lock().await;
+        drop(unqueue);
+        let Some(outcome) = lock(&queued.outcome).take() else {
+            return Ok(Turn::Held(turn));
+        };
+        tracing::debug!("session saved together with another request's save of it");
+        Ok(Turn::Done(match outcome {
+            Combined::Saved {
+                version,
+                expires_at,
+                record,
+            } => {
+                let current = Current { id, version };
+                save.record = record;
+                save.rebased = true;
+                save.current = Some(current);
+                Written::Saved {
+                    current,
+                    expires_at,
+                }
+            }
+            Combined::Gone => Written::Gone,
+            Combined::Contention { attempts } => return Err(Error::Contention { attempts }),
+        }))
+    }
+
+    /// Before a save of `save`'s session: if this process saved the session since this
+    /// request loaded it (`last`), rebase on that save, from the record it kept or from a
+    /// load, instead of sending a save that is sure to lose.
+    pub(super) async fn catch_up(
+        &self,
+        store: &dyn Store,
+        save: &mut Save,
+        dirty: &Dirty,
+        last: &LastSave,
+    ) -> Result<(), Error> {
+        let Some(current) = save.current else {
+            return Ok(());
+        };
+        if last.id != current.id || last.version == current.version {
+            return Ok(());
+        }
+        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
+        let at = |version| {
+            Some(Current {
+                id: current.id,
+                version,
+            })
+        };
+        match &last.record {
+            Some(record) => save.rebase_on(record, at(last.version), dirty),
+            None => match store.load(&current.id).await?.and_then(decode) {
+                Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
+                // Gone: the save below finds out and answers `Missing`.
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// Takes the saves of session `id` queued in `turns` into `save`, each rebased on the
+/// record as `save` and those before it leave it. A queued save whose changes do not
+/// encode is left out: it makes its own save, and meets its own error.
+pub(super) fn gather(turns: &Turns, id: SessionId, save: &mut Save) {
+    let queued: Vec<_> = {
+        let mut queue = lock(&turns.queued);
+        if queue.is_empty() {
+            return;
+        }
+        queue.extract_if(.., |queued| queued.id == id).collect()
+    };
+    for queued in queued {
+        if let Ok(record) = rebased(&save.record, &queued.dirty) {
+            save.record = record;
+            save.rebased = true;
+            save.followers.push(queued);
+        }
+    }
+}
+
+/// Leaves each save made together with `save` its outcome, `result`. On a store error they
+/// are left none: each makes its own save when it gets the turn.
+pub(super) fn settle(save: &Save, result: &Result<Written, Error>) {
+    for queued in &save.followers {
+        let outcome = match result {
+            Ok(Written::Saved {
+                current,
+                expires_at,
+            }) => Combined::Saved {
+                version: current.version,
+                expires_at: *expires_at,
+                record: save.record.clone(),
+            },
+            Ok(Written::Gone) => Combined::Gone,
+            &Err(Error::Contention { attempts }) => Combined::Contention { attempts },
+            Err(_) => continue,
+        };
+        *lock(&queued.outcome) = Some(outcome);
+    }
+}
+
+impl Save {
+    /// Rebuilds the record to write as `stored` with this request's changes (`dirty`), then
+    /// those of its followers, rebased on it; `stored` is the record `current` names
+    /// (`None`: a new id).
+    pub(super) fn rebase_on(
+        &mut self,
+        stored: &Record,
+        current: Option<Current>,
+        dirty: &Dirty,
+    ) -> Result<(), Error> {
+        let mut record = rebased(stored, dirty)?;
+        for follower in &self.followers {
+            record = rebased(&record, &follower.dirty)?;
+        }
+        self.record = record;
+        self.rebased = true;
+        self.current = current;
+        Ok(())
+    }
+}
+
+/// `record` with the changes of the views in `dirty` rebased on it.
+pub(super) fn rebased(record: &Record, dirty: &Dirty) -> Result<Record, Error> {
+    let mut changes = FieldChanges::default();
+    for (view, bits) in dirty {
+        view.rebase(record, *bits, &mut changes)?;
+    }
+    Ok(record.with(changes.iter()))
+}
+
+/// Takes a waiting save out of the queue when its request stops waiting: it got the turn,
+/// or it was cancelled (a cancelled request's save is not made after the fact).
+struct Unqueue<'a> {
+    turns: &'a Turns,
+    queued: &'a Arc<QueuedSave>,
+}
+
+impl Drop for Unqueue<'_> {
+    fn drop(&mut self) {
+        lock(&self.turns.queued).retain(|queued| !Arc::ptr_eq(queued, self.queued));
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
