@@ -47,6 +47,8 @@ pub(crate) struct QueuedSave {
     pub(crate) dirty: Dirty,
     /// Set by the request that made the save, before it let go of the turn.
     pub(crate) outcome: std::sync::Mutex<Option<Combined>>,
+    /// Notified once `outcome` is set.
+    pub(crate) settled: tokio::sync::Notify,
 }
 
 /// What became of a save that another request made.

@@ -6,11 +6,11 @@
 //! the request that takes it, in one store write, instead of one write each.
 //!
 //! A save that finds the turn taken queues its changes (the views to ask, and their dirty
-//! bits) and waits for the turn. The request that takes the turn next rebases every queued
-//! change of its session on its own record, saves once, and leaves each waiting request
-//! the outcome before letting go of the turn. A waiting request that gets the turn finds
-//! its outcome there, or, if no one made its save (the one that took it failed or was
-//! cancelled), makes it itself, with whatever queued since.
+//! bits) and waits for the turn or its outcome. The request that takes the turn next
+//! rebases every queued change of its session on its own record, saves once, and leaves
+//! each waiting request the outcome before letting go of the turn. A waiting request that
+//! gets the turn without an outcome (the request that took its save failed or was
+//! cancelled) makes its save itself, with whatever queued since.
 
 use super::RequestSession;
 use super::server::{Save, Written, decode};
@@ -53,16 +53,29 @@ impl RequestSession {
             id,
             dirty: dirty.clone(),
             outcome: Mutex::new(None),
+            settled: tokio::sync::Notify::new(),
         });
         lock(&turns.queued).push(Arc::clone(&queued));
         let unqueue = Unqueue {
             turns,
             queued: &queued,
         };
-        let turn = turns.turn.lock().await;
+        // Whichever comes first: the outcome of a save that made this one (without waiting
+        // for the turn, so that the next request to save need not wait behind those that
+        // are done), or the turn.
+        let turn = tokio::select! {
+            biased;
+            () = queued.settled.notified() => None,
+            turn = turns.turn.lock() => Some(turn),
+        };
         drop(unqueue);
-        let Some(outcome) = lock(&queued.outcome).take() else {
-            return Ok(Turn::Held(turn));
+        let outcome = lock(&queued.outcome).take();
+        let outcome = match (outcome, turn) {
+            (Some(outcome), _) => outcome,
+            (None, Some(turn)) => return Ok(Turn::Held(turn)),
+            // Not expected (the outcome is set before the notification); should it happen,
+            // this request makes its own save.
+            (None, None) => return Ok(Turn::Held(turns.turn.lock().await)),
         };
         tracing::debug!("session saved together with another request's save of it");
         Ok(Turn::Done(match outcome {
@@ -157,6 +170,7 @@ pub(super) fn settle(save: &Save, result: &Result<Written, Error>) {
             Err(_) => continue,
         };
         *lock(&queued.outcome) = Some(outcome);
+        queued.settled.notify_one();
     }
 }
 
