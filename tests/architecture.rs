@@ -143,7 +143,7 @@ const ROWS: &[&[&str]] = &[
     &["error"],
     &["store"],
     &["record"],
-    &["key", "id", "time", "chain"],
+    &["key", "id", "time", "chain", "cache"],
     &["random"],
 ];
 

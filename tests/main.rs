@@ -1,6 +1,7 @@
 //! One test binary (one link) for every integration test.
 
 mod architecture;
+mod caching;
 mod concurrency;
 mod cookies;
 mod fuzz_inputs;

@@ -81,6 +81,44 @@ async fn a_signed_id_the_store_does_not_know_is_never_adopted() {
 }
 
 #[tokio::test]
+async fn other_cookies_that_are_not_ascii_or_not_utf8_cost_only_themselves() {
+    let (mut client, _) = probed();
+    client.post("/visit").await;
+    let id = client.cookie_header().expect("a session cookie");
+    let headers: [&[u8]; 4] = [
+        b"theme=caf\xc3\xa9; ",
+        b"theme=caf\xe9; ",
+        b"\xff\xfe=\x80; theme=dark; ",
+        b"a=b; broken; =; theme=\"\xe9\"; ",
+    ];
+    for prefix in headers {
+        let header = [prefix, id.as_bytes(), b"; last=\xe9"].concat();
+        let request = axum::http::Request::get("/session")
+            .header(
+                axum::http::header::COOKIE,
+                axum::http::HeaderValue::from_bytes(&header).expect("obs-text is allowed"),
+            )
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = tower::ServiceExt::oneshot(client.router().clone(), request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        let view: session_examples::View = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            view.visits,
+            1,
+            "the session was lost beside {:?}",
+            String::from_utf8_lossy(prefix)
+        );
+    }
+}
+
+#[tokio::test]
 async fn duplicate_and_numerous_cookies_are_handled() {
     let (mut client, _store) = probed();
     let genuine = signed_cookie(&mut client).await;
@@ -230,4 +268,28 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
     let mut fresh = Client::new(client.router().clone());
     assert_eq!(fresh.post("/visit").await.view().visits, 1);
     assert_eq!(fresh.get("/session").await.view().visits, 1);
+}
+
+#[tokio::test]
+async fn durations_up_to_duration_max_mean_never_and_never_panic() {
+    use session::CookieStore;
+    use std::time::Duration;
+    let layers = [
+        SessionLayer::new(MemoryStore::new(), &key()),
+        SessionLayer::new(CookieStore::new(), &key()),
+    ];
+    for layer in layers {
+        let layer = layer
+            .with_idle_timeout(Duration::MAX)
+            .with_max_lifetime(Some(Duration::MAX))
+            .with_refresh_interval(Duration::MAX)
+            .with_cookie_max_age(Some(Duration::MAX));
+        let mut client = Client::new(app(layer));
+        let reply = client.post("/visit").await;
+        let cookie = reply.set_cookie().expect("a cookie");
+        let max_age = cookie.max_age().expect("Max-Age").whole_days();
+        assert!((36_000..=36_600).contains(&max_age), "{max_age} days");
+        client.post("/visit").await;
+        assert_eq!(client.get("/session").await.view().visits, 2);
+    }
 }

@@ -482,3 +482,39 @@ async fn postgres_down_at_start_lost_mid_traffic_and_back() {
     );
     assert_eq!(client.post("/visit").await.view().visits, 3);
 }
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("exists")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_and_sqlite_sessions_are_readable_by_their_owner_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sessions = dir.path().join("app/sessions");
+    let mut files = Client::new(app(SessionLayer::new(
+        session::FileStore::new(&sessions).expect("dir"),
+        &key(),
+    )));
+    files.post("/visit").await;
+    assert_eq!(mode(&dir.path().join("app")), 0o700);
+    assert_eq!(mode(&sessions), 0o700);
+    let written: Vec<_> = std::fs::read_dir(&sessions).expect("dir").collect();
+    assert_eq!(written.len(), 1);
+    for file in written {
+        assert_eq!(mode(&file.expect("entry").path()), 0o600);
+    }
+
+    let mut sqlite = Client::new(app(SessionLayer::new(sqlite_store(&dir).await, &key())));
+    sqlite.post("/visit").await;
+    for name in ["sessions.db", "sessions.db-wal", "sessions.db-shm"] {
+        assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+    }
+}

@@ -75,6 +75,10 @@ pub(crate) struct LastSave {
     pub(crate) record: Option<Record>,
 }
 
+/// The longest duration a setting keeps: longer ones, up to `Duration::MAX` (meaning
+/// "never"), count as this, so that no time computed from a setting overflows.
+pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) kind: BackendKind,
@@ -89,6 +93,8 @@ pub(crate) struct Config {
     /// Saves of one session within this process take turns (see [`Config::turns`]).
     turns: Arc<[Turns]>,
     pub(crate) save_mode: SaveMode,
+    /// Mark responses of requests that used their session private (see [`crate::cache`]).
+    pub(crate) cache_headers: bool,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
     /// `None`: a quarter of the idle timeout, at most a minute.
@@ -112,6 +118,7 @@ impl Config {
                 .collect(),
             cookie: CookieConfig::default(),
             save_mode: SaveMode::Changed,
+            cache_headers: true,
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
             refresh_interval: None,

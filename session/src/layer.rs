@@ -2,7 +2,8 @@
 
 use crate::Key;
 use crate::backend::{BackendKind, SessionBackend};
-use crate::config::{Config, SaveMode};
+use crate::cache;
+use crate::config::{Config, LONGEST, SaveMode};
 use crate::cookie;
 use crate::request::RequestSession;
 use ::cookie::SameSite;
@@ -127,26 +128,40 @@ impl SessionLayer {
     /// `None` (the default): a browser-session cookie, dropped when the browser closes.
     /// `Some(age)`: the cookie carries `Max-Age`, renewed whenever the session is saved or
     /// its expiry refreshed (Beaker's `cookie_expires`). The server enforces expiry either way.
+    /// Durations past 100 years count as 100 years (browsers keep a cookie 400 days at
+    /// most, whatever it asks).
     pub fn with_cookie_max_age(self, max_age: Option<Duration>) -> Self {
-        self.with(|config| config.cookie.max_age = max_age)
+        self.with(|config| config.cookie.max_age = max_age.map(|age| age.min(LONGEST)))
     }
 
     /// How long a session lives without requests (default 30 minutes). Enforced by the
     /// store, with millisecond precision; any request that uses the session counts.
+    /// Durations past 100 years (up to `Duration::MAX`, "never") count as 100 years.
     pub fn with_idle_timeout(self, idle: Duration) -> Self {
-        self.with(|config| config.idle_timeout = idle)
+        self.with(|config| config.idle_timeout = idle.min(LONGEST))
     }
 
-    /// How long a session lives at most, however active (default: no limit).
+    /// How long a session lives at most, however active (default: no limit). Durations past
+    /// 100 years count as 100 years.
     pub fn with_max_lifetime(self, lifetime: Option<Duration>) -> Self {
-        self.with(|config| config.max_lifetime = lifetime)
+        self.with(|config| config.max_lifetime = lifetime.map(|lifetime| lifetime.min(LONGEST)))
     }
 
     /// A read-only request renews the idle expiry only once it would move by at least this
     /// much, so that reads do not write to the store every time (default: a quarter of the
     /// idle timeout, at most a minute).
     pub fn with_refresh_interval(self, interval: Duration) -> Self {
-        self.with(|config| config.refresh_interval = Some(interval))
+        self.with(|config| config.refresh_interval = Some(interval.min(LONGEST)))
+    }
+
+    /// Whether responses are kept out of shared caches (default on). A request that used
+    /// its session gets `Vary: Cookie` on its response (beside any `Vary` the handler set),
+    /// and a response that carries the session's `Set-Cookie` gets `Cache-Control:
+    /// no-store`, replacing the handler's (a cached `Set-Cookie` would hand one visitor's
+    /// session to everyone the cache serves). Routes that never use their session are left
+    /// as they are. Turn it off only if you set these headers yourself.
+    pub fn with_cache_headers(self, on: bool) -> Self {
+        self.with(|config| config.cache_headers = on)
     }
 
     /// When sessions are written back (default [`SaveMode::Changed`]).
@@ -306,10 +321,17 @@ fn respond<B: From<String>>(
     committed: Result<(), crate::Error>,
     mut response: Response<B>,
 ) -> Response<B> {
-    if let Err(error) = committed {
-        return error.respond(error.status(session.config.statuses));
+    let header = match committed {
+        Ok(()) => session.set_cookie(),
+        Err(error) => {
+            response = error.respond(error.status(session.config.statuses));
+            None
+        }
+    };
+    if session.config.cache_headers {
+        cache::mark_private(response.headers_mut(), header.is_some());
     }
-    if let Some(header) = session.set_cookie() {
+    if let Some(header) = header {
         response.headers_mut().append(SET_COOKIE, header);
     }
     response

@@ -43,6 +43,7 @@
 // Imports run one way, top to bottom (ARCHITECTURE.md):
 // layer, extract -> request -> typed -> record -> time; cookie, store, key, id beside them.
 mod backend;
+mod cache;
 mod chain;
 mod config;
 mod cookie;

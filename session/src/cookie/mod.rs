@@ -80,8 +80,10 @@ impl CookieConfig {
     }
 }
 
-/// The values of every cookie called `name` in the request, in order. Unparsable headers
-/// and pairs are skipped.
+/// The values of every cookie called `name` in the request, in order. Unparsable pairs are
+/// skipped, each alone: the header is split into pairs as bytes, so another cookie that is
+/// not ASCII (`theme=café`, as scripts and sibling subdomains set) or not even UTF-8 costs
+/// only itself, not the session.
 pub(crate) fn cookie_values<'a>(
     name: &'a str,
     headers: &'a HeaderMap,
@@ -89,9 +91,9 @@ pub(crate) fn cookie_values<'a>(
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
+        .flat_map(|header| header.as_bytes().split(|&byte| byte == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter_map(|pair| cookie::Cookie::parse(pair).ok())
         .filter(move |cookie| cookie.name() == name)
         .filter_map(|cookie| cookie.value_raw())
 }

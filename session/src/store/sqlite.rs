@@ -33,15 +33,34 @@ pub struct SqliteStore {
     queries: Arc<Queries>,
 }
 
+/// Creates the database file `path`, if missing, readable by its owner only (on Unix):
+/// SQLite gives its `-wal` and `-shm` files the database file's permissions.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Io(error)),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or
-    /// `sqlite::memory:`) with the settings above.
+    /// `sqlite::memory:`) with the settings above. On Unix a database file it creates, and
+    /// its `-wal` and `-shm` files, are private to the user (0600), whatever the umask.
     ///
     /// # Errors
     /// When the URL is invalid or the database cannot be opened.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(super::sql::backend)?
+        let options = SqliteConnectOptions::from_str(url).map_err(super::sql::backend)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            create_private(options.get_filename())?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -54,7 +73,8 @@ impl SqliteStore {
         Ok(Self::new(pool))
     }
 
-    /// A store using `pool` as configured, on the table `sessions`.
+    /// A store using `pool` as configured (the database file keeps the permissions it was
+    /// created with), on the table `sessions`.
     #[must_use]
     pub fn new(pool: sqlx::SqlitePool) -> Self {
         let table = Table::new(None, "sessions").expect("valid default name");

@@ -56,14 +56,29 @@ struct Inner {
     next_sweep_ms: Arc<AtomicU64>,
 }
 
+/// Options that create a file only its owner can read (on Unix).
+fn private_file() -> fs::OpenOptions {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 impl FileStore {
-    /// A store in `dir`, created if missing.
+    /// A store in `dir`, created if missing. On Unix, directories it creates are private
+    /// to the user (0700), and so is every session file (0600), whatever the umask: a
+    /// session file holds a live session.
     ///
     /// # Errors
     /// When the directory cannot be created.
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
-        fs::create_dir_all(&dir)?;
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
@@ -206,7 +221,7 @@ impl Inner {
             crate::random::u64()
         ));
         let result = (|| {
-            let mut file = fs::File::create(&temp)?;
+            let mut file = private_file().open(&temp)?;
             file.write_all(&format::new_file(version, expires_ms, data))?;
             if self.fsync {
                 file.sync_all()?;
