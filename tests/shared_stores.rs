@@ -6,7 +6,10 @@ use axum::http::{Method, StatusCode};
 use session::store::conformance;
 use session::{RedisStore, SessionLayer, SqliteStore, Store};
 use session_examples::app;
-use session_tests::{Client, RedisServer, key, postgres_store, redis_url, unique, view_with};
+use session_tests::{
+    Client, ProbeStore, RedisServer, capture_logs, key, postgres_store, redis_url, send, unique,
+    view_with,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -517,4 +520,140 @@ async fn file_and_sqlite_sessions_are_readable_by_their_owner_only() {
     for name in ["sessions.db", "sessions.db-wal", "sessions.db-shm"] {
         assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
     }
+}
+
+/// Stores keep a session under its id's storage key, never under the id its cookie holds;
+/// a stored key signed into a cookie opens nothing.
+async fn sessions_are_stored_under_a_hash_of_the_id(store: impl Store + Clone) {
+    let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
+    client.post("/visit").await;
+    let value = client.cookie("id").expect("a session cookie").to_owned();
+    let cookies = session::internals::bench::IdCookie::new(&key());
+    let id = cookies.verify("id", &value).expect("genuine");
+    assert!(store.load(&id).await.expect("load").is_none(), "kept by id");
+    let stored_key = id.storage_key();
+    assert!(store.load(&stored_key).await.expect("load").is_some());
+
+    let forged = format!("id={}", cookies.sign("id", &stored_key));
+    let reply = send(client.router(), Method::GET, "/session", Some(&forged), "").await;
+    assert_eq!(reply.view().visits, 0, "a stored key opened a session");
+    assert!(
+        store
+            .load(&stored_key.storage_key())
+            .await
+            .expect("load")
+            .is_none(),
+        "nothing is kept for the forged cookie"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_server_store_keeps_sessions_under_a_hash_of_the_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sessions_are_stored_under_a_hash_of_the_id(session::MemoryStore::new()).await;
+    let files = session::FileStore::new(dir.path().join("files")).expect("dir");
+    sessions_are_stored_under_a_hash_of_the_id(files).await;
+    sessions_are_stored_under_a_hash_of_the_id(sqlite_store(&dir).await).await;
+    sessions_are_stored_under_a_hash_of_the_id(redis_store()).await;
+    sessions_are_stored_under_a_hash_of_the_id(postgres_store().await).await;
+}
+
+/// Every error path on `store` (a race lost to another instance, a rotation, a logout, a
+/// corrupt record, the store down on load and on save), with the logs captured: no id a
+/// cookie held appears in them, and each failure states its cause once.
+async fn error_paths_log_no_session_id(store: impl Store + Clone) {
+    let (_guard, logs) = capture_logs();
+    let probe = ProbeStore::new(store.clone());
+    let cookies = session::internals::bench::IdCookie::new(&key());
+    let mut client = Client::new(app(SessionLayer::new(probe.clone(), &key())));
+    let mut other = Client::new(app(SessionLayer::new(store.clone(), &key())));
+    let mut ids = Vec::new();
+    let mut remember = |client: &Client| {
+        let value = client.cookie("id").expect("a session cookie").to_owned();
+        ids.push((cookies.verify("id", &value).expect("genuine"), value));
+    };
+
+    client.post("/visit").await;
+    remember(&client);
+    // Two instances (two turn tables, like two processes) writing at once: lost races.
+    other.jar = client.jar.clone();
+    let cookie = client.cookie_header().expect("cookie");
+    let routers = [
+        client.router(),
+        other.router(),
+        client.router(),
+        other.router(),
+    ];
+    let racing = routers.map(|router| {
+        let (router, cookie) = (router.clone(), cookie.clone());
+        async move {
+            send(
+                &router,
+                Method::POST,
+                "/inc/a?delay_ms=5",
+                Some(&cookie),
+                "",
+            )
+            .await
+        }
+    });
+    for reply in futures_join_all(racing).await {
+        assert!(reply.status.is_success(), "{}", reply.status);
+    }
+    client.post("/login/ada").await;
+    remember(&client);
+    probe.set_down(true);
+    assert_eq!(
+        client.get("/session").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        client.post("/visit").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    probe.set_down(false);
+    client.post("/logout").await;
+
+    // A record that does not decode, under a genuine signed cookie.
+    let corrupt = session::SessionId::random();
+    let expires = std::time::SystemTime::now() + Duration::from_secs(60);
+    let saved = store
+        .save(&corrupt.storage_key(), b"garbage", expires, None)
+        .await;
+    assert!(matches!(saved, Ok(session::store::SaveOutcome::Saved(_))));
+    let value = cookies.sign("id", &corrupt);
+    let reply = send(
+        client.router(),
+        Method::GET,
+        "/session",
+        Some(&format!("id={value}")),
+        "",
+    )
+    .await;
+    assert_eq!(reply.view().visits, 0);
+    ids.push((corrupt, value));
+
+    let text = logs.text();
+    for expected in ["corrupt session", "session failed", "rebasing"] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    for (id, value) in &ids {
+        for secret in [id.to_base64(), value.clone()] {
+            assert!(!text.contains(&secret), "{secret} in:\n{text}");
+        }
+    }
+    for line in text.lines().filter(|line| line.contains("store is down")) {
+        assert_eq!(line.matches("store is down").count(), 1, "{line}");
+    }
+}
+
+#[tokio::test]
+async fn no_error_path_logs_a_session_id_on_any_server_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    error_paths_log_no_session_id(session::MemoryStore::new()).await;
+    error_paths_log_no_session_id(session::FileStore::new(dir.path().join("f")).expect("dir"))
+        .await;
+    error_paths_log_no_session_id(sqlite_store(&dir).await).await;
+    error_paths_log_no_session_id(redis_store()).await;
+    error_paths_log_no_session_id(postgres_store().await).await;
 }

@@ -204,12 +204,14 @@ async fn generic_structs_and_raw_identifiers_work() {
 }
 
 #[tokio::test]
-async fn a_handler_without_the_layer_gets_a_500_naming_it() {
+async fn a_handler_without_the_layer_gets_a_500_and_the_log_names_it() {
     let router = Router::new().route(
         "/",
         get(|auth: Session<Auth>| async move { auth.id().to_string() }),
     );
+    let (_guard, logs) = capture_logs();
     let reply = session_tests::send(&router, axum::http::Method::GET, "/", None, "").await;
     assert_eq!(reply.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(reply.body.contains("SessionLayer"), "{}", reply.body);
+    assert_eq!(reply.body, "session error", "no internals for the client");
+    assert!(logs.text().contains("SessionLayer"), "{}", logs.text());
 }

@@ -2,7 +2,6 @@
 
 use crate::Error;
 use crate::SessionData;
-use crate::chain::ErrorChain;
 use crate::layer::RequestExtension;
 use crate::request::RequestSession;
 use axum_core::extract::FromRequestParts;
@@ -147,7 +146,8 @@ impl fmt::Display for SessionRejection {
             Self::MissingLayer => f.write_str(
                 "no session layer: add `.layer(SessionLayer::new(store, &key))` to this router, outside the routes that extract `Session`",
             ),
-            Self::Unavailable { error, .. } => write!(f, "{}", ErrorChain(error)),
+            // The cause is the `source()`: printed here too, a chain would say it twice.
+            Self::Unavailable { .. } => f.write_str("session unavailable"),
         }
     }
 }
@@ -164,10 +164,11 @@ impl std::error::Error for SessionRejection {
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
         match self {
+            // The hint is for the developer, in the log; the client learns nothing of the
+            // application's insides.
             Self::MissingLayer => {
-                let message = self.to_string();
-                tracing::error!("{message}");
-                (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+                tracing::error!("{self}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response()
             }
             Self::Unavailable { status, error } => error.respond(status),
         }

@@ -39,6 +39,31 @@ impl SessionId {
         Self(bytes)
     }
 
+    /// The key a store keeps this session under: the first 16 bytes of the id's SHA-256.
+    /// Records are stored by it, never by the id the cookie holds, so a dump of a store (a
+    /// Redis snapshot, a database backup, a session directory) yields nothing that opens a
+    /// session: finding an id from its key means inverting SHA-256 on 128 random bits. And
+    /// a stored key sent back in a cookie, even signed, names no record: the store would be
+    /// asked for the key's own hash.
+    ///
+    /// Unkeyed, so that rotating the secret ([`crate::SessionLayer::with_previous_keys`])
+    /// keeps every stored session reachable; ids are random, which is what makes a plain
+    /// hash enough.
+    ///
+    /// ```
+    /// let id = session::SessionId::from_bytes([7; 16]);
+    /// assert_ne!(id.storage_key(), id);
+    /// assert_eq!(id.storage_key(), id.storage_key());
+    /// ```
+    #[must_use]
+    pub fn storage_key(&self) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.0);
+        let mut bytes = [0; Self::LEN];
+        bytes.copy_from_slice(&digest[..Self::LEN]);
+        Self(bytes)
+    }
+
     /// The raw bytes.
     #[must_use]
     pub const fn as_bytes(&self) -> &[u8; Self::LEN] {

@@ -82,7 +82,7 @@ impl RequestSession {
         let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
             return Ok(());
         };
-        let stored = backend.store.load(&verified.id).await?;
+        let stored = backend.store.load(&verified.id.storage_key()).await?;
         let now = SystemTime::now();
         let (mut state, current) = match stored.and_then(|stored| live(&self.config, stored, now)) {
             Some(live) => {
@@ -108,12 +108,12 @@ impl RequestSession {
     /// is worked on in place, where the caller keeps it.
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
         for id in &plan.doomed {
-            plan.store.delete(id).await?;
+            plan.store.delete(&id.storage_key()).await?;
         }
         match &mut plan.action {
             Action::None => {}
             &mut Action::Touch(id, expires_at) => {
-                if plan.store.touch(&id, expires_at).await? {
+                if plan.store.touch(&id.storage_key(), expires_at).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     if let Kind::Server(server) = &mut state.kind {
@@ -198,7 +198,12 @@ impl RequestSession {
                 .map_or_else(SessionId::random, |current| current.id);
             let expected = save.current.map(|current| current.version);
             match store
-                .save(&id, save.record.as_bytes(), expires_at, expected)
+                .save(
+                    &id.storage_key(),
+                    save.record.as_bytes(),
+                    expires_at,
+                    expected,
+                )
                 .await?
             {
                 SaveOutcome::Saved(version) => {
@@ -238,7 +243,9 @@ impl RequestSession {
                     tracing::debug!(
                         "session changed since it was loaded; rebasing this request's changes"
                     );
-                    let Some((stored, version)) = store.load(&id).await?.and_then(decode) else {
+                    let Some((stored, version)) =
+                        store.load(&id.storage_key()).await?.and_then(decode)
+                    else {
                         return Ok(Written::Gone);
                     };
                     save.rebase_on(&stored, Some(Current { id, version }), dirty)?;
@@ -331,10 +338,10 @@ async fn rotate_away(
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<bool, Error> {
-    let Some((now_stored, _)) = store.load(&old.id).await?.and_then(decode) else {
+    let Some((now_stored, _)) = store.load(&old.id.storage_key()).await?.and_then(decode) else {
         return Ok(false);
     };
-    if !store.delete(&old.id).await? {
+    if !store.delete(&old.id.storage_key()).await? {
         return Ok(false);
     }
     save.rebase_on(&now_stored, None, dirty)?;

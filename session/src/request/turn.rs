@@ -63,11 +63,15 @@ impl RequestSession {
         // Whichever comes first: the outcome of a save that made this one (without waiting
         // for the turn, so that the next request to save need not wait behind those that
         // are done), or the turn.
-        let turn = tokio::select! {
-            biased;
-            () = queued.settled.notified() => None,
-            turn = turns.turn.lock() => Some(turn),
-        };
+        let mut settled = std::pin::pin!(queued.settled.notified());
+        let mut taken = std::pin::pin!(turns.turn.lock());
+        let turn = std::future::poll_fn(|cx| {
+            if settled.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(None);
+            }
+            taken.as_mut().poll(cx).map(Some)
+        })
+        .await;
         drop(unqueue);
         let outcome = lock(&queued.outcome).take();
         let outcome = match (outcome, turn) {
@@ -123,7 +127,11 @@ impl RequestSession {
         };
         match &last.record {
             Some(record) => save.rebase_on(record, at(last.version), dirty),
-            None => match store.load(&current.id).await?.and_then(decode) {
+            None => match store
+                .load(&current.id.storage_key())
+                .await?
+                .and_then(decode)
+            {
                 Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
                 // Gone: the save below finds out and answers `Missing`.
                 None => Ok(()),

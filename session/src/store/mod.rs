@@ -115,7 +115,9 @@ impl StoreError {
 /// - [`delete`](Store::delete) removes the record; `true` if a live record was removed.
 ///
 /// Stores are not expected to validate ids: they only ever see ids this crate generated or
-/// whose signature it verified.
+/// whose signature it verified. And they never see the id a cookie holds: the layer keeps
+/// each session under its id's [storage key](SessionId::storage_key), so that nothing a
+/// store holds or logs opens a session.
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// The live record stored under `id`.
     fn load<'a>(

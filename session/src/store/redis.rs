@@ -37,7 +37,8 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 ";
 
-/// Sessions in Redis, one key per session (`prefix` + id), each a single string holding
+/// Sessions in Redis, one key per session (`prefix` + the base64url of the
+/// [storage key](crate::SessionId::storage_key)), each a single string holding
 /// `version (8 bytes) | expires at (8 bytes) | record`.
 ///
 /// - Expiry is the key's TTL as well: Redis evicts expired sessions itself.

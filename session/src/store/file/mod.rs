@@ -26,7 +26,9 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///   new session, or one that outgrew its file, is written to a temp file renamed into
 ///   place. [`FileStore::with_fsync`] adds an fsync to each write for power-loss
 ///   durability.
-/// - File names are the id's base64url form; no path is ever built from request input.
+/// - File names are the base64url form of the id the store is given (a session id's
+///   [storage key](SessionId::storage_key), never the id its cookie holds); no path is
+///   ever built from request input.
 /// - Expired files are removed by a sweep that runs in the background after a write, at most
 ///   once per sweep interval (five minutes by default), or by [`FileStore::sweep_expired`].
 /// - A corrupt or truncated file is treated as no session (with a warning), never a panic.
