@@ -213,9 +213,13 @@ async fn a_hot_session_on_the_file_store_loses_no_update() {
     a_hot_session_loses_no_update(FileStore::new(dir.path()).expect("store"), 8, 25).await;
 }
 
-/// Starts a slow `POST /inc/a`, runs `action` while it sleeps, then lets it finish.
-async fn slow_request_around(action: &str) -> (Client, String, session_tests::Reply) {
-    let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
+/// Starts a slow `POST /inc/a` on `store`, runs `action` while it sleeps, then lets it
+/// finish.
+async fn slow_request_around(
+    store: impl Store,
+    action: &str,
+) -> (Client, String, session_tests::Reply) {
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     let old = client.cookie_header().expect("cookie");
     let router: Router = client.router().clone();
@@ -223,15 +227,14 @@ async fn slow_request_around(action: &str) -> (Client, String, session_tests::Re
         let (router, old) = (router.clone(), old.clone());
         async move { send(&router, Method::POST, "/inc/a?delay_ms=300", Some(&old), "").await }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     client.post(action).await;
     let slow = slow.await.expect("slow request");
     (client, old, slow)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_request_finishing_after_logout_leaves_the_session_dead() {
-    let (client, old, slow) = slow_request_around("/logout").await;
+async fn a_slow_request_after_logout_leaves_the_session_dead(store: impl Store) {
+    let (client, old, slow) = slow_request_around(store, "/logout").await;
     assert!(slow.status.is_success());
     assert!(
         slow.set_cookies.is_empty(),
@@ -245,9 +248,8 @@ async fn a_slow_request_finishing_after_logout_leaves_the_session_dead() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_request_finishing_after_rotation_does_not_revive_the_old_id() {
-    let (mut client, old, slow) = slow_request_around("/login/ada").await;
+async fn a_slow_request_after_rotation_does_not_revive_the_old_id(store: impl Store) {
+    let (mut client, old, slow) = slow_request_around(store, "/login/ada").await;
     assert!(slow.set_cookies.is_empty());
     let dead = view_with(client.router(), &old).await;
     assert_eq!((dead.visits, dead.user), (0, None));
@@ -255,9 +257,8 @@ async fn a_slow_request_finishing_after_rotation_does_not_revive_the_old_id() {
     assert_eq!((live.visits, live.user.as_deref()), (1, Some("ada")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_request_finishing_after_invalidate_does_not_revive_the_old_session() {
-    let (mut client, old, _slow) = slow_request_around("/invalidate").await;
+async fn a_slow_request_after_invalidate_does_not_revive_the_old_session(store: impl Store) {
+    let (mut client, old, _slow) = slow_request_around(store, "/invalidate").await;
     let dead = view_with(client.router(), &old).await;
     assert_eq!((dead.visits, dead.a), (0, 0));
     let live = client.get("/session").await.view();
@@ -266,6 +267,30 @@ async fn a_slow_request_finishing_after_invalidate_does_not_revive_the_old_sessi
         (1, 0),
         "the fresh session is untouched by the slow request"
     );
+}
+
+/// The three races against a slow request, on `store` (made afresh for each).
+pub(crate) async fn slow_requests_never_revive_an_ended_session<S, F>(store: impl Fn() -> F)
+where
+    S: Store,
+    F: std::future::Future<Output = S>,
+{
+    a_slow_request_after_logout_leaves_the_session_dead(store().await).await;
+    a_slow_request_after_rotation_does_not_revive_the_old_id(store().await).await;
+    a_slow_request_after_invalidate_does_not_revive_the_old_session(store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_never_revive_an_ended_session_on_the_memory_store() {
+    slow_requests_never_revive_an_ended_session(|| async { MemoryStore::new() }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_never_revive_an_ended_session_on_the_file_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        || async { FileStore::new(dir.path().join(session_tests::unique("f"))).expect("dir") };
+    slow_requests_never_revive_an_ended_session(store).await;
 }
 
 /// A store that other processes never stop writing: every replace loses its race.

@@ -1,7 +1,10 @@
 //! Redis, PostgreSQL and SQLite: the conformance suite, the demo on each, two instances
 //! sharing one store, round trips per request, and Redis restarting under the app.
 
-use crate::concurrency::{a_hot_session_loses_no_update, different_fields_are_both_kept};
+use crate::concurrency::{
+    a_hot_session_loses_no_update, different_fields_are_both_kept,
+    slow_requests_never_revive_an_ended_session,
+};
 use axum::http::{Method, StatusCode};
 use session::store::conformance;
 use session::{RedisStore, SessionLayer, SqliteStore, Store};
@@ -656,4 +659,12 @@ async fn no_error_path_logs_a_session_id_on_any_server_store() {
     error_paths_log_no_session_id(sqlite_store(&dir).await).await;
     error_paths_log_no_session_id(redis_store()).await;
     error_paths_log_no_session_id(postgres_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_never_revive_an_ended_session_on_sqlite_redis_and_postgres() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    slow_requests_never_revive_an_ended_session(|| sqlite_store(&dir)).await;
+    slow_requests_never_revive_an_ended_session(|| async { redis_store() }).await;
+    slow_requests_never_revive_an_ended_session(postgres_store).await;
 }
