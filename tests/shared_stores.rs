@@ -668,3 +668,84 @@ async fn slow_requests_never_revive_an_ended_session_on_sqlite_redis_and_postgre
     slow_requests_never_revive_an_ended_session(|| async { redis_store() }).await;
     slow_requests_never_revive_an_ended_session(postgres_store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
+    use session_tests::TcpProxy;
+    use sqlx::postgres::PgConnectOptions;
+    use std::str::FromStr;
+
+    let direct = PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
+    let upstream = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut proxy = TcpProxy::new(upstream);
+    proxy.restore().await;
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        direct.get_username(),
+        proxy.port(),
+        direct.get_database().unwrap_or("test")
+    );
+    // A pool on sqlx's defaults, as an application might pass it: waiting up to 30 s for a
+    // connection, each checked with a ping that a partition stalls too.
+    let pool = sqlx::PgPool::connect_lazy(&url).expect("url");
+    let store = session::PostgresStore::new(pool)
+        .with_table(Some("session_tests"), &unique("t_"))
+        .expect("name");
+    store.migrate().await.expect("migrate");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    assert_eq!(client.post("/visit").await.view().visits, 2);
+
+    // Partitioned: the connections stay up and no reply comes. Each request that needs
+    // the session answers 503 once the store's 2-second operation timeout passes, instead
+    // of waiting for the pool's 30 s, or for TCP to give up.
+    proxy.stall();
+    let bound = Duration::from_secs(10);
+    let down = tokio::time::timeout(bound, client.post("/visit"))
+        .await
+        .expect("answers during the partition instead of hanging");
+    client.assert_store_down(&down).await;
+    let down = tokio::time::timeout(bound, client.get("/session"))
+        .await
+        .expect("answers during the partition instead of hanging");
+    client.assert_store_down(&down).await;
+
+    proxy.restore().await;
+    let back = client.until_success(Method::GET, "/session").await;
+    assert_eq!(back.expect("back").view().visits, 2);
+    assert_eq!(client.post("/visit").await.view().visits, 3);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
+    let mut server = session_tests::PostgresServer::start();
+    let store = session::PostgresStore::connect(&server.url())
+        .await
+        .expect("url");
+    store.migrate().await.expect("migrate");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    client.post("/login/ada").await;
+    let cookie = client.cookie_header().expect("cookie");
+    // The session itself on disk: saves do not wait for the flush (`connect`'s
+    // `synchronous_commit = off`), and the server flushes only every 10 s here.
+    let pool = sqlx::PgPool::connect(&server.url()).await.expect("connect");
+    sqlx::query("CHECKPOINT")
+        .execute(&pool)
+        .await
+        .expect("checkpoint");
+    pool.close().await;
+
+    assert!(client.post("/logout").await.status.is_success());
+    server.crash();
+    server.restart();
+    let store = session::PostgresStore::connect(&server.url())
+        .await
+        .expect("url");
+    let after = view_with(&app(SessionLayer::new(store, &key())), &cookie).await;
+    assert_eq!(after.user, None, "the logout was undone by the crash");
+}

@@ -24,6 +24,13 @@ async fn file_store_meets_the_contract() {
     conformance::run_all(Arc::new(FileStore::new(dir.path()).unwrap())).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_store_with_fsync_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path()).unwrap().with_fsync(true);
+    conformance::run_all(Arc::new(store)).await;
+}
+
 #[tokio::test]
 async fn memory_store_sweeps_expired_records() {
     let store = MemoryStore::new().with_sweep_interval(Duration::ZERO);

@@ -15,6 +15,8 @@ pub use forgery::{assert_each_gives_a_fresh_session, single_character_changes};
 pub use logs::{Logs, capture_logs};
 pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
+#[cfg(unix)]
+pub use servers::PostgresServer;
 pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
 
 /// A fixed 64-byte test secret.

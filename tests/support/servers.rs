@@ -140,3 +140,156 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// A PostgreSQL server of the test's own (a fresh cluster in a temp dir, on a free loopback
+/// port, run as the `postgres` user), that a test can crash: every one of its processes
+/// killed at once, losing what was in its shared memory, as a crash of the machine's
+/// database server would, short of the disk cache.
+#[derive(Debug)]
+pub struct PostgresServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    /// The postmaster, leader of a process group holding every server process.
+    child: Option<std::process::Child>,
+}
+
+#[cfg(unix)]
+impl PostgresServer {
+    /// Creates a cluster and starts it. `wal_writer_delay` is at its longest (10 s), so that
+    /// a commit that does not wait for the disk stays in shared memory until then.
+    pub fn start() -> Self {
+        let bin = Self::bin();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let chown = std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .expect("chown");
+        assert!(
+            chown.success(),
+            "the temp dir could not be given to postgres"
+        );
+        let initdb = Self::as_postgres(std::process::Command::new(bin.join("initdb")))
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("initdb runs");
+        assert!(initdb.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            port,
+            dir,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Kills every server process at once (SIGKILL to the process group).
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let group = format!("-{}", child.id());
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (after a crash: with crash recovery) and waits until it answers.
+    pub fn restart(&mut self) {
+        self.crash();
+        let data = self.dir.path().join("data");
+        let mut command =
+            Self::as_postgres(std::process::Command::new(Self::bin().join("postgres")));
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ))
+            .args(["-c", "fsync=on", "-c", "wal_writer_delay=10000"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        self.child = Some(child);
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("postgres on port {} did not start", self.port);
+    }
+
+    /// The installed server's `bin` directory (the newest version).
+    fn bin() -> std::path::PathBuf {
+        let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is installed")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .collect();
+        versions.sort();
+        versions.pop().expect("a PostgreSQL version").join("bin")
+    }
+
+    /// `command`, run as the `postgres` user when this process is root (PostgreSQL refuses
+    /// to run as root).
+    fn as_postgres(mut command: std::process::Command) -> std::process::Command {
+        if is_root() {
+            let (uid, gid) = postgres_ids();
+            std::os::unix::process::CommandExt::uid(&mut command, uid);
+            std::os::unix::process::CommandExt::gid(&mut command, gid);
+        }
+        command
+    }
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+/// The `postgres` user's uid and gid, from `id`.
+#[cfg(unix)]
+fn postgres_ids() -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let out = std::process::Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("id runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("the postgres user exists")
+    };
+    (id("-u"), id("-g"))
+}
+
+#[cfg(unix)]
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}

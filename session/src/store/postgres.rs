@@ -15,8 +15,12 @@ use std::time::Duration;
 /// - [`migrate`](Self::migrate) creates the table; expired rows are never returned, and
 ///   [`delete_expired`](Self::delete_expired) (or [`spawn_sweeper`](Self::spawn_sweeper))
 ///   reclaims them in bounded batches.
-/// - [`connect`](Self::connect) sets what suits sessions: commits that do not wait for the
-///   disk, and a 2-second acquire timeout. [`new`](Self::new) takes a pool as configured.
+/// - [`connect`](Self::connect) sets what suits sessions: saves that do not wait for the
+///   disk (deletes still do: a logout or rotation survives a crash of the database
+///   server), a 2-second acquire timeout and statement timeout. [`new`](Self::new) takes a
+///   pool as configured.
+/// - Each store operation fails after 2 s ([`with_timeout`](Self::with_timeout)), answered
+///   503: a stalled connection or a partitioned database server cannot hold requests.
 ///
 /// # Example
 /// ```no_run
@@ -37,6 +41,8 @@ use std::time::Duration;
 pub struct PostgresStore {
     pool: sqlx::PgPool,
     queries: Arc<Queries>,
+    /// How long one store operation may take.
+    timeout: Duration,
 }
 
 impl PostgresStore {
@@ -48,8 +54,13 @@ impl PostgresStore {
     /// crashes, the last fraction of a second of saves (at most three times
     /// `wal_writer_delay`, 600 ms by default) can be lost, never half-applied and never
     /// corrupting anything; those visitors find their session one change older, or start
-    /// a new one. Sessions are the usual place to make that trade; pass a pool of your own
-    /// to [`new`](Self::new) to keep every commit durable.
+    /// a new one. Deletes (a logout, the old id of a rotation) are exempt: each runs with
+    /// `SET LOCAL synchronous_commit = on`, so an acknowledged logout never comes back.
+    /// Sessions are the usual place to make that trade; pass a pool of your own to
+    /// [`new`](Self::new) to keep every commit durable.
+    ///
+    /// A statement that runs longer than 2 s is cancelled by the server
+    /// (`statement_timeout`), as each operation is given up by the store after 2 s.
     ///
     /// The pool holds up to 10 connections, and a request waits at most 2 seconds for
     /// one, so that an unreachable database gives 503s rather than a queue.
@@ -60,7 +71,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(super::sql::backend)?
-            .options([("synchronous_commit", "off")]);
+            .options([("synchronous_commit", "off"), ("statement_timeout", "2s")]);
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(2))
@@ -75,6 +86,7 @@ impl PostgresStore {
         Self {
             pool,
             queries: Arc::new(Queries::new(Dialect::Postgres, &table)),
+            timeout: super::sql::DEFAULT_TIMEOUT,
         }
     }
 

@@ -65,6 +65,10 @@ pub(crate) struct Queries {
     pub(crate) exists: Arc<str>,
     pub(crate) touch: Arc<str>,
     pub(crate) delete: Arc<str>,
+    /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
+    /// even on connections whose saves do not, so that a logout survives a crash of the
+    /// database server. PostgreSQL only.
+    pub(crate) durable: Option<Arc<str>>,
     pub(crate) sweep: Arc<str>,
 }
 
@@ -140,6 +144,8 @@ impl Queries {
             )
             .into(),
             delete: format!("DELETE FROM {t} WHERE id = {} RETURNING expires_at", p(1)).into(),
+            durable: (dialect == Dialect::Postgres)
+                .then(|| "SET LOCAL synchronous_commit = on".into()),
             sweep: format!(
                 "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
                 p(1),
@@ -154,6 +160,26 @@ pub(crate) fn backend(error: sqlx::Error) -> StoreError {
     StoreError::backend(error)
 }
 
+/// How long a store operation may take by default: a database behind a network partition
+/// would otherwise hold a request for as long as TCP keeps trying (sqlx sets no TCP
+/// keepalive).
+pub(crate) const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `operation`, failing it once `limit` has passed.
+pub(crate) async fn within<T>(
+    limit: std::time::Duration,
+    operation: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the database did not answer in time",
+            )))
+        })
+}
+
 /// Milliseconds since the Unix epoch as SQL's signed 64-bit integer.
 pub(crate) fn ms(time: std::time::SystemTime) -> i64 {
     i64::try_from(crate::time::unix_ms(time)).unwrap_or(i64::MAX)
@@ -166,7 +192,7 @@ pub(crate) fn first_version() -> i64 {
 }
 
 /// Implements the table maintenance methods and [`Store`](crate::Store) for a struct with
-/// `pool` (an sqlx pool) and `queries: Arc<Queries>` fields.
+/// `pool` (an sqlx pool), `queries: Arc<Queries>` and `timeout: Duration` fields.
 macro_rules! sql_store {
     ($store:ident) => {
         impl $store {
@@ -215,6 +241,15 @@ macro_rules! sql_store {
                 }
             }
 
+            /// Fails each store operation that takes longer than `limit` (default 2 s) with a
+            /// store error, answered 503: a database behind a network partition, or a
+            /// stalled connection, would otherwise hold requests for as long as TCP keeps
+            /// trying.
+            #[must_use]
+            pub fn with_timeout(self, limit: std::time::Duration) -> Self {
+                Self { timeout: limit, ..self }
+            }
+
             /// Runs [`Self::delete_expired`] every `period` in a background task, in batches
             /// of 1000, logging failures. Abort the handle to stop it.
             pub fn spawn_sweeper(&self, period: std::time::Duration) -> tokio::task::JoinHandle<()> {
@@ -236,7 +271,7 @@ macro_rules! sql_store {
                 &'a self,
                 id: &'a $crate::SessionId,
             ) -> $crate::store::BoxFuture<'a, Result<Option<$crate::store::StoredRecord>, $crate::StoreError>> {
-                Box::pin(async move {
+                Box::pin($crate::store::sql::within(self.timeout, async move {
                     use sqlx::Row;
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
                     let row = sqlx::query(sqlx::AssertSqlSafe(self.queries.load.clone()))
@@ -254,7 +289,7 @@ macro_rules! sql_store {
                         version: $crate::store::Version::new(version as u64),
                         expires_at: $crate::time::from_unix_ms(expires_at.max(0) as u64),
                     }))
-                })
+                }))
             }
 
             fn save<'a>(
@@ -264,7 +299,7 @@ macro_rules! sql_store {
                 expires_at: std::time::SystemTime,
                 expected: Option<$crate::store::Version>,
             ) -> $crate::store::BoxFuture<'a, Result<$crate::store::SaveOutcome, $crate::StoreError>> {
-                Box::pin(async move {
+                Box::pin($crate::store::sql::within(self.timeout, async move {
                     use $crate::store::SaveOutcome;
                     use sqlx::Row;
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
@@ -309,7 +344,7 @@ macro_rules! sql_store {
                         .await
                         .map_err($crate::store::sql::backend)?;
                     Ok(if live.is_some() { SaveOutcome::Conflict } else { SaveOutcome::Missing })
-                })
+                }))
             }
 
             fn touch<'a>(
@@ -317,7 +352,7 @@ macro_rules! sql_store {
                 id: &'a $crate::SessionId,
                 expires_at: std::time::SystemTime,
             ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::StoreError>> {
-                Box::pin(async move {
+                Box::pin($crate::store::sql::within(self.timeout, async move {
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
                     let touched = sqlx::query(sqlx::AssertSqlSafe(self.queries.touch.clone()))
                         .bind($crate::store::sql::ms(expires_at))
@@ -328,23 +363,31 @@ macro_rules! sql_store {
                         .map_err($crate::store::sql::backend)?
                         .rows_affected();
                     Ok(touched == 1)
-                })
+                }))
             }
 
             fn delete<'a>(&'a self, id: &'a $crate::SessionId) -> $crate::store::BoxFuture<'a, Result<bool, $crate::StoreError>> {
-                Box::pin(async move {
+                Box::pin($crate::store::sql::within(self.timeout, async move {
                     use sqlx::Row;
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
+                    let mut transaction = self.pool.begin().await.map_err($crate::store::sql::backend)?;
+                    if let Some(durable) = &self.queries.durable {
+                        sqlx::query(sqlx::AssertSqlSafe(durable.clone()))
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err($crate::store::sql::backend)?;
+                    }
                     let row = sqlx::query(sqlx::AssertSqlSafe(self.queries.delete.clone()))
                         .bind(id.as_bytes().as_slice())
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *transaction)
                         .await
                         .map_err($crate::store::sql::backend)?;
+                    transaction.commit().await.map_err($crate::store::sql::backend)?;
                     match row {
                         Some(row) => Ok(row.try_get::<i64, _>(0).map_err($crate::store::sql::backend)? > now),
                         None => Ok(false),
                     }
-                })
+                }))
             }
         }
     };

@@ -31,6 +31,8 @@ use std::time::Duration;
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     queries: Arc<Queries>,
+    /// How long one store operation may take.
+    timeout: Duration,
 }
 
 /// Creates the database file `path`, if missing, readable by its owner only (on Unix):
@@ -81,6 +83,7 @@ impl SqliteStore {
         Self {
             pool,
             queries: Arc::new(Queries::new(Dialect::Sqlite, &table)),
+            timeout: super::sql::DEFAULT_TIMEOUT,
         }
     }
 

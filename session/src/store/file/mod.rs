@@ -24,8 +24,9 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 /// - Writes are atomic: each file has two checksummed slots, and a save overwrites the one
 ///   not in use, so a crash leaves the old version or the new one, never a torn record. A
 ///   new session, or one that outgrew its file, is written to a temp file renamed into
-///   place. [`FileStore::with_fsync`] adds an fsync to each write for power-loss
-///   durability.
+///   place. A crash of the process loses nothing acknowledged (the kernel holds the
+///   writes); [`FileStore::with_fsync`] adds an fsync to each write, and of the directory
+///   after each rename and removal (a logout), for power-loss durability.
 /// - File names are the base64url form of the id the store is given (a session id's
 ///   [storage key](SessionId::storage_key), never the id its cookie holds); no path is
 ///   ever built from request input.
@@ -228,7 +229,8 @@ impl Inner {
             if self.fsync {
                 file.sync_all()?;
             }
-            fs::rename(&temp, self.path(id))
+            fs::rename(&temp, self.path(id))?;
+            self.sync_dir()
         })();
         if result.is_err() {
             let _ = fs::remove_file(&temp);
@@ -270,11 +272,24 @@ impl Inner {
         }
     }
 
+    /// With fsync on, flushes the directory: a rename or removal is on disk only once its
+    /// directory is.
+    fn sync_dir(&self) -> io::Result<()> {
+        if self.fsync {
+            fs::File::open(&self.dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
     fn delete(&self, id: &SessionId) -> io::Result<bool> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?.is_some();
         match fs::remove_file(self.path(id)) {
-            Ok(()) => Ok(live),
+            Ok(()) => {
+                // A logout: with fsync on, the removal is on disk before it is acknowledged.
+                self.sync_dir()?;
+                Ok(live)
+            }
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(error) => Err(error),
         }
