@@ -257,6 +257,6 @@ async fn the_readme_size_estimate_is_exact_for_a_known_session() {
     let record = 1 + 6 + 1 + (1 + 11 + 1 + 1) + (1 + 9 + 1 + 101);
     let sealed = 1 + 24 + 16 + record + 16; // version, nonce, deadlines, record, tag
     let value = (sealed * 4usize).div_ceil(3); // base64url, no padding
-    let attributes = "; HttpOnly; SameSite=Lax; Path=/".len();
+    let attributes = "; HttpOnly; SameSite=Lax; Secure; Path=/".len();
     assert_eq!(header.len(), "id=".len() + value + attributes, "{header}");
 }

@@ -281,15 +281,59 @@ async fn cookie_attributes_follow_the_layer() {
 }
 
 #[tokio::test]
-async fn default_cookie_is_a_lax_http_only_browser_session_cookie() {
+async fn default_cookie_is_a_lax_http_only_secure_browser_session_cookie() {
     let (mut client, _store) = probed(|layer| layer);
     let reply = client.post("/visit").await;
     let cookie = reply.set_cookie().expect("cookie");
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.same_site(), Some(SameSite::Lax));
-    assert_eq!(cookie.secure(), None);
+    assert_eq!(cookie.secure(), Some(true));
+    assert_eq!(cookie.partitioned(), None);
     assert_eq!(cookie.max_age(), None);
     assert_eq!(cookie.path(), Some("/"));
+    let (mut plain_http, _store) = probed(|layer| layer.with_secure(false));
+    let reply = plain_http.post("/visit").await;
+    assert_eq!(reply.set_cookie().expect("cookie").secure(), None);
+}
+
+#[tokio::test]
+async fn prefixed_and_partitioned_cookies_keep_the_rules_browsers_enforce() {
+    // `__Host-`: Secure, Path=/, no Domain, whatever else was set, in either order.
+    let (mut client, _store) = probed(|layer| {
+        layer
+            .with_cookie_domain("example.test")
+            .with_cookie_name("__Host-sid")
+            .with_cookie_path("/app")
+            .with_secure(false)
+    });
+    let reply = client.post("/visit").await;
+    let cookie = reply.set_cookie().expect("cookie");
+    assert_eq!(cookie.name(), "__Host-sid");
+    assert_eq!(
+        (cookie.secure(), cookie.path(), cookie.domain()),
+        (Some(true), Some("/"), None)
+    );
+    assert_eq!(client.post("/visit").await.view().visits, 2, "read back");
+
+    // `__Secure-`: Secure; path and domain as set.
+    let (mut client, _store) = probed(|layer| {
+        layer
+            .with_cookie_name("__Secure-sid")
+            .with_cookie_path("/app")
+            .with_secure(false)
+    });
+    let reply = client.post("/visit").await;
+    let cookie = reply.set_cookie().expect("cookie");
+    assert_eq!((cookie.secure(), cookie.path()), (Some(true), Some("/app")));
+
+    // Partitioned (CHIPS): always Secure too.
+    let (mut client, _store) = probed(|layer| layer.with_partitioned(true).with_secure(false));
+    let reply = client.post("/visit").await;
+    let cookie = reply.set_cookie().expect("cookie");
+    assert_eq!(
+        (cookie.partitioned(), cookie.secure()),
+        (Some(true), Some(true))
+    );
 }
 
 #[tokio::test]

@@ -42,7 +42,8 @@ pub struct DemoConfig {
     pub key_generated: bool,
     /// `SESSION_IDLE_SECS` (default 1800).
     pub idle: Duration,
-    /// `SESSION_SECURE=1` adds `Secure` to the cookie.
+    /// `SESSION_SECURE=1` adds `Secure` to the cookie. Off by default in the demo, unlike
+    /// the library, so that `curl` over plain HTTP keeps sending its cookie.
     pub secure: bool,
 }
 

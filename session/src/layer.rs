@@ -71,7 +71,9 @@ impl SessionLayer {
         self
     }
 
-    /// The cookie's name (default `id`).
+    /// The cookie's name (default `id`). A name starting with `__Host-` makes the cookie
+    /// `Secure`, `Path=/` and without `Domain` whatever else is set, as browsers require
+    /// of it (the strongest binding of a cookie to its host); `__Secure-` makes it `Secure`.
     ///
     /// # Panics
     /// If `name` is empty or not a valid cookie name (RFC 6265 token).
@@ -110,9 +112,19 @@ impl SessionLayer {
         self.with(|config| config.cookie.domain = Some(domain))
     }
 
-    /// The cookie's `Secure` attribute (default off; turn it on behind HTTPS).
+    /// The cookie's `Secure` attribute (default on: browsers send it only over HTTPS, and
+    /// over plain HTTP to `localhost`). Turn it off only for a deployment served over plain
+    /// HTTP to other hosts. A name starting with `__Host-` or `__Secure-`, or a
+    /// `Partitioned` cookie, is `Secure` whatever this says.
     pub fn with_secure(self, secure: bool) -> Self {
         self.with(|config| config.cookie.secure = secure)
+    }
+
+    /// The cookie's `Partitioned` attribute (default off): browsers keep the cookie apart
+    /// for each top-level site, for an application embedded in other sites' pages
+    /// (CHIPS). A partitioned cookie is always `Secure`.
+    pub fn with_partitioned(self, partitioned: bool) -> Self {
+        self.with(|config| config.cookie.partitioned = partitioned)
     }
 
     /// The cookie's `HttpOnly` attribute (default on).

@@ -28,6 +28,8 @@ pub(crate) struct CookieConfig {
     pub(crate) secure: bool,
     pub(crate) http_only: bool,
     pub(crate) same_site: SameSite,
+    /// The `Partitioned` attribute (CHIPS): the cookie is kept per top-level site.
+    pub(crate) partitioned: bool,
     /// `None`: a browser-session cookie.
     pub(crate) max_age: Option<Duration>,
 }
@@ -38,9 +40,10 @@ impl Default for CookieConfig {
             name: Cow::Borrowed("id"),
             path: Cow::Borrowed("/"),
             domain: None,
-            secure: false,
+            secure: true,
             http_only: true,
             same_site: SameSite::Lax,
+            partitioned: false,
             max_age: None,
         }
     }
@@ -48,13 +51,22 @@ impl Default for CookieConfig {
 
 impl CookieConfig {
     /// The `Set-Cookie` value carrying `value`, or expiring the cookie when `None`.
+    ///
+    /// The name's prefix wins over the other settings, since browsers drop a prefixed
+    /// cookie that breaks its rules: `__Host-` is always `Secure`, `Path=/` and without
+    /// `Domain`; `__Secure-` is always `Secure`. So is a `Partitioned` cookie.
     pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
+        let host_only = self.name.starts_with("__Host-");
+        let secure =
+            self.secure || host_only || self.partitioned || self.name.starts_with("__Secure-");
+        let path = if host_only { "/" } else { self.path.as_ref() };
         let mut cookie = Cookie::build((self.name.as_ref(), value.unwrap_or_default()))
-            .path(self.path.as_ref())
-            .secure(self.secure)
+            .path(path)
+            .secure(secure)
             .http_only(self.http_only)
-            .same_site(self.same_site);
-        if let Some(domain) = &self.domain {
+            .same_site(self.same_site)
+            .partitioned(self.partitioned);
+        if let Some(domain) = self.domain.as_ref().filter(|_| !host_only) {
             cookie = cookie.domain(domain.as_ref());
         }
         let max_age = if value.is_some() {

@@ -49,6 +49,20 @@ impl RequestSession {
         if let Ok(turn) = turns.turn.try_lock() {
             return Ok(Turn::Held(turn));
         }
+        // Boxed: only a hot session waits, and the wait inline would make every save's
+        // future larger.
+        Box::pin(self.wait_in_line(turns, id, save, dirty)).await
+    }
+
+    /// Queues `save`'s changes for the request that holds the turn of session `id`, and
+    /// waits for the turn or the outcome of the save that made them.
+    async fn wait_in_line<'a>(
+        &'a self,
+        turns: &'a Turns,
+        id: SessionId,
+        save: &mut Save,
+        dirty: &Dirty,
+    ) -> Result<Turn<'a>, Error> {
         let queued = Arc::new(QueuedSave {
             id,
             dirty: dirty.clone(),
