@@ -255,8 +255,51 @@ async fn the_readme_size_estimate_is_exact_for_a_known_session() {
     //   + `demo.visits`: 1 + 11 + 1 + 1 (visits = 1)
     //   + `demo.note`:   1 + 9 + 1 + 101 (a 100-byte string: length byte + bytes)
     let record = 1 + 6 + 1 + (1 + 11 + 1 + 1) + (1 + 9 + 1 + 101);
-    let sealed = 1 + 24 + 16 + record + 16; // version, nonce, deadlines, record, tag
+    let sealed = 1 + 24 + 16 + 16 + record + 16; // version, nonce, deadlines, id, record, tag
     let value = (sealed * 4usize).div_ceil(3); // base64url, no padding
     let attributes = "; HttpOnly; SameSite=Lax; Secure; Path=/".len();
     assert_eq!(header.len(), "id=".len() + value + attributes, "{header}");
+}
+
+/// The session id inside a signed cookie (readable by design): after the version byte and
+/// the two deadlines.
+fn signed_session_id(client: &Client) -> Vec<u8> {
+    use base64::Engine;
+    let value = client.cookie("id").expect("a session cookie");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .expect("base64url");
+    raw[17..33].to_vec()
+}
+
+#[tokio::test]
+async fn every_cookie_session_has_its_own_random_id() {
+    // New visitors with the same data, most in the same millisecond: signed cookies have no
+    // nonce, so only the session's id tells them apart.
+    let app = app(layer(Kind::Signed, &key()));
+    let mut values = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let mut visitor = Client::new(app.clone());
+        visitor.post("/visit").await;
+        let value = visitor.cookie("id").expect("a session cookie").to_owned();
+        assert!(values.insert(value), "two sessions share a cookie value");
+    }
+
+    // The id stays with the session across saves, and changes with `cycle_id()` (login)
+    // and `invalidate()`.
+    let mut client = Client::new(app);
+    client.post("/visit").await;
+    let first = signed_session_id(&client);
+    client.post("/visit").await;
+    assert_eq!(signed_session_id(&client), first, "kept across saves");
+    client.post("/login/ada").await;
+    let rotated = signed_session_id(&client);
+    assert_ne!(rotated, first, "a new id on login");
+    client.post("/invalidate").await;
+    client.post("/visit").await;
+    assert_ne!(
+        signed_session_id(&client),
+        rotated,
+        "a new id after invalidate"
+    );
 }

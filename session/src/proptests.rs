@@ -41,7 +41,7 @@ proptest! {
     fn any_record_round_trips_through_every_encoder(record in any_record(), deadline in 1u64..u64::MAX - 1) {
         prop_assert_eq!(Record::decode(&record.encode()).unwrap(), record.clone());
         for codec in codecs() {
-            let value = codec.seal("id", &record, deadline, None);
+            let value = codec.seal("id", &SessionId::from_bytes([5; 16]), &record, deadline, None);
             let opened = codec.open("id", &value, deadline - 1).expect("opens before its deadline");
             prop_assert_eq!(&opened.record, &record);
             prop_assert_eq!(opened.idle_deadline_ms, deadline);
@@ -57,7 +57,7 @@ proptest! {
         tail in proptest::collection::vec(any::<u8>(), 1..16),
     ) {
         for codec in codecs() {
-            let raw = URL_SAFE_NO_PAD.decode(codec.seal("id", &record, u64::MAX - 1, None)).unwrap();
+            let raw = URL_SAFE_NO_PAD.decode(codec.seal("id", &SessionId::from_bytes([5; 16]), &record, u64::MAX - 1, None)).unwrap();
             let mut changed = raw.clone();
             changed[position.index(raw.len())] ^= flip;
             prop_assert!(codec.open("id", &URL_SAFE_NO_PAD.encode(&changed), 0).is_none(), "{:?}: a flipped byte", codec);
@@ -72,7 +72,7 @@ proptest! {
     #[test]
     fn a_client_can_never_extend_expiry(record in any_record(), deadline in 1u64..1u64 << 50, later in 0u64..1u64 << 50, garbage in ".{0,200}") {
         for codec in codecs() {
-            let value = codec.seal("id", &record, deadline, None);
+            let value = codec.seal("id", &SessionId::from_bytes([5; 16]), &record, deadline, None);
             // At or past its deadline, the genuine cookie never opens.
             prop_assert!(codec.open("id", &value, deadline + later).is_none());
             // Whatever else the client sends opens to nothing or to a deadline the server set.

@@ -5,11 +5,14 @@
 //! `version | kind | name` as associated data, so a value cannot move to another cookie name.
 //! Signed: `base64url(version | payload | HMAC-SHA256(version | kind | name | payload))`.
 //! The payload is `idle deadline (u64 LE ms) | absolute deadline (u64 LE ms, MAX = none) |
-//! record`: expiry lives inside the authenticated bytes, so a client cannot extend it.
+//! session id (16 bytes) | record`: expiry lives inside the authenticated bytes, so a client
+//! cannot extend it, and so does the session's random id, so that no two sessions share a
+//! cookie value even with the same data in the same millisecond. Version 1 cookies (no id)
+//! still open, and are given an id when next sealed.
 
 use super::xchacha::{self, XChaCha20Poly1305};
-use crate::Key;
 use crate::record::Record;
+use crate::{Key, SessionId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -17,11 +20,14 @@ use sha2::Sha256;
 use smallvec::SmallVec;
 use std::fmt;
 
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// Cookies sealed before sessions had ids: opened, never made.
+const FORMAT_VERSION_NO_ID: u8 = 1;
 const NONCE_LEN: usize = xchacha::NONCE_LEN;
 const TAG_LEN: usize = 32;
 const SEAL_TAG_LEN: usize = xchacha::TAG_LEN;
 const DEADLINES_LEN: usize = 16;
+const ID_LEN: usize = SessionId::LEN;
 /// Longer values are not even decoded: no browser keeps a cookie this big.
 const MAX_VALUE_LEN: usize = 8192;
 
@@ -29,6 +35,8 @@ const MAX_VALUE_LEN: usize = 8192;
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) record: Record,
+    /// `None` for a cookie sealed before sessions had ids.
+    pub(crate) id: Option<SessionId>,
     pub(crate) idle_deadline_ms: u64,
     /// Made with a previous key: re-issue it with the current one.
     pub(crate) old_key: bool,
@@ -78,35 +86,37 @@ impl CookieCodec {
 
     /// `version | kind | u64be(name length) | name`: what binds a value to its cookie. Built on
     /// every seal and open, so on the stack for the usual short names.
-    fn context(&self, name: &str) -> SmallVec<[u8; 64]> {
+    fn context(&self, version: u8, name: &str) -> SmallVec<[u8; 64]> {
         let mut context = SmallVec::with_capacity(10 + name.len());
-        context.extend_from_slice(&[FORMAT_VERSION, self.kind()]);
+        context.extend_from_slice(&[version, self.kind()]);
         context.extend_from_slice(&(name.len() as u64).to_be_bytes());
         context.extend_from_slice(name.as_bytes());
         context
     }
 
-    /// The cookie value holding `record` until the deadlines.
+    /// The cookie value holding session `id`'s `record` until the deadlines.
     pub(crate) fn seal(
         &self,
         name: &str,
+        id: &SessionId,
         record: &Record,
         idle_deadline_ms: u64,
         absolute_deadline_ms: Option<u64>,
     ) -> String {
-        let context = self.context(name);
+        let context = self.context(FORMAT_VERSION, name);
         // `version | nonce (sealed only) | payload | tag`, built in one buffer and sealed in
         // place.
         let (payload_at, tag_len) = match self {
             Self::Sealed(_) => (NONCE_LEN + 1, SEAL_TAG_LEN),
             Self::Signed(_) => (1, TAG_LEN),
         };
-        let mut raw =
-            Vec::with_capacity(payload_at + DEADLINES_LEN + record.as_bytes().len() + tag_len);
+        let header = DEADLINES_LEN + ID_LEN;
+        let mut raw = Vec::with_capacity(payload_at + header + record.as_bytes().len() + tag_len);
         raw.push(FORMAT_VERSION);
         raw.resize(payload_at, 0);
         raw.extend_from_slice(&idle_deadline_ms.to_le_bytes());
         raw.extend_from_slice(&absolute_deadline_ms.unwrap_or(u64::MAX).to_le_bytes());
+        raw.extend_from_slice(id.as_bytes());
         record.encode_into(&mut raw);
         match self {
             Self::Sealed(ciphers) => {
@@ -133,10 +143,13 @@ impl CookieCodec {
             return None;
         }
         let mut raw = URL_SAFE_NO_PAD.decode(value).ok()?;
-        if raw.first() != Some(&FORMAT_VERSION) {
-            return None;
-        }
-        let context = self.context(name);
+        let version = *raw.first()?;
+        let header = match version {
+            FORMAT_VERSION => DEADLINES_LEN + ID_LEN,
+            FORMAT_VERSION_NO_ID => DEADLINES_LEN,
+            _ => return None,
+        };
+        let context = self.context(version, name);
         // Where the payload is in `raw`, and which key authenticated it.
         let (payload, index) = match self {
             Self::Sealed(ciphers) => {
@@ -173,18 +186,23 @@ impl CookieCodec {
                 (payload, index)
             }
         };
-        let (deadlines, _) = raw[payload.clone()].split_at_checked(DEADLINES_LEN)?;
-        let idle_deadline_ms = u64::from_le_bytes(deadlines[..8].try_into().ok()?);
-        let absolute = u64::from_le_bytes(deadlines[8..].try_into().ok()?);
+        let (head, _) = raw[payload.clone()].split_at_checked(header)?;
+        let idle_deadline_ms = u64::from_le_bytes(head[..8].try_into().ok()?);
+        let absolute = u64::from_le_bytes(head[8..DEADLINES_LEN].try_into().ok()?);
         if now_ms >= idle_deadline_ms || now_ms >= absolute {
             return None;
         }
+        let id = match head[DEADLINES_LEN..].try_into() {
+            Ok(bytes) => Some(SessionId::from_bytes(bytes)),
+            Err(_) => None,
+        };
         // The record keeps the opened buffer, cut down to the record's own bytes.
         raw.truncate(payload.end);
-        raw.drain(..payload.start + DEADLINES_LEN);
+        raw.drain(..payload.start + header);
         let record = Record::decode_vec(raw).ok()?;
         Some(Opened {
             record,
+            id,
             idle_deadline_ms,
             old_key: index > 0,
         })
@@ -195,6 +213,8 @@ impl CookieCodec {
 mod tests {
     use super::*;
     use std::time::SystemTime;
+
+    const ID: SessionId = SessionId::from_bytes([9; 16]);
 
     fn key(byte: u8) -> Key {
         Key::from_secret(&[byte; 64]).unwrap()
@@ -214,7 +234,7 @@ mod tests {
     fn round_trips_and_binds_the_name_and_the_deadline() {
         let record = record();
         for codec in codecs(&[key(1)]) {
-            let value = codec.seal("s", &record, 2_000, Some(3_000));
+            let value = codec.seal("s", &ID, &record, 2_000, Some(3_000));
             let opened = codec.open("s", &value, 1_000).expect("opens");
             assert_eq!(opened.record, record);
             assert_eq!((opened.idle_deadline_ms, opened.old_key), (2_000, false));
@@ -226,7 +246,7 @@ mod tests {
                 codec.open("s", &value, 2_000).is_none(),
                 "{codec:?}: past the idle deadline"
             );
-            let value = codec.seal("s", &record, 9_000, Some(3_000));
+            let value = codec.seal("s", &ID, &record, 9_000, Some(3_000));
             assert!(
                 codec.open("s", &value, 3_000).is_none(),
                 "{codec:?}: past the absolute deadline"
@@ -235,9 +255,40 @@ mod tests {
     }
 
     #[test]
+    fn the_session_id_round_trips_and_cookies_without_one_still_open() {
+        let record = record();
+        for codec in codecs(&[key(1)]) {
+            let value = codec.seal("s", &ID, &record, 2_000, None);
+            assert_eq!(codec.open("s", &value, 1_000).expect("opens").id, Some(ID));
+        }
+        // A version 1 cookie, signed before sessions had ids.
+        let codec = CookieCodec::signed(&[key(1)]);
+        let CookieCodec::Signed(macs) = &codec else {
+            unreachable!("a signed codec")
+        };
+        let mut raw = vec![FORMAT_VERSION_NO_ID];
+        raw.extend_from_slice(&2_000u64.to_le_bytes());
+        raw.extend_from_slice(&u64::MAX.to_le_bytes());
+        record.encode_into(&mut raw);
+        let mut mac = macs[0].clone();
+        mac.update(&codec.context(FORMAT_VERSION_NO_ID, "s"));
+        mac.update(&raw[1..]);
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        let opened = codec.open("s", &URL_SAFE_NO_PAD.encode(&raw), 1_000);
+        let opened = opened.expect("a version 1 cookie opens");
+        assert_eq!((opened.record, opened.id), (record, None));
+        raw[0] = 3;
+        assert!(
+            codec
+                .open("s", &URL_SAFE_NO_PAD.encode(&raw), 1_000)
+                .is_none()
+        );
+    }
+
+    #[test]
     fn every_single_byte_change_truncation_and_extension_is_rejected() {
         for codec in codecs(&[key(1)]) {
-            let value = codec.seal("s", &record(), u64::MAX - 1, None);
+            let value = codec.seal("s", &ID, &record(), u64::MAX - 1, None);
             let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
             for index in 0..raw.len() {
                 let mut changed = raw.clone();
@@ -275,14 +326,14 @@ mod tests {
         let mut record = Record::new(SystemTime::now());
         record.apply([("v.secret", &b"hunter2"[..])]);
         let (a, b) = (
-            codec.seal("s", &record, 10, None),
-            codec.seal("s", &record, 10, None),
+            codec.seal("s", &ID, &record, 10, None),
+            codec.seal("s", &ID, &record, 10, None),
         );
         assert_ne!(a, b, "a fresh nonce per seal");
         let raw = URL_SAFE_NO_PAD.decode(&a).unwrap();
         assert!(!raw.windows(7).any(|w| w == b"hunter2"));
         let signed = URL_SAFE_NO_PAD
-            .decode(CookieCodec::signed(&[key(1)]).seal("s", &record, 10, None))
+            .decode(CookieCodec::signed(&[key(1)]).seal("s", &ID, &record, 10, None))
             .unwrap();
         assert!(
             signed.windows(7).any(|w| w == b"hunter2"),
@@ -292,7 +343,7 @@ mod tests {
 
     #[test]
     fn sealing_and_signing_use_different_keys() {
-        let value = CookieCodec::signed(&[key(1)]).seal("s", &record(), u64::MAX - 1, None);
+        let value = CookieCodec::signed(&[key(1)]).seal("s", &ID, &record(), u64::MAX - 1, None);
         assert!(
             CookieCodec::sealed(&[key(1)])
                 .open("s", &value, 0)
@@ -314,14 +365,14 @@ mod tests {
                 CookieCodec::signed(&[key(2)]),
             ),
         ] {
-            let value = old.seal("s", &record(), u64::MAX - 1, None);
+            let value = old.seal("s", &ID, &record(), u64::MAX - 1, None);
             assert!(
                 rotated
                     .open("s", &value, 0)
                     .expect("old key accepted")
                     .old_key
             );
-            let resealed = rotated.seal("s", &record(), u64::MAX - 1, None);
+            let resealed = rotated.seal("s", &ID, &record(), u64::MAX - 1, None);
             assert!(!rotated.open("s", &resealed, 0).unwrap().old_key);
             assert!(dropped.open("s", &resealed, 0).is_some());
             assert!(

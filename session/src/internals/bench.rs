@@ -30,7 +30,8 @@ impl CookieSealer {
     #[must_use]
     pub fn seal(&self, name: &str, record: &Record) -> String {
         let deadline = unix_ms(SystemTime::now()) + 60_000;
-        self.0.seal(name, record, deadline, None)
+        self.0
+            .seal(name, &SessionId::random(), record, deadline, None)
     }
 
     /// The record in `value`, if authentic and live.

@@ -72,7 +72,13 @@ pub fn open_cookie(data: &[u8]) {
     let mut record = Record::new(SystemTime::UNIX_EPOCH);
     record.apply([("fuzz.value", value)]);
     for codec in &codecs {
-        let sealed = codec.seal("id", &record, u64::MAX - 1, None);
+        let sealed = codec.seal(
+            "id",
+            &SessionId::from_bytes([5; 16]),
+            &record,
+            u64::MAX - 1,
+            None,
+        );
         let opened = codec
             .open("id", &sealed, 0)
             .expect("a genuine cookie opens");
@@ -148,7 +154,15 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             .map(|codec| {
                 [
                     &[0][..],
-                    codec.seal("id", &record, u64::MAX - 1, None).as_bytes(),
+                    codec
+                        .seal(
+                            "id",
+                            &SessionId::from_bytes([5; 16]),
+                            &record,
+                            u64::MAX - 1,
+                            None,
+                        )
+                        .as_bytes(),
                 ]
                 .concat()
             })

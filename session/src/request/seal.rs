@@ -4,11 +4,11 @@
 
 use super::RequestSession;
 use super::state::{Decision, Kind, State};
-use crate::Error;
 use crate::config::Config;
 use crate::cookie::codec::CookieCodec;
 use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
+use crate::{Error, SessionId};
 use http::HeaderMap;
 use std::time::SystemTime;
 
@@ -35,6 +35,7 @@ impl RequestSession {
         if let Kind::Cookie(cookie) = &mut state.kind {
             cookie.from_client = true;
             cookie.present = live;
+            cookie.id = opened.id.filter(|_| live);
         }
     }
 }
@@ -61,9 +62,18 @@ impl State {
         let absolute = config
             .max_lifetime
             .map(|lifetime| unix_ms(created + lifetime));
-        let value = cookie
-            .codec
-            .seal(&config.cookie.name, &record, unix_ms(expires_at), absolute);
+        // A new session, a cookie sealed before sessions had ids, or `cycle_id()`: a new id.
+        let id = cookie
+            .id
+            .filter(|_| !self.rotate)
+            .unwrap_or_else(SessionId::random);
+        let value = cookie.codec.seal(
+            &config.cookie.name,
+            &id,
+            &record,
+            unix_ms(expires_at),
+            absolute,
+        );
         let header = config.cookie.set_cookie(Some(&value));
         let size = header.len();
         if size > config.cookie_size_limit {
@@ -79,6 +89,7 @@ impl State {
         if let Kind::Cookie(cookie) = &mut self.kind {
             cookie.present = true;
             cookie.sealed = Some(header);
+            cookie.id = Some(id);
         }
         Ok(())
     }

@@ -87,6 +87,9 @@ pub(super) struct CookieSession {
     pub(super) present: bool,
     /// The sealed cookie to send.
     pub(super) sealed: Option<HeaderValue>,
+    /// The session's id, sealed with it: from the cookie, or drawn when first sealed (and
+    /// again on `cycle_id()`, or after `invalidate()`).
+    pub(super) id: Option<SessionId>,
 }
 
 /// Whether the session must be written back, as far as the request's changes go.
@@ -129,6 +132,7 @@ impl State {
                 from_client: false,
                 present: false,
                 sealed: None,
+                id: None,
             }),
         };
         Self {
@@ -194,6 +198,7 @@ impl State {
             Kind::Cookie(cookie) => {
                 cookie.present = false;
                 cookie.sealed = None;
+                cookie.id = None;
             }
         }
         self.expires_at = None;
