@@ -19,6 +19,9 @@ fn id_cookie(c: &mut Criterion) {
     c.bench_function("id cookie: verify", |b| {
         b.iter(|| signer.verify("id", black_box(&value)).unwrap())
     });
+    c.bench_function("id: storage key (SHA-256)", |b| {
+        b.iter(|| black_box(&id).storage_key())
+    });
 }
 
 fn seal_2k(c: &mut Criterion) {

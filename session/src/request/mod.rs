@@ -168,6 +168,7 @@ impl RequestSession {
                 server.client_id = Some(id);
                 server.current = Some(state::Current {
                     id,
+                    key: id.storage_key(),
                     version: crate::store::Version::new(1),
                 });
             }

@@ -39,6 +39,7 @@ pub(super) struct Plan {
 #[allow(clippy::large_enum_variant)]
 enum Action {
     None,
+    /// The storage key, and the new expiry.
     Touch(SessionId, SystemTime),
     Save(Save),
 }
@@ -82,7 +83,8 @@ impl RequestSession {
         let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
             return Ok(());
         };
-        let stored = backend.store.load(&verified.id.storage_key()).await?;
+        let key = verified.id.storage_key();
+        let stored = backend.store.load(&key).await?;
         let now = SystemTime::now();
         let (mut state, current) = match stored.and_then(|stored| live(&self.config, stored, now)) {
             Some(live) => {
@@ -90,6 +92,7 @@ impl RequestSession {
                 state.expires_at = Some(live.expires_at);
                 let current = Current {
                     id: verified.id,
+                    key,
                     version: live.version,
                 };
                 (state, Some(current))
@@ -107,13 +110,13 @@ impl RequestSession {
     /// Deletes, touches or saves as planned, then records the outcome in the state. The plan
     /// is worked on in place, where the caller keeps it.
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
-        for id in &plan.doomed {
-            plan.store.delete(&id.storage_key()).await?;
+        for key in &plan.doomed {
+            plan.store.delete(key).await?;
         }
         match &mut plan.action {
             Action::None => {}
-            &mut Action::Touch(id, expires_at) => {
-                if plan.store.touch(&id.storage_key(), expires_at).await? {
+            &mut Action::Touch(key, expires_at) => {
+                if plan.store.touch(&key, expires_at).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     if let Kind::Server(server) = &mut state.kind {
@@ -193,17 +196,16 @@ impl RequestSession {
         loop {
             attempt += 1;
             let expires_at = self.config.expiry(save.record.created(), now);
-            let id = save
-                .current
-                .map_or_else(SessionId::random, |current| current.id);
+            let (id, key) = match save.current {
+                Some(current) => (current.id, current.key),
+                None => {
+                    let id = SessionId::random();
+                    (id, id.storage_key())
+                }
+            };
             let expected = save.current.map(|current| current.version);
             match store
-                .save(
-                    &id.storage_key(),
-                    save.record.as_bytes(),
-                    expires_at,
-                    expected,
-                )
+                .save(&key, save.record.as_bytes(), expires_at, expected)
                 .await?
             {
                 SaveOutcome::Saved(version) => {
@@ -216,7 +218,7 @@ impl RequestSession {
                         });
                     }
                     return Ok(Written::Saved {
-                        current: Current { id, version },
+                        current: Current { id, key, version },
                         expires_at,
                     });
                 }
@@ -243,12 +245,10 @@ impl RequestSession {
                     tracing::debug!(
                         "session changed since it was loaded; rebasing this request's changes"
                     );
-                    let Some((stored, version)) =
-                        store.load(&id.storage_key()).await?.and_then(decode)
-                    else {
+                    let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
                         return Ok(Written::Gone);
                     };
-                    save.rebase_on(&stored, Some(Current { id, version }), dirty)?;
+                    save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
                     if !save.rotate {
                         turn::gather(self.config.turns(&id), id, save);
                     }
@@ -290,7 +290,7 @@ impl State {
                 (Action::Save(save), dirty)
             }
             (Decision::Touch(renewed), Some(current)) => {
-                (Action::Touch(current.id, renewed), Dirty::new())
+                (Action::Touch(current.key, renewed), Dirty::new())
             }
             _ => (Action::None, Dirty::new()),
         };
@@ -338,10 +338,10 @@ async fn rotate_away(
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<bool, Error> {
-    let Some((now_stored, _)) = store.load(&old.id.storage_key()).await?.and_then(decode) else {
+    let Some((now_stored, _)) = store.load(&old.key).await?.and_then(decode) else {
         return Ok(false);
     };
-    if !store.delete(&old.id.storage_key()).await? {
+    if !store.delete(&old.key).await? {
         return Ok(false);
     }
     save.rebase_on(&now_stored, None, dirty)?;

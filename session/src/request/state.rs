@@ -64,7 +64,7 @@ pub(super) struct ServerSession {
     pub(super) client_id: Option<SessionId>,
     /// The live record this session is.
     pub(super) current: Option<Current>,
-    /// Records to delete at the next commit.
+    /// Records to delete at the next commit, by storage key.
     pub(super) doomed: Vec<SessionId>,
     /// Saved or touched in this request: a cookie with `Max-Age` is re-sent.
     pub(super) refreshed: bool,
@@ -72,10 +72,13 @@ pub(super) struct ServerSession {
     pub(super) gone: bool,
 }
 
-/// A stored record: its id and the version a compare-and-swap save expects.
+/// A stored record: its id, the key the store keeps it under, and the version a
+/// compare-and-swap save expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Current {
     pub(super) id: SessionId,
+    /// `id`'s storage key, worked out once per request.
+    pub(super) key: SessionId,
     pub(super) version: Version,
 }
 
@@ -192,7 +195,7 @@ impl State {
         match &mut self.kind {
             Kind::Server(server) => {
                 if let Some(current) = server.current.take() {
-                    server.doomed.push(current.id);
+                    server.doomed.push(current.key);
                 }
             }
             Kind::Cookie(cookie) => {

@@ -74,6 +74,7 @@ fn existing(config: &Config, now: SystemTime, expires_at: SystemTime) -> State {
             server.client_id = Some(id);
             server.current = Some(Current {
                 id,
+                key: id.storage_key(),
                 version: Version::new(1),
             });
         }
@@ -248,8 +249,10 @@ fn each_outcome_sends_the_cookie_it_should() {
     let mut created = State::fresh(Record::new(now), &server.backend);
     assert_eq!(out(&mut created, &server), "keep", "no session, no cookie");
     if let Kind::Server(session) = &mut created.kind {
+        let id = SessionId::random();
         session.current = Some(Current {
-            id: SessionId::random(),
+            id,
+            key: id.storage_key(),
             version: Version::new(1),
         });
     }
@@ -327,7 +330,7 @@ fn deleting_schedules_the_record_for_deletion_and_resets_the_fields() {
     let Kind::Server(server) = &state.kind else {
         unreachable!()
     };
-    assert_eq!(server.doomed, [id]);
+    assert_eq!(server.doomed, [id.storage_key()], "deleted by storage key");
     assert!(server.current.is_none() && state.expires_at.is_none());
 }
 

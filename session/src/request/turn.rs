@@ -102,7 +102,11 @@ impl RequestSession {
                 expires_at,
                 record,
             } => {
-                let current = Current { id, version };
+                let current = Current {
+                    id,
+                    key: id.storage_key(),
+                    version,
+                };
                 save.record = record;
                 save.rebased = true;
                 save.current = Some(current);
@@ -133,19 +137,10 @@ impl RequestSession {
             return Ok(());
         }
         tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let at = |version| {
-            Some(Current {
-                id: current.id,
-                version,
-            })
-        };
+        let at = |version| Some(Current { version, ..current });
         match &last.record {
             Some(record) => save.rebase_on(record, at(last.version), dirty),
-            None => match store
-                .load(&current.id.storage_key())
-                .await?
-                .and_then(decode)
-            {
+            None => match store.load(&current.key).await?.and_then(decode) {
                 Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
                 // Gone: the save below finds out and answers `Missing`.
                 None => Ok(()),
