@@ -121,6 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn ids_hash_by_their_bytes() {
+        use std::hash::BuildHasher;
+        let hasher = std::collections::hash_map::RandomState::new();
+        let (a, b) = (
+            SessionId::from_bytes([1; 16]),
+            SessionId::from_bytes([2; 16]),
+        );
+        assert_eq!(
+            hasher.hash_one(a),
+            hasher.hash_one(SessionId::from_bytes([1; 16]))
+        );
+        assert_ne!(hasher.hash_one(a), hasher.hash_one(b));
+    }
+
+    #[test]
     fn random_ids_differ_and_debug_is_redacted() {
         assert_ne!(SessionId::random(), SessionId::random());
         assert_eq!(format!("{:?}", SessionId::random()), "SessionId(REDACTED)");

@@ -286,6 +286,37 @@ mod tests {
     }
 
     #[test]
+    fn genuine_cookies_open_up_to_the_length_limit_and_not_past_it() {
+        for codec in codecs(&[key(1)]) {
+            let sealed = |len: usize| {
+                let mut record = Record::new(SystemTime::now());
+                record.apply([("v.pad", &vec![7; len][..])]);
+                (codec.seal("s", &ID, &record, u64::MAX - 1, None), record)
+            };
+            let at_limit = (5_000..7_000)
+                .find(|&len| sealed(len).0.len() == MAX_VALUE_LEN)
+                .expect("a record that seals to the limit");
+            let (value, record) = sealed(at_limit);
+            let opened = codec.open("s", &value, 0).expect("at the limit: opens");
+            assert_eq!(opened.record, record);
+            let (value, _) = sealed(at_limit + 1);
+            assert!(value.len() > MAX_VALUE_LEN);
+            assert!(
+                codec.open("s", &value, 0).is_none(),
+                "{codec:?}: a genuine cookie past the limit"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_key() {
+        for codec in codecs(&[key(1), key(2)]) {
+            let shown = format!("{codec:?}");
+            assert!(shown.contains("2 keys, REDACTED"), "{shown}");
+        }
+    }
+
+    #[test]
     fn every_single_byte_change_truncation_and_extension_is_rejected() {
         for codec in codecs(&[key(1)]) {
             let value = codec.seal("s", &ID, &record(), u64::MAX - 1, None);
