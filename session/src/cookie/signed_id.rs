@@ -112,6 +112,12 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_key() {
+        let signer = IdSigner::new(&[Key::from_secret(&[1; 64]).unwrap()]);
+        assert_eq!(format!("{signer:?}"), "IdSigner(REDACTED)");
+    }
+
+    #[test]
     fn signed_values_verify_under_their_name_only() {
         let id = SessionId::random();
         let value = signer(1).sign("id", &id);
