@@ -358,6 +358,7 @@ mod tests {
         record.apply([("V.a", &[1, 2][..]), ("V.b", &[][..])]);
         let bytes = record.encode();
         assert_eq!(Record::decode(&bytes).unwrap(), record);
+        assert_eq!(record.as_bytes(), &bytes[..], "what stores are given");
         assert!(Record::decode(&[]).is_err());
         assert!(Record::decode(&[9, 1, 2]).is_err());
         assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
