@@ -27,7 +27,7 @@ const HOT_RECORD_MAX: usize = 16 * 1024;
 /// What a commit does, worked out under the state lock.
 pub(super) struct Plan {
     store: Arc<dyn Store>,
-    /// Records to delete first.
+    /// Storage keys of the records to delete first.
     doomed: Vec<SessionId>,
     action: Action,
     /// The dirty bits the save covers.

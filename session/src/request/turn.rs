@@ -102,11 +102,10 @@ impl RequestSession {
                 expires_at,
                 record,
             } => {
-                let current = Current {
-                    id,
-                    key: id.storage_key(),
-                    version,
-                };
+                let key = save
+                    .current
+                    .map_or_else(|| id.storage_key(), |current| current.key);
+                let current = Current { id, key, version };
                 save.record = record;
                 save.rebased = true;
                 save.current = Some(current);
