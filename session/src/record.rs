@@ -353,6 +353,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn varints_are_bounded_and_rewritten_canonical() {
+        // `created_ms` as ten bytes: the tenth may hold only the 64th bit.
+        let nine = [0xff; 9];
+        let top_bit = [&[FORMAT_VERSION][..], &nine, &[0x01, 0x00]].concat();
+        assert_eq!(Record::decode(&top_bit).unwrap().created_ms, u64::MAX);
+        let overflow = [&[FORMAT_VERSION][..], &nine, &[0x02, 0x00]].concat();
+        assert!(Record::decode(&overflow).is_err(), "past 64 bits");
+        let endless = [&[FORMAT_VERSION][..], &[0xff; 10], &[0x00, 0x00]].concat();
+        assert!(Record::decode(&endless).is_err(), "more than ten bytes");
+        // A longer varint than needed (0 in two bytes) decodes, and is rewritten shortest.
+        let padded = Record::decode(&[FORMAT_VERSION, 0x80, 0x00, 0x00]).unwrap();
+        assert_eq!(padded.as_bytes(), [FORMAT_VERSION, 0x00, 0x00]);
+        let shortest = Record::decode(&[FORMAT_VERSION, 0x05, 0x00]).unwrap();
+        assert_eq!(shortest.as_bytes(), [FORMAT_VERSION, 0x05, 0x00]);
+    }
+
+    #[test]
+    fn debug_shows_keys_and_sizes_not_values() {
+        let mut record = Record::new(SystemTime::now());
+        record.apply([("V.secret", &b"hunter2"[..])]);
+        let shown = format!("{record:?}");
+        assert!(shown.contains("V.secret") && shown.contains('7'), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
     fn round_trips_and_rejects_garbage() {
         let mut record = Record::new(SystemTime::now());
         record.apply([("V.a", &[1, 2][..]), ("V.b", &[][..])]);
