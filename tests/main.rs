@@ -4,6 +4,7 @@ mod architecture;
 mod caching;
 mod concurrency;
 mod cookies;
+mod docs;
 mod fuzz_inputs;
 mod security;
 mod semantics;
