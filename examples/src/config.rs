@@ -21,6 +21,9 @@ pub enum StoreKind {
     SignedCookie,
     /// `redis`: at `REDIS_URL` (default `redis://127.0.0.1:6379`).
     Redis(String),
+    /// `redis-cluster`: the Redis Cluster of `REDIS_CLUSTER_NODES` (comma-separated seed
+    /// URLs, default the three masters `scripts/redis-cluster` starts on 7001-7003).
+    RedisCluster(Vec<String>),
     /// `postgres`: at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
     Postgres(String),
     /// `sqlite`: at `SQLITE_URL` (default `sqlite://sessions.db`).
@@ -31,7 +34,7 @@ pub enum StoreKind {
 #[derive(Debug)]
 pub struct DemoConfig {
     /// `SESSION_STORE`: `file` (default, in `SESSION_DIR`, default `./sessions`), `memory`,
-    /// `cookie`, `signed-cookie`, `redis`, `postgres` or `sqlite`.
+    /// `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `postgres` or `sqlite`.
     pub store: StoreKind,
     /// `PORT` (default 3000), always on 127.0.0.1.
     pub addr: SocketAddr,
@@ -62,6 +65,16 @@ impl DemoConfig {
             Some("redis") => StoreKind::Redis(
                 var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             ),
+            Some("redis-cluster") => StoreKind::RedisCluster(
+                var("REDIS_CLUSTER_NODES")
+                    .unwrap_or_else(|| {
+                        "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003"
+                            .into()
+                    })
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect(),
+            ),
             Some("postgres") => StoreKind::Postgres(
                 var("DATABASE_URL")
                     .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into()),
@@ -71,7 +84,7 @@ impl DemoConfig {
             ),
             Some(other) => {
                 return Err(format!(
-                    "SESSION_STORE={other:?}: expected `file`, `memory`, `cookie`, `signed-cookie`, `redis`, `postgres` or `sqlite`"
+                    "SESSION_STORE={other:?}: expected `file`, `memory`, `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `postgres` or `sqlite`"
                 ));
             }
         };
@@ -112,6 +125,12 @@ impl DemoConfig {
                 RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?,
                 key,
             ),
+            StoreKind::RedisCluster(nodes) => {
+                let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+                let store =
+                    RedisStore::cluster(&nodes).map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
+                SessionLayer::new(store, key)
+            }
             StoreKind::Postgres(url) => {
                 let pool = sqlx::PgPool::connect(url)
                     .await
@@ -148,6 +167,7 @@ impl DemoConfig {
             StoreKind::Cookie => "sealed cookie".to_owned(),
             StoreKind::SignedCookie => "signed cookie".to_owned(),
             StoreKind::Redis(_) => "redis".to_owned(),
+            StoreKind::RedisCluster(nodes) => format!("redis cluster ({})", nodes.join(",")),
             StoreKind::Postgres(_) => "postgres".to_owned(),
             StoreKind::Sqlite(url) => format!("sqlite ({url})"),
         }
@@ -222,6 +242,15 @@ mod tests {
         let redis =
             self::config(&[("SESSION_STORE", "redis"), ("REDIS_URL", "redis://h:1")]).unwrap();
         assert_eq!(redis.store, StoreKind::Redis("redis://h:1".into()));
+        let cluster = self::config(&[("SESSION_STORE", "redis-cluster")]).unwrap();
+        assert_eq!(
+            cluster.store,
+            StoreKind::RedisCluster(
+                (7001..=7003)
+                    .map(|port| format!("redis://127.0.0.1:{port}"))
+                    .collect()
+            )
+        );
         let postgres = self::config(&[("SESSION_STORE", "postgres")]).unwrap();
         assert_eq!(
             postgres.store,

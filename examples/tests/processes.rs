@@ -102,6 +102,23 @@ async fn two_demo_processes_share_sessions_through_redis() {
     two_processes_share("redis").await;
 }
 
+/// Starts the Redis Cluster of `scripts/redis-cluster` (7001-7006) unless it is up.
+fn redis_cluster() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/redis-cluster");
+    let started = std::process::Command::new(script)
+        .arg("start")
+        .status()
+        .expect("scripts/redis-cluster runs");
+    assert!(started.success(), "the Redis Cluster did not start");
+}
+
+#[tokio::test]
+async fn two_demo_processes_share_sessions_through_a_redis_cluster() {
+    redis_cluster();
+    two_processes_share("redis-cluster").await;
+    a_hot_session_across_two_processes("redis-cluster", 8, 25).await;
+}
+
 #[tokio::test]
 async fn two_demo_processes_share_sessions_through_postgres() {
     two_processes_share("postgres").await;

@@ -17,7 +17,9 @@ pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 #[cfg(unix)]
 pub use servers::PostgresServer;
-pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
+pub use servers::{
+    RedisServer, database_url, postgres_store, redis_cluster_nodes, redis_url, unique,
+};
 
 /// A fixed 64-byte test secret.
 pub fn key() -> session::Key {

@@ -3,8 +3,10 @@
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
 use crate::time::{from_unix_ms, unix_ms};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -44,11 +46,14 @@ return 1
 /// - Expiry is the key's TTL as well: Redis evicts expired sessions itself.
 /// - A read is one `GET`; a save is one round trip (a Lua compare-and-swap); a refresh of
 ///   the idle expiry is one (a Lua script that sets the expiry in the value and the TTL).
-/// - Every command touches a single key; but the connection is to one server and follows
-///   no `MOVED` redirection, so Redis Cluster and Sentinel are not supported yet.
-/// - Built on the `redis` crate's connection manager: the store can be created while Redis
-///   is down, and reconnects by itself after Redis restarts. Meanwhile requests that use
-///   the session get the layer's store-error response (503) and the others are unaffected.
+/// - Every command touches a single key, so a Redis Cluster works:
+///   [`RedisStore::cluster`] talks to one through the `redis` crate's cluster client, which
+///   learns the slot map and follows `MOVED`/`ASK` redirections. Sentinel is not supported
+///   yet.
+/// - Built on the `redis` crate's connection manager (or its cluster client): the store can
+///   be created while Redis is down, and reconnects by itself after Redis restarts.
+///   Meanwhile requests that use the session get the layer's store-error response (503) and
+///   the others are unaffected.
 ///
 /// # Example
 /// ```no_run
@@ -61,7 +66,7 @@ return 1
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     prefix: Arc<str>,
     save: Arc<Script>,
     touch: Arc<Script>,
@@ -91,12 +96,56 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connection =
             ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::backend)?;
-        Ok(Self {
+        Ok(Self::on(Connection::Single(connection)))
+    }
+
+    /// A store on the Redis Cluster that `nodes` (`redis://host:port` URLs, any of its
+    /// nodes) belong to, with the key prefix `session:`. Connects on first use, learns the
+    /// slot map and follows redirections; the same round trips as on one server.
+    ///
+    /// ```no_run
+    /// use session::{Key, RedisStore, SessionLayer};
+    /// let nodes = ["redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
+    /// let layer = SessionLayer::new(RedisStore::cluster(&nodes)?, &Key::generate());
+    /// # let _ = layer;
+    /// # Ok::<(), session::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When a URL is not a valid Redis URL.
+    pub fn cluster(nodes: &[&str]) -> Result<Self, StoreError> {
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(Duration::from_secs(2))
+            .response_timeout(Duration::from_secs(2))
+            .retries(1)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(Self::on(Connection::Cluster(Arc::new(LazyCluster {
+            client,
+            connection: tokio::sync::OnceCell::new(),
+        }))))
+    }
+
+    fn on(connection: Connection) -> Self {
+        Self {
             connection,
             prefix: Arc::from("session:"),
             save: Arc::new(Script::new(SAVE)),
             touch: Arc::new(Script::new(TOUCH)),
-        })
+        }
+    }
+
+    /// A connection to use for one operation (a cheap clone of a shared one).
+    async fn connection(&self) -> Result<Active, StoreError> {
+        match &self.connection {
+            Connection::Single(connection) => Ok(Active::Single(connection.clone())),
+            Connection::Cluster(cluster) => cluster
+                .connection
+                .get_or_try_init(|| cluster.client.get_async_connection())
+                .await
+                .map(|connection| Active::Cluster(connection.clone()))
+                .map_err(backend),
+        }
     }
 
     /// Prefixes every key with `prefix` (default `session:`).
@@ -115,6 +164,53 @@ fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)
 }
 
+/// What a store talks through: one server, or a cluster.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(Arc<LazyCluster>),
+}
+
+/// A cluster connection made on first use (and again after a failed attempt).
+struct LazyCluster {
+    client: ClusterClient,
+    connection: tokio::sync::OnceCell<ClusterConnection>,
+}
+
+/// The connection of one operation.
+enum Active {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Active {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
 impl Store for RedisStore {
     fn load<'a>(
         &'a self,
@@ -122,7 +218,7 @@ impl Store for RedisStore {
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(async move {
             let key = self.key(id);
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection().await?;
             let value: Option<Vec<u8>> = redis::cmd("GET")
                 .arg(&key)
                 .query_async(&mut connection)
@@ -173,7 +269,7 @@ impl Store for RedisStore {
             let ttl_ms = unix_ms(expires_at)
                 .saturating_sub(unix_ms(SystemTime::now()))
                 .max(1);
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection().await?;
             let outcome: i64 = self
                 .save
                 .key(self.key(id))
@@ -197,7 +293,7 @@ impl Store for RedisStore {
         expires_at: SystemTime,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection().await?;
             let expires_ms = unix_ms(expires_at);
             let set: i64 = self
                 .touch
@@ -213,7 +309,7 @@ impl Store for RedisStore {
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection().await?;
             let removed: i64 = redis::cmd("DEL")
                 .arg(self.key(id))
                 .query_async(&mut connection)
