@@ -371,11 +371,13 @@ mod tests {
 
     #[test]
     fn debug_shows_keys_and_sizes_not_values() {
-        let mut record = Record::new(SystemTime::now());
+        let mut record = Record::new(SystemTime::UNIX_EPOCH);
         record.apply([("V.secret", &b"hunter2"[..])]);
         let shown = format!("{record:?}");
-        assert!(shown.contains("V.secret") && shown.contains('7'), "{shown}");
-        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(
+            shown,
+            r#"Record { created_ms: 0, field_sizes: [("V.secret", 7)] }"#
+        );
     }
 
     #[test]

@@ -177,14 +177,42 @@ mod tests {
             (8, 200, &b"second"[..])
         );
 
-        // The third save goes back to the first slot.
-        let (third_at, _) = parsed.slots.unwrap().next(5).unwrap();
+        // The third save goes back to the first slot; with both slots intact, the newer
+        // (the first, now) is the record.
+        let (third_at, third_sequence) = parsed.slots.unwrap().next(5).unwrap();
         assert_eq!(third_at, slot_offset(slots.capacity, 0));
+        let mut third = file.clone();
+        write_slot(
+            &mut third,
+            third_at,
+            &slot(third_sequence, 9, 300, b"third"),
+        );
+        let parsed_third = parse(third).unwrap();
+        assert_eq!(
+            (parsed_third.version, parsed_third.data.as_slice()),
+            (9, &b"third"[..]),
+            "the newer slot wins, whichever it is"
+        );
         assert_eq!(
             parsed.slots.unwrap().next(1000),
             None,
             "too big: rewrite the file"
         );
+    }
+
+    #[test]
+    fn a_new_file_leaves_room_to_grow_by_half_in_place() {
+        let data = vec![3; 1000];
+        let file = new_file(1, 2, &data);
+        assert_eq!(file.len(), FILE_HEADER + 2 * (SLOT_HEADER + 1500));
+        let parsed = parse(file).unwrap();
+        assert_eq!(parsed.data, data);
+        let slots = parsed.slots.unwrap();
+        assert!(
+            slots.next(1500).is_some(),
+            "half as big again fits in place"
+        );
+        assert!(slots.next(1501).is_none(), "more is a new file");
     }
 
     #[test]
