@@ -101,7 +101,8 @@ impl RedisStore {
 
     /// A store on the Redis Cluster that `nodes` (`redis://host:port` URLs, any of its
     /// nodes) belong to, with the key prefix `session:`. Connects on first use, learns the
-    /// slot map and follows redirections; the same round trips as on one server.
+    /// slot map and follows redirections. Each operation sends the same commands as on one
+    /// server, to the master that holds the key.
     ///
     /// ```no_run
     /// use session::{Key, RedisStore, SessionLayer};
