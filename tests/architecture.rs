@@ -37,17 +37,6 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../session/src")
 }
 
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The module a path under `src/` belongs to: its first component.
 fn top_module(path: &Path) -> String {
     let relative = path.strip_prefix(src()).unwrap();
@@ -90,7 +79,7 @@ fn imports(code: &str) -> BTreeSet<String> {
 
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
-    sources(&src(), &mut files);
+    session_tests::rust_files(&src(), &mut files);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in files {
         let module = top_module(&file);
@@ -195,7 +184,7 @@ fn the_import_scan_sees_imports() {
 #[test]
 fn no_source_file_passes_400_lines() {
     let mut files = Vec::new();
-    sources(&src(), &mut files);
+    session_tests::rust_files(&src(), &mut files);
     let long: Vec<_> = files
         .iter()
         .map(|file| (file, std::fs::read_to_string(file).unwrap().lines().count()))

@@ -1,18 +1,8 @@
 //! SECURITY.md names the test behind each claim, and the guard each test holds: every
 //! function it names (`module::name`) exists.
 
-use std::path::{Path, PathBuf};
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
+use session_tests::rust_files;
+use std::path::Path;
 
 #[test]
 fn every_test_security_md_names_exists() {

@@ -441,21 +441,28 @@ async fn concurrency_soak_on_every_server_side_store() {
     soak(sqlite_store(&dir).await, "sqlite").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_down_at_start_lost_mid_traffic_and_back() {
-    use session_tests::TcpProxy;
-    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+/// A proxy (not yet accepting) in front of the tests' PostgreSQL, and the options that
+/// connect through it.
+async fn postgres_proxy() -> (session_tests::TcpProxy, sqlx::postgres::PgConnectOptions) {
     use std::str::FromStr;
-
-    let direct = PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
+    let direct =
+        sqlx::postgres::PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
     let upstream = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
         .await
         .unwrap()
         .next()
         .unwrap();
-    let table = postgres_store().await; // creates a table of its own, directly
-    let mut proxy = TcpProxy::new(upstream);
+    let proxy = session_tests::TcpProxy::new(upstream);
     let through_proxy = direct.host("127.0.0.1").port(proxy.port());
+    (proxy, through_proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_at_start_lost_mid_traffic_and_back() {
+    use sqlx::postgres::PgPoolOptions;
+
+    let table = postgres_store().await; // creates a table of its own, directly
+    let (mut proxy, through_proxy) = postgres_proxy().await;
     // Fail fast while the database is away, instead of queueing requests for 30 s.
     let pool = PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(2))
@@ -671,27 +678,11 @@ async fn slow_requests_never_revive_an_ended_session_on_sqlite_redis_and_postgre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
-    use session_tests::TcpProxy;
-    use sqlx::postgres::PgConnectOptions;
-    use std::str::FromStr;
-
-    let direct = PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
-    let upstream = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let mut proxy = TcpProxy::new(upstream);
+    let (mut proxy, through_proxy) = postgres_proxy().await;
     proxy.restore().await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{}/{}",
-        direct.get_username(),
-        proxy.port(),
-        direct.get_database().unwrap_or("test")
-    );
     // A pool on sqlx's defaults, as an application might pass it: waiting up to 30 s for a
     // connection, each checked with a ping that a partition stalls too.
-    let pool = sqlx::PgPool::connect_lazy(&url).expect("url");
+    let pool = sqlx::PgPool::connect_lazy_with(through_proxy);
     let store = session::PostgresStore::new(pool)
         .with_table(Some("session_tests"), &unique("t_"))
         .expect("name");
