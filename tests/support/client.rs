@@ -181,6 +181,20 @@ impl Client {
 }
 
 impl Client {
+    /// Sends `method path` during a network partition: it must answer within `bound` (a
+    /// timeout, not the partition's length, holds it), with [`Client::assert_store_down`].
+    pub async fn assert_store_down_within(
+        &mut self,
+        bound: std::time::Duration,
+        method: Method,
+        path: &str,
+    ) {
+        let reply = tokio::time::timeout(bound, self.send(method, path, ""))
+            .await
+            .expect("answers during the partition instead of hanging");
+        self.assert_store_down(&reply).await;
+    }
+
     /// Sends `method path` every 100 ms until it succeeds, for up to 5 s (a store that was
     /// down and is coming back): the first successful reply, or `None`.
     pub async fn until_success(&mut self, method: Method, path: &str) -> Option<Reply> {

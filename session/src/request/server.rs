@@ -154,7 +154,7 @@ impl RequestSession {
         let Some(current) = save.current else {
             return self.write_turn(store, save, dirty, now, None).await;
         };
-        let mut turn = match self.take_turn(current.id, save, dirty).await? {
+        let mut turn = match self.take_turn(current, save, dirty).await? {
             Turn::Held(turn) => turn,
             Turn::Done(written) => return Ok(written),
         };

@@ -33,15 +33,15 @@ pub(super) enum Turn<'a> {
 }
 
 impl RequestSession {
-    /// Takes the turn of session `id` for `save`. When another request holds it, queues
-    /// `save`'s changes for that one to make and waits.
+    /// Takes the turn of `current`'s session for `save`. When another request holds it,
+    /// queues `save`'s changes for that one to make and waits.
     pub(super) async fn take_turn(
         &self,
-        id: SessionId,
+        current: Current,
         save: &mut Save,
         dirty: &Dirty,
     ) -> Result<Turn<'_>, Error> {
-        let turns = self.config.turns(&id);
+        let turns = self.config.turns(&current.id);
         // A rotation writes a new id: it cannot ride on a save of the old one.
         if save.rotate {
             return Ok(Turn::Held(turns.turn.lock().await));
@@ -51,20 +51,20 @@ impl RequestSession {
         }
         // Boxed: only a hot session waits, and the wait inline would make every save's
         // future larger.
-        Box::pin(self.wait_in_line(turns, id, save, dirty)).await
+        Box::pin(self.wait_in_line(turns, current, save, dirty)).await
     }
 
-    /// Queues `save`'s changes for the request that holds the turn of session `id`, and
-    /// waits for the turn or the outcome of the save that made them.
+    /// Queues `save`'s changes for the request that holds the turn of `current`'s session,
+    /// and waits for the turn or the outcome of the save that made them.
     async fn wait_in_line<'a>(
         &'a self,
         turns: &'a Turns,
-        id: SessionId,
+        current: Current,
         save: &mut Save,
         dirty: &Dirty,
     ) -> Result<Turn<'a>, Error> {
         let queued = Arc::new(QueuedSave {
-            id,
+            id: current.id,
             dirty: dirty.clone(),
             outcome: Mutex::new(None),
             settled: tokio::sync::Notify::new(),
@@ -102,10 +102,7 @@ impl RequestSession {
                 expires_at,
                 record,
             } => {
-                let key = save
-                    .current
-                    .map_or_else(|| id.storage_key(), |current| current.key);
-                let current = Current { id, key, version };
+                let current = Current { version, ..current };
                 save.record = record;
                 save.rebased = true;
                 save.current = Some(current);
