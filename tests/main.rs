@@ -7,6 +7,7 @@ mod cookies;
 mod docs;
 mod fuzz_inputs;
 mod security;
+mod redis_deployments;
 mod semantics;
 mod shared_stores;
 mod stores;

@@ -46,7 +46,7 @@ async fn sqlite_store_meets_the_contract() {
 }
 
 /// Login, a rotated id, concurrent field updates and logout, through the demo.
-async fn demo_flow(store: impl Store + Clone) {
+pub(crate) async fn demo_flow(store: impl Store + Clone) {
     let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
     assert_eq!(client.post("/visit").await.view().visits, 1);
     let before = client.cookie_header().unwrap();
@@ -79,7 +79,7 @@ async fn the_demo_works_on_sqlite() {
 }
 
 /// Two app instances, each with its own store object on the same backend.
-async fn two_instances(first: impl Store, second: impl Store) {
+pub(crate) async fn two_instances(first: impl Store, second: impl Store) {
     let mut one = Client::new(app(SessionLayer::new(first, &key())));
     let mut two = Client::new(app(SessionLayer::new(second, &key())));
     one.post("/login/ada").await;
@@ -736,32 +736,4 @@ async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
         .expect("url");
     let after = view_with(&app(SessionLayer::new(store, &key())), &cookie).await;
     assert_eq!(after.user, None, "the logout was undone by the crash");
-}
-
-/// A store on the tests' Redis Cluster, under a key prefix of its own.
-fn redis_cluster_store() -> RedisStore {
-    let nodes = session_tests::redis_cluster_nodes();
-    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    RedisStore::cluster(&nodes)
-        .expect("valid URLs")
-        .with_prefix(unique("test:"))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_cluster_store_meets_the_contract() {
-    conformance::run_all(Arc::new(redis_cluster_store())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
-    demo_flow(redis_cluster_store()).await;
-    let store = redis_cluster_store();
-    two_instances(store.clone(), store).await;
-    // Sessions land on every master: 30 sessions, each written and read back.
-    let mut client = Client::new(app(SessionLayer::new(redis_cluster_store(), &key())));
-    for _ in 0..30 {
-        client.jar.clear();
-        assert_eq!(client.post("/visit").await.view().visits, 1);
-        assert_eq!(client.post("/visit").await.view().visits, 2);
-    }
 }

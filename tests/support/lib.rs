@@ -1,9 +1,10 @@
 //! Helpers for the integration tests, one module per concern: an in-process client
 //! (`client`), a store that counts and fails on demand (`probe`), captured logs (`logs`),
-//! the store servers (`servers`), a TCP proxy that cuts or stalls connections (`proxy`),
+//! the store servers (`servers`), the Redis Cluster and Sentinel set-ups (`deployments`), a TCP proxy that cuts or stalls connections (`proxy`),
 //! and forged cookies (`forgery`).
 
 mod client;
+mod deployments;
 mod forgery;
 mod logs;
 mod probe;
@@ -17,9 +18,11 @@ pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 #[cfg(unix)]
 pub use servers::PostgresServer;
-pub use servers::{
-    RedisServer, database_url, postgres_store, redis_cluster_nodes, redis_url, unique,
+pub use deployments::{
+    RedisCluster, RedisSentinel, calls_between, command_calls, redis_cluster_nodes, redis_on,
+    redis_sentinels, until_replicated,
 };
+pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
 
 /// A fixed 64-byte test secret.
 pub fn key() -> session::Key {

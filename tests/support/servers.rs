@@ -293,25 +293,3 @@ impl Drop for PostgresServer {
         self.crash();
     }
 }
-
-/// The seed nodes of the Redis Cluster the tests use: `REDIS_CLUSTER_NODES` (comma-separated
-/// URLs), or the one `scripts/redis-cluster` starts on 7001-7006, started here if it is not
-/// up (the script leaves a running cluster alone).
-pub fn redis_cluster_nodes() -> Vec<String> {
-    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    if let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") {
-        return nodes.split(',').map(str::to_owned).collect();
-    }
-    STARTED.get_or_init(|| {
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/redis-cluster");
-        let status = std::process::Command::new(script)
-            .arg("start")
-            .status()
-            .expect("scripts/redis-cluster runs");
-        assert!(status.success(), "the Redis Cluster did not start");
-    });
-    (7001..=7003)
-        .map(|port| format!("redis://127.0.0.1:{port}"))
-        .collect()
-}

@@ -1,14 +1,19 @@
 //! Sessions in Redis: shared by every instance, expired by Redis itself.
 
+mod connection;
+
 use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
 use crate::time::{from_unix_ms, unix_ms};
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
-use redis::{Client, Cmd, Pipeline, RedisFuture, Script, Value};
+use redis::{Client, Script, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+/// How long a delete waits for a replica, by default.
+const DELETE_WAIT: Duration = Duration::from_secs(1);
 
 /// `version (8) | expires at, Unix ms (8)`, before the record in every value.
 const HEADER_LEN: usize = 16;
@@ -48,12 +53,16 @@ return 1
 ///   the idle expiry is one (a Lua script that sets the expiry in the value and the TTL).
 /// - Every command touches a single key, so a Redis Cluster works:
 ///   [`RedisStore::cluster`] talks to one through the `redis` crate's cluster client, which
-///   learns the slot map and follows `MOVED`/`ASK` redirections. Sentinel is not supported
-///   yet.
-/// - Built on the `redis` crate's connection manager (or its cluster client): the store can
-///   be created while Redis is down, and reconnects by itself after Redis restarts.
-///   Meanwhile requests that use the session get the layer's store-error response (503) and
-///   the others are unaffected.
+///   learns the slot map and follows `MOVED`/`ASK` redirections. [`RedisStore::sentinel`]
+///   writes to the master that Redis Sentinel names, and follows a failover.
+/// - A delete waits for a replica to acknowledge it, when there is one
+///   ([`with_delete_wait`](RedisStore::with_delete_wait)): a logout survives a failover.
+///   Saves do not wait: a failover may lose the saves of the last moments before it (what
+///   the master had not yet sent to the replica), and those sessions read as they were
+///   before.
+/// - The store can be created while Redis is down, and reconnects by itself after Redis
+///   restarts (or a failover). Meanwhile requests that use the session get the layer's
+///   store-error response (503) and the others are unaffected.
 ///
 /// # Example
 /// ```no_run
@@ -68,6 +77,7 @@ return 1
 pub struct RedisStore {
     connection: Connection,
     prefix: Arc<str>,
+    delete_wait: Option<Duration>,
     save: Arc<Script>,
     touch: Arc<Script>,
 }
@@ -90,8 +100,8 @@ impl RedisStore {
         let client = Client::open(url).map_err(StoreError::backend)?;
         // Fail fast while Redis is down (the layer answers 503) instead of queueing requests.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let connection =
@@ -116,8 +126,8 @@ impl RedisStore {
     /// When a URL is not a valid Redis URL.
     pub fn cluster(nodes: &[&str]) -> Result<Self, StoreError> {
         let client = ClusterClient::builder(nodes.iter().copied())
-            .connection_timeout(Duration::from_secs(2))
-            .response_timeout(Duration::from_secs(2))
+            .connection_timeout(TIMEOUT)
+            .response_timeout(TIMEOUT)
             .retries(1)
             .build()
             .map_err(StoreError::backend)?;
@@ -127,32 +137,61 @@ impl RedisStore {
         }))))
     }
 
+    /// A store on the master that the Redis Sentinels at `sentinels` (`redis://host:port`
+    /// URLs of sentinels, not of Redis servers) know as `master` (for example `mymaster`),
+    /// with the key prefix `session:`. Asks the sentinels on first use, and again whenever
+    /// the connection fails or the server it leads to is no longer master: after a failover
+    /// the store writes to the new master without a restart. Meanwhile, requests that use
+    /// the session get the layer's store-error response (503).
+    ///
+    /// ```no_run
+    /// use session::{Key, RedisStore, SessionLayer};
+    /// let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
+    /// let store = RedisStore::sentinel(&sentinels, "mymaster")?;
+    /// let layer = SessionLayer::new(store, &Key::generate());
+    /// # let _ = layer;
+    /// # Ok::<(), session::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When a URL is not a valid Redis URL.
+    pub fn sentinel(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
+        let master = SentinelMaster::new(sentinels, master)?;
+        Ok(Self::on(Connection::Sentinel(Arc::new(master))))
+    }
+
     fn on(connection: Connection) -> Self {
         Self {
             connection,
             prefix: Arc::from("session:"),
+            delete_wait: Some(DELETE_WAIT),
             save: Arc::new(Script::new(SAVE)),
             touch: Arc::new(Script::new(TOUCH)),
         }
     }
 
-    /// A connection to use for one operation (a cheap clone of a shared one).
     async fn connection(&self) -> Result<Active, StoreError> {
-        match &self.connection {
-            Connection::Single(connection) => Ok(Active::Single(connection.clone())),
-            Connection::Cluster(cluster) => cluster
-                .connection
-                .get_or_try_init(|| cluster.client.get_async_connection())
-                .await
-                .map(|connection| Active::Cluster(connection.clone()))
-                .map_err(backend),
-        }
+        self.connection.active().await
     }
 
     /// Prefixes every key with `prefix` (default `session:`).
     #[must_use = "the builder returns a new store"]
     pub fn with_prefix(mut self, prefix: impl Into<Arc<str>>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a delete waits for a replica to acknowledge it (`WAIT 1`) before it
+    /// answers, when the master has replicas; `None` answers as soon as the master has
+    /// deleted. Default: 1 s.
+    ///
+    /// Redis replicates asynchronously: a failover promotes a replica that may not have seen
+    /// the last writes. With the wait, a delete that answered success is on a replica too,
+    /// so a logout survives a failover; a delete that no replica acknowledged in time is an
+    /// error (the layer answers 503, and the user can log out again).
+    #[must_use = "the builder returns a new store"]
+    pub fn with_delete_wait(mut self, timeout: Option<Duration>) -> Self {
+        self.delete_wait = timeout;
         self
     }
 
@@ -163,53 +202,6 @@ impl RedisStore {
 
 fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)
-}
-
-/// What a store talks through: one server, or a cluster.
-#[derive(Clone)]
-enum Connection {
-    Single(ConnectionManager),
-    Cluster(Arc<LazyCluster>),
-}
-
-/// A cluster connection made on first use (and again after a failed attempt).
-struct LazyCluster {
-    client: ClusterClient,
-    connection: tokio::sync::OnceCell<ClusterConnection>,
-}
-
-/// The connection of one operation.
-enum Active {
-    Single(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
-impl ConnectionLike for Active {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(connection) => connection.req_packed_command(cmd),
-            Self::Cluster(connection) => connection.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(connection) => connection.get_db(),
-            Self::Cluster(connection) => connection.get_db(),
-        }
-    }
 }
 
 impl Store for RedisStore {
@@ -311,12 +303,54 @@ impl Store for RedisStore {
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let removed: i64 = redis::cmd("DEL")
-                .arg(self.key(id))
+            let key = self.key(id);
+            let Some(wait) = self.delete_wait else {
+                let removed: i64 = redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(backend)?;
+                return Ok(removed == 1);
+            };
+            // `ROLE` in the same round trip says whether the master has replicas to wait for
+            // (`WAIT` without one would only sit out its timeout).
+            let (removed, role): (i64, Value) = redis::pipe()
+                .cmd("DEL")
+                .arg(&key)
+                .cmd("ROLE")
                 .query_async(&mut connection)
                 .await
                 .map_err(backend)?;
+            if connected_replicas(&role) > 0 {
+                // The key routes the pipeline to the same master on a cluster.
+                let (_, acknowledged): (i64, i64) = redis::pipe()
+                    .cmd("EXISTS")
+                    .arg(&key)
+                    .cmd("WAIT")
+                    .arg(1)
+                    .arg(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(backend)?;
+                if acknowledged < 1 {
+                    return Err(StoreError::backend(format!(
+                        "the delete reached the master, but no replica acknowledged it within {wait:?}"
+                    )));
+                }
+            }
             Ok(removed == 1)
         })
+    }
+}
+
+/// The replicas connected to a master, from its `ROLE` reply
+/// (`["master", offset, [[host, port, offset], ...]]`); 0 from anything else.
+fn connected_replicas(role: &Value) -> usize {
+    match role {
+        Value::Array(reply) => match reply.get(2) {
+            Some(Value::Array(replicas)) => replicas.len(),
+            _ => 0,
+        },
+        _ => 0,
     }
 }

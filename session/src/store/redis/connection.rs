@@ -1,0 +1,163 @@
+//! What a [`RedisStore`](super::RedisStore) talks through: one server, a cluster, or the
+//! master that Redis Sentinel names.
+
+use crate::store::StoreError;
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::Sentinel;
+use redis::{AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long connecting (and each reply) may take before the operation fails: the layer then
+/// answers 503 instead of queueing requests behind a Redis that is gone.
+pub(super) const TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub(super) enum Connection {
+    Single(ConnectionManager),
+    Cluster(Arc<LazyCluster>),
+    Sentinel(Arc<SentinelMaster>),
+}
+
+impl Connection {
+    /// A connection for one operation (a cheap clone of a shared one), made on first use.
+    pub(super) async fn active(&self) -> Result<Active, StoreError> {
+        match self {
+            Self::Single(connection) => Ok(Active::Single(connection.clone())),
+            Self::Cluster(cluster) => cluster
+                .connection
+                .get_or_try_init(|| cluster.client.get_async_connection())
+                .await
+                .map(|connection| Active::Cluster(connection.clone()))
+                .map_err(StoreError::backend),
+            Self::Sentinel(master) => {
+                let connection = master.connection().await?;
+                Ok(Active::Sentinel(connection, Arc::clone(master)))
+            }
+        }
+    }
+}
+
+/// A cluster connection made on first use (and again after a failed attempt).
+pub(super) struct LazyCluster {
+    pub(super) client: ClusterClient,
+    pub(super) connection: tokio::sync::OnceCell<ClusterConnection>,
+}
+
+/// The master that the sentinels name, and a connection to it while it stays master.
+///
+/// The connection is dropped on the first error that says it no longer leads to a writable
+/// master (it broke, timed out, or the server answers `READONLY` after a failover demoted
+/// it); the next operation asks the sentinels again.
+pub(super) struct SentinelMaster {
+    /// Locked while asking: one request at a time asks, the others wait for its answer.
+    sentinel: tokio::sync::Mutex<Sentinel>,
+    service: String,
+    config: AsyncConnectionConfig,
+    current: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl SentinelMaster {
+    pub(super) fn new(sentinels: &[&str], service: &str) -> Result<Self, StoreError> {
+        let sentinel = Sentinel::build(sentinels.to_vec()).map_err(StoreError::backend)?;
+        Ok(Self {
+            sentinel: tokio::sync::Mutex::new(sentinel),
+            service: service.to_owned(),
+            config: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT)),
+            current: Mutex::new(None),
+        })
+    }
+
+    fn current(&self) -> Option<MultiplexedConnection> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let mut sentinel = self.sentinel.lock().await;
+        // Another request may have connected while this one waited.
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let connect = async {
+            let client = sentinel.async_master_for(&self.service, None).await?;
+            client
+                .get_multiplexed_async_connection_with_config(&self.config)
+                .await
+        };
+        let connection = tokio::time::timeout(TIMEOUT, connect)
+            .await
+            .map_err(|_| StoreError::backend("no master from the sentinels within 2 s"))?
+            .map_err(StoreError::backend)?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Drops the connection if `error` says it no longer leads to a writable master.
+    fn after(&self, error: &RedisError) {
+        let stale = error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_timeout()
+            || error.is_unrecoverable_error()
+            || error.kind() == ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+            || error.code() == Some("READONLY");
+        if stale {
+            *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+    }
+}
+
+/// The connection of one operation.
+pub(super) enum Active {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection, Arc<SentinelMaster>),
+}
+
+impl ConnectionLike for Active {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+            Self::Sentinel(connection, master) => Box::pin(async move {
+                let reply = connection.req_packed_command(cmd).await;
+                reply.inspect_err(|error| master.after(error))
+            }),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(connection, master) => Box::pin(async move {
+                let replies = connection
+                    .req_packed_commands(pipeline, offset, count)
+                    .await;
+                replies.inspect_err(|error| master.after(error))
+            }),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+            Self::Sentinel(connection, _) => connection.get_db(),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! `RedisStore` on a real Redis Cluster and a real Redis Sentinel set-up, started from
+//! `scripts/`: the conformance suite and the demo on each, round trips, a cluster that is
+//! down at start-up, slots moved under traffic, and failovers (a master killed by its pid).
+
+use crate::shared_stores::{demo_flow, two_instances};
+use axum::Router;
+use axum::http::StatusCode;
+use session::store::conformance;
+use session::{RedisStore, SessionLayer};
+use session_examples::app;
+use session_tests::{
+    Client, RedisCluster, RedisSentinel, calls_between, command_calls, key, redis_cluster_nodes,
+    redis_on, redis_sentinels, unique, until_replicated, view_with,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn strs(urls: &[String]) -> Vec<&str> {
+    urls.iter().map(String::as_str).collect()
+}
+
+/// A store on the tests' shared Redis Cluster, under a key prefix of its own.
+fn redis_cluster_store() -> RedisStore {
+    RedisStore::cluster(&strs(&redis_cluster_nodes()))
+        .expect("valid URLs")
+        .with_prefix(unique("test:"))
+}
+
+/// A store on the tests' shared Sentinel set-up, under a key prefix of its own.
+fn redis_sentinel_store() -> RedisStore {
+    RedisStore::sentinel(&strs(&redis_sentinels()), "mymaster")
+        .expect("valid URLs")
+        .with_prefix(unique("test:"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_store_meets_the_contract() {
+    conformance::run_all(Arc::new(redis_cluster_store())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_store_meets_the_contract() {
+    conformance::run_all(Arc::new(redis_sentinel_store())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
+    demo_flow(redis_cluster_store()).await;
+    let store = redis_cluster_store();
+    two_instances(store.clone(), store).await;
+    // Sessions land on every master: 30 sessions, each written and read back.
+    let mut client = Client::new(app(SessionLayer::new(redis_cluster_store(), &key())));
+    for _ in 0..30 {
+        client.jar.clear();
+        assert_eq!(client.post("/visit").await.view().visits, 1);
+        assert_eq!(client.post("/visit").await.view().visits, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_works_on_redis_sentinel_and_two_instances_share_it() {
+    demo_flow(redis_sentinel_store()).await;
+    let store = redis_sentinel_store();
+    two_instances(store.clone(), store).await;
+}
+
+/// Clients with a session each, and how many of their visits were answered 2xx and 503.
+struct Visitors {
+    clients: Vec<Client>,
+    answered: Vec<u64>,
+    unavailable: Vec<u64>,
+}
+
+impl Visitors {
+    /// `n` clients, each with a session of one visit.
+    async fn new(app: &Router, n: usize) -> Self {
+        let mut visitors = Self {
+            clients: (0..n).map(|_| Client::new(app.clone())).collect(),
+            answered: vec![0; n],
+            unavailable: vec![0; n],
+        };
+        assert_eq!(visitors.round().await, 0);
+        visitors
+    }
+
+    /// One visit by each client, in turn: how many were answered 503. Any answer but 2xx
+    /// and 503 fails the test.
+    async fn round(&mut self) -> u64 {
+        let mut unavailable = 0;
+        for (i, client) in self.clients.iter_mut().enumerate() {
+            let reply = client.post("/visit").await;
+            match reply.status {
+                status if status.is_success() => self.answered[i] += 1,
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    self.unavailable[i] += 1;
+                    unavailable += 1;
+                }
+                status => panic!("{status}: {}", reply.body),
+            }
+        }
+        unavailable
+    }
+
+    /// Rounds of visits, 100 ms apart, until one is answered 2xx throughout after at least
+    /// one 503, for up to `bound`: how long the 503s lasted.
+    async fn through_an_outage(&mut self, bound: Duration) -> Duration {
+        let start = Instant::now();
+        let mut last_unavailable = None;
+        while start.elapsed() < bound {
+            if self.round().await > 0 {
+                last_unavailable = Some(start.elapsed());
+            } else if let Some(outage) = last_unavailable {
+                return outage;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("still answering 503 (or never did) after {bound:?}: {last_unavailable:?}");
+    }
+
+    /// Each session holds every visit answered 2xx, and of the visits answered 503 at most
+    /// those (a write may land even though its reply was lost); with `exact`, none of them.
+    async fn check(&mut self, exact: bool) {
+        for (i, client) in self.clients.iter_mut().enumerate() {
+            let visits = client.get("/session").await.view().visits;
+            let answered = self.answered[i];
+            let most = if exact {
+                answered
+            } else {
+                answered + self.unavailable[i]
+            };
+            assert!(
+                (answered..=most).contains(&visits),
+                "client {i}: {visits} visits, {answered} answered 2xx"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_and_logouts() {
+    let set_up = RedisSentinel::start(100);
+    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs");
+    let app = app(SessionLayer::new(store, &key()));
+    let mut visitors = Visitors::new(&app, 8).await;
+    assert_eq!(visitors.round().await, 0);
+    // A logout answered 2xx: the delete waited for the replica.
+    let mut leaving = Client::new(app.clone());
+    leaving.post("/login/ada").await;
+    let logged_in = leaving.cookie_header().expect("a cookie");
+    assert!(leaving.post("/logout").await.status.is_success());
+
+    let old = set_up.master_port();
+    until_replicated(old);
+    set_up.signal(old, "-KILL");
+    let outage = visitors.through_an_outage(Duration::from_secs(30)).await;
+
+    assert_ne!(set_up.master_port(), old, "the replica was promoted");
+    visitors.check(false).await;
+    assert_eq!(
+        view_with(&app, &logged_in).await.user,
+        None,
+        "the logout was undone by the failover"
+    );
+    println!("sentinel failover: 503s for {outage:?} after the master was killed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_that_no_replica_acknowledged_is_answered_503() {
+    let set_up = RedisSentinel::start(200);
+    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster")
+        .expect("URLs")
+        .with_delete_wait(Some(Duration::from_millis(300)));
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    client.post("/login/ada").await;
+
+    let replica = set_up.replica_port();
+    set_up.signal(replica, "-STOP");
+    let reply = client.post("/logout").await;
+    set_up.signal(replica, "-CONT");
+    client.assert_store_down(&reply).await;
+    // With the replica back, logging out again is answered (the session is already gone
+    // from the master).
+    let reply = client.post("/logout").await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    assert_eq!(client.get("/session").await.view().user, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_master_killed_costs_its_slots_503s_for_a_bounded_time() {
+    let cluster = RedisCluster::start(7101);
+    let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
+    let app = app(SessionLayer::new(store, &key()));
+    let mut visitors = Visitors::new(&app, 24).await;
+    let mut leaving = Client::new(app.clone());
+    leaving.post("/login/ada").await;
+    let logged_in = leaving.cookie_header().expect("a cookie");
+    assert!(leaving.post("/logout").await.status.is_success());
+
+    let masters = cluster.masters();
+    let victim = *masters.keys().next().expect("a master");
+    for port in masters.keys() {
+        until_replicated(*port);
+    }
+    cluster.kill(victim);
+    let outage = visitors.through_an_outage(Duration::from_secs(30)).await;
+
+    assert!(
+        !cluster.masters().contains_key(&victim),
+        "a replica took over the slots of {victim}"
+    );
+    let hit = visitors.unavailable.iter().filter(|n| **n > 0).count();
+    assert!(
+        hit < visitors.clients.len(),
+        "sessions on the other masters were answered throughout"
+    );
+    visitors.check(false).await;
+    assert_eq!(view_with(&app, &logged_in).await.user, None);
+    println!(
+        "cluster failover: 503s for {outage:?}, for {hit} of {} sessions",
+        visitors.clients.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_keep_exactly_their_answered_writes_while_slots_move() {
+    let cluster = RedisCluster::start(7201);
+    let store = RedisStore::cluster(&strs(&cluster.nodes()))
+        .expect("URLs")
+        .with_prefix("moving:");
+    let app = app(SessionLayer::new(store, &key()));
+    let mut visitors = Visitors::new(&app, 40).await;
+    let masters: Vec<u16> = cluster.masters().into_keys().collect();
+    let (from, to) = (masters[0], masters[1]);
+    let keys_on = |port: u16| {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("moving:*")
+            .query(&mut redis_on(port))
+            .expect("KEYS");
+        keys.len()
+    };
+    let before = keys_on(to);
+
+    let args = [
+        "--cluster".to_owned(),
+        "reshard".to_owned(),
+        format!("127.0.0.1:{from}"),
+        "--cluster-from".to_owned(),
+        cluster.node_id(from),
+        "--cluster-to".to_owned(),
+        cluster.node_id(to),
+        "--cluster-slots".to_owned(),
+        "4000".to_owned(),
+        "--cluster-yes".to_owned(),
+        "--cluster-pipeline".to_owned(),
+        "1".to_owned(),
+    ];
+    let reshard = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("redis-cli")
+            .args(args)
+            .output()
+            .expect("redis-cli runs")
+    });
+    let mut rounds = 0;
+    while !reshard.is_finished() {
+        visitors.round().await;
+        rounds += 1;
+    }
+    let out = reshard.await.expect("joined");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    visitors.round().await;
+
+    visitors.check(true).await;
+    let after = keys_on(to);
+    assert!(after > before, "sessions moved: {before} -> {after} on {to}");
+    let unavailable: u64 = visitors.unavailable.iter().sum();
+    println!(
+        "resharding 4000 slots: {rounds} rounds of 40 visits meanwhile, {unavailable} answered 503, {} sessions moved",
+        after - before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round_trips() {
+    let cluster = RedisCluster::not_started(7301);
+    let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    let reply = client.post("/visit").await;
+    client.assert_store_down(&reply).await;
+
+    let cluster = RedisCluster::start(7301);
+    let first = client.until_success(axum::http::Method::POST, "/visit").await;
+    assert_eq!(first.expect("the cluster is used once up").view().visits, 1);
+    client.post("/visit").await;
+
+    let ports = || 7301..7307;
+    let before = command_calls(ports());
+    client.get("/health").await;
+    assert_eq!(calls_between(&before, &command_calls(ports())), [].into());
+    let before = command_calls(ports());
+    client.get("/session").await;
+    let read = calls_between(&before, &command_calls(ports()));
+    assert_eq!(read, [("get".to_owned(), 1)].into(), "a read: one GET");
+    let before = command_calls(ports());
+    client.post("/visit").await;
+    let write = calls_between(&before, &command_calls(ports()));
+    assert_eq!(
+        write,
+        [
+            ("evalsha".to_owned(), 1),
+            ("get".to_owned(), 2),
+            ("set".to_owned(), 1)
+        ]
+        .into(),
+        "a write: a GET and the compare-and-swap script"
+    );
+    println!("cluster commandstats per request: read {read:?}, write {write:?}");
+    drop(cluster);
+}
