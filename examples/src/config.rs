@@ -24,6 +24,15 @@ pub enum StoreKind {
     /// `redis-cluster`: the Redis Cluster of `REDIS_CLUSTER_NODES` (comma-separated seed
     /// URLs, default the three masters `scripts/redis-cluster` starts on 7001-7003).
     RedisCluster(Vec<String>),
+    /// `redis-sentinel`: the master that the sentinels of `REDIS_SENTINELS` (comma-separated
+    /// URLs, default the three `scripts/redis-sentinel` starts on 26379-26381) know as
+    /// `REDIS_SENTINEL_MASTER` (default `mymaster`).
+    RedisSentinel {
+        /// The sentinels' URLs.
+        sentinels: Vec<String>,
+        /// The master's name.
+        master: String,
+    },
     /// `postgres`: at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
     Postgres(String),
     /// `sqlite`: at `SQLITE_URL` (default `sqlite://sessions.db`).
@@ -34,7 +43,8 @@ pub enum StoreKind {
 #[derive(Debug)]
 pub struct DemoConfig {
     /// `SESSION_STORE`: `file` (default, in `SESSION_DIR`, default `./sessions`), `memory`,
-    /// `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `postgres` or `sqlite`.
+    /// `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `redis-sentinel`, `postgres` or
+    /// `sqlite`.
     pub store: StoreKind,
     /// `PORT` (default 3000), always on 127.0.0.1.
     pub addr: SocketAddr,
@@ -65,16 +75,19 @@ impl DemoConfig {
             Some("redis") => StoreKind::Redis(
                 var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             ),
-            Some("redis-cluster") => StoreKind::RedisCluster(
-                var("REDIS_CLUSTER_NODES")
-                    .unwrap_or_else(|| {
-                        "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003"
-                            .into()
-                    })
-                    .split(',')
-                    .map(str::to_owned)
-                    .collect(),
-            ),
+            Some("redis-cluster") => StoreKind::RedisCluster(list(
+                &var,
+                "REDIS_CLUSTER_NODES",
+                "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003",
+            )),
+            Some("redis-sentinel") => StoreKind::RedisSentinel {
+                sentinels: list(
+                    &var,
+                    "REDIS_SENTINELS",
+                    "redis://127.0.0.1:26379,redis://127.0.0.1:26380,redis://127.0.0.1:26381",
+                ),
+                master: var("REDIS_SENTINEL_MASTER").unwrap_or_else(|| "mymaster".into()),
+            },
             Some("postgres") => StoreKind::Postgres(
                 var("DATABASE_URL")
                     .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into()),
@@ -84,7 +97,7 @@ impl DemoConfig {
             ),
             Some(other) => {
                 return Err(format!(
-                    "SESSION_STORE={other:?}: expected `file`, `memory`, `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `postgres` or `sqlite`"
+                    "SESSION_STORE={other:?}: expected `file`, `memory`, `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `redis-sentinel`, `postgres` or `sqlite`"
                 ));
             }
         };
@@ -131,6 +144,12 @@ impl DemoConfig {
                     RedisStore::cluster(&nodes).map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
                 SessionLayer::new(store, key)
             }
+            StoreKind::RedisSentinel { sentinels, master } => {
+                let sentinels: Vec<&str> = sentinels.iter().map(String::as_str).collect();
+                let store = RedisStore::sentinel(&sentinels, master)
+                    .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
+                SessionLayer::new(store, key)
+            }
             StoreKind::Postgres(url) => {
                 let pool = sqlx::PgPool::connect(url)
                     .await
@@ -168,10 +187,23 @@ impl DemoConfig {
             StoreKind::SignedCookie => "signed cookie".to_owned(),
             StoreKind::Redis(_) => "redis".to_owned(),
             StoreKind::RedisCluster(nodes) => format!("redis cluster ({})", nodes.join(",")),
+            StoreKind::RedisSentinel { sentinels, master } => {
+                format!("redis sentinel ({master} from {})", sentinels.join(","))
+            }
             StoreKind::Postgres(_) => "postgres".to_owned(),
             StoreKind::Sqlite(url) => format!("sqlite ({url})"),
         }
     }
+}
+
+/// A comma-separated list from `name`, or from `default`.
+fn list(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> Vec<String> {
+    var(name)
+        .as_deref()
+        .unwrap_or(default)
+        .split(',')
+        .map(|url| url.trim().to_owned())
+        .collect()
 }
 
 fn parse<T: std::str::FromStr>(
@@ -250,6 +282,18 @@ mod tests {
                     .map(|port| format!("redis://127.0.0.1:{port}"))
                     .collect()
             )
+        );
+        let sentinel = self::config(&[
+            ("SESSION_STORE", "redis-sentinel"),
+            ("REDIS_SENTINELS", "redis://a:1, redis://b:2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            sentinel.store,
+            StoreKind::RedisSentinel {
+                sentinels: vec!["redis://a:1".into(), "redis://b:2".into()],
+                master: "mymaster".into()
+            }
         );
         let postgres = self::config(&[("SESSION_STORE", "postgres")]).unwrap();
         assert_eq!(

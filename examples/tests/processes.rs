@@ -1,4 +1,5 @@
-//! Two `demo` processes on different ports, sharing one Redis and then one PostgreSQL: a
+//! Two `demo` processes on different ports, sharing one Redis (a server, a Cluster, a
+//! Sentinel set-up) or one PostgreSQL: a
 //! session written through one is read through the other, and a logout through one ends it
 //! for both.
 
@@ -102,21 +103,29 @@ async fn two_demo_processes_share_sessions_through_redis() {
     two_processes_share("redis").await;
 }
 
-/// Starts the Redis Cluster of `scripts/redis-cluster` (7001-7006) unless it is up.
-fn redis_cluster() {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/redis-cluster");
+/// Runs `scripts/<name> start`: the Redis Cluster (7001-7006) or the Sentinel set-up
+/// (sentinels on 26379-26381), unless it is up.
+fn start(name: &str) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scripts/{name}"));
     let started = std::process::Command::new(script)
         .arg("start")
         .status()
-        .expect("scripts/redis-cluster runs");
-    assert!(started.success(), "the Redis Cluster did not start");
+        .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
+    assert!(started.success(), "scripts/{name} start failed");
 }
 
 #[tokio::test]
 async fn two_demo_processes_share_sessions_through_a_redis_cluster() {
-    redis_cluster();
+    start("redis-cluster");
     two_processes_share("redis-cluster").await;
     a_hot_session_across_two_processes("redis-cluster", 8, 25).await;
+}
+
+#[tokio::test]
+async fn two_demo_processes_share_sessions_through_redis_sentinel() {
+    start("redis-sentinel");
+    two_processes_share("redis-sentinel").await;
+    a_hot_session_across_two_processes("redis-sentinel", 8, 25).await;
 }
 
 #[tokio::test]
