@@ -106,7 +106,8 @@ async fn two_demo_processes_share_sessions_through_redis() {
 /// Runs `scripts/<name> start`: the Redis Cluster (7001-7006) or the Sentinel set-up
 /// (sentinels on 26379-26381), unless it is up.
 fn start(name: &str) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scripts/{name}"));
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scripts/{name}"));
     let started = std::process::Command::new(script)
         .arg("start")
         .status()

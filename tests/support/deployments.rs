@@ -301,8 +301,14 @@ pub fn command_calls(ports: impl IntoIterator<Item = u16>) -> BTreeMap<String, u
                 .find_map(|kv| kv.strip_prefix("calls="))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            if !["info", "cluster|slots", "cluster|nodes", "cluster|shards", "ping"]
-                .contains(&name)
+            if ![
+                "info",
+                "cluster|slots",
+                "cluster|nodes",
+                "cluster|shards",
+                "ping",
+            ]
+            .contains(&name)
             {
                 *calls.entry(name.to_owned()).or_default() += count;
             }

@@ -12,16 +12,16 @@ mod proxy;
 mod servers;
 
 pub use client::{Client, Reply, send, view_with};
+pub use deployments::{
+    RedisCluster, RedisSentinel, calls_between, command_calls, redis_cluster_nodes, redis_on,
+    redis_sentinels, until_replicated,
+};
 pub use forgery::{assert_each_gives_a_fresh_session, single_character_changes};
 pub use logs::{Logs, capture_logs};
 pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 #[cfg(unix)]
 pub use servers::PostgresServer;
-pub use deployments::{
-    RedisCluster, RedisSentinel, calls_between, command_calls, redis_cluster_nodes, redis_on,
-    redis_sentinels, until_replicated,
-};
 pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
 
 /// A fixed 64-byte test secret.
