@@ -306,7 +306,9 @@ async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round
     assert_eq!(first.expect("the cluster is used once up").view().visits, 1);
     client.post("/visit").await;
 
-    let ports = || 7301..7307;
+    // The masters only: their replicas run the writes again, from the replication stream.
+    let masters: Vec<u16> = cluster.masters().into_keys().collect();
+    let ports = || masters.iter().copied();
     let before = command_calls(ports());
     client.get("/health").await;
     assert_eq!(calls_between(&before, &command_calls(ports())), [].into());
@@ -327,6 +329,17 @@ async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round
         .into(),
         "a write: a GET and the compare-and-swap script"
     );
-    println!("cluster commandstats per request: read {read:?}, write {write:?}");
+    // A logout on a master with a replica: the load, then `DEL` and `ROLE` in one round
+    // trip, then `EXISTS` and `WAIT 1` in another.
+    let before = command_calls(ports());
+    assert!(client.post("/logout").await.status.is_success());
+    let logout = calls_between(&before, &command_calls(ports()));
+    assert_eq!(
+        logout,
+        ["get", "del", "role", "exists", "wait"]
+            .map(|name| (name.to_owned(), 1))
+            .into(),
+    );
+    println!("cluster commandstats per request: read {read:?}, write {write:?}, logout {logout:?}");
     drop(cluster);
 }

@@ -127,6 +127,19 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// `REDIS_CLUSTER_NODES` (comma-separated), default the three masters `scripts/redis-cluster`
+/// starts on 7001-7003.
+#[must_use]
+pub fn redis_cluster_nodes() -> Vec<String> {
+    std::env::var("REDIS_CLUSTER_NODES")
+        .unwrap_or_else(|_| {
+            "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003".into()
+        })
+        .split(',')
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`.
 #[must_use]
 pub fn database_url() -> String {

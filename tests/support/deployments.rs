@@ -116,7 +116,8 @@ impl RedisCluster {
         urls(self.first..self.first + 3)
     }
 
-    /// Each live master's port and its slot ranges, from `CLUSTER NODES`.
+    /// Each live master's port and its slot ranges, from `CLUSTER NODES` (a node that
+    /// holds no slot yet is left out).
     pub fn masters(&self) -> BTreeMap<u16, Vec<(u16, u16)>> {
         let port = (self.first..self.first + 6)
             .find(|port| redis_on_quietly(*port).is_some())
@@ -134,14 +135,14 @@ impl RedisCluster {
                     return None;
                 }
                 let port = fields[1].split(['@', ':']).nth(1)?.parse().ok()?;
-                let slots = fields[8..]
+                let slots: Vec<(u16, u16)> = fields[8..]
                     .iter()
                     .filter_map(|range| {
                         let (low, high) = range.split_once('-').unwrap_or((range, range));
                         Some((low.parse().ok()?, high.parse().ok()?))
                     })
                     .collect();
-                Some((port, slots))
+                (!slots.is_empty()).then_some((port, slots))
             })
             .collect()
     }
@@ -280,8 +281,8 @@ impl Drop for RedisSentinel {
 }
 
 /// `INFO commandstats` summed over the servers on `ports`, as command name and calls so
-/// far, leaving out `info` (the measuring itself) and the cluster client's own `cluster`
-/// and `ping` commands.
+/// far, leaving out `info` (the measuring itself), the cluster client's own `cluster` and
+/// `ping` commands, and the replicas' acknowledgements (`replconf`).
 pub fn command_calls(ports: impl IntoIterator<Item = u16>) -> BTreeMap<String, u64> {
     let mut calls = BTreeMap::new();
     for port in ports {
@@ -301,15 +302,14 @@ pub fn command_calls(ports: impl IntoIterator<Item = u16>) -> BTreeMap<String, u
                 .find_map(|kv| kv.strip_prefix("calls="))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            if ![
+            let theirs = [
                 "info",
                 "cluster|slots",
                 "cluster|nodes",
                 "cluster|shards",
                 "ping",
-            ]
-            .contains(&name)
-            {
+            ];
+            if !theirs.contains(&name) && name != "replconf" {
                 *calls.entry(name.to_owned()).or_default() += count;
             }
         }

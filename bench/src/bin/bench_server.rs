@@ -1,15 +1,19 @@
 //! The load benchmark's server: `/untouched`, `/read` and `/write` on one stack, chosen by
-//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `postgres`, `postgres-durable`,
+//! `STACK`: `bare`, `memory`, `file`, `cookie`, `redis`, `redis-cluster` and
+//! `redis-sentinel` (on the set-ups of `scripts/`), `postgres`, `postgres-durable`,
 //! `sqlite`, `sqlite-defaults`, `noop-layer` (bare axum behind a layer that does nothing),
 //! `tower-sessions` (its memory store), and with the `compare` feature tower-sessions' other
-//! stores: `tower-sessions-file`, `tower-sessions-redis`, `tower-sessions-postgres`,
-//! `tower-sessions-sqlite`. Listens on 127.0.0.1:`PORT`. Run by `bench/load.sh`.
+//! stores: `tower-sessions-file`, `tower-sessions-redis`, `tower-sessions-redis-cluster`,
+//! `tower-sessions-postgres`, `tower-sessions-sqlite`. Listens on 127.0.0.1:`PORT`. Run by
+//! `bench/load.sh`.
 
 use axum::Router;
 use session::{
     CookieStore, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer, SqliteStore,
 };
-use session_bench::{bare, database_url, redis_url, router as ours, tower_sessions_router};
+use session_bench::{
+    bare, database_url, redis_cluster_nodes, redis_url, router as ours, tower_sessions_router,
+};
 use std::str::FromStr;
 
 /// tower-sessions with each of its stores, for the comparison.
@@ -25,11 +29,20 @@ async fn compare(stack: &str) -> Router {
                 tower_sessions_file_store::FileSessionStorage::new_in_folder(dir)
             )
         }
-        "tower-sessions-redis" => {
+        // The same cluster as ours, through fred's cluster support.
+        "tower-sessions-redis" | "tower-sessions-redis-cluster" => {
             use fred::prelude::{ClientLike, Config, Pool};
-            let url = redis_url();
+            let url = if stack == "tower-sessions-redis" {
+                redis_url()
+            } else {
+                let nodes = redis_cluster_nodes();
+                let (first, rest) = nodes.split_first().expect("a node");
+                let host = |url: &str| url.trim_start_matches("redis://").to_owned();
+                let rest: Vec<String> = rest.iter().map(|n| format!("node={}", host(n))).collect();
+                format!("redis-cluster://{}?{}", host(first), rest.join("&"))
+            };
             let pool = Pool::new(
-                Config::from_url(&url).expect("REDIS_URL"),
+                Config::from_url(&url).expect("a Redis URL"),
                 None,
                 None,
                 None,
@@ -97,6 +110,25 @@ async fn main() {
             ))
         }
         "cookie" => ours(SessionLayer::new(CookieStore::new(), &key)),
+        "redis-sentinel" => {
+            let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
+            ours(SessionLayer::new(
+                RedisStore::sentinel(&sentinels, "mymaster")
+                    .expect("sentinel URLs")
+                    .with_prefix("bench:"),
+                &key,
+            ))
+        }
+        "redis-cluster" => {
+            let nodes = redis_cluster_nodes();
+            let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+            ours(SessionLayer::new(
+                RedisStore::cluster(&nodes)
+                    .expect("REDIS_CLUSTER_NODES")
+                    .with_prefix("bench:"),
+                &key,
+            ))
+        }
         "redis" => {
             let url = redis_url();
             ours(SessionLayer::new(
