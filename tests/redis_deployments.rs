@@ -146,6 +146,20 @@ impl Visitors {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_sentinel_answering_session_routes_get_503_and_the_others_are_served() {
+    // Loopback ports where nothing listens (the ones a RedisSentinel would take at 300).
+    let sentinels = ["redis://127.0.0.1:26679", "redis://127.0.0.1:26680"];
+    let store = RedisStore::sentinel(&sentinels, "mymaster").expect("URLs");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    let reply = client.post("/visit").await;
+    client.assert_store_down(&reply).await;
+    let unknown = RedisStore::sentinel(&strs(&redis_sentinels()), "no-such-master").expect("URLs");
+    let mut client = Client::new(app(SessionLayer::new(unknown, &key())));
+    let reply = client.post("/visit").await;
+    client.assert_store_down(&reply).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_and_logouts() {
     let set_up = RedisSentinel::start(100);
     let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs");
