@@ -64,6 +64,22 @@ async fn the_demo_works_on_redis_sentinel_and_two_instances_share_it() {
     two_instances(store.clone(), store).await;
 }
 
+/// The demo on a cluster of a test's own, its sessions under `prefix`.
+fn on_cluster(cluster: &RedisCluster, prefix: &'static str) -> Router {
+    let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
+    app(SessionLayer::new(store.with_prefix(prefix), &key()))
+}
+
+/// Logs in and out through `app`: the cookie of the logged-in session, which a logout
+/// answered 2xx has ended.
+async fn logged_out(app: &Router) -> String {
+    let mut client = Client::new(app.clone());
+    client.post("/login/ada").await;
+    let logged_in = client.cookie_header().expect("a cookie");
+    assert!(client.post("/logout").await.status.is_success());
+    logged_in
+}
+
 /// How many keys matching `pattern` the server on `port` holds.
 fn keys_on(port: u16, pattern: &str) -> usize {
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -90,6 +106,23 @@ impl Visitors {
         };
         assert_eq!(visitors.round().await, 0);
         visitors
+    }
+
+    /// The same clients, counting from what their sessions hold now.
+    async fn resume(clients: impl Iterator<Item = Client>) -> Self {
+        let mut clients: Vec<Client> = clients.collect();
+        let mut answered = Vec::new();
+        for client in &mut clients {
+            let reply = client.get("/session").await;
+            assert!(reply.status.is_success(), "{}", reply.body);
+            answered.push(reply.view().visits);
+        }
+        let unavailable = vec![0; clients.len()];
+        Self {
+            clients,
+            answered,
+            unavailable,
+        }
     }
 
     /// One visit by each client, in turn: how many were answered 503. Any answer but 2xx
@@ -167,10 +200,7 @@ async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_an
     let mut visitors = Visitors::new(&app, 8).await;
     assert_eq!(visitors.round().await, 0);
     // A logout answered 2xx: the delete waited for the replica.
-    let mut leaving = Client::new(app.clone());
-    leaving.post("/login/ada").await;
-    let logged_in = leaving.cookie_header().expect("a cookie");
-    assert!(leaving.post("/logout").await.status.is_success());
+    let logged_in = logged_out(&app).await;
 
     let old = set_up.master_port();
     until_replicated(old);
@@ -185,6 +215,57 @@ async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_an
         "the logout was undone by the failover"
     );
     println!("sentinel failover: 503s for {outage:?} after the master was killed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_failover_is_followed_though_the_old_master_stays_up() {
+    // `SENTINEL FAILOVER`: the replica is promoted while the old master keeps running and
+    // accepting writes (the new master never sees them) until the sentinels demote it, up
+    // to 10 s later. The store must move to the new master long before that.
+    let set_up = RedisSentinel::start(400);
+    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs");
+    let app = app(SessionLayer::new(store, &key()));
+    let mut visitors = Visitors::new(&app, 8).await;
+    let old = set_up.master_port();
+    until_replicated(old);
+    let _: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg("mymaster")
+        .query(&mut redis_on(26779))
+        .expect("SENTINEL FAILOVER");
+    let promoted = set_up.until_promoted(old, Duration::from_secs(30));
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut redis_on(old)).expect("ROLE");
+    assert_eq!(
+        role.first(),
+        Some(&redis::Value::BulkString(b"master".to_vec())),
+        "the old master is not demoted yet: writes to it would be lost"
+    );
+    // Within 1.5 s of the promotion, every write goes to the new master.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut after = Visitors::resume(visitors.clients.drain(..)).await;
+    for _ in 0..5 {
+        after.round().await;
+    }
+    // Once the sentinels have demoted the old master, it holds only what the new one has:
+    // a write the old master took is gone, wherever the app reads.
+    let demoted = Instant::now();
+    while !redis::cmd("INFO")
+        .arg("replication")
+        .query::<String>(&mut redis_on(old))
+        .expect("INFO")
+        .contains("master_link_status:up")
+    {
+        assert!(
+            demoted.elapsed() < Duration::from_secs(30),
+            "{old} not demoted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    after.check(true).await;
+    println!(
+        "planned sentinel failover: promoted after {promoted:?}, old master demoted {:?} later",
+        demoted.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,15 +292,9 @@ async fn a_delete_that_no_replica_acknowledged_is_answered_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_master_killed_costs_its_slots_503s_for_a_bounded_time() {
     let cluster = RedisCluster::start(7101);
-    let store = RedisStore::cluster(&strs(&cluster.nodes()))
-        .expect("URLs")
-        .with_prefix("failover:");
-    let app = app(SessionLayer::new(store, &key()));
+    let app = on_cluster(&cluster, "failover:");
     let mut visitors = Visitors::new(&app, 24).await;
-    let mut leaving = Client::new(app.clone());
-    leaving.post("/login/ada").await;
-    let logged_in = leaving.cookie_header().expect("a cookie");
-    assert!(leaving.post("/logout").await.status.is_success());
+    let logged_in = logged_out(&app).await;
 
     let masters = cluster.masters();
     let victim = *masters.keys().next().expect("a master");
@@ -248,12 +323,41 @@ async fn a_cluster_master_killed_costs_its_slots_503s_for_a_bounded_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_cluster_failover_under_traffic_keeps_every_answered_write() {
+    // `CLUSTER FAILOVER` on a replica: its master stops taking writes, the replica catches
+    // up and takes over, and the old master answers `MOVED` from then on.
+    let cluster = RedisCluster::start(7401);
+    let app = on_cluster(&cluster, "planned:");
+    let mut visitors = Visitors::new(&app, 24).await;
+    let before = cluster.masters();
+    let replica = (7401..7407)
+        .find(|port| !before.contains_key(port))
+        .expect("a replica");
+    let _: String = redis::cmd("CLUSTER")
+        .arg("FAILOVER")
+        .query(&mut redis_on(replica))
+        .expect("CLUSTER FAILOVER");
+    let start = Instant::now();
+    let mut rounds = 0;
+    while !cluster.masters().contains_key(&replica) {
+        assert!(start.elapsed() < Duration::from_secs(30), "no failover");
+        visitors.round().await;
+        rounds += 1;
+    }
+    for _ in 0..5 {
+        visitors.round().await;
+    }
+    visitors.check(true).await;
+    let unavailable: u64 = visitors.unavailable.iter().sum();
+    println!(
+        "planned cluster failover: {rounds} rounds of 24 visits during it, {unavailable} answered 503"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_keep_exactly_their_answered_writes_while_slots_move() {
     let cluster = RedisCluster::start(7201);
-    let store = RedisStore::cluster(&strs(&cluster.nodes()))
-        .expect("URLs")
-        .with_prefix("moving:");
-    let app = app(SessionLayer::new(store, &key()));
+    let app = on_cluster(&cluster, "moving:");
     let mut visitors = Visitors::new(&app, 40).await;
     let masters: Vec<u16> = cluster.masters().into_keys().collect();
     let (from, to) = (masters[0], masters[1]);

@@ -83,32 +83,60 @@ pub fn redis_sentinels() -> Vec<String> {
     urls(26379..=26381)
 }
 
-/// A Redis Cluster of a test's own: 3 masters and 3 replicas on `first..first + 6`, started
-/// fresh, stopped when dropped.
+/// A set-up of `scripts/<script>` with its argument (first port, or offset), started fresh
+/// (after stopping what the script may have left there), stopped when dropped.
+#[derive(Debug)]
+struct Owned {
+    script: &'static str,
+    arg: String,
+}
+
+impl Owned {
+    fn stopped(script: &'static str, arg: u16) -> Self {
+        let owned = Self {
+            script,
+            arg: arg.to_string(),
+        };
+        run(script, &["stop", &owned.arg]);
+        owned
+    }
+
+    fn start(script: &'static str, arg: u16) -> Self {
+        let owned = Self::stopped(script, arg);
+        run(script, &["start", &owned.arg]);
+        owned
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        run(self.script, &["stop", &self.arg]);
+    }
+}
+
+/// A Redis Cluster of a test's own: 3 masters and 3 replicas on `first..first + 6`.
 #[derive(Debug)]
 pub struct RedisCluster {
     first: u16,
+    _owned: Owned,
 }
 
 impl RedisCluster {
-    /// Starts one (after stopping what the script may have left there).
+    /// Starts one, stopped when dropped.
     pub fn start(first: u16) -> Self {
-        let cluster = Self { first };
-        cluster.stop();
-        run("redis-cluster", &["start", &first.to_string()]);
-        cluster
+        Self {
+            first,
+            _owned: Owned::start("redis-cluster", first),
+        }
     }
 
     /// A cluster that is not running yet on `first..first + 6` (a cluster that is down when
     /// the app starts); [`RedisCluster::start`] starts it.
     pub fn not_started(first: u16) -> Self {
-        let cluster = Self { first };
-        cluster.stop();
-        cluster
-    }
-
-    fn stop(&self) {
-        run("redis-cluster", &["stop", &self.first.to_string()]);
+        Self {
+            first,
+            _owned: Owned::stopped("redis-cluster", first),
+        }
     }
 
     /// The three seed URLs (the first masters).
@@ -171,31 +199,22 @@ fn redis_on_quietly(port: u16) -> Option<redis::Connection> {
         .ok()
 }
 
-impl Drop for RedisCluster {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// A Redis Sentinel set-up of a test's own (`scripts/redis-sentinel` with an offset): a
 /// master on `6380 + offset`, a replica on `6381 + offset`, sentinels on
-/// `26379 + offset..=26381 + offset`, stopped when dropped.
+/// `26379 + offset..=26381 + offset`.
 #[derive(Debug)]
 pub struct RedisSentinel {
     offset: u16,
+    _owned: Owned,
 }
 
 impl RedisSentinel {
-    /// Starts one (after stopping what the script may have left there).
+    /// Starts one, stopped when dropped.
     pub fn start(offset: u16) -> Self {
-        let set_up = Self { offset };
-        set_up.stop();
-        run("redis-sentinel", &["start", &offset.to_string()]);
-        set_up
-    }
-
-    fn stop(&self) {
-        run("redis-sentinel", &["stop", &self.offset.to_string()]);
+        Self {
+            offset,
+            _owned: Owned::start("redis-sentinel", offset),
+        }
     }
 
     /// The sentinels' URLs.
@@ -272,12 +291,6 @@ pub fn until_replicated(port: u16) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("the replica of {port} did not catch up");
-}
-
-impl Drop for RedisSentinel {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// `INFO commandstats` summed over the servers on `ports`, as command name and calls so

@@ -6,13 +6,20 @@ use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::Sentinel;
-use redis::{AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
-use std::sync::{Arc, Mutex, PoisonError};
+use redis::{
+    AsyncConnectionConfig, Client, Cmd, ConnectionAddr, ErrorKind, Pipeline, RedisError,
+    RedisFuture, Value,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 /// How long connecting (and each reply) may take before the operation fails: the layer then
 /// answers 503 instead of queueing requests behind a Redis that is gone.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a Sentinel store asks the sentinels which server is master.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub(super) enum Connection {
@@ -33,7 +40,7 @@ impl Connection {
                 .map(|connection| Active::Cluster(connection.clone()))
                 .map_err(StoreError::backend),
             Self::Sentinel(master) => {
-                let connection = master.connection().await?;
+                let connection = SentinelMaster::connection(master).await?;
                 Ok(Active::Sentinel(connection, Arc::clone(master)))
             }
         }
@@ -50,55 +57,77 @@ pub(super) struct LazyCluster {
 ///
 /// The connection is dropped on the first error that says it no longer leads to a writable
 /// master (it broke, timed out, or the server answers `READONLY` after a failover demoted
-/// it); the next operation asks the sentinels again.
+/// it), and when the sentinels name another master: a task asks them every
+/// [`WATCH_EVERY`], because after a planned failover the old master keeps accepting writes
+/// (which the new one never sees) until the sentinels get round to demoting it, up to 10 s
+/// later. The next operation asks the sentinels again.
 pub(super) struct SentinelMaster {
     /// Locked while asking: one request at a time asks, the others wait for its answer.
     sentinel: tokio::sync::Mutex<Sentinel>,
+    /// The same sentinels, for the watch's address queries.
+    sentinels: Vec<Client>,
     service: String,
     config: AsyncConnectionConfig,
-    current: Mutex<Option<MultiplexedConnection>>,
+    current: Mutex<Option<(MultiplexedConnection, ConnectionAddr)>>,
+    watching: AtomicBool,
 }
 
 impl SentinelMaster {
     pub(super) fn new(sentinels: &[&str], service: &str) -> Result<Self, StoreError> {
         let sentinel = Sentinel::build(sentinels.to_vec()).map_err(StoreError::backend)?;
+        let clients = sentinels
+            .iter()
+            .map(|url| Client::open(*url))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::backend)?;
         Ok(Self {
             sentinel: tokio::sync::Mutex::new(sentinel),
+            sentinels: clients,
             service: service.to_owned(),
             config: AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(TIMEOUT))
                 .set_response_timeout(Some(TIMEOUT)),
             current: Mutex::new(None),
+            watching: AtomicBool::new(false),
         })
     }
 
-    fn current(&self) -> Option<MultiplexedConnection> {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    fn current(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(MultiplexedConnection, ConnectionAddr)>> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        if let Some(connection) = self.current() {
+    fn connected(&self) -> Option<MultiplexedConnection> {
+        self.current()
+            .as_ref()
+            .map(|(connection, _)| connection.clone())
+    }
+
+    async fn connection(master: &Arc<Self>) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(connection) = master.connected() {
             return Ok(connection);
         }
-        let mut sentinel = self.sentinel.lock().await;
+        let mut sentinel = master.sentinel.lock().await;
         // Another request may have connected while this one waited.
-        if let Some(connection) = self.current() {
+        if let Some(connection) = master.connected() {
             return Ok(connection);
         }
         let connect = async {
-            let client = sentinel.async_master_for(&self.service, None).await?;
-            client
-                .get_multiplexed_async_connection_with_config(&self.config)
-                .await
+            let client = sentinel.async_master_for(&master.service, None).await?;
+            let connection = client
+                .get_multiplexed_async_connection_with_config(&master.config)
+                .await?;
+            Ok::<_, RedisError>((connection, client.get_connection_info().addr().clone()))
         };
-        let connection = tokio::time::timeout(TIMEOUT, connect)
+        let (connection, addr) = tokio::time::timeout(TIMEOUT, connect)
             .await
             .map_err(|_| StoreError::backend("no master from the sentinels within 2 s"))?
             .map_err(StoreError::backend)?;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        *master.current() = Some((connection.clone(), addr));
+        if !master.watching.swap(true, Ordering::Relaxed) {
+            tokio::spawn(watch(Arc::downgrade(master)));
+        }
         Ok(connection)
     }
 
@@ -111,7 +140,52 @@ impl SentinelMaster {
             || error.kind() == ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
             || error.code() == Some("READONLY");
         if stale {
-            *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            *self.current() = None;
+        }
+    }
+
+    /// The master's address as the first sentinel that answers names it.
+    async fn named(&self, asking: &mut Option<MultiplexedConnection>) -> Option<(String, u16)> {
+        for client in self.sentinels.iter().cycle().take(self.sentinels.len() + 1) {
+            if asking.is_none() {
+                *asking = client
+                    .get_multiplexed_async_connection_with_config(&self.config)
+                    .await
+                    .ok();
+            }
+            let Some(connection) = asking else { continue };
+            let named: Result<Option<(String, u16)>, _> = redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&self.service)
+                .query_async(connection)
+                .await;
+            match named {
+                Ok(named) => return named,
+                Err(_) => *asking = None,
+            }
+        }
+        None
+    }
+}
+
+/// Every [`WATCH_EVERY`] while the store lives: drops the connection when the sentinels
+/// name a master other than the one it leads to.
+async fn watch(master: Weak<SentinelMaster>) {
+    let mut asking = None;
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let Some(master) = master.upgrade() else {
+            return;
+        };
+        let Some((host, port)) = master.named(&mut asking).await else {
+            continue;
+        };
+        let mut current = master.current();
+        let moved = current.as_ref().is_some_and(
+            |(_, addr)| !matches!(addr, ConnectionAddr::Tcp(h, p) if *h == host && *p == port),
+        );
+        if moved {
+            *current = None;
         }
     }
 }
