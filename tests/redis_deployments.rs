@@ -1,6 +1,7 @@
 //! `RedisStore` on a real Redis Cluster and a real Redis Sentinel set-up, started from
 //! `scripts/`: the conformance suite and the demo on each, round trips, a cluster that is
-//! down at start-up, slots moved under traffic, and failovers (a master killed by its pid).
+//! down at start-up, slots moved under traffic, failovers (a master killed by its pid) and
+//! planned failovers (`SENTINEL FAILOVER`, `CLUSTER FAILOVER`).
 
 use crate::shared_stores::{demo_flow, two_instances};
 use axum::Router;
