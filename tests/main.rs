@@ -1,5 +1,6 @@
 //! One test binary (one link) for every integration test.
 
+mod accounts;
 mod architecture;
 mod caching;
 mod concurrency;

@@ -89,6 +89,35 @@ impl<T: SessionData> Session<T> {
     pub fn cycle_id(&self) {
         self.request.cycle_id();
     }
+
+    /// Whether the session started in this request: the request came without a live
+    /// session (no cookie, or one that is forged, expired or ended), or the handler ended
+    /// the one it came with (`delete()`, `invalidate()`).
+    ///
+    /// ```
+    /// use session::Session;
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Visit {
+    ///     count: u64,
+    /// }
+    ///
+    /// async fn index(visit: Session<Visit>) -> &'static str {
+    ///     if visit.is_new() { "welcome" } else { "welcome back" }
+    /// }
+    /// ```
+    #[must_use]
+    pub fn is_new(&self) -> bool {
+        self.request.is_new()
+    }
+
+    /// The session's [`Fingerprint`](crate::Fingerprint): what names it to its user (say,
+    /// in a list of their devices) without being a credential. `None` while the session has
+    /// not been written yet, and from `cycle_id()` until the request writes the new id.
+    #[must_use]
+    pub fn fingerprint(&self) -> Option<crate::Fingerprint> {
+        self.request.fingerprint()
+    }
 }
 
 impl<T: SessionData> Deref for Session<T> {

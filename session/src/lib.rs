@@ -76,7 +76,7 @@ pub use config::SaveMode;
 pub use cookie::{CookieStore, SignedCookieStore};
 pub use error::Error;
 pub use extract::{Session, SessionRejection};
-pub use id::SessionId;
+pub use id::{Fingerprint, NotAFingerprint, SessionId};
 pub use key::{Key, KeyError};
 pub use layer::{ResponseFuture, SessionLayer, SessionService};
 #[cfg(feature = "postgres")]

@@ -110,6 +110,14 @@ impl RequestSession {
         self.lock().cycle_id();
     }
 
+    pub(crate) fn is_new(&self) -> bool {
+        self.lock().is_new()
+    }
+
+    pub(crate) fn fingerprint(&self) -> Option<crate::Fingerprint> {
+        self.lock().fingerprint()
+    }
+
     /// Commits without waiting, when that needs no store I/O: always for cookie stores
     /// (sealing is computation), and for server stores when nothing is to be written, as
     /// on a request that only reads. `None`: the commit needs [`commit`](Self::commit).
@@ -162,6 +170,7 @@ impl RequestSession {
         let exists = record.is_some();
         let mut state = session.lock_around(record.unwrap_or_else(|| Record::new(now)));
         if exists {
+            state.arrived = true;
             state.expires_at = Some(session.config.expiry(state.base.created(), now));
             if let Kind::Server(server) = &mut state.kind {
                 let id = crate::SessionId::random();

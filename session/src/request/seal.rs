@@ -28,6 +28,7 @@ impl RequestSession {
             let mut state = self.lock_around(opened.record);
             state.old_key = opened.old_key;
             state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
+            state.arrived = true;
             state
         } else {
             self.lock_with(|| Record::new(now))

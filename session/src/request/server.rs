@@ -90,6 +90,7 @@ impl RequestSession {
             Some(live) => {
                 let mut state = self.lock_around(live.record);
                 state.expires_at = Some(live.expires_at);
+                state.arrived = true;
                 let current = Current {
                     id: verified.id,
                     key,

@@ -10,7 +10,7 @@ use crate::cookie::signed_id::IdSigner;
 use crate::record::{FieldChanges, Record};
 use crate::store::Version;
 use crate::typed::{Dirty, View};
-use crate::{SessionData, SessionId};
+use crate::{Fingerprint, SessionData, SessionId};
 use http::HeaderValue;
 use smallvec::SmallVec;
 use std::any::{Any, TypeId};
@@ -38,6 +38,9 @@ pub(super) struct State {
     pub(super) ending: Option<Ending>,
     /// The request's cookie was made with a previous key: re-issue it with the current one.
     pub(super) old_key: bool,
+    /// The request came with a live session (loaded from the store, or opened from its
+    /// cookie).
+    pub(super) arrived: bool,
     pub(super) kind: Kind,
 }
 
@@ -146,6 +149,7 @@ impl State {
             rotate: false,
             ending: None,
             old_key: false,
+            arrived: false,
             kind,
         }
     }
@@ -183,6 +187,28 @@ impl State {
             Kind::Server(server) => server.client_id.is_some(),
             Kind::Cookie(cookie) => cookie.from_client,
         }
+    }
+
+    /// The session this request uses did not exist before it: the request came without a
+    /// live one, or ended the one it came with.
+    pub(super) fn is_new(&self) -> bool {
+        !self.arrived || self.ending.is_some()
+    }
+
+    /// The fingerprint of the record this session is, while its id stays: `None` before it
+    /// is first written, and from `cycle_id()` until the new id is written.
+    pub(super) fn fingerprint(&self) -> Option<Fingerprint> {
+        if self.rotate {
+            return None;
+        }
+        let key = match &self.kind {
+            Kind::Server(server) => server.current.map(|current| current.key),
+            Kind::Cookie(cookie) => cookie
+                .id
+                .filter(|_| cookie.present)
+                .map(|id| id.storage_key()),
+        };
+        key.as_ref().map(Fingerprint::of_storage_key)
     }
 
     pub(super) fn cycle_id(&mut self) {
