@@ -55,32 +55,41 @@ fn target_dir(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{name}"))
 }
 
-/// The seed nodes of the Redis Cluster the tests share: `REDIS_CLUSTER_NODES`
-/// (comma-separated URLs), or the one `scripts/redis-cluster` starts on 7001-7006, started
-/// here if it is not up (the script leaves a running cluster alone).
-pub fn redis_cluster_nodes() -> Vec<String> {
-    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    if let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") {
-        return nodes.split(',').map(str::to_owned).collect();
+/// The URLs in `variable` (comma-separated), or else those on `ports` of the shared set-up
+/// that `scripts/<script> start` runs, started here once if it is not up (the script leaves
+/// a running set-up alone).
+fn shared(
+    variable: &str,
+    script: &str,
+    started: &std::sync::OnceLock<()>,
+    ports: std::ops::RangeInclusive<u16>,
+) -> Vec<String> {
+    if let Ok(urls) = std::env::var(variable) {
+        return urls.split(',').map(str::to_owned).collect();
     }
-    STARTED.get_or_init(|| {
-        run("redis-cluster", &["start"]);
+    started.get_or_init(|| {
+        run(script, &["start"]);
     });
-    urls(7001..=7003)
+    urls(ports)
 }
 
-/// The sentinels the tests share, watching `mymaster`: `REDIS_SENTINELS` (comma-separated
-/// URLs), or the set-up `scripts/redis-sentinel` starts (sentinels on 26379-26381), started
-/// here if it is not up.
+/// The seed nodes of the Redis Cluster the tests share: `REDIS_CLUSTER_NODES`, or the
+/// masters of the one `scripts/redis-cluster` runs on 7001-7006.
+pub fn redis_cluster_nodes() -> Vec<String> {
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    shared(
+        "REDIS_CLUSTER_NODES",
+        "redis-cluster",
+        &STARTED,
+        7001..=7003,
+    )
+}
+
+/// The sentinels the tests share, watching `mymaster`: `REDIS_SENTINELS`, or those of the
+/// set-up `scripts/redis-sentinel` runs (on 26379-26381).
 pub fn redis_sentinels() -> Vec<String> {
     static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    if let Ok(sentinels) = std::env::var("REDIS_SENTINELS") {
-        return sentinels.split(',').map(str::to_owned).collect();
-    }
-    STARTED.get_or_init(|| {
-        run("redis-sentinel", &["start"]);
-    });
-    urls(26379..=26381)
+    shared("REDIS_SENTINELS", "redis-sentinel", &STARTED, 26379..=26381)
 }
 
 /// A set-up of `scripts/<script>` with its argument (first port, or offset), started fresh

@@ -181,9 +181,17 @@ async fn watch(master: Weak<SentinelMaster>) {
             continue;
         };
         let mut current = master.current();
-        let moved = current.as_ref().is_some_and(
-            |(_, addr)| !matches!(addr, ConnectionAddr::Tcp(h, p) if *h == host && *p == port),
-        );
+        let moved = current.as_ref().is_some_and(|(_, addr)| {
+            let (h, p) = match addr {
+                ConnectionAddr::Tcp(h, p)
+                | ConnectionAddr::TcpTls {
+                    host: h, port: p, ..
+                } => (h, *p),
+                // Sentinels name TCP addresses only.
+                _ => return false,
+            };
+            *h != host || p != port
+        });
         if moved {
             *current = None;
         }
