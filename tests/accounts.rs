@@ -1,12 +1,17 @@
-//! What a handler knows of its session beyond its fields: whether it is new, and its
-//! fingerprint (issue 15's first part), on a server store and in a cookie.
+//! What a handler knows of its session beyond its fields (whether it is new, its
+//! fingerprint) and "remember me", a lifetime of its own: issue 15's first part, on every
+//! store.
 
+use crate::shared_stores::{redis_store, sqlite_store};
 use axum::Router;
+use axum::extract::Path;
 use axum::routing::{get, post};
 use session::{
     CookieStore, FileStore, Fingerprint, MemoryStore, Session, SessionBackend, SessionLayer,
+    SignedCookieStore,
 };
-use session_tests::{Client, key, send};
+use session_tests::{Client, key, postgres_store, send};
+use std::time::Duration;
 
 #[derive(Session, Default)]
 struct Visit {
@@ -115,4 +120,82 @@ async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_on_a_ser
 #[tokio::test]
 async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_in_a_cookie() {
     is_new_and_fingerprint(CookieStore::new()).await;
+}
+
+#[derive(Session, Default)]
+struct Auth {
+    user: Option<String>,
+}
+
+/// Sessions that die after 1 s idle and 1 s in all, unless remembered.
+fn short_lived(backend: impl SessionBackend) -> Router {
+    async fn login(auth: Session<Auth>) {
+        auth.set_user(Some("ada".into()));
+        auth.cycle_id();
+    }
+    async fn remember(auth: Session<Auth>, Path(secs): Path<u64>) {
+        auth.remember((secs > 0).then(|| Duration::from_secs(secs)));
+    }
+    async fn who(auth: Session<Auth>) -> String {
+        let remembered = auth.remembered().map_or(0, |d| d.as_secs());
+        format!("{} {remembered}", auth.user().as_deref().unwrap_or("-"))
+    }
+    Router::new()
+        .route("/login", post(login))
+        .route("/remember/{secs}", post(remember))
+        .route("/who", get(who))
+        .layer(
+            SessionLayer::new(backend, &key())
+                .with_idle_timeout(Duration::from_secs(1))
+                .with_max_lifetime(Some(Duration::from_secs(1))),
+        )
+}
+
+/// Two users log in; one is remembered for an hour. After 1.3 s only that one is still in,
+/// with a cookie that lasts an hour. Taking it back gives the layer's lifetime again (long
+/// past by then) and a cookie without `Max-Age`.
+async fn remember_me(backend: impl SessionBackend) {
+    let app = short_lived(backend);
+    let (mut remembered, mut forgotten) = (Client::new(app.clone()), Client::new(app));
+    forgotten.post("/login").await;
+    remembered.post("/login").await;
+    let reply = remembered.post("/remember/3600").await;
+    let cookie = reply.set_cookie().expect("the cookie, sent again");
+    assert_eq!(
+        cookie.max_age(),
+        Some(cookie::time::Duration::hours(1)),
+        "{cookie}"
+    );
+    assert_eq!(remembered.get("/who").await.body, "ada 3600");
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        forgotten.get("/who").await.body,
+        "- 0",
+        "past the layer's lifetime"
+    );
+    assert_eq!(remembered.get("/who").await.body, "ada 3600", "remembered");
+
+    let reply = remembered.post("/remember/0").await;
+    let cookie = reply.set_cookie().expect("the cookie, sent again");
+    assert_eq!(cookie.max_age(), None, "{cookie}");
+    assert_eq!(
+        remembered.get("/who").await.body,
+        "- 0",
+        "past the layer's lifetime"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remember_me_gives_one_session_a_longer_life_and_takes_it_back_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    tokio::join!(
+        remember_me(MemoryStore::new()),
+        remember_me(FileStore::new(dir.path().join("files")).unwrap()),
+        remember_me(CookieStore::new()),
+        remember_me(SignedCookieStore::new()),
+        async { remember_me(sqlite_store(&dir).await).await },
+        remember_me(redis_store()),
+        async { remember_me(postgres_store().await).await },
+    );
 }

@@ -16,13 +16,13 @@ use session_tests::{
 use std::sync::Arc;
 use std::time::Duration;
 
-fn redis_store() -> RedisStore {
+pub(crate) fn redis_store() -> RedisStore {
     RedisStore::new(&redis_url())
         .expect("valid URL")
         .with_prefix(unique("test:"))
 }
 
-async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
+pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
     let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
     let store = SqliteStore::open(&url).await.expect("open");
     store.migrate().await.expect("migrate");

@@ -3,6 +3,7 @@
 use crate::backend::{Backend, BackendKind};
 use crate::cookie::CookieConfig;
 use crate::error::Statuses;
+use crate::lifetime::remembered;
 use crate::record::Record;
 use crate::store::Version;
 use crate::typed::Dirty;
@@ -125,19 +126,43 @@ impl Config {
         }
     }
 
-    /// When a record saved or touched `now` expires: after the idle timeout, but never past
-    /// the absolute lifetime counted from `created`.
-    pub(crate) fn expiry(&self, created: SystemTime, now: SystemTime) -> SystemTime {
-        let idle = now + self.idle_timeout;
-        match self.max_lifetime {
-            Some(lifetime) => idle.min(created + lifetime),
+    /// When the session in `record`, saved or touched `now`, expires: after its idle
+    /// timeout, but never past its absolute lifetime counted from its creation. A
+    /// remembered session has its own (see [`lifetime`](crate::lifetime)).
+    pub(crate) fn expiry(&self, record: &Record, now: SystemTime) -> SystemTime {
+        let remembered = remembered(record);
+        let idle = now + remembered.unwrap_or(self.idle_timeout);
+        match self.deadline(record, || remembered) {
+            Some(deadline) => idle.min(deadline),
             None => idle,
         }
     }
 
-    pub(crate) fn past_lifetime(&self, created: SystemTime, now: SystemTime) -> bool {
-        self.max_lifetime
-            .is_some_and(|lifetime| created + lifetime <= now)
+    /// The end of the absolute lifetime of the session in `record`, if there is one: the
+    /// layer's, or as long as it is remembered for if that is longer.
+    pub(crate) fn lifetime_end(&self, record: &Record) -> Option<SystemTime> {
+        self.deadline(record, || remembered(record))
+    }
+
+    fn deadline(
+        &self,
+        record: &Record,
+        remembered: impl FnOnce() -> Option<Duration>,
+    ) -> Option<SystemTime> {
+        let lifetime = self.max_lifetime?;
+        let lifetime = remembered().map_or(lifetime, |remembered| lifetime.max(remembered));
+        Some(record.created() + lifetime)
+    }
+
+    pub(crate) fn past_lifetime(&self, record: &Record, now: SystemTime) -> bool {
+        self.lifetime_end(record)
+            .is_some_and(|deadline| deadline <= now)
+    }
+
+    /// The `Max-Age` of the cookie of the session in `record`: as long as it is
+    /// remembered for, else the layer's.
+    pub(crate) fn cookie_max_age(&self, record: &Record) -> Option<Duration> {
+        remembered(record).or(self.cookie.max_age)
     }
 
     /// The turns a save of `id` takes. Without them, two requests of one session that write

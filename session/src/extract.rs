@@ -111,6 +111,39 @@ impl<T: SessionData> Session<T> {
         self.request.is_new()
     }
 
+    /// "Remember me": keeps this session, and only this one, for `duration` from each
+    /// request (its idle timeout), at least that long in all (its absolute lifetime, if the
+    /// layer sets one), with a cookie that outlives the browser session (`Max-Age`).
+    /// `None` takes it back: the layer's timeouts again, and its cookie. Saved with the
+    /// session at the end of the request; `delete()` and `invalidate()` forget it.
+    ///
+    /// ```
+    /// use session::Session;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// async fn login(auth: Session<Auth>, remember_me: bool) {
+    ///     auth.set_user(Some("ada".into()));
+    ///     auth.cycle_id();
+    ///     if remember_me {
+    ///         auth.remember(Some(Duration::from_secs(30 * 24 * 60 * 60)));
+    ///     }
+    /// }
+    /// ```
+    pub fn remember(&self, duration: Option<std::time::Duration>) {
+        self.request.remember(duration);
+    }
+
+    /// How long this session is remembered for ([`remember`](Self::remember)), if it is.
+    #[must_use]
+    pub fn remembered(&self) -> Option<std::time::Duration> {
+        self.request.remembered()
+    }
+
     /// The session's [`Fingerprint`](crate::Fingerprint): what names it to its user (say,
     /// in a list of their devices) without being a credential. `None` while the session has
     /// not been written yet, and from `cycle_id()` until the request writes the new id.

@@ -52,6 +52,7 @@ mod extract;
 mod id;
 mod key;
 mod layer;
+mod lifetime;
 mod random;
 mod record;
 mod request;

@@ -50,12 +50,23 @@ impl Default for CookieConfig {
 }
 
 impl CookieConfig {
-    /// The `Set-Cookie` value carrying `value`, or expiring the cookie when `None`.
+    /// The `Set-Cookie` value carrying `value` with the layer's `Max-Age`, or expiring the
+    /// cookie when `None`.
+    pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
+        self.set_cookie_lasting(value, self.max_age)
+    }
+
+    /// The `Set-Cookie` value carrying `value` with `max_age` (none: a cookie that ends with
+    /// the browser session), or expiring the cookie when `None`.
     ///
     /// The name's prefix wins over the other settings, since browsers drop a prefixed
     /// cookie that breaks its rules: `__Host-` is always `Secure`, `Path=/` and without
     /// `Domain`; `__Secure-` is always `Secure`. So is a `Partitioned` cookie.
-    pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
+    pub(crate) fn set_cookie_lasting(
+        &self,
+        value: Option<&str>,
+        max_age: Option<Duration>,
+    ) -> HeaderValue {
         let host_only = self.name.starts_with("__Host-");
         let secure =
             self.secure || host_only || self.partitioned || self.name.starts_with("__Secure-");
@@ -70,7 +81,7 @@ impl CookieConfig {
             cookie = cookie.domain(domain.as_ref());
         }
         let max_age = if value.is_some() {
-            self.max_age
+            max_age
         } else {
             Some(Duration::ZERO)
         };

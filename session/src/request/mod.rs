@@ -118,6 +118,25 @@ impl RequestSession {
         self.lock().fingerprint()
     }
 
+    pub(crate) fn remember(&self, duration: Option<std::time::Duration>) {
+        let ms = duration.map_or(0, |duration| {
+            let ms = duration.min(crate::config::LONGEST).as_millis();
+            u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+        });
+        let mut state = self.lock();
+        let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
+        lifetime.write(0, |lifetime| lifetime.remember_ms = ms);
+        state.save_requested = true;
+        state.remember_changed = true;
+    }
+
+    pub(crate) fn remembered(&self) -> Option<std::time::Duration> {
+        let mut state = self.lock();
+        let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
+        let ms = lifetime.read(|lifetime| lifetime.remember_ms);
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    }
+
     /// Commits without waiting, when that needs no store I/O: always for cookie stores
     /// (sealing is computation), and for server stores when nothing is to be written, as
     /// on a request that only reads. `None`: the commit needs [`commit`](Self::commit).
@@ -154,8 +173,8 @@ impl RequestSession {
             CookieOut::Keep => None,
             CookieOut::Sealed(header) => Some(header),
             CookieOut::Expire => Some(cookie.set_cookie(None)),
-            CookieOut::Id { id, ids } => {
-                Some(cookie.set_cookie(Some(&ids.sign(&cookie.name, &id))))
+            CookieOut::Id { id, ids, max_age } => {
+                Some(cookie.set_cookie_lasting(Some(&ids.sign(&cookie.name, &id)), max_age))
             }
         }
     }
@@ -171,7 +190,7 @@ impl RequestSession {
         let mut state = session.lock_around(record.unwrap_or_else(|| Record::new(now)));
         if exists {
             state.arrived = true;
-            state.expires_at = Some(session.config.expiry(state.base.created(), now));
+            state.expires_at = Some(session.config.expiry(&state.base, now));
             if let Kind::Server(server) = &mut state.kind {
                 let id = crate::SessionId::random();
                 server.client_id = Some(id);

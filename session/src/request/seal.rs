@@ -23,7 +23,7 @@ impl RequestSession {
         else {
             return;
         };
-        let live = !self.config.past_lifetime(opened.record.created(), now);
+        let live = !self.config.past_lifetime(&opened.record, now);
         let mut state = if live {
             let mut state = self.lock_around(opened.record);
             state.old_key = opened.old_key;
@@ -58,11 +58,8 @@ impl State {
         }
         let (changes, dirty) = self.changes(config.save_mode)?;
         let record = self.base.with(changes.iter());
-        let created = record.created();
-        let expires_at = config.expiry(created, now);
-        let absolute = config
-            .max_lifetime
-            .map(|lifetime| unix_ms(created + lifetime));
+        let expires_at = config.expiry(&record, now);
+        let absolute = config.lifetime_end(&record).map(unix_ms);
         // A new session, a cookie sealed before sessions had ids, or `cycle_id()`: a new id.
         let id = cookie
             .id
@@ -75,7 +72,9 @@ impl State {
             unix_ms(expires_at),
             absolute,
         );
-        let header = config.cookie.set_cookie(Some(&value));
+        let header = config
+            .cookie
+            .set_cookie_lasting(Some(&value), config.cookie_max_age(&record));
         let size = header.len();
         if size > config.cookie_size_limit {
             return Err(Error::SessionTooLarge {

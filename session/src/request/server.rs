@@ -196,7 +196,7 @@ impl RequestSession {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let expires_at = self.config.expiry(save.record.created(), now);
+            let expires_at = self.config.expiry(&save.record, now);
             let (id, key) = match save.current {
                 Some(current) => (current.id, current.key),
                 None => {
@@ -360,7 +360,7 @@ async fn backoff(attempt: u32) {
 pub(super) fn live(config: &Config, stored: StoredRecord, now: SystemTime) -> Option<Live> {
     let expires_at = stored.expires_at;
     let (record, version) = decode(stored)?;
-    (!config.past_lifetime(record.created(), now)).then_some(Live {
+    (!config.past_lifetime(&record, now)).then_some(Live {
         record,
         version,
         expires_at,

@@ -41,6 +41,8 @@ pub(super) struct State {
     /// The request came with a live session (loaded from the store, or opened from its
     /// cookie).
     pub(super) arrived: bool,
+    /// `remember()` was called: the cookie is sent again with its new `Max-Age`.
+    pub(super) remember_changed: bool,
     pub(super) kind: Kind,
 }
 
@@ -113,8 +115,12 @@ pub(crate) enum Decision {
 pub(super) enum CookieOut<'a> {
     /// No `Set-Cookie`: the client's cookie stays as it is.
     Keep,
-    /// The id of this record, signed by `ids`.
-    Id { id: SessionId, ids: &'a IdSigner },
+    /// The id of this record, signed by `ids`, for `max_age`.
+    Id {
+        id: SessionId,
+        ids: &'a IdSigner,
+        max_age: Option<std::time::Duration>,
+    },
     /// This sealed or signed session.
     Sealed(HeaderValue),
     /// Expire the client's cookie.
@@ -150,6 +156,7 @@ impl State {
             ending: None,
             old_key: false,
             arrived: false,
+            remember_changed: false,
             kind,
         }
     }
@@ -294,7 +301,7 @@ impl State {
             // A cookie made with a previous key is sealed again under the current one; a
             // server store's id cookie is re-signed without touching the record.
             (Kind::Cookie(_), None) if self.old_key => {
-                Decision::Touch(config.expiry(self.base.created(), now))
+                Decision::Touch(config.expiry(&self.base, now))
             }
             _ => Decision::Nothing,
         }
@@ -303,7 +310,7 @@ impl State {
     /// The renewed expiry, if reads have moved it far enough to be worth writing.
     fn refresh_due(&self, config: &Config, now: SystemTime) -> Option<SystemTime> {
         let current = self.expires_at?;
-        let renewed = config.expiry(self.base.created(), now);
+        let renewed = config.expiry(&self.base, now);
         (renewed >= current + config.refresh_interval()).then_some(renewed)
     }
 
@@ -318,17 +325,20 @@ impl State {
                 CookieOut::Keep
             }
         };
+        let max_age = || config.cookie_max_age(&self.base);
+        // A cookie with `Max-Age` is renewed with each save or touch; one whose lifetime
+        // changed is sent again.
+        let renew = || self.remember_changed || max_age().is_some();
         match &mut self.kind {
             Kind::Server(server) if server.gone => CookieOut::Keep,
             Kind::Server(server) => match server.current {
                 Some(Current { id, .. })
-                    if Some(id) != server.client_id
-                        || old_key
-                        || (server.refreshed && config.cookie.max_age.is_some()) =>
+                    if Some(id) != server.client_id || old_key || (server.refreshed && renew()) =>
                 {
                     CookieOut::Id {
                         id,
                         ids: &server.backend.ids,
+                        max_age: max_age(),
                     }
                 }
                 Some(_) => CookieOut::Keep,
