@@ -140,9 +140,18 @@ fn short_lived(backend: impl SessionBackend) -> Router {
         let remembered = auth.remembered().map_or(0, |d| d.as_secs());
         format!("{} {remembered}", auth.user().as_deref().unwrap_or("-"))
     }
+    async fn end(auth: Session<Auth>, Path(how): Path<String>) -> String {
+        if how == "delete" {
+            auth.delete();
+        } else {
+            auth.invalidate();
+        }
+        format!("{:?}", auth.remembered())
+    }
     Router::new()
         .route("/login", post(login))
         .route("/remember/{secs}", post(remember))
+        .route("/end/{how}", post(end))
         .route("/who", get(who))
         .layer(
             SessionLayer::new(backend, &key())
@@ -184,6 +193,23 @@ async fn remember_me(backend: impl SessionBackend) {
         "- 0",
         "past the layer's lifetime"
     );
+}
+
+#[tokio::test]
+async fn deleting_or_invalidating_a_remembered_session_forgets_it() {
+    for how in ["delete", "invalidate"] {
+        for app in [
+            short_lived(MemoryStore::new()),
+            short_lived(CookieStore::new()),
+        ] {
+            let mut client = Client::new(app);
+            client.post("/login").await;
+            client.post("/remember/3600").await;
+            assert_eq!(client.get("/who").await.body, "ada 3600");
+            assert_eq!(client.post(&format!("/end/{how}")).await.body, "None");
+            assert_eq!(client.get("/who").await.body, "- 0", "{how}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
