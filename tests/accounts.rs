@@ -10,7 +10,7 @@ use session::{
     CookieStore, FileStore, Fingerprint, MemoryStore, Session, SessionBackend, SessionLayer,
     SignedCookieStore,
 };
-use session_tests::{Client, key, postgres_store, send};
+use session_tests::{Client, ProbeStore, key, postgres_store, send};
 use std::time::Duration;
 
 #[derive(Session, Default)]
@@ -224,4 +224,52 @@ async fn remember_me_gives_one_session_a_longer_life_and_takes_it_back_on_every_
         remember_me(redis_store()),
         async { remember_me(postgres_store().await).await },
     );
+}
+
+/// Handlers that wait 50 ms between loading the session and saving it, so that two
+/// requests load the same version.
+fn slow(backend: impl SessionBackend) -> Router {
+    async fn remember(visit: Session<Visit>) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        visit.remember(Some(Duration::from_secs(3600)));
+    }
+    async fn count(visit: Session<Visit>) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        visit.update_count(|n| *n += 1);
+    }
+    async fn state(visit: Session<Visit>) -> String {
+        let remembered = visit.remembered().map_or(0, |d| d.as_secs());
+        format!("{} {remembered}", visit.count())
+    }
+    Router::new()
+        .route("/remember", post(remember))
+        .route("/count", post(count))
+        .route("/state", get(state))
+        .layer(SessionLayer::new(backend, &key()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remembering_and_a_concurrent_change_on_another_instance_are_both_kept() {
+    // Two instances on one store: the save that loses the compare-and-swap reloads and
+    // applies only its own change, whichever it is.
+    let store = ProbeStore::new(MemoryStore::new());
+    let (one, two) = (slow(store.clone()), slow(store.clone()));
+    let mut client = Client::new(one.clone());
+    client.post("/count").await;
+    let cookie = client.cookie_header().expect("a cookie");
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            send(
+                &one,
+                axum::http::Method::POST,
+                "/remember",
+                Some(&cookie),
+                ""
+            ),
+            send(&two, axum::http::Method::POST, "/count", Some(&cookie), ""),
+        );
+        assert!(a.status.is_success() && b.status.is_success());
+    }
+    assert_eq!(client.get("/state").await.body, "4 3600");
+    assert!(store.counts().conflicts >= 3, "{:?}", store.counts());
 }
