@@ -253,6 +253,8 @@ async fn remembering_and_a_concurrent_change_on_another_instance_are_both_kept()
     // Two instances on one store: the save that loses the compare-and-swap reloads and
     // applies only its own change, whichever it is.
     let store = ProbeStore::new(MemoryStore::new());
+    // Saves wait before they reach the store, so both requests of a round have loaded.
+    store.delay_saves(Duration::from_millis(100));
     let (one, two) = (slow(store.clone()), slow(store.clone()));
     let mut client = Client::new(one.clone());
     client.post("/count").await;
@@ -271,5 +273,7 @@ async fn remembering_and_a_concurrent_change_on_another_instance_are_both_kept()
         assert!(a.status.is_success() && b.status.is_success());
     }
     assert_eq!(client.get("/state").await.body, "4 3600");
-    assert!(store.counts().conflicts >= 3, "{:?}", store.counts());
+    // The property above holds however the requests interleave; this says the rounds did
+    // race (a loaded machine can still serialize one).
+    assert!(store.counts().conflicts >= 1, "{:?}", store.counts());
 }
