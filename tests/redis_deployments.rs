@@ -65,6 +65,11 @@ async fn the_demo_works_on_redis_sentinel_and_two_instances_share_it() {
     two_instances(store.clone(), store).await;
 }
 
+/// A store on a Sentinel set-up of a test's own.
+fn sentinel_store(set_up: &RedisSentinel) -> RedisStore {
+    RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs")
+}
+
 /// The demo on a cluster of a test's own, its sessions under `prefix`.
 fn on_cluster(cluster: &RedisCluster, prefix: &'static str) -> Router {
     let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
@@ -196,8 +201,7 @@ async fn with_no_sentinel_answering_session_routes_get_503_and_the_others_are_se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_and_logouts() {
     let set_up = RedisSentinel::start(100);
-    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs");
-    let app = app(SessionLayer::new(store, &key()));
+    let app = app(SessionLayer::new(sentinel_store(&set_up), &key()));
     let mut visitors = Visitors::new(&app, 8).await;
     assert_eq!(visitors.round().await, 0);
     // A logout answered 2xx: the delete waited for the replica.
@@ -224,8 +228,7 @@ async fn a_planned_failover_is_followed_though_the_old_master_stays_up() {
     // accepting writes (the new master never sees them) until the sentinels demote it, up
     // to 10 s later. The store must move to the new master long before that.
     let set_up = RedisSentinel::start(400);
-    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs");
-    let app = app(SessionLayer::new(store, &key()));
+    let app = app(SessionLayer::new(sentinel_store(&set_up), &key()));
     let mut visitors = Visitors::new(&app, 8).await;
     let old = set_up.master_port();
     until_replicated(old);
@@ -272,9 +275,7 @@ async fn a_planned_failover_is_followed_though_the_old_master_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_that_no_replica_acknowledged_is_answered_503() {
     let set_up = RedisSentinel::start(200);
-    let store = RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster")
-        .expect("URLs")
-        .with_delete_wait(Some(Duration::from_millis(300)));
+    let store = sentinel_store(&set_up).with_delete_wait(Some(Duration::from_millis(300)));
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/login/ada").await;
 

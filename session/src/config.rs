@@ -76,10 +76,6 @@ pub(crate) struct LastSave {
     pub(crate) record: Option<Record>,
 }
 
-/// The longest duration a setting keeps: longer ones, up to `Duration::MAX` (meaning
-/// "never"), count as this, so that no time computed from a setting overflows.
-pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) kind: BackendKind,

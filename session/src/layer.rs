@@ -3,9 +3,10 @@
 use crate::Key;
 use crate::backend::{BackendKind, SessionBackend};
 use crate::cache;
-use crate::config::{Config, LONGEST, SaveMode};
+use crate::config::{Config, SaveMode};
 use crate::cookie;
 use crate::request::RequestSession;
+use crate::time::LONGEST;
 use ::cookie::SameSite;
 use http::header::SET_COOKIE;
 use http::{Request, Response, StatusCode};

@@ -3,6 +3,7 @@
 
 use crate::Error;
 use crate::record::Record;
+use crate::time::LONGEST;
 use crate::typed::{Changes, SessionData, SharedFields};
 use std::time::Duration;
 
@@ -14,7 +15,21 @@ const REMEMBER: &str = "~session.remember_ms";
 /// How long the session is remembered for, in milliseconds; 0: it is not.
 #[derive(Default)]
 pub(crate) struct Lifetime {
-    pub(crate) remember_ms: u64,
+    remember_ms: u64,
+}
+
+impl Lifetime {
+    pub(crate) fn remembered(&self) -> Option<Duration> {
+        (self.remember_ms > 0).then(|| Duration::from_millis(self.remember_ms))
+    }
+
+    /// Remembers for `duration` (at most [`LONGEST`], at least a millisecond), or forgets.
+    pub(crate) fn remember(&mut self, duration: Option<Duration>) {
+        self.remember_ms = duration.map_or(0, |duration| {
+            let ms = duration.min(LONGEST).as_millis();
+            u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+        });
+    }
 }
 
 impl SessionData for Lifetime {
@@ -23,8 +38,7 @@ impl SessionData for Lifetime {
 
     fn decode(record: &Record) -> Self {
         Self {
-            remember_ms: remembered(record)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            remember_ms: remembered_ms(record).unwrap_or(0),
         }
     }
 
@@ -48,9 +62,14 @@ impl SessionData for Lifetime {
 
 /// How long the session in `record` is remembered for, if it is.
 pub(crate) fn remembered(record: &Record) -> Option<Duration> {
-    // Asked on every load and save: one comparison, and no decoding for most records,
-    // which have no such key.
-    let bytes = record.get_last(REMEMBER)?;
-    let ms: u64 = postcard::from_bytes(bytes).ok()?;
-    (ms > 0).then(|| Duration::from_millis(ms))
+    Lifetime {
+        remember_ms: remembered_ms(record)?,
+    }
+    .remembered()
+}
+
+/// The stored value. Asked on every load and save: one comparison, and no decoding for
+/// most records, which have no such key.
+fn remembered_ms(record: &Record) -> Option<u64> {
+    postcard::from_bytes(record.get_last(REMEMBER)?).ok()
 }

@@ -2,6 +2,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The longest duration a setting keeps: longer ones, up to `Duration::MAX` (meaning
+/// "never"), count as this, so that no time computed from a setting overflows.
+pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// `time` in milliseconds since the epoch; 0 before it, `u64::MAX` past what fits.
 pub(crate) fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)

@@ -2,6 +2,7 @@
 //! use, and ones of a test's own that it may break (kill a master, move slots), stopped
 //! (by the pids the script started) when dropped.
 
+use crate::servers::commandstats;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -306,49 +307,25 @@ pub fn until_replicated(port: u16) {
 /// far, leaving out `info` (the measuring itself), the cluster client's own `cluster` and
 /// `ping` commands, and the replicas' acknowledgements (`replconf`).
 pub fn command_calls(ports: impl IntoIterator<Item = u16>) -> BTreeMap<String, u64> {
+    let theirs = [
+        "info",
+        "cluster|slots",
+        "cluster|nodes",
+        "cluster|shards",
+        "ping",
+        "replconf",
+    ];
     let mut calls = BTreeMap::new();
     for port in ports {
         let info: String = redis::cmd("INFO")
             .arg("commandstats")
             .query(&mut redis_on(port))
             .expect("INFO");
-        for line in info.lines() {
-            let Some((name, stats)) = line
-                .strip_prefix("cmdstat_")
-                .and_then(|line| line.split_once(':'))
-            else {
-                continue;
-            };
-            let count: u64 = stats
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            let theirs = [
-                "info",
-                "cluster|slots",
-                "cluster|nodes",
-                "cluster|shards",
-                "ping",
-            ];
-            if !theirs.contains(&name) && name != "replconf" {
-                *calls.entry(name.to_owned()).or_default() += count;
+        for (name, count) in commandstats(&info) {
+            if !theirs.contains(&name.as_str()) {
+                *calls.entry(name).or_default() += count;
             }
         }
     }
     calls
-}
-
-/// The calls in `after` that were not in `before`.
-pub fn calls_between(
-    before: &BTreeMap<String, u64>,
-    after: &BTreeMap<String, u64>,
-) -> BTreeMap<String, u64> {
-    after
-        .iter()
-        .filter_map(|(name, calls)| {
-            let delta = calls - before.get(name).copied().unwrap_or(0);
-            (delta > 0).then(|| (name.clone(), delta))
-        })
-        .collect()
 }

@@ -13,8 +13,8 @@ mod servers;
 
 pub use client::{Client, Reply, send, view_with};
 pub use deployments::{
-    RedisCluster, RedisSentinel, calls_between, command_calls, redis_cluster_nodes, redis_on,
-    redis_sentinels, until_replicated,
+    RedisCluster, RedisSentinel, command_calls, redis_cluster_nodes, redis_on, redis_sentinels,
+    until_replicated,
 };
 pub use forgery::{assert_each_gives_a_fresh_session, single_character_changes};
 pub use logs::{Logs, capture_logs};
@@ -22,7 +22,7 @@ pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 #[cfg(unix)]
 pub use servers::PostgresServer;
-pub use servers::{RedisServer, database_url, postgres_store, redis_url, unique};
+pub use servers::{RedisServer, calls_between, database_url, postgres_store, redis_url, unique};
 
 /// A fixed 64-byte test secret.
 pub fn key() -> session::Key {

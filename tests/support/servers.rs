@@ -2,6 +2,7 @@
 //! test's own that it can stop and start.
 
 use session::SessionId;
+use std::collections::BTreeMap;
 
 /// `REDIS_URL`, default `redis://127.0.0.1:6379`.
 pub fn redis_url() -> String {
@@ -108,31 +109,41 @@ impl RedisServer {
     }
 
     /// `INFO commandstats` as command name and calls so far.
-    pub fn command_calls(&self) -> std::collections::BTreeMap<String, u64> {
-        let info = self.info("commandstats").expect("INFO answers");
-        info.lines()
-            .filter_map(|line| {
-                let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-                Some((name.to_owned(), calls.parse().ok()?))
-            })
-            .collect()
+    pub fn command_calls(&self) -> BTreeMap<String, u64> {
+        commandstats(&self.info("commandstats").expect("INFO answers"))
     }
 
     /// Calls made between `before` and now, leaving out `info` (the measuring itself).
-    pub fn calls_since(
-        &self,
-        before: &std::collections::BTreeMap<String, u64>,
-    ) -> std::collections::BTreeMap<String, u64> {
-        self.command_calls()
-            .into_iter()
-            .filter(|(name, _)| name != "info")
-            .filter_map(|(name, calls)| {
-                let delta = calls - before.get(&name).copied().unwrap_or(0);
-                (delta > 0).then_some((name, delta))
-            })
-            .collect()
+    pub fn calls_since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        let mut calls = calls_between(before, &self.command_calls());
+        calls.remove("info");
+        calls
     }
+}
+
+/// The command names and calls in an `INFO commandstats` reply.
+pub(crate) fn commandstats(info: &str) -> BTreeMap<String, u64> {
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+            Some((name.to_owned(), calls.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The calls in `after` that were not in `before`.
+pub fn calls_between(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter_map(|(name, calls)| {
+            let delta = calls - before.get(name).copied().unwrap_or(0);
+            (delta > 0).then(|| (name.clone(), delta))
+        })
+        .collect()
 }
 
 impl Drop for RedisServer {

@@ -119,13 +119,9 @@ impl RequestSession {
     }
 
     pub(crate) fn remember(&self, duration: Option<std::time::Duration>) {
-        let ms = duration.map_or(0, |duration| {
-            let ms = duration.min(crate::config::LONGEST).as_millis();
-            u64::try_from(ms).unwrap_or(u64::MAX).max(1)
-        });
         let mut state = self.lock();
         let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
-        lifetime.write(0, |lifetime| lifetime.remember_ms = ms);
+        lifetime.write(0, |lifetime| lifetime.remember(duration));
         state.save_requested = true;
         state.remember_changed = true;
     }
@@ -133,8 +129,7 @@ impl RequestSession {
     pub(crate) fn remembered(&self) -> Option<std::time::Duration> {
         let mut state = self.lock();
         let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
-        let ms = lifetime.read(|lifetime| lifetime.remember_ms);
-        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+        lifetime.read(crate::lifetime::Lifetime::remembered)
     }
 
     /// Commits without waiting, when that needs no store I/O: always for cookie stores
