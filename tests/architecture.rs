@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// The crate root's re-exports, by the module that defines each.
 const REEXPORTS: &[(&str, &str)] = &[
+    ("Accounts", "accounts"),
+    ("ActiveSession", "accounts"),
+    ("InvalidOwner", "owner"),
     ("SessionBackend", "backend"),
     ("SaveMode", "config"),
     ("CookieStore", "cookie"),
@@ -128,8 +131,9 @@ const ROWS: &[&[&str]] = &[
     &["extract"],
     &["layer"],
     &["request"],
+    &["accounts"],
     &["config"],
-    &["backend", "lifetime"],
+    &["backend", "lifetime", "owner"],
     &["typed", "cookie"],
     &["error"],
     &["store"],

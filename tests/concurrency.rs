@@ -314,11 +314,12 @@ impl Store for AlwaysChanged {
         data: &'a [u8],
         expires_at: std::time::SystemTime,
         expected: Option<session::store::Version>,
+        owner: Option<&'a str>,
     ) -> session::store::BoxFuture<'a, Result<session::store::SaveOutcome, session::StoreError>>
     {
         match expected {
             Some(_) => Box::pin(async { Ok(session::store::SaveOutcome::Conflict) }),
-            None => self.0.save(id, data, expires_at, expected),
+            None => self.0.save(id, data, expires_at, expected, owner),
         }
     }
 
@@ -326,15 +327,17 @@ impl Store for AlwaysChanged {
         &'a self,
         id: &'a session::SessionId,
         expires_at: std::time::SystemTime,
+        owner: Option<&'a str>,
     ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
-        self.0.touch(id, expires_at)
+        self.0.touch(id, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
         id: &'a session::SessionId,
+        owner: Option<&'a str>,
     ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
-        self.0.delete(id)
+        self.0.delete(id, owner)
     }
 }
 

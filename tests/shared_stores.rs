@@ -344,13 +344,13 @@ async fn sql_stores_delete_expired_rows_in_batches() {
     for (store, name) in stores {
         for _ in 0..25 {
             let _ = store
-                .save(&session::SessionId::random(), b"x", later(50), None)
+                .save(&session::SessionId::random(), b"x", later(50), None, None)
                 .await
                 .unwrap();
         }
         let keep = session::SessionId::random();
         let _ = store
-            .save(&keep, b"keep", later(60_000), None)
+            .save(&keep, b"keep", later(60_000), None, None)
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -627,7 +627,7 @@ async fn error_paths_log_no_session_id(store: impl Store + Clone) {
     let corrupt = session::SessionId::random();
     let expires = std::time::SystemTime::now() + Duration::from_secs(60);
     let saved = store
-        .save(&corrupt.storage_key(), b"garbage", expires, None)
+        .save(&corrupt.storage_key(), b"garbage", expires, None, None)
         .await;
     assert!(matches!(saved, Ok(session::store::SaveOutcome::Saved(_))));
     let value = cookies.sign("id", &corrupt);

@@ -36,7 +36,7 @@ async fn memory_store_sweeps_expired_records() {
     let store = MemoryStore::new().with_sweep_interval(Duration::ZERO);
     for _ in 0..200 {
         let _ = store
-            .save(&SessionId::random(), b"x", later(30), None)
+            .save(&SessionId::random(), b"x", later(30), None, None)
             .await
             .unwrap();
     }
@@ -45,7 +45,7 @@ async fn memory_store_sweeps_expired_records() {
     // Reads of expired records allocate nothing and the next writes sweep.
     for _ in 0..SessionId::LEN * 64 {
         let _ = store
-            .save(&SessionId::random(), b"y", later(60_000), None)
+            .save(&SessionId::random(), b"y", later(60_000), None, None)
             .await
             .unwrap();
     }
@@ -157,13 +157,13 @@ async fn file_store_sweeps_expired_files() {
     let store = FileStore::new(dir.path()).unwrap();
     for _ in 0..5 {
         let _ = store
-            .save(&SessionId::random(), b"x", later(30), None)
+            .save(&SessionId::random(), b"x", later(30), None, None)
             .await
             .unwrap();
     }
     let keep = SessionId::random();
     let _ = store
-        .save(&keep, b"keep", later(60_000), None)
+        .save(&keep, b"keep", later(60_000), None, None)
         .await
         .unwrap();
     std::fs::write(dir.path().join("unrelated.txt"), b"left alone").unwrap();
@@ -203,6 +203,7 @@ async fn file_store_crash_writer() {
                 &data,
                 std::time::SystemTime::now() + Duration::from_secs(3600),
                 expected,
+                None,
             )
             .await
             .unwrap();

@@ -74,7 +74,7 @@ fn memory_store(c: &mut Criterion) {
     let expires = SystemTime::now() + Duration::from_secs(3600);
     let id = SessionId::random();
     let _ = runtime
-        .block_on(store.save(&id, &bytes, expires, None))
+        .block_on(store.save(&id, &bytes, expires, None, None))
         .unwrap();
     c.bench_function("memory store: load", |b| {
         b.iter(|| {
@@ -88,7 +88,7 @@ fn memory_store(c: &mut Criterion) {
         b.iter(|| {
             let version = runtime.block_on(store.load(&id)).unwrap().unwrap().version;
             runtime
-                .block_on(store.save(&id, black_box(&bytes), expires, Some(version)))
+                .block_on(store.save(&id, black_box(&bytes), expires, Some(version), None))
                 .unwrap()
         });
     });

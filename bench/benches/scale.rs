@@ -49,7 +49,7 @@ fn scale(c: &mut Criterion) {
             let before = resident_bytes();
             for id in &ids {
                 let _ = runtime
-                    .block_on(store.save(id, &bytes, expires, None))
+                    .block_on(store.save(id, &bytes, expires, None, None))
                     .unwrap();
             }
             let per_session = (resident_bytes().saturating_sub(before)) as f64 / count as f64;
@@ -81,7 +81,13 @@ fn scale(c: &mut Criterion) {
                     .unwrap()
                     .version;
                 runtime
-                    .block_on(store.save(&ids[next], black_box(&bytes), expires, Some(version)))
+                    .block_on(store.save(
+                        &ids[next],
+                        black_box(&bytes),
+                        expires,
+                        Some(version),
+                        None,
+                    ))
                     .unwrap()
             });
         });

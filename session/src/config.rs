@@ -96,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) max_lifetime: Option<Duration>,
     /// `None`: a quarter of the idle timeout, at most a minute.
     pub(crate) refresh_interval: Option<Duration>,
+    /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
+    pub(crate) revocations: Option<Arc<dyn crate::Store>>,
 }
 
 impl Config {
@@ -119,6 +121,7 @@ impl Config {
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
             refresh_interval: None,
+            revocations: None,
         }
     }
 
@@ -171,7 +174,8 @@ impl Config {
     /// save whose load is older starts from it instead of losing a race it cannot win; saves
     /// that wait for it are made together by the next request to take it.
     pub(crate) fn turns(&self, id: &SessionId) -> &Turns {
-        let [a, b, ..] = *id.as_bytes();
+        // The last bytes: the first two are the owner's shard, shared by their sessions.
+        let [.., a, b] = *id.as_bytes();
         &self.turns[usize::from(u16::from_le_bytes([a, b])) % self.turns.len()]
     }
 

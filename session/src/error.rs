@@ -41,9 +41,11 @@ pub enum Error {
 impl Error {
     /// The response status: `statuses.store` (503 by default) for store trouble,
     /// `statuses.too_large` (413 by default) for an oversized cookie, 500 for a field that
-    /// cannot be encoded (a bug in the application).
+    /// cannot be encoded (a bug in the application), 501 for a listing or revocation the
+    /// store cannot do.
     pub(crate) fn status(&self, statuses: Statuses) -> StatusCode {
         match self {
+            Self::Store(StoreError::NoOwnerIndex) => StatusCode::NOT_IMPLEMENTED,
             Self::Store(_) | Self::Contention { .. } => statuses.store,
             Self::SessionTooLarge { .. } => statuses.too_large,
             Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,6 +56,7 @@ impl Error {
     pub(crate) fn respond<B: From<String>>(&self, status: StatusCode) -> http::Response<B> {
         tracing::error!(error = %ErrorChain(self), %status, "session failed");
         let message = match self {
+            Self::Store(StoreError::NoOwnerIndex) => "sessions are not listed by owner here",
             Self::Store(_) | Self::Contention { .. } => {
                 "session store unavailable, try again shortly"
             }

@@ -144,6 +144,83 @@ impl<T: SessionData> Session<T> {
         self.request.remembered()
     }
 
+    /// Binds the session to `owner` (a user id): on login. The session gets a new id, as
+    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner; it is then
+    /// listed and revoked with the owner's other sessions ([`sessions`](Self::sessions),
+    /// [`log_out_everywhere`](Self::log_out_everywhere)), and
+    /// [`SessionLayer::accounts`](crate::SessionLayer::accounts) reaches it from outside a
+    /// request. `delete()` and `invalidate()` unbind it: the fresh session has no owner.
+    ///
+    /// ```
+    /// use session::Session;
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     name: Option<String>,
+    /// }
+    ///
+    /// async fn login(auth: Session<Auth>) {
+    ///     // ... once the password checked out:
+    ///     auth.bind_owner("user-42").expect("1 to 256 bytes");
+    ///     auth.set_name(Some("Ada".into()));
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`InvalidOwner`](crate::InvalidOwner) for an empty owner, or one over 256 bytes.
+    pub fn bind_owner(&self, owner: &str) -> Result<(), crate::InvalidOwner> {
+        self.request.bind_owner(owner)
+    }
+
+    /// The owner the session is bound to, if any.
+    #[must_use]
+    pub fn owner(&self) -> Option<String> {
+        self.request.owner()
+    }
+
+    /// The live sessions of this session's owner, oldest first, this one marked
+    /// [`current`](crate::ActiveSession::current); none when the session has no owner.
+    /// With a cookie store, which keeps no list, only this session.
+    ///
+    /// # Errors
+    /// When the store fails, or keeps no index by owner.
+    pub async fn sessions(&self) -> Result<Vec<crate::ActiveSession>, Error> {
+        self.request.sessions().await
+    }
+
+    /// Revokes every session of this session's owner, this one too ("log out
+    /// everywhere"): once it returns, none of them opens on any instance, and a request of
+    /// one still in flight saves nothing. This request goes on as after
+    /// [`delete`](Self::delete). Does nothing when the session has no owner.
+    ///
+    /// # Errors
+    /// When the store fails; with a cookie store, also when the layer has no
+    /// [revocation store](crate::SessionLayer::with_revocation_store).
+    pub async fn log_out_everywhere(&self) -> Result<(), Error> {
+        self.request.log_out_everywhere().await
+    }
+
+    /// Revokes every session of this session's owner but this one ("log out other
+    /// devices"). Does nothing when the session has no owner.
+    ///
+    /// # Errors
+    /// As [`log_out_everywhere`](Self::log_out_everywhere).
+    pub async fn log_out_others(&self) -> Result<(), Error> {
+        self.request.log_out_others().await
+    }
+
+    /// Revokes the session of this session's owner that has `fingerprint` (as
+    /// [`sessions`](Self::sessions) lists it); this one ends as on [`delete`](Self::delete).
+    /// `false` when the owner has no such session: a fingerprint of another owner's session
+    /// revokes nothing.
+    ///
+    /// # Errors
+    /// When the store fails, or keeps no index by owner (a cookie store, for any session
+    /// but this one).
+    pub async fn revoke(&self, fingerprint: crate::Fingerprint) -> Result<bool, Error> {
+        self.request.revoke(fingerprint).await
+    }
+
     /// The session's [`Fingerprint`](crate::Fingerprint): what names it to its user (say,
     /// in a list of their devices) without being a credential. `None` while the session has
     /// not been written yet, and from `cycle_id()` until the request writes the new id.

@@ -55,13 +55,32 @@ impl SessionId {
     /// assert_ne!(id.storage_key(), id);
     /// assert_eq!(id.storage_key(), id.storage_key());
     /// ```
+    ///
+    /// The first two bytes are the id's own (its [shard](SessionId::shard)), so that a store
+    /// can keep the sessions of one owner together (one Redis Cluster slot); the other 14
+    /// are the hash's.
     #[must_use]
     pub fn storage_key(&self) -> Self {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(self.0);
         let mut bytes = [0; Self::LEN];
-        bytes.copy_from_slice(&digest[..Self::LEN]);
+        bytes[..2].copy_from_slice(&self.0[..2]);
+        bytes[2..].copy_from_slice(&digest[..Self::LEN - 2]);
         Self(bytes)
+    }
+
+    /// The id's first two bytes, which its storage key keeps: random for a session without
+    /// an owner, a hash of the owner's for one with an owner.
+    #[must_use]
+    pub const fn shard(&self) -> [u8; 2] {
+        [self.0[0], self.0[1]]
+    }
+
+    /// A fresh id in `shard`: 112 random bits after the shard's 16.
+    pub(crate) fn random_in(shard: [u8; 2]) -> Self {
+        let mut id = Self::random();
+        id.0[..2].copy_from_slice(&shard);
+        id
     }
 
     /// The raw bytes.
@@ -105,6 +124,16 @@ impl Hash for SessionId {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write(&self.0);
     }
+}
+
+/// The shard of the sessions of `owner`: two bytes of a hash of it.
+pub(crate) fn shard_of_owner(owner: &str) -> [u8; 2] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"session owner shard v1\0")
+        .chain_update(owner.as_bytes())
+        .finalize();
+    [digest[0], digest[1]]
 }
 
 /// What names a session to its user and to admin code without opening it: 12 bytes of

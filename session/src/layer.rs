@@ -193,6 +193,34 @@ impl SessionLayer {
         })
     }
 
+    /// Where the revocation times of cookie sessions are kept, so that a cookie session
+    /// bound to an owner can be revoked: [`Session::log_out_everywhere`](crate::Session::log_out_everywhere) and
+    /// [`Accounts::revoke_all`](crate::Accounts::revoke_all) record a time per owner there,
+    /// and a cookie session bound to that owner before it is refused. A shared store
+    /// (Redis, PostgreSQL) for several instances.
+    ///
+    /// Each request that opens a cookie session *with an owner* reads it: one store read;
+    /// sessions without an owner read nothing. When it cannot be read the request is
+    /// answered with the store-error status (503): fail closed. Without one, cookie
+    /// sessions can have owners but cannot be revoked. Server stores do not use it.
+    ///
+    /// ```
+    /// use session::{CookieStore, Key, MemoryStore, SessionLayer};
+    /// let layer = SessionLayer::new(CookieStore::new(), &Key::generate())
+    ///     .with_revocation_store(MemoryStore::new());
+    /// # let _ = layer;
+    /// ```
+    pub fn with_revocation_store(self, store: impl crate::Store) -> Self {
+        let store: Arc<dyn crate::Store> = Arc::new(store);
+        self.with(|config| config.revocations = Some(store))
+    }
+
+    /// Lists and revokes the sessions of any owner, outside a request (an admin route, a
+    /// background job).
+    pub fn accounts(&self) -> crate::Accounts {
+        crate::Accounts::new(Arc::clone(&self.config))
+    }
+
     /// The largest `Set-Cookie` value, in bytes, a cookie store may send (default 4096, what
     /// browsers keep per cookie). A save that needs more fails with
     /// [`Error::SessionTooLarge`](crate::Error::SessionTooLarge), sends no cookie, and

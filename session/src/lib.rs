@@ -42,6 +42,7 @@
 
 // Imports run one way, top to bottom (ARCHITECTURE.md):
 // layer, extract -> request -> typed -> record -> time; cookie, store, key, id beside them.
+mod accounts;
 mod backend;
 mod cache;
 mod chain;
@@ -53,6 +54,7 @@ mod id;
 mod key;
 mod layer;
 mod lifetime;
+mod owner;
 mod random;
 mod record;
 mod request;
@@ -72,6 +74,7 @@ mod proptests;
 extern crate self as session;
 
 pub use ::cookie::SameSite;
+pub use accounts::{Accounts, ActiveSession};
 pub use backend::SessionBackend;
 pub use config::SaveMode;
 pub use cookie::{CookieStore, SignedCookieStore};
@@ -80,6 +83,7 @@ pub use extract::{Session, SessionRejection};
 pub use id::{Fingerprint, NotAFingerprint, SessionId};
 pub use key::{Key, KeyError};
 pub use layer::{ResponseFuture, SessionLayer, SessionService};
+pub use owner::InvalidOwner;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]

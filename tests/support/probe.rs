@@ -114,6 +114,7 @@ impl Store for ProbeStore {
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.saves)?;
@@ -129,7 +130,10 @@ impl Store for ProbeStore {
                 let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "save failed");
                 return Err(StoreError::Io(reset));
             }
-            let outcome = self.inner.save(id, data, expires_at, expected).await?;
+            let outcome = self
+                .inner
+                .save(id, data, expires_at, expected, owner)
+                .await?;
             if outcome == SaveOutcome::Conflict {
                 self.state.conflicts.fetch_add(1, Ordering::SeqCst);
             }
@@ -141,17 +145,32 @@ impl Store for ProbeStore {
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.touches)?;
-            self.inner.touch(id, expires_at).await
+            self.inner.touch(id, expires_at, owner).await
         })
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.deletes)?;
-            self.inner.delete(id).await
+            self.inner.delete(id, owner).await
+        })
+    }
+
+    fn owned<'a>(
+        &'a self,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<session::store::OwnedRecord>, StoreError>> {
+        Box::pin(async move {
+            self.check(&self.state.loads)?;
+            self.inner.owned(owner).await
         })
     }
 }

@@ -92,6 +92,18 @@ impl Record {
         (last.key.of(&self.bytes) == key.as_bytes()).then(|| last.value.of(&self.bytes))
     }
 
+    /// The value of `key`, a built-in key (`~session.*`): those sort after every other key,
+    /// so only the record's last fields are looked at, and none when the last is not one.
+    pub(crate) fn get_builtin(&self, key: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .rev()
+            .map(|field| (field.key.of(&self.bytes), field.value))
+            .take_while(|(name, _)| name.first() == Some(&b'~'))
+            .find(|(name, _)| *name == key.as_bytes())
+            .map(|(_, value)| value.of(&self.bytes))
+    }
+
     /// Sets each key to its value, later changes of one key winning.
     #[cfg(any(test, feature = "__internals"))]
     pub(crate) fn apply<'a>(&mut self, changes: impl IntoIterator<Item = (&'a str, &'a [u8])>) {

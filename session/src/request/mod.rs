@@ -6,6 +6,8 @@
 //!   retries, rotation);
 //! - `seal`: a session in a cookie: opening it, and sealing it (computation, no I/O).
 
+mod owner;
+mod rotation;
 mod seal;
 mod server;
 mod state;
@@ -81,7 +83,7 @@ impl RequestSession {
                     Backend::Server(backend) => self.load_stored(backend, headers).await,
                     Backend::Cookie(codec) => {
                         self.open_cookie(codec, headers);
-                        Ok(())
+                        self.refuse_if_revoked().await
                     }
                 }
             })

@@ -3,10 +3,13 @@
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
-use super::state::{Current, Decision, Kind, State};
+use super::rotation::{rebase_for_rotation, retire};
+use super::state::{Current, Decision, Doomed, Kind, State};
 use super::turn::{self, Turn, TurnGuard};
 use crate::backend::ServerBackend;
 use crate::config::{Config, LastSave, QueuedSave};
+use crate::id::shard_of_owner;
+use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
 use crate::typed::Dirty;
@@ -27,8 +30,8 @@ const HOT_RECORD_MAX: usize = 16 * 1024;
 /// What a commit does, worked out under the state lock.
 pub(super) struct Plan {
     store: Arc<dyn Store>,
-    /// Storage keys of the records to delete first.
-    doomed: Vec<SessionId>,
+    /// The records to delete first.
+    doomed: Vec<Doomed>,
     action: Action,
     /// The dirty bits the save covers.
     dirty: Dirty,
@@ -39,8 +42,8 @@ pub(super) struct Plan {
 #[allow(clippy::large_enum_variant)]
 enum Action {
     None,
-    /// The storage key, and the new expiry.
-    Touch(SessionId, SystemTime),
+    /// The storage key, the new expiry, and the session's owner.
+    Touch(SessionId, SystemTime, Option<Box<str>>),
     Save(Save),
 }
 
@@ -111,13 +114,16 @@ impl RequestSession {
     /// Deletes, touches or saves as planned, then records the outcome in the state. The plan
     /// is worked on in place, where the caller keeps it.
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
-        for key in &plan.doomed {
-            plan.store.delete(key).await?;
+        for doomed in &plan.doomed {
+            plan.store
+                .delete(&doomed.key, doomed.owner.as_deref())
+                .await?;
         }
         match &mut plan.action {
             Action::None => {}
-            &mut Action::Touch(key, expires_at) => {
-                if plan.store.touch(&key, expires_at).await? {
+            Action::Touch(key, expires_at, owner) => {
+                let expires_at = *expires_at;
+                if plan.store.touch(key, expires_at, owner.as_deref()).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     if let Kind::Server(server) = &mut state.kind {
@@ -177,12 +183,17 @@ impl RequestSession {
         now: SystemTime,
         mut turn: Option<(SessionId, &mut TurnGuard<'_>)>,
     ) -> Result<Written, Error> {
+        // The record a rotation replaces, and its owner: retired once the new one is saved.
+        // Boxed: rare, and inline it would make every save's future larger.
+        let mut replaced = None;
         if save.rotate
             && let Some(old) = save.current.take()
-            // Boxed: rare (a login), and inline it would make every save's future larger.
-            && !Box::pin(rotate_away(store, old, save, dirty)).await?
         {
-            return Ok(Written::Gone);
+            // Boxed: rare (a login), and inline it would make every save's future larger.
+            match Box::pin(rebase_for_rotation(store, old, save, dirty)).await? {
+                Some(owner) => replaced = Some(Box::new((old, owner))),
+                None => return Ok(Written::Gone),
+            }
         }
         if let Some((id, turn)) = &turn {
             if let Some(last) = turn.as_ref() {
@@ -197,19 +208,30 @@ impl RequestSession {
         loop {
             attempt += 1;
             let expires_at = self.config.expiry(&save.record, now);
+            let owner = owner_of(&save.record);
             let (id, key) = match save.current {
                 Some(current) => (current.id, current.key),
                 None => {
-                    let id = SessionId::random();
+                    // An owner's sessions share a shard: one Redis Cluster slot.
+                    let id = owner.map_or_else(SessionId::random, |owner| {
+                        SessionId::random_in(shard_of_owner(owner))
+                    });
                     (id, id.storage_key())
                 }
             };
             let expected = save.current.map(|current| current.version);
             match store
-                .save(&key, save.record.as_bytes(), expires_at, expected)
+                .save(&key, save.record.as_bytes(), expires_at, expected, owner)
                 .await?
             {
                 SaveOutcome::Saved(version) => {
+                    if let Some(replaced) = &replaced {
+                        let (old, old_owner) = &**replaced;
+                        let owner = owner_of(&save.record);
+                        if !Box::pin(retire(store, old, old_owner.as_deref(), &key, owner)).await? {
+                            return Ok(Written::Gone);
+                        }
+                    }
                     if let Some((_, turn)) = &mut turn {
                         let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
                         ***turn = Some(LastSave {
@@ -278,6 +300,7 @@ impl State {
         let store = Arc::clone(&server.backend.store);
         let doomed = std::mem::take(&mut server.doomed);
         let current = server.current;
+        let base = &self.base;
         let (action, dirty) = match (decision, current) {
             (Decision::Save, _) => {
                 let (changes, dirty) = self.changes(config.save_mode)?;
@@ -291,7 +314,8 @@ impl State {
                 (Action::Save(save), dirty)
             }
             (Decision::Touch(renewed), Some(current)) => {
-                (Action::Touch(current.key, renewed), Dirty::new())
+                let owner = owner_of(base).map(Box::from);
+                (Action::Touch(current.key, renewed, owner), Dirty::new())
             }
             _ => (Action::None, Dirty::new()),
         };
@@ -328,25 +352,6 @@ impl State {
             }
         }
     }
-}
-
-/// Deletes the `old` record, rebasing `save.record` on it as it is now: only if this request
-/// is the one that kills the old id, so that a logout that won the race stays a logout.
-/// `false`: another request ended the session first.
-async fn rotate_away(
-    store: &dyn Store,
-    old: Current,
-    save: &mut Save,
-    dirty: &Dirty,
-) -> Result<bool, Error> {
-    let Some((now_stored, _)) = store.load(&old.key).await?.and_then(decode) else {
-        return Ok(false);
-    };
-    if !store.delete(&old.key).await? {
-        return Ok(false);
-    }
-    save.rebase_on(&now_stored, None, dirty)?;
-    Ok(true)
 }
 
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).

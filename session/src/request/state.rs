@@ -7,6 +7,7 @@ use crate::backend::{Backend, ServerBackend};
 use crate::config::{Config, SaveMode};
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
+use crate::owner::owner_of;
 use crate::record::{FieldChanges, Record};
 use crate::store::Version;
 use crate::typed::{Dirty, View};
@@ -69,12 +70,19 @@ pub(super) struct ServerSession {
     pub(super) client_id: Option<SessionId>,
     /// The live record this session is.
     pub(super) current: Option<Current>,
-    /// Records to delete at the next commit, by storage key.
-    pub(super) doomed: Vec<SessionId>,
+    /// Records to delete at the next commit.
+    pub(super) doomed: Vec<Doomed>,
     /// Saved or touched in this request: a cookie with `Max-Age` is re-sent.
     pub(super) refreshed: bool,
     /// Another request deleted or rotated the session first: send no cookie at all.
     pub(super) gone: bool,
+}
+
+/// A record to delete: its storage key, and its owner, whose index it leaves.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Doomed {
+    pub(super) key: SessionId,
+    pub(super) owner: Option<Box<str>>,
 }
 
 /// A stored record: its id, the key the store keeps it under, and the version a
@@ -228,7 +236,10 @@ impl State {
         match &mut self.kind {
             Kind::Server(server) => {
                 if let Some(current) = server.current.take() {
-                    server.doomed.push(current.key);
+                    server.doomed.push(Doomed {
+                        key: current.key,
+                        owner: owner_of(&self.base).map(Box::from),
+                    });
                 }
             }
             Kind::Cookie(cookie) => {

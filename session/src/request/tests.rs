@@ -330,7 +330,8 @@ fn deleting_schedules_the_record_for_deletion_and_resets_the_fields() {
     let Kind::Server(server) = &state.kind else {
         unreachable!()
     };
-    assert_eq!(server.doomed, [id.storage_key()], "deleted by storage key");
+    let keys: Vec<_> = server.doomed.iter().map(|doomed| doomed.key).collect();
+    assert_eq!(keys, [id.storage_key()], "deleted by storage key");
     assert!(server.current.is_none() && state.expires_at.is_none());
 }
 

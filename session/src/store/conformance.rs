@@ -22,7 +22,11 @@ fn later(ms: u64) -> SystemTime {
 }
 
 async fn create(store: &dyn Store, id: &SessionId, data: &[u8], ms: u64) -> Version {
-    match store.save(id, data, later(ms), None).await.expect("save") {
+    match store
+        .save(id, data, later(ms), None, None)
+        .await
+        .expect("save")
+    {
         SaveOutcome::Saved(version) => version,
         other => panic!("creating a new id must succeed, got {other:?}"),
     }
@@ -59,11 +63,11 @@ pub async fn load_save_delete(store: &dyn Store) {
         (&b"one"[..], version)
     );
     assert!(
-        store.delete(&id).await.expect("delete"),
+        store.delete(&id, None).await.expect("delete"),
         "deleting a live record returns true"
     );
     assert!(
-        !store.delete(&id).await.expect("delete"),
+        !store.delete(&id, None).await.expect("delete"),
         "deleting twice returns false"
     );
     assert_eq!(
@@ -78,7 +82,7 @@ pub async fn compare_and_swap(store: &dyn Store) {
     let id = SessionId::random();
     let v1 = create(store, &id, b"one", 60_000).await;
     let SaveOutcome::Saved(v2) = store
-        .save(&id, b"two", later(60_000), Some(v1))
+        .save(&id, b"two", later(60_000), Some(v1), None)
         .await
         .expect("save")
     else {
@@ -86,7 +90,7 @@ pub async fn compare_and_swap(store: &dyn Store) {
     };
     assert_ne!(v1, v2, "a save changes the version");
     let stale = store
-        .save(&id, b"stale", later(60_000), Some(v1))
+        .save(&id, b"stale", later(60_000), Some(v1), None)
         .await
         .expect("save");
     assert_eq!(
@@ -108,7 +112,7 @@ pub async fn touch_keeps_data_and_version(store: &dyn Store) {
     let version = create(store, &id, b"data", 60_000).await;
     let moved = later(120_000);
     assert!(
-        store.touch(&id, moved).await.expect("touch"),
+        store.touch(&id, moved, None).await.expect("touch"),
         "touching a live record returns true"
     );
     let touched = store.load(&id).await.expect("load").expect("live");
@@ -127,7 +131,7 @@ pub async fn touch_keeps_data_and_version(store: &dyn Store) {
     );
     assert!(
         !store
-            .touch(&SessionId::random(), later(1_000))
+            .touch(&SessionId::random(), later(1_000), None)
             .await
             .expect("touch"),
         "touching an unknown id returns false"
@@ -145,11 +149,11 @@ pub async fn expiry(store: &dyn Store) {
         "an expired record loads as None"
     );
     assert!(
-        !store.touch(&id, later(60_000)).await.expect("touch"),
+        !store.touch(&id, later(60_000), None).await.expect("touch"),
         "an expired record cannot be touched"
     );
     let late = store
-        .save(&id, b"x", later(60_000), Some(version))
+        .save(&id, b"x", later(60_000), Some(version), None)
         .await
         .expect("save");
     assert_eq!(
@@ -160,7 +164,7 @@ pub async fn expiry(store: &dyn Store) {
     assert!(
         matches!(
             store
-                .save(&id, b"new", later(60_000), None)
+                .save(&id, b"new", later(60_000), None, None)
                 .await
                 .expect("save"),
             SaveOutcome::Saved(_)
@@ -173,9 +177,9 @@ pub async fn expiry(store: &dyn Store) {
 pub async fn no_resurrection(store: &dyn Store) {
     let id = SessionId::random();
     let version = create(store, &id, b"alive", 60_000).await;
-    assert!(store.delete(&id).await.expect("delete"));
+    assert!(store.delete(&id, None).await.expect("delete"));
     let late = store
-        .save(&id, b"zombie", later(60_000), Some(version))
+        .save(&id, b"zombie", later(60_000), Some(version), None)
         .await
         .expect("save");
     assert_eq!(
@@ -195,7 +199,7 @@ pub async fn ids_are_never_reused_while_live(store: &dyn Store) {
     let id = SessionId::random();
     let first = create(store, &id, b"first", 60_000).await;
     let again = store
-        .save(&id, b"second", later(60_000), None)
+        .save(&id, b"second", later(60_000), None, None)
         .await
         .expect("save");
     assert_eq!(
@@ -207,7 +211,7 @@ pub async fn ids_are_never_reused_while_live(store: &dyn Store) {
         store.load(&id).await.expect("load").expect("live").data,
         b"first"
     );
-    assert!(store.delete(&id).await.expect("delete"));
+    assert!(store.delete(&id, None).await.expect("delete"));
     let second = create(store, &id, b"second", 60_000).await;
     assert_ne!(
         first, second,
@@ -241,7 +245,7 @@ pub async fn concurrent_saves(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 store
-                    .save(&id, &[n], later(60_000), Some(version))
+                    .save(&id, &[n], later(60_000), Some(version), None)
                     .await
                     .expect("save")
             })

@@ -63,6 +63,15 @@ pub struct StoredRecord {
     pub expires_at: SystemTime,
 }
 
+/// A live record that [`Store::owned`] found under its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRecord {
+    /// The key it is stored under.
+    pub key: SessionId,
+    /// The record.
+    pub record: StoredRecord,
+}
+
 /// The result of a conditional [`Store::save`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a save can lose a race; the outcome says whether it did"]
@@ -87,6 +96,9 @@ pub enum StoreError {
     /// Any other backend failure (network, database, a task that died).
     #[error("session store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store keeps no index of sessions by owner ([`Store::owned`]).
+    #[error("this session store keeps no index of sessions by owner")]
+    NoOwnerIndex,
 }
 
 impl StoreError {
@@ -114,6 +126,16 @@ impl StoreError {
 ///   `false` if there is no live record.
 /// - [`delete`](Store::delete) removes the record; `true` if a live record was removed.
 ///
+/// # Owners
+/// A session may have an owner (a user id), given with every save, refresh and delete of
+/// it. The owner of a key never changes (a session bound to another owner gets a new id),
+/// and its key's first two bytes are the owner's shard, the same for all of an owner's
+/// sessions. A store that keeps an index of sessions by owner
+/// ([`owned`](Store::owned)) updates it in the same atomic step as the record: after a
+/// save of a record with an owner returns, the record is found under its owner, and it
+/// stops being found once it is deleted or expired. The index must not grow without bound:
+/// expired entries leave it without the application doing anything.
+///
 /// Stores are not expected to validate ids: they only ever see ids this crate generated or
 /// whose signature it verified. And they never see the id a cookie holds: the layer keeps
 /// each session under its id's [storage key](SessionId::storage_key), so that nothing a
@@ -125,13 +147,15 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         id: &'a SessionId,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>>;
 
-    /// Creates (`expected: None`) or replaces (`expected: Some(version)`) the record.
+    /// Creates (`expected: None`) or replaces (`expected: Some(version)`) the record of
+    /// `owner`'s session (`None`: a session without an owner).
     fn save<'a>(
         &'a self,
         id: &'a SessionId,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>>;
 
     /// Sets a live record's expiry.
@@ -139,10 +163,23 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Removes the record.
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// The live records of `owner`'s sessions. The default keeps no index, and answers
+    /// [`StoreError::NoOwnerIndex`]: sessions can then have owners, but not be listed or
+    /// revoked by owner.
+    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        let _ = owner;
+        Box::pin(std::future::ready(Err(StoreError::NoOwnerIndex)))
+    }
 }
 
 /// A shared store is a store.
@@ -160,19 +197,29 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        (**self).save(id, data, expires_at, expected)
+        (**self).save(id, data, expires_at, expected, owner)
     }
 
     fn touch<'a>(
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).touch(id, expires_at)
+        (**self).touch(id, expires_at, owner)
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).delete(id)
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).delete(id, owner)
+    }
+
+    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        (**self).owned(owner)
     }
 }

@@ -2,8 +2,10 @@
 //! server.
 
 mod format;
+mod owners;
+mod sweep;
 
-use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
 use crate::time::{from_unix_ms, unix_ms};
 use format::{Parsed, Slots};
@@ -32,6 +34,9 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///   ever built from request input.
 /// - Expired files are removed by a sweep that runs in the background after a write, at most
 ///   once per sweep interval (five minutes by default), or by [`FileStore::sweep_expired`].
+/// - Sessions with an owner are indexed by empty marker files under `owners/` (one
+///   directory per owner), written before the session file and removed after it; the
+///   sweep removes those of expired sessions. The index survives restarts with the files.
 /// - A corrupt or truncated file is treated as no session (with a warning), never a panic.
 /// - Compare-and-swap is enforced by locks inside the process: give each directory to one
 ///   process. Several instances need a shared store (Redis, PostgreSQL) instead.
@@ -174,7 +179,7 @@ impl Inner {
     }
 
     fn lock(&self, id: &SessionId) -> MutexGuard<'_, ()> {
-        self.locks[usize::from(id.as_bytes()[1]) % LOCK_STRIPES]
+        self.locks[usize::from(id.as_bytes()[3]) % LOCK_STRIPES]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -244,6 +249,7 @@ impl Inner {
         data: &[u8],
         expires_ms: u64,
         expected: Option<Version>,
+        owner: Option<&str>,
     ) -> io::Result<SaveOutcome> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?;
@@ -258,6 +264,9 @@ impl Inner {
             // A random start keeps a recreated id from reusing an old version number.
             (None, None) => crate::random::u64(),
         };
+        if let Some(owner) = owner {
+            self.mark_owned(owner, id)?;
+        }
         self.write(id, slots, version, expires_ms, data)?;
         Ok(SaveOutcome::Saved(Version::new(version)))
     }
@@ -281,58 +290,22 @@ impl Inner {
         Ok(())
     }
 
-    fn delete(&self, id: &SessionId) -> io::Result<bool> {
+    fn delete(&self, id: &SessionId, owner: Option<&str>) -> io::Result<bool> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?.is_some();
-        match fs::remove_file(self.path(id)) {
+        let removed = match fs::remove_file(self.path(id)) {
             Ok(()) => {
                 // A logout: with fsync on, the removal is on disk before it is acknowledged.
                 self.sync_dir()?;
-                Ok(live)
+                live
             }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
-    fn sweep(&self) -> io::Result<usize> {
-        let now = SystemTime::now();
-        let now_ms = unix_ms(now);
-        let mut removed = 0;
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(id) = SessionId::from_base64(name) {
-                if expired_or_corrupt(&entry.path(), now_ms) {
-                    let _guard = self.lock(&id);
-                    // Re-check under the lock: a save may have just renewed it.
-                    if expired_or_corrupt(&entry.path(), now_ms)
-                        && fs::remove_file(entry.path()).is_ok()
-                    {
-                        removed += 1;
-                    }
-                }
-            } else if name.starts_with(TEMP_PREFIX) {
-                let age = entry
-                    .metadata()?
-                    .modified()
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok());
-                if age.is_some_and(|age| age > STALE_TEMP) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+            Err(error) => return Err(error),
+        };
+        if let Some(owner) = owner {
+            self.unmark_owned(owner, id)?;
         }
         Ok(removed)
-    }
-}
-
-/// Whether the file at `path` holds an expired (or corrupt) record.
-fn expired_or_corrupt(path: &Path, now_ms: u64) -> bool {
-    match fs::read(path) {
-        Ok(bytes) => format::parse(bytes).is_none_or(|parsed| parsed.expires_ms <= now_ms),
-        Err(error) => error.kind() != io::ErrorKind::NotFound,
     }
 }
 
@@ -361,11 +334,15 @@ impl Store for FileStore {
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
+        let owner = owner.map(str::to_owned);
         Box::pin(async move {
             let outcome = self
-                .blocking(move |inner| inner.save(&id, &data, expires_ms, expected))
+                .blocking(move |inner| {
+                    inner.save(&id, &data, expires_ms, expected, owner.as_deref())
+                })
                 .await?;
             self.maybe_sweep();
             Ok(outcome)
@@ -376,13 +353,36 @@ impl Store for FileStore {
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        _owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (id, expires_ms) = (*id, unix_ms(expires_at));
         Box::pin(self.blocking(move |inner| inner.touch(&id, expires_ms)))
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let id = *id;
-        Box::pin(self.blocking(move |inner| inner.delete(&id)))
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let (id, owner) = (*id, owner.map(str::to_owned));
+        Box::pin(self.blocking(move |inner| inner.delete(&id, owner.as_deref())))
+    }
+
+    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        let owner = owner.to_owned();
+        Box::pin(async move {
+            let owned = self.blocking(move |inner| inner.owned(&owner)).await?;
+            Ok(owned
+                .into_iter()
+                .map(|(key, parsed)| OwnedRecord {
+                    key,
+                    record: StoredRecord {
+                        data: parsed.data,
+                        version: Version::new(parsed.version),
+                        expires_at: from_unix_ms(parsed.expires_ms),
+                    },
+                })
+                .collect())
+        })
     }
 }

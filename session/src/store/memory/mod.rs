@@ -1,13 +1,15 @@
 //! An in-process store: fast, and gone when the process ends.
 
+mod owners;
 mod records;
 
-use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
 use crate::time::{from_unix_ms, unix_ms};
+use owners::Owners;
 use records::Records;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 const SHARDS: usize = 32;
@@ -16,7 +18,8 @@ const SHARDS: usize = 32;
 ///
 /// Expired records are never returned, and each shard drops them on its first write after
 /// every sweep interval (one minute by default), so memory is bounded by the sessions alive
-/// within an interval. Records are packed into one arena per shard: an idle session costs
+/// within an interval; the index of sessions by owner is swept on the same schedule.
+/// Records are packed into one arena per shard: an idle session costs
 /// about twice its encoded bytes (`cargo bench -p session --bench scale`). Sessions do not
 /// survive a restart and are not shared between processes: use
 /// [`FileStore`](crate::FileStore) or a shared store for that.
@@ -37,6 +40,9 @@ struct Inner {
     shards: Box<[Shard]>,
     sweep_interval_ms: AtomicU64,
     versions: AtomicU64,
+    /// Taken after a shard's lock, never before.
+    owners: Mutex<Owners>,
+    next_owner_sweep_ms: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +57,8 @@ impl Default for Inner {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             sweep_interval_ms: AtomicU64::new(60_000),
             versions: AtomicU64::new(1),
+            owners: Mutex::default(),
+            next_owner_sweep_ms: AtomicU64::new(0),
         }
     }
 }
@@ -86,9 +94,10 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Drops every expired record now; returns how many.
+    /// Drops every expired record (and owner index entry) now; returns how many records.
     pub fn sweep_expired(&self) -> usize {
         let now = unix_ms(SystemTime::now());
+        self.owners().sweep(now);
         self.inner
             .shards
             .iter()
@@ -96,8 +105,35 @@ impl MemoryStore {
             .sum()
     }
 
+    /// Entries in the index of sessions by owner, including expired ones not yet swept.
+    #[must_use]
+    pub fn owner_index_len(&self) -> usize {
+        self.owners().len()
+    }
+
+    fn owners(&self) -> MutexGuard<'_, Owners> {
+        self.inner
+            .owners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sweeps the owner index once per sweep interval.
+    fn maybe_sweep_owners(&self, now: u64) {
+        let due = self.inner.next_owner_sweep_ms.load(Ordering::Relaxed);
+        if now < due {
+            return;
+        }
+        let next = now.saturating_add(self.inner.sweep_interval_ms.load(Ordering::Relaxed));
+        self.inner
+            .next_owner_sweep_ms
+            .store(next, Ordering::Relaxed);
+        self.owners().sweep(now);
+    }
+
     fn shard(&self, id: &SessionId) -> &Shard {
-        &self.inner.shards[usize::from(id.as_bytes()[0]) % SHARDS]
+        // Byte 2: the first two are an owner's shard, the same for all their sessions.
+        &self.inner.shards[usize::from(id.as_bytes()[2]) % SHARDS]
     }
 
     fn load_now(&self, id: &SessionId) -> Option<StoredRecord> {
@@ -117,8 +153,10 @@ impl MemoryStore {
         data: &[u8],
         expires: SystemTime,
         expected: Option<Version>,
+        owner: Option<&str>,
     ) -> Result<SaveOutcome, StoreError> {
         let now = unix_ms(SystemTime::now());
+        self.maybe_sweep_owners(now);
         let shard = self.shard(id);
         let mut records = write(shard);
         if now >= shard.next_sweep_ms.load(Ordering::Relaxed) {
@@ -144,22 +182,46 @@ impl MemoryStore {
         records
             .put(id, version, unix_ms(expires), data)
             .map_err(StoreError::backend)?;
+        // Under the shard's lock: no reader sees the record without its index entry.
+        if let Some(owner) = owner {
+            self.owners().put(owner, *id, unix_ms(expires));
+        }
         Ok(SaveOutcome::Saved(Version::new(version)))
     }
 
-    fn touch_now(&self, id: &SessionId, expires: SystemTime) -> bool {
+    fn touch_now(&self, id: &SessionId, expires: SystemTime, owner: Option<&str>) -> bool {
         let now = unix_ms(SystemTime::now());
         let mut records = write(self.shard(id));
         let live = records
             .get(id)
             .is_some_and(|record| record.expires_ms > now);
-        live && records.set_expires(id, unix_ms(expires))
+        let touched = live && records.set_expires(id, unix_ms(expires));
+        if let (true, Some(owner)) = (touched, owner) {
+            self.owners().put(owner, *id, unix_ms(expires));
+        }
+        touched
     }
 
-    fn delete_now(&self, id: &SessionId) -> bool {
+    fn delete_now(&self, id: &SessionId, owner: Option<&str>) -> bool {
         let now = unix_ms(SystemTime::now());
-        let removed = write(self.shard(id)).remove(id);
+        let mut records = write(self.shard(id));
+        let removed = records.remove(id);
+        if let Some(owner) = owner {
+            self.owners().remove(owner, id);
+        }
         removed.is_some_and(|expires_ms| expires_ms > now)
+    }
+
+    fn owned_now(&self, owner: &str) -> Vec<OwnedRecord> {
+        let keys = self.owners().keys(owner, unix_ms(SystemTime::now()));
+        keys.into_iter()
+            .filter_map(|key| {
+                Some(OwnedRecord {
+                    key,
+                    record: self.load_now(&key)?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -190,9 +252,10 @@ impl Store for MemoryStore {
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(std::future::ready(
-            self.save_now(id, data, expires_at, expected),
+            self.save_now(id, data, expires_at, expected, owner),
         ))
     }
 
@@ -200,11 +263,22 @@ impl Store for MemoryStore {
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.touch_now(id, expires_at))))
+        Box::pin(std::future::ready(
+            Ok(self.touch_now(id, expires_at, owner)),
+        ))
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.delete_now(id))))
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.delete_now(id, owner))))
+    }
+
+    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.owned_now(owner))))
     }
 }

@@ -243,3 +243,15 @@ impl ConnectionLike for Active {
         }
     }
 }
+
+/// The replicas connected to a master, from its `ROLE` reply
+/// (`["master", offset, [[host, port, offset], ...]]`); 0 from anything else.
+pub(super) fn connected_replicas(role: &Value) -> usize {
+    match role {
+        Value::Array(reply) => match reply.get(2) {
+            Some(Value::Array(replicas)) => replicas.len(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}

@@ -1,14 +1,18 @@
 //! Sessions in Redis: shared by every instance, expired by Redis itself.
 
 mod connection;
+mod owned;
+mod scripts;
 
-use super::{BoxFuture, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use crate::SessionId;
+use crate::id::shard_of_owner;
 use crate::time::{from_unix_ms, unix_ms};
-use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT};
+use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, connected_replicas};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
+use scripts::{INDEX, SAVE, TOUCH};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -17,32 +21,6 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 
 /// `version (8) | expires at, Unix ms (8)`, before the record in every value.
 const HEADER_LEN: usize = 16;
-
-/// Compare-and-swap in one round trip. `ARGV[1]`: the expected version (8 bytes), or empty
-/// to create. `ARGV[2]`: the new value, `version | expires at | data`. `ARGV[3]`:
-/// milliseconds to live.
-/// Returns 1 saved, 0 conflict, -1 missing.
-const SAVE: &str = r"
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == '' then
-  if current then return 0 end
-else
-  if not current then return -1 end
-  if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
-";
-
-/// A new expiry for a live session, in the value and as its TTL. `ARGV[1]`: expires at,
-/// Unix ms, as the value's 8 bytes; `ARGV[2]`: the same as a number. Returns 1, or 0 if
-/// there is no such session.
-const TOUCH: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SETRANGE', KEYS[1], 8, ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1
-";
 
 /// Sessions in Redis, one key per session (`prefix` + the base64url of the
 /// [storage key](crate::SessionId::storage_key)), each a single string holding
@@ -165,8 +143,8 @@ impl RedisStore {
             connection,
             prefix: Arc::from("session:"),
             delete_wait: Some(DELETE_WAIT),
-            save: Arc::new(Script::new(SAVE)),
-            touch: Arc::new(Script::new(TOUCH)),
+            save: Arc::new(Script::new(&format!("{INDEX}{SAVE}"))),
+            touch: Arc::new(Script::new(&format!("{INDEX}{TOUCH}"))),
         }
     }
 
@@ -195,13 +173,42 @@ impl RedisStore {
         self
     }
 
+    /// A session's key: the hash tag is its shard, so that an owner's sessions and their
+    /// index share a Redis Cluster slot, and one script can write both.
     fn key(&self, id: &SessionId) -> String {
-        format!("{}{}", self.prefix, id.to_base64())
+        let [a, b] = id.shard();
+        format!("{}{{{a:02x}{b:02x}}}{}", self.prefix, id.to_base64())
+    }
+
+    /// The index of `owner`'s sessions, in their shard.
+    fn owner_key(&self, owner: &str) -> String {
+        let [a, b] = shard_of_owner(owner);
+        format!("{}owner:{{{a:02x}{b:02x}}}{owner}", self.prefix)
     }
 }
 
 fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)
+}
+
+/// The record in a session's `value`, unless it is corrupt or expired by `now_ms`.
+fn stored(key: &str, mut value: Vec<u8>, now_ms: u64) -> Option<StoredRecord> {
+    if value.len() < HEADER_LEN {
+        tracing::warn!(
+            key,
+            "corrupt session value in Redis; treating it as no session"
+        );
+        return None;
+    }
+    let data = value.split_off(HEADER_LEN);
+    let version = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
+    let expires_ms = u64::from_le_bytes(value[8..].try_into().unwrap_or_default());
+    // Redis evicts on its own clock; this is the app's, as for every other store.
+    (expires_ms > now_ms).then(|| StoredRecord {
+        data,
+        version: Version::new(version),
+        expires_at: from_unix_ms(expires_ms),
+    })
 }
 
 impl Store for RedisStore {
@@ -217,29 +224,7 @@ impl Store for RedisStore {
                 .query_async(&mut connection)
                 .await
                 .map_err(backend)?;
-            let Some(mut value) = value else {
-                return Ok(None);
-            };
-            if value.len() < HEADER_LEN {
-                tracing::warn!(
-                    key,
-                    "corrupt session value in Redis; treating it as no session"
-                );
-                return Ok(None);
-            }
-            let data = value.split_off(HEADER_LEN);
-            let version = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
-            let expires_ms = u64::from_le_bytes(value[8..].try_into().unwrap_or_default());
-            // Redis evicts on its own clock; this is the app's, as for every other store.
-            if expires_ms <= unix_ms(SystemTime::now()) {
-                return Ok(None);
-            }
-            let expires_at = from_unix_ms(expires_ms);
-            Ok(Some(StoredRecord {
-                data,
-                version: Version::new(version),
-                expires_at,
-            }))
+            Ok(value.and_then(|value| stored(&key, value, unix_ms(SystemTime::now()))))
         })
     }
 
@@ -249,6 +234,7 @@ impl Store for RedisStore {
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             let version = crate::random::u64().to_le_bytes();
@@ -259,16 +245,28 @@ impl Store for RedisStore {
             let expected = expected
                 .map(|v| v.get().to_le_bytes().to_vec())
                 .unwrap_or_default();
-            let ttl_ms = unix_ms(expires_at)
-                .saturating_sub(unix_ms(SystemTime::now()))
-                .max(1);
-            let mut connection = self.connection().await?;
-            let outcome: i64 = self
-                .save
+            let now_ms = unix_ms(SystemTime::now());
+            let ttl_ms = unix_ms(expires_at).saturating_sub(now_ms).max(1);
+            let mut invocation = self.save.prepare_invoke();
+            invocation
                 .key(self.key(id))
                 .arg(expected)
                 .arg(value)
-                .arg(ttl_ms)
+                .arg(ttl_ms);
+            if let Some(owner) = owner {
+                if id.shard() != shard_of_owner(owner) {
+                    return Err(StoreError::backend(
+                        "a session with an owner must have an id in its owner's shard",
+                    ));
+                }
+                invocation
+                    .key(self.owner_key(owner))
+                    .arg(id.to_base64())
+                    .arg(unix_ms(expires_at))
+                    .arg(now_ms);
+            }
+            let mut connection = self.connection().await?;
+            let outcome: i64 = invocation
                 .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
@@ -284,15 +282,23 @@ impl Store for RedisStore {
         &'a self,
         id: &'a SessionId,
         expires_at: SystemTime,
+        owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut connection = self.connection().await?;
             let expires_ms = unix_ms(expires_at);
-            let set: i64 = self
-                .touch
+            let mut invocation = self.touch.prepare_invoke();
+            invocation
                 .key(self.key(id))
                 .arg(expires_ms.to_le_bytes().as_slice())
-                .arg(expires_ms)
+                .arg(expires_ms);
+            if let Some(owner) = owner {
+                invocation
+                    .key(self.owner_key(owner))
+                    .arg(id.to_base64())
+                    .arg(unix_ms(SystemTime::now()));
+            }
+            let mut connection = self.connection().await?;
+            let set: i64 = invocation
                 .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
@@ -300,23 +306,31 @@ impl Store for RedisStore {
         })
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn delete<'a>(
+        &'a self,
+        id: &'a SessionId,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let key = self.key(id);
+            // The index entry goes in the same round trip, to the same slot.
+            let mut pipe = redis::pipe();
+            pipe.cmd("DEL").arg(&key);
+            if let Some(owner) = owner {
+                pipe.cmd("ZREM")
+                    .arg(self.owner_key(owner))
+                    .arg(id.to_base64())
+                    .ignore();
+            }
             let Some(wait) = self.delete_wait else {
-                let removed: i64 = redis::cmd("DEL")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(backend)?;
+                let (removed,): (i64,) =
+                    pipe.query_async(&mut connection).await.map_err(backend)?;
                 return Ok(removed == 1);
             };
             // `ROLE` in the same round trip says whether the master has replicas to wait for
             // (`WAIT` without one would only sit out its timeout).
-            let (removed, role): (i64, Value) = redis::pipe()
-                .cmd("DEL")
-                .arg(&key)
+            let (removed, role): (i64, Value) = pipe
                 .cmd("ROLE")
                 .query_async(&mut connection)
                 .await
@@ -341,16 +355,8 @@ impl Store for RedisStore {
             Ok(removed == 1)
         })
     }
-}
 
-/// The replicas connected to a master, from its `ROLE` reply
-/// (`["master", offset, [[host, port, offset], ...]]`); 0 from anything else.
-fn connected_replicas(role: &Value) -> usize {
-    match role {
-        Value::Array(reply) => match reply.get(2) {
-            Some(Value::Array(replicas)) => replicas.len(),
-            _ => 0,
-        },
-        _ => 0,
+    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        Box::pin(owned::owned(self, owner))
     }
 }

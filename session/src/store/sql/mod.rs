@@ -2,7 +2,6 @@
 //! (one macro, because sqlx's generic bounds would be longer than the code).
 
 use crate::StoreError;
-use std::sync::Arc;
 
 /// A table name checked to be a plain SQL identifier, so it can be quoted into SQL.
 #[derive(Clone, Debug)]
@@ -36,7 +35,7 @@ impl Table {
         })
     }
 
-    fn qualified(&self) -> String {
+    pub(super) fn qualified(&self) -> String {
         match &self.schema {
             Some(schema) => format!("\"{schema}\".\"{}\"", self.name),
             None => format!("\"{}\"", self.name),
@@ -44,117 +43,9 @@ impl Table {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
-pub(crate) enum Dialect {
-    Postgres,
-    Sqlite,
-}
+mod queries;
 
-/// The advisory lock key every `PostgresStore::migrate` takes ("SESSION" in ASCII).
-const MIGRATION_LOCK: i64 = 0x0053_4553_5349_4F4E;
-
-/// Every statement a SQL store runs, written once for its table and dialect.
-#[derive(Debug)]
-pub(crate) struct Queries {
-    /// Run in one transaction, in order.
-    pub(crate) migrate: Vec<Arc<str>>,
-    pub(crate) load: Arc<str>,
-    pub(crate) create: Arc<str>,
-    pub(crate) update: Arc<str>,
-    pub(crate) exists: Arc<str>,
-    pub(crate) touch: Arc<str>,
-    pub(crate) delete: Arc<str>,
-    /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
-    /// even on connections whose saves do not, so that a logout survives a crash of the
-    /// database server. PostgreSQL only.
-    pub(crate) durable: Option<Arc<str>>,
-    pub(crate) sweep: Arc<str>,
-}
-
-impl Queries {
-    pub(crate) fn new(dialect: Dialect, table: &Table) -> Self {
-        let t = table.qualified();
-        let index = format!("\"{}_expires_at\"", table.name);
-        let p = |n: u8| match dialect {
-            Dialect::Postgres => format!("${n}"),
-            Dialect::Sqlite => format!("?{n}"),
-        };
-        let (bytes, int) = match dialect {
-            Dialect::Postgres => ("BYTEA", "BIGINT"),
-            Dialect::Sqlite => ("BLOB", "INTEGER"),
-        };
-        let mut migrate = Vec::new();
-        if dialect == Dialect::Postgres {
-            // Instances that start together migrate together, and PostgreSQL's `IF NOT
-            // EXISTS` is not safe against a concurrent `CREATE` (a unique violation in
-            // `pg_type`). This lock, held until the transaction ends, takes them in turn.
-            migrate.push(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"));
-        }
-        if let (Dialect::Postgres, Some(schema)) = (dialect, &table.schema) {
-            migrate.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
-        }
-        migrate.push(format!(
-            "CREATE TABLE IF NOT EXISTS {t} (id {bytes} PRIMARY KEY, data {bytes} NOT NULL, version {int} NOT NULL, expires_at {int} NOT NULL)"
-        ));
-        migrate.push(format!(
-            "CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)"
-        ));
-        Self {
-            migrate: migrate.into_iter().map(Arc::from).collect(),
-            load: format!(
-                "SELECT data, version, expires_at FROM {t} WHERE id = {} AND expires_at > {}",
-                p(1),
-                p(2)
-            )
-            .into(),
-            // An expired row with the same id may be replaced; a live one may not.
-            create: format!(
-                "INSERT INTO {t} AS s (id, data, version, expires_at) VALUES ({}, {}, {}, {}) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
-                 expires_at = excluded.expires_at WHERE s.expires_at <= {}",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5)
-            )
-            .into(),
-            update: format!(
-                "UPDATE {t} SET data = {}, version = version + 1, expires_at = {} \
-                 WHERE id = {} AND version = {} AND expires_at > {} RETURNING version",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5)
-            )
-            .into(),
-            exists: format!(
-                "SELECT 1 FROM {t} WHERE id = {} AND expires_at > {}",
-                p(1),
-                p(2)
-            )
-            .into(),
-            touch: format!(
-                "UPDATE {t} SET expires_at = {} WHERE id = {} AND expires_at > {}",
-                p(1),
-                p(2),
-                p(3)
-            )
-            .into(),
-            delete: format!("DELETE FROM {t} WHERE id = {} RETURNING expires_at", p(1)).into(),
-            durable: (dialect == Dialect::Postgres)
-                .then(|| "SET LOCAL synchronous_commit = on".into()),
-            sweep: format!(
-                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
-                p(1),
-                p(2)
-            )
-            .into(),
-        }
-    }
-}
+pub(crate) use queries::{Dialect, Queries};
 
 pub(crate) fn backend(error: sqlx::Error) -> StoreError {
     StoreError::backend(error)
@@ -298,6 +189,7 @@ macro_rules! sql_store {
                 data: &'a [u8],
                 expires_at: std::time::SystemTime,
                 expected: Option<$crate::store::Version>,
+                owner: Option<&'a str>,
             ) -> $crate::store::BoxFuture<'a, Result<$crate::store::SaveOutcome, $crate::StoreError>> {
                 Box::pin($crate::store::sql::within(self.timeout, async move {
                     use $crate::store::SaveOutcome;
@@ -313,15 +205,26 @@ macro_rules! sql_store {
                             .bind(version)
                             .bind(expires)
                             .bind(now)
+                            .bind(owner)
                             .execute(&self.pool)
                             .await
                             .map_err($crate::store::sql::backend)?
                             .rows_affected();
-                        return Ok(if created == 1 {
-                            SaveOutcome::Saved($crate::store::Version::new(version as u64))
-                        } else {
-                            SaveOutcome::Conflict
-                        });
+                        if created != 1 {
+                            return Ok(SaveOutcome::Conflict);
+                        }
+                        // The owner's expired rows leave with each new session of theirs:
+                        // the index of an owner holds their live sessions and those that
+                        // expired since their last login, with no sweeper to remember.
+                        if let Some(owner) = owner {
+                            sqlx::query(sqlx::AssertSqlSafe(self.queries.drop_expired_of_owner.clone()))
+                                .bind(owner)
+                                .bind(now)
+                                .execute(&self.pool)
+                                .await
+                                .map_err($crate::store::sql::backend)?;
+                        }
+                        return Ok(SaveOutcome::Saved($crate::store::Version::new(version as u64)));
                     };
                     let updated = sqlx::query(sqlx::AssertSqlSafe(self.queries.update.clone()))
                         .bind(data)
@@ -351,6 +254,7 @@ macro_rules! sql_store {
                 &'a self,
                 id: &'a $crate::SessionId,
                 expires_at: std::time::SystemTime,
+                _owner: Option<&'a str>,
             ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::StoreError>> {
                 Box::pin($crate::store::sql::within(self.timeout, async move {
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
@@ -366,7 +270,11 @@ macro_rules! sql_store {
                 }))
             }
 
-            fn delete<'a>(&'a self, id: &'a $crate::SessionId) -> $crate::store::BoxFuture<'a, Result<bool, $crate::StoreError>> {
+            fn delete<'a>(
+                &'a self,
+                id: &'a $crate::SessionId,
+                _owner: Option<&'a str>,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::StoreError>> {
                 Box::pin($crate::store::sql::within(self.timeout, async move {
                     use sqlx::Row;
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
@@ -389,8 +297,48 @@ macro_rules! sql_store {
                     }
                 }))
             }
+
+            fn owned<'a>(
+                &'a self,
+                owner: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<Vec<$crate::store::OwnedRecord>, $crate::StoreError>> {
+                Box::pin($crate::store::sql::within(self.timeout, async move {
+                    let now = $crate::store::sql::ms(std::time::SystemTime::now());
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(self.queries.owned.clone()))
+                        .bind(owner)
+                        .bind(now)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::store::sql::backend)?;
+                    rows.iter().map(|row| $crate::store::sql::owned_record(row)).collect()
+                }))
+            }
         }
     };
+}
+
+/// A row of [`Queries::owned`]: `id, data, version, expires_at`.
+pub(crate) fn owned_record<R: sqlx::Row>(row: &R) -> Result<crate::store::OwnedRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: Vec<u8> = row.try_get(0).map_err(backend)?;
+    let key = <[u8; crate::SessionId::LEN]>::try_from(id.as_slice())
+        .map(crate::SessionId::from_bytes)
+        .map_err(|_| StoreError::backend("a session row's id is not 16 bytes"))?;
+    let data: Vec<u8> = row.try_get(1).map_err(backend)?;
+    let version: i64 = row.try_get(2).map_err(backend)?;
+    let expires_at: i64 = row.try_get(3).map_err(backend)?;
+    Ok(crate::store::OwnedRecord {
+        key,
+        record: crate::store::StoredRecord {
+            data,
+            version: crate::store::Version::new(version as u64),
+            expires_at: crate::time::from_unix_ms(expires_at.max(0) as u64),
+        },
+    })
 }
 
 pub(crate) use crate::chain::ErrorChain;

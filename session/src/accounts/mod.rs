@@ -1,0 +1,194 @@
+//! An owner's sessions: listed, and revoked one at a time, all at once ("log out
+//! everywhere"), or all but the current one ("log out other devices"). From a handler
+//! through [`Session`](struct@crate::Session), or from anywhere else (an admin route, a
+//! background job) through [`Accounts`].
+//!
+//! A server store lists an owner's sessions from its index ([`Store::owned`]) and revokes
+//! one by deleting its record: a request of that session still in flight then loses its
+//! compare-and-swap and saves nothing. Cookie sessions have no server-side record; they are
+//! revoked by a time per owner kept in a revocation store: a cookie bound to its owner
+//! before that time is refused ([`revocations`]).
+
+mod revocations;
+
+pub(crate) use revocations::{bump, is_revoked};
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::lifetime::remembered;
+use crate::owner::owner_of;
+use crate::record::Record;
+use crate::store::{OwnedRecord, StoreError};
+use crate::{Error, Fingerprint};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Lists and revokes the sessions of any owner, outside a request: from an admin route or a
+/// background job. Made by [`SessionLayer::accounts`](crate::SessionLayer::accounts), for
+/// the layer's store.
+///
+/// ```
+/// use session::{Key, MemoryStore, SessionLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), session::Error> {
+/// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate());
+/// let accounts = layer.accounts();
+/// // A ban: every session of user 42 ends now, on every instance sharing the store.
+/// accounts.revoke_all("42").await?;
+/// assert!(accounts.sessions("42").await?.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    config: Arc<Config>,
+}
+
+/// One of an owner's live sessions, as [`Accounts::sessions`] and
+/// [`Session::sessions`](crate::Session::sessions) list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActiveSession {
+    /// Names the session without being a credential: show it, and revoke by it.
+    pub fingerprint: Fingerprint,
+    /// When the session began.
+    pub created: SystemTime,
+    /// When it was last used, to within the layer's refresh interval: a read renews the
+    /// session's expiry at most once per interval, and this is worked out from that expiry.
+    pub last_seen: SystemTime,
+    /// When it expires unless it is used again.
+    pub expires: SystemTime,
+    /// It is the session of the request that asked.
+    pub current: bool,
+}
+
+impl Accounts {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self { config }
+    }
+
+    /// `owner`'s live sessions, oldest first.
+    ///
+    /// # Errors
+    /// When the store fails, or keeps no index by owner ([`StoreError::NoOwnerIndex`]: the
+    /// cookie stores, whose sessions the server does not keep, and third-party stores that
+    /// do not implement [`Store::owned`](crate::Store::owned)).
+    pub async fn sessions(&self, owner: &str) -> Result<Vec<ActiveSession>, Error> {
+        sessions(&self.config, owner, None).await
+    }
+
+    /// Revokes `owner`'s session with this fingerprint; `false` if `owner` has no such live
+    /// session. A fingerprint of another owner's session revokes nothing.
+    ///
+    /// # Errors
+    /// As [`sessions`](Self::sessions).
+    pub async fn revoke(&self, owner: &str, fingerprint: Fingerprint) -> Result<bool, Error> {
+        revoke(&self.config, owner, fingerprint).await
+    }
+
+    /// Revokes every session of `owner` ("log out everywhere"). Once this returns, no
+    /// request of those sessions gets their data, on any instance sharing the store.
+    ///
+    /// # Errors
+    /// When the store (or, for cookie sessions, the revocation store) fails, or cookie
+    /// sessions have no revocation store
+    /// ([`SessionLayer::with_revocation_store`](crate::SessionLayer::with_revocation_store)).
+    pub async fn revoke_all(&self, owner: &str) -> Result<(), Error> {
+        revoke_all_but(&self.config, owner, None).await.map(|_| ())
+    }
+}
+
+/// `owner`'s live sessions, oldest first, with `current` marked.
+pub(crate) async fn sessions(
+    config: &Config,
+    owner: &str,
+    current: Option<Fingerprint>,
+) -> Result<Vec<ActiveSession>, Error> {
+    let now = SystemTime::now();
+    let mut listed: Vec<ActiveSession> = owned(config, owner)
+        .await?
+        .iter()
+        .filter_map(|(owned, record)| {
+            let fingerprint = Fingerprint::of_storage_key(&owned.key);
+            let expires = owned.record.expires_at;
+            // The expiry is the last use plus the idle timeout (the session's own when it
+            // is remembered), unless the absolute lifetime came first.
+            let idle = remembered(record).unwrap_or(config.idle_timeout);
+            let last_seen = expires
+                .checked_sub(idle)
+                .unwrap_or(record.created())
+                .clamp(record.created(), now.max(record.created()));
+            Some(ActiveSession {
+                fingerprint,
+                created: record.created(),
+                last_seen: if current == Some(fingerprint) {
+                    now
+                } else {
+                    last_seen
+                },
+                expires,
+                current: current == Some(fingerprint),
+            })
+        })
+        .collect();
+    listed.sort_by_key(|session| session.created);
+    Ok(listed)
+}
+
+/// Revokes `owner`'s session with `fingerprint`, if it has one.
+pub(crate) async fn revoke(
+    config: &Config,
+    owner: &str,
+    fingerprint: Fingerprint,
+) -> Result<bool, Error> {
+    let store = server_store(config)?;
+    for (owned, _) in owned(config, owner).await? {
+        if Fingerprint::of_storage_key(&owned.key) == fingerprint {
+            return Ok(store.delete(&owned.key, Some(owner)).await?);
+        }
+    }
+    Ok(false)
+}
+
+/// Revokes every session of `owner` but the one with fingerprint `keep`. For cookie
+/// sessions, returns the revocation time: the kept session must be bound after it.
+pub(crate) async fn revoke_all_but(
+    config: &Config,
+    owner: &str,
+    keep: Option<Fingerprint>,
+) -> Result<Option<u64>, Error> {
+    if let Backend::Cookie(_) = &config.backend {
+        return bump(config, owner).await.map(Some);
+    }
+    let store = server_store(config)?;
+    for (owned, _) in owned(config, owner).await? {
+        if Some(Fingerprint::of_storage_key(&owned.key)) != keep {
+            store.delete(&owned.key, Some(owner)).await?;
+        }
+    }
+    Ok(None)
+}
+
+fn server_store(config: &Config) -> Result<&Arc<dyn crate::Store>, Error> {
+    match &config.backend {
+        Backend::Server(backend) => Ok(&backend.store),
+        Backend::Cookie(_) => Err(StoreError::NoOwnerIndex.into()),
+    }
+}
+
+/// `owner`'s live sessions in the store, decoded: corrupt records, records of another
+/// owner (an index that lags, or a hash that collides), and sessions past their absolute
+/// lifetime are left out.
+async fn owned(config: &Config, owner: &str) -> Result<Vec<(OwnedRecord, Record)>, Error> {
+    let now = SystemTime::now();
+    let owned = server_store(config)?.owned(owner).await?;
+    Ok(owned
+        .into_iter()
+        .filter_map(|owned| {
+            let record = Record::decode_vec(owned.record.data.clone()).ok()?;
+            (owner_of(&record) == Some(owner) && !config.past_lifetime(&record, now))
+                .then_some((owned, record))
+        })
+        .collect())
+}

@@ -1,0 +1,81 @@
+//! Revocation of cookie sessions: per owner, a time (Unix ms) in the revocation store
+//! before which every cookie session bound to that owner is dead. Checked when a cookie
+//! session with an owner is opened, and only then: one store read for those requests,
+//! none for the others.
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::store::{SaveOutcome, Store, StoreError};
+use crate::time::{LONGEST, unix_ms};
+use crate::{Error, SessionId};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// How many times a revocation retries a lost compare-and-swap.
+const ATTEMPTS: u32 = 16;
+
+/// The key of `owner`'s revocation time in the revocation store.
+fn key(owner: &str) -> SessionId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"session revocations v1\0")
+        .chain_update(owner.as_bytes())
+        .finalize();
+    let mut bytes = [0; SessionId::LEN];
+    bytes.copy_from_slice(&digest[..SessionId::LEN]);
+    SessionId::from_bytes(bytes)
+}
+
+fn store(config: &Config) -> Result<&Arc<dyn Store>, Error> {
+    match (&config.backend, &config.revocations) {
+        (Backend::Cookie(_), Some(store)) => Ok(store),
+        _ => Err(StoreError::NoOwnerIndex.into()),
+    }
+}
+
+/// Whether a cookie session bound to `owner` at `bound_ms` was revoked since. Without a
+/// revocation store, nothing is.
+///
+/// # Errors
+/// When the revocation store fails: the request is answered 503, never let through.
+pub(crate) async fn is_revoked(config: &Config, owner: &str, bound_ms: u64) -> Result<bool, Error> {
+    let Some(store) = &config.revocations else {
+        return Ok(false);
+    };
+    let Some(stored) = store.load(&key(owner)).await? else {
+        return Ok(false);
+    };
+    Ok(bound_ms <= revoked_before(&stored.data))
+}
+
+/// Revokes every cookie session of `owner` bound until now; returns the time, after which
+/// a session must be bound to stay.
+pub(crate) async fn bump(config: &Config, owner: &str) -> Result<u64, Error> {
+    let store = store(config)?;
+    let key = key(owner);
+    // Long enough for every cookie bound before now to have expired (none is renewed once
+    // revoked, and none has a longer timeout), since remember-me timeouts are per session.
+    let expires_at = SystemTime::now() + LONGEST;
+    for _ in 0..ATTEMPTS {
+        let now_ms = unix_ms(SystemTime::now());
+        let stored = store.load(&key).await?;
+        let before = stored
+            .as_ref()
+            .map_or(0, |stored| revoked_before(&stored.data));
+        let revoked = now_ms.max(before);
+        let expected = stored.map(|stored| stored.version);
+        match store
+            .save(&key, &revoked.to_le_bytes(), expires_at, expected, None)
+            .await?
+        {
+            SaveOutcome::Saved(_) => return Ok(revoked),
+            SaveOutcome::Conflict | SaveOutcome::Missing => {}
+        }
+    }
+    Err(Error::Contention { attempts: ATTEMPTS })
+}
+
+/// The stored time; a record that is not 8 bytes revokes everything (fail closed).
+fn revoked_before(data: &[u8]) -> u64 {
+    data.try_into().map_or(u64::MAX, u64::from_le_bytes)
+}

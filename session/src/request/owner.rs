@@ -1,0 +1,121 @@
+//! The session's owner, and the owner's other sessions, from a request: binding on login,
+//! listing, revoking.
+
+use super::RequestSession;
+use super::state::{Ending, Kind};
+use crate::accounts::{self, ActiveSession};
+use crate::owner::{self, InvalidOwner, Ownership};
+use crate::time::unix_ms;
+use crate::{Error, Fingerprint};
+use std::time::SystemTime;
+
+impl RequestSession {
+    /// Binds the session to `owner`, with a new id unless it already was.
+    pub(crate) fn bind_owner(&self, owner: &str) -> Result<(), InvalidOwner> {
+        owner::check(owner)?;
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        if ownership.read(|ownership| ownership.owner.as_deref() == Some(owner)) {
+            return Ok(());
+        }
+        let now_ms = unix_ms(SystemTime::now());
+        ownership.write(0, |ownership| ownership.owner = Some(owner.to_owned()));
+        ownership.write(1, |ownership| ownership.bound_ms = now_ms);
+        // A new id: against session fixation, and because a stored id's owner never
+        // changes (its key is in its owner's shard).
+        state.cycle_id();
+        state.save_requested = true;
+        Ok(())
+    }
+
+    pub(crate) fn owner(&self) -> Option<String> {
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        ownership.read(|ownership| ownership.owner.clone())
+    }
+
+    /// The owner's live sessions, this one marked; none without an owner. A cookie store
+    /// keeps no list: its answer is this session alone.
+    pub(crate) async fn sessions(&self) -> Result<Vec<ActiveSession>, Error> {
+        let Some(owner) = self.owner() else {
+            return Ok(Vec::new());
+        };
+        let current = self.fingerprint();
+        if matches!(self.lock().kind, Kind::Cookie(_)) {
+            return Ok(self.this_session(current).into_iter().collect());
+        }
+        accounts::sessions(&self.config, &owner, current).await
+    }
+
+    /// This session as a listing shows it.
+    fn this_session(&self, fingerprint: Option<Fingerprint>) -> Option<ActiveSession> {
+        let state = self.lock();
+        let now = SystemTime::now();
+        Some(ActiveSession {
+            fingerprint: fingerprint?,
+            created: state.base.created(),
+            last_seen: now,
+            expires: state.expires_at?,
+            current: true,
+        })
+    }
+
+    /// Revokes every session of the owner, this one with them.
+    pub(crate) async fn log_out_everywhere(&self) -> Result<(), Error> {
+        let Some(owner) = self.owner() else {
+            return Ok(());
+        };
+        accounts::revoke_all_but(&self.config, &owner, None).await?;
+        self.lock().end(Ending::Deleted, SystemTime::now());
+        Ok(())
+    }
+
+    /// Revokes every session of the owner but this one.
+    pub(crate) async fn log_out_others(&self) -> Result<(), Error> {
+        let Some(owner) = self.owner() else {
+            return Ok(());
+        };
+        let keep = self.fingerprint();
+        if let Some(revoked_ms) = accounts::revoke_all_but(&self.config, &owner, keep).await? {
+            // A cookie session: it stays by being bound after the revocation.
+            let mut state = self.lock();
+            let ownership = state.view::<Ownership>().fields();
+            ownership.write(1, |ownership| ownership.bound_ms = revoked_ms + 1);
+            state.save_requested = true;
+        }
+        Ok(())
+    }
+
+    /// Revokes the owner's session with `fingerprint`: this one ends like on `delete()`.
+    pub(crate) async fn revoke(&self, fingerprint: Fingerprint) -> Result<bool, Error> {
+        let Some(owner) = self.owner() else {
+            return Ok(false);
+        };
+        if self.fingerprint() == Some(fingerprint) {
+            self.delete();
+            return Ok(true);
+        }
+        accounts::revoke(&self.config, &owner, fingerprint).await
+    }
+
+    /// A cookie session whose owner revoked it since it was bound is no session: the
+    /// request goes on with a fresh one, and the cookie is expired.
+    pub(super) async fn refuse_if_revoked(&self) -> Result<(), Error> {
+        if self.config.revocations.is_none() {
+            return Ok(());
+        }
+        let bound = {
+            let state = self.lock();
+            owner::owner_of(&state.base)
+                .map(|owner| (owner.to_owned(), owner::bound_ms(&state.base)))
+        };
+        let Some((owner, bound_ms)) = bound else {
+            return Ok(());
+        };
+        if accounts::is_revoked(&self.config, &owner, bound_ms).await? {
+            tracing::debug!("cookie session was revoked by its owner; starting a fresh one");
+            self.lock().end(Ending::Invalidated, SystemTime::now());
+        }
+        Ok(())
+    }
+}

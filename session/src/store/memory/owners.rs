@@ -1,0 +1,57 @@
+//! The memory store's index of sessions by owner: each owner's keys, with their expiry so
+//! that expired entries can be dropped without looking at the records.
+
+use crate::SessionId;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub(super) struct Owners {
+    by_owner: HashMap<String, HashMap<SessionId, u64>>,
+}
+
+impl Owners {
+    /// Indexes `key` under `owner` until `expires_ms`.
+    pub(super) fn put(&mut self, owner: &str, key: SessionId, expires_ms: u64) {
+        match self.by_owner.get_mut(owner) {
+            Some(keys) => {
+                keys.insert(key, expires_ms);
+            }
+            None => {
+                self.by_owner
+                    .insert(owner.to_owned(), HashMap::from([(key, expires_ms)]));
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, owner: &str, key: &SessionId) {
+        if let Some(keys) = self.by_owner.get_mut(owner) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_owner.remove(owner);
+            }
+        }
+    }
+
+    /// The keys indexed under `owner` that have not expired by `now_ms`.
+    pub(super) fn keys(&self, owner: &str, now_ms: u64) -> Vec<SessionId> {
+        self.by_owner.get(owner).map_or_else(Vec::new, |keys| {
+            keys.iter()
+                .filter(|&(_, &expires_ms)| expires_ms > now_ms)
+                .map(|(&key, _)| key)
+                .collect()
+        })
+    }
+
+    /// Drops every entry expired by `now_ms`, and owners left with none.
+    pub(super) fn sweep(&mut self, now_ms: u64) {
+        self.by_owner.retain(|_, keys| {
+            keys.retain(|_, &mut expires_ms| expires_ms > now_ms);
+            !keys.is_empty()
+        });
+    }
+
+    /// Entries held, including expired ones not yet swept.
+    pub(super) fn len(&self) -> usize {
+        self.by_owner.values().map(HashMap::len).sum()
+    }
+}

@@ -1,0 +1,44 @@
+//! The Lua scripts that make a save or a refresh one atomic round trip.
+
+/// Compare-and-swap in one round trip. `ARGV[1]`: the expected version (8 bytes), or empty
+/// to create. `ARGV[2]`: the new value, `version | expires at | data`. `ARGV[3]`:
+/// milliseconds to live. With an owner, `KEYS[2]` is the owner's index, which gets the
+/// session (`ARGV[4]`) until it expires (`ARGV[5]`, Unix ms; `ARGV[6]`: now) in the same
+/// step. Returns 1 saved, 0 conflict, -1 missing.
+pub(super) const SAVE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if current then return 0 end
+else
+  if not current then return -1 end
+  if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if KEYS[2] then index(KEYS[2], ARGV[4], ARGV[5], ARGV[6]) end
+return 1
+";
+
+/// A new expiry for a live session, in the value and as its TTL. `ARGV[1]`: expires at,
+/// Unix ms, as the value's 8 bytes; `ARGV[2]`: the same as a number. With an owner,
+/// `KEYS[2]` is the owner's index, `ARGV[3]` the session in it and `ARGV[4]` now. Returns
+/// 1, or 0 if there is no such session.
+pub(super) const TOUCH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SETRANGE', KEYS[1], 8, ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+if KEYS[2] then index(KEYS[2], ARGV[3], ARGV[2], ARGV[4]) end
+return 1
+";
+
+/// Puts a session in its owner's index (a sorted set scored by expiry, in the session's
+/// slot), drops the sessions expired by `now` from it, and makes it expire with its last
+/// session: the index never holds more than the owner's live sessions for long, and an
+/// owner who never comes back leaves nothing.
+pub(super) const INDEX: &str = r"
+local function index(owner, session, expires, now)
+  redis.call('ZADD', owner, expires, session)
+  redis.call('ZREMRANGEBYSCORE', owner, '-inf', now)
+  local last = redis.call('ZRANGE', owner, -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('PEXPIREAT', owner, last[2]) end
+end
+";

@@ -1,0 +1,143 @@
+//! The SQL a store runs, written once for its table and dialect.
+
+use super::Table;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// The advisory lock key every `PostgresStore::migrate` takes ("SESSION" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0053_4553_5349_4F4E;
+
+/// Every statement a SQL store runs, written once for its table and dialect.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    /// Run in one transaction, in order.
+    pub(crate) migrate: Vec<Arc<str>>,
+    pub(crate) load: Arc<str>,
+    pub(crate) create: Arc<str>,
+    pub(crate) update: Arc<str>,
+    pub(crate) exists: Arc<str>,
+    pub(crate) touch: Arc<str>,
+    pub(crate) delete: Arc<str>,
+    /// An owner's live sessions.
+    pub(crate) owned: Arc<str>,
+    /// Run after a session with an owner is created: that owner's expired rows leave.
+    pub(crate) drop_expired_of_owner: Arc<str>,
+    /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
+    /// even on connections whose saves do not, so that a logout survives a crash of the
+    /// database server. PostgreSQL only.
+    pub(crate) durable: Option<Arc<str>>,
+    pub(crate) sweep: Arc<str>,
+}
+
+impl Queries {
+    pub(crate) fn new(dialect: Dialect, table: &Table) -> Self {
+        let t = table.qualified();
+        let index = format!("\"{}_expires_at\"", table.name);
+        let owner_index = format!("\"{}_owner\"", table.name);
+        let p = |n: u8| match dialect {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Sqlite => format!("?{n}"),
+        };
+        let (bytes, int) = match dialect {
+            Dialect::Postgres => ("BYTEA", "BIGINT"),
+            Dialect::Sqlite => ("BLOB", "INTEGER"),
+        };
+        let mut migrate = Vec::new();
+        if dialect == Dialect::Postgres {
+            // Instances that start together migrate together, and PostgreSQL's `IF NOT
+            // EXISTS` is not safe against a concurrent `CREATE` (a unique violation in
+            // `pg_type`). This lock, held until the transaction ends, takes them in turn.
+            migrate.push(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"));
+        }
+        if let (Dialect::Postgres, Some(schema)) = (dialect, &table.schema) {
+            migrate.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
+        }
+        migrate.push(format!(
+            "CREATE TABLE IF NOT EXISTS {t} (id {bytes} PRIMARY KEY, data {bytes} NOT NULL, version {int} NOT NULL, expires_at {int} NOT NULL, owner TEXT)"
+        ));
+        if dialect == Dialect::Postgres {
+            // Tables made before sessions had owners.
+            migrate.push(format!(
+                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS owner TEXT"
+            ));
+        }
+        migrate.push(format!(
+            "CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)"
+        ));
+        migrate.push(format!(
+            "CREATE INDEX IF NOT EXISTS {owner_index} ON {t} (owner) WHERE owner IS NOT NULL"
+        ));
+        Self {
+            migrate: migrate.into_iter().map(Arc::from).collect(),
+            load: format!(
+                "SELECT data, version, expires_at FROM {t} WHERE id = {} AND expires_at > {}",
+                p(1),
+                p(2)
+            )
+            .into(),
+            // An expired row with the same id may be replaced; a live one may not.
+            create: format!(
+                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) VALUES ({}, {}, {}, {}, {}) \
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
+                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(6),
+                p(5)
+            )
+            .into(),
+            update: format!(
+                "UPDATE {t} SET data = {}, version = version + 1, expires_at = {} \
+                 WHERE id = {} AND version = {} AND expires_at > {} RETURNING version",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5)
+            )
+            .into(),
+            exists: format!(
+                "SELECT 1 FROM {t} WHERE id = {} AND expires_at > {}",
+                p(1),
+                p(2)
+            )
+            .into(),
+            touch: format!(
+                "UPDATE {t} SET expires_at = {} WHERE id = {} AND expires_at > {}",
+                p(1),
+                p(2),
+                p(3)
+            )
+            .into(),
+            delete: format!("DELETE FROM {t} WHERE id = {} RETURNING expires_at", p(1)).into(),
+            owned: format!(
+                "SELECT id, data, version, expires_at FROM {t} WHERE owner = {} AND expires_at > {}",
+                p(1),
+                p(2)
+            )
+            .into(),
+            drop_expired_of_owner: format!(
+                "DELETE FROM {t} WHERE owner = {} AND expires_at <= {}",
+                p(1),
+                p(2)
+            )
+            .into(),
+            durable: (dialect == Dialect::Postgres)
+                .then(|| "SET LOCAL synchronous_commit = on".into()),
+            sweep: format!(
+                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
+                p(1),
+                p(2)
+            )
+            .into(),
+        }
+    }
+}
