@@ -7,6 +7,7 @@ mod concurrency;
 mod cookies;
 mod docs;
 mod fuzz_inputs;
+mod owners;
 mod redis_deployments;
 mod security;
 mod semantics;

@@ -21,7 +21,7 @@ fn strs(urls: &[String]) -> Vec<&str> {
 }
 
 /// A store on the tests' shared Redis Cluster, under a key prefix of its own.
-fn redis_cluster_store() -> RedisStore {
+pub(crate) fn redis_cluster_store() -> RedisStore {
     RedisStore::cluster(&strs(&redis_cluster_nodes()))
         .expect("valid URLs")
         .with_prefix(unique("test:"))

@@ -132,8 +132,13 @@ impl DemoConfig {
                 key,
             ),
             StoreKind::Memory => SessionLayer::new(MemoryStore::new(), key),
-            StoreKind::Cookie => SessionLayer::new(CookieStore::new(), key),
-            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), key),
+            // Revocation times in memory: this process's own. Several instances would
+            // share a Redis or PostgreSQL store instead.
+            StoreKind::Cookie => {
+                SessionLayer::new(CookieStore::new(), key).with_revocation_store(MemoryStore::new())
+            }
+            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), key)
+                .with_revocation_store(MemoryStore::new()),
             StoreKind::Redis(url) => SessionLayer::new(
                 RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?,
                 key,

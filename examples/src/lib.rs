@@ -8,13 +8,21 @@
 //! | `GET /health` | `ok`; never touches the session |
 //! | `GET /session` | the session, read only |
 //! | `POST /visit` | `visits += 1` |
-//! | `POST /login/{user}` | sets `user`, moves the session to a new id |
+//! | `POST /login/{user}` | sets `user`, binds the session to that owner, moves it to a new id |
 //! | `POST /logout` | deletes the session |
 //! | `POST /invalidate` | starts a fresh session, then `visits += 1` |
 //! | `POST /inc/{a or b}?delay_ms=N` | loads, sleeps N ms, then that field `+= 1` |
 //! | `POST /note` | the request body becomes `note` |
+//! | `GET /sessions` | the owner's sessions: `[{"id","current","created_ms","last_seen_ms","expires_ms"}]` |
+//! | `POST /logout-everywhere` | revokes every session of the owner, this one too |
+//! | `POST /logout-others` | revokes every session of the owner but this one |
+//! | `POST /revoke/{fingerprint}` | revokes one of the owner's sessions: 204, or 404 |
+//! | `POST /remember?days=N` | keeps this session N days (0: the layer's lifetime again) |
 //!
-//! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`.
+//! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The last five
+//! routes answer 401 when the session has no owner (no `POST /login/{user}` yet).
+
+pub mod devices;
 
 pub mod config;
 
@@ -63,6 +71,11 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/invalidate", post(invalidate))
         .route("/inc/{field}", post(increment))
         .route("/note", post(note))
+        .route("/sessions", get(devices::list))
+        .route("/logout-everywhere", post(devices::logout_everywhere))
+        .route("/logout-others", post(devices::logout_others))
+        .route("/revoke/{fingerprint}", post(devices::revoke))
+        .route("/remember", post(devices::remember))
         .layer(layer)
 }
 
@@ -85,10 +98,16 @@ async fn visit(session: Session<Demo>) -> Json<View> {
     view(&session)
 }
 
-async fn login(session: Session<Demo>, Path(user): Path<String>) -> Json<View> {
+async fn login(
+    session: Session<Demo>,
+    Path(user): Path<String>,
+) -> Result<Json<View>, (StatusCode, String)> {
+    session
+        .bind_owner(&user)
+        .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))?;
     session.set_user(Some(user));
     session.cycle_id();
-    view(&session)
+    Ok(view(&session))
 }
 
 async fn logout(session: Session<Demo>) -> Json<View> {

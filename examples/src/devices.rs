@@ -1,0 +1,111 @@
+//! The demo's "users and devices" routes: a logged-in user's sessions, listed and revoked.
+
+use super::{Demo, View, view};
+use axum::Json;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use session::{Fingerprint, Session};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// One session in `GET /sessions`.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq, Clone)]
+pub struct Device {
+    /// The session's fingerprint: `POST /revoke/{id}` revokes it.
+    pub id: String,
+    /// It is the session of the request that listed it.
+    pub current: bool,
+    /// When it began, Unix ms.
+    pub created_ms: u64,
+    /// When it was last used, Unix ms.
+    pub last_seen_ms: u64,
+    /// When it expires unless used, Unix ms.
+    pub expires_ms: u64,
+}
+
+/// 401 unless the session has an owner.
+fn owned(session: &Session<Demo>) -> Result<(), Response> {
+    match session.owner() {
+        Some(_) => Ok(()),
+        None => Err((StatusCode::UNAUTHORIZED, "log in first: POST /login/{user}").into_response()),
+    }
+}
+
+fn ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Response> {
+    owned(&session)?;
+    let sessions = session
+        .sessions()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Json(
+        sessions
+            .iter()
+            .map(|listed| Device {
+                id: listed.fingerprint.to_string(),
+                current: listed.current,
+                created_ms: ms(listed.created),
+                last_seen_ms: ms(listed.last_seen),
+                expires_ms: ms(listed.expires),
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<View>, Response> {
+    owned(&session)?;
+    session
+        .log_out_everywhere()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(view(&session))
+}
+
+pub(super) async fn logout_others(session: Session<Demo>) -> Result<Json<View>, Response> {
+    owned(&session)?;
+    session
+        .log_out_others()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(view(&session))
+}
+
+pub(super) async fn revoke(
+    session: Session<Demo>,
+    Path(fingerprint): Path<String>,
+) -> Result<StatusCode, Response> {
+    owned(&session)?;
+    let Ok(fingerprint) = fingerprint.parse::<Fingerprint>() else {
+        return Ok(StatusCode::NOT_FOUND);
+    };
+    let revoked = session
+        .revoke(fingerprint)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(if revoked {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    })
+}
+
+/// `?days=N` for `POST /remember`.
+#[derive(Deserialize, Debug)]
+pub(super) struct Days {
+    days: u64,
+}
+
+pub(super) async fn remember(
+    session: Session<Demo>,
+    Query(Days { days }): Query<Days>,
+) -> Result<Json<View>, Response> {
+    owned(&session)?;
+    let days = days.min(400);
+    session.remember((days > 0).then(|| Duration::from_secs(days * 24 * 60 * 60)));
+    Ok(view(&session))
+}
