@@ -542,3 +542,89 @@ async fn the_demo_lists_and_revokes_a_users_devices_on_every_store() {
         ),
     );
 }
+
+/// Binding an owner on login costs no round trip beyond the login's own: the index is
+/// written inside the save's script. Measured against the same login without an owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_an_owner_adds_no_redis_round_trip() {
+    let server = session_tests::RedisServer::start();
+    let store = session::RedisStore::new(&server.url()).unwrap();
+    let app = routes().layer(SessionLayer::new(store, &key()));
+    // Warm up: the connection, and the scripts' first loads.
+    let mut warm = Client::new(app.clone());
+    warm.post("/count").await;
+    warm.post("/login/warm").await;
+
+    let login = |path: &'static str| {
+        let app = app.clone();
+        let server = &server;
+        async move {
+            let mut client = Client::new(app);
+            client.post("/count").await;
+            let before = server.command_calls();
+            assert!(client.post(path).await.status.is_success());
+            server.calls_since(&before)
+        }
+    };
+    let plain = login("/slow-cycle").await;
+    let bound = login("/login/ada").await;
+    let mut extra = bound.clone();
+    for (command, calls) in &plain {
+        let left = extra.get(command).copied().unwrap_or(0);
+        assert!(left >= *calls, "{command}: {plain:?} {bound:?}");
+        if left == *calls {
+            extra.remove(command);
+        } else {
+            extra.insert(command.clone(), left - calls);
+        }
+    }
+    println!("a login's commands: without an owner {plain:?}, binding one {bound:?}");
+    // Only commands run inside the save's script: the index, in the same round trip.
+    let inside: std::collections::BTreeMap<String, u64> =
+        ["pexpireat", "zadd", "zrange", "zremrangebyscore"]
+            .into_iter()
+            .map(|command| (command.to_owned(), 1))
+            .collect();
+    assert_eq!(extra, inside);
+
+    // Listing: two round trips to the owner's slot, for 1 session as for 20.
+    let accounts =
+        SessionLayer::new(session::RedisStore::new(&server.url()).unwrap(), &key()).accounts();
+    for _ in 0..20 {
+        Client::new(app.clone()).post("/login/many").await;
+    }
+    for (owner, sessions) in [("ada", 1), ("many", 20)] {
+        let before = server.command_calls();
+        assert_eq!(accounts.sessions(owner).await.unwrap().len(), sessions);
+        let listing = server.calls_since(&before);
+        let expected = [("mget".to_owned(), 1), ("zrangebyscore".to_owned(), 1)];
+        assert_eq!(listing, expected.into(), "{owner}");
+    }
+}
+
+/// Last seen moves with the expiry that reads refresh (once per refresh interval), with no
+/// write of its own.
+#[tokio::test]
+async fn last_seen_follows_the_refreshed_expiry() {
+    let store = MemoryStore::new();
+    let layer = || {
+        SessionLayer::new(store.clone(), &key())
+            .with_idle_timeout(Duration::from_secs(60))
+            .with_refresh_interval(Duration::from_millis(100))
+    };
+    let accounts = layer().accounts();
+    let mut client = Client::new(routes().layer(layer()));
+    client.post("/login/ada").await;
+    let first = accounts.sessions("ada").await.unwrap()[0].last_seen;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read_at = std::time::SystemTime::now();
+    assert_eq!(client.get("/me").await.body, "ada 1", "a read");
+    let listed = accounts.sessions("ada").await.unwrap();
+    let seen = listed[0].last_seen;
+    assert!(
+        seen >= read_at - Duration::from_millis(5),
+        "{seen:?} {read_at:?}"
+    );
+    assert!(seen > first + Duration::from_millis(250));
+    assert!(listed[0].created <= first && !listed[0].current);
+}

@@ -258,6 +258,22 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
     assert_eq!(outside, vec![std::ffi::OsString::from("sessions")]);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
+        if name == "owners" {
+            // The owner index: a directory per owner (a hash), a marker per session.
+            for owner in std::fs::read_dir(dir.join("owners")).unwrap() {
+                let owner = owner.unwrap();
+                let hash = owner.file_name().into_string().unwrap();
+                assert!(hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+                for marker in std::fs::read_dir(owner.path()).unwrap() {
+                    let marker = marker.unwrap().file_name().into_string().unwrap();
+                    assert!(
+                        session::SessionId::from_base64(&marker).is_some(),
+                        "{marker}"
+                    );
+                }
+            }
+            continue;
+        }
         assert!(
             session::SessionId::from_base64(&name).is_some(),
             "unexpected file {name}"

@@ -89,12 +89,20 @@ async fn file_store_names_files_by_storage_key_only_and_leaves_no_temp_files() {
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "owners")
         .collect();
     assert_eq!(
         names.len(),
         1,
         "the rotated-away file is deleted: {names:?}"
     );
+    // The login bound an owner: one marker, named like the session file.
+    let markers: Vec<String> = std::fs::read_dir(dir.path().join("owners"))
+        .unwrap()
+        .flat_map(|owner| std::fs::read_dir(owner.unwrap().path()).unwrap())
+        .map(|marker| marker.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(markers, names, "one marker, of the live session");
     let value = client.cookie("id").expect("a session cookie");
     let id = session::internals::bench::IdCookie::new(&key())
         .verify("id", value)

@@ -24,11 +24,37 @@ pub struct Device {
     pub expires_ms: u64,
 }
 
+/// Why a device route failed.
+#[derive(Debug)]
+pub(super) enum Refused {
+    /// The session has no owner: 401.
+    NoOwner,
+    /// The store failed (503), or cannot list (501).
+    Session(session::Error),
+}
+
+impl From<session::Error> for Refused {
+    fn from(error: session::Error) -> Self {
+        Self::Session(error)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NoOwner => {
+                (StatusCode::UNAUTHORIZED, "log in first: POST /login/{user}").into_response()
+            }
+            Self::Session(error) => error.into_response(),
+        }
+    }
+}
+
 /// 401 unless the session has an owner.
-fn owned(session: &Session<Demo>) -> Result<(), Response> {
+fn owned(session: &Session<Demo>) -> Result<(), Refused> {
     match session.owner() {
         Some(_) => Ok(()),
-        None => Err((StatusCode::UNAUTHORIZED, "log in first: POST /login/{user}").into_response()),
+        None => Err(Refused::NoOwner),
     }
 }
 
@@ -37,12 +63,9 @@ fn ms(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Response> {
+pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Refused> {
     owned(&session)?;
-    let sessions = session
-        .sessions()
-        .await
-        .map_err(IntoResponse::into_response)?;
+    let sessions = session.sessions().await?;
     Ok(Json(
         sessions
             .iter()
@@ -57,36 +80,27 @@ pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Re
     ))
 }
 
-pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<View>, Response> {
+pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<View>, Refused> {
     owned(&session)?;
-    session
-        .log_out_everywhere()
-        .await
-        .map_err(IntoResponse::into_response)?;
+    session.log_out_everywhere().await?;
     Ok(view(&session))
 }
 
-pub(super) async fn logout_others(session: Session<Demo>) -> Result<Json<View>, Response> {
+pub(super) async fn logout_others(session: Session<Demo>) -> Result<Json<View>, Refused> {
     owned(&session)?;
-    session
-        .log_out_others()
-        .await
-        .map_err(IntoResponse::into_response)?;
+    session.log_out_others().await?;
     Ok(view(&session))
 }
 
 pub(super) async fn revoke(
     session: Session<Demo>,
     Path(fingerprint): Path<String>,
-) -> Result<StatusCode, Response> {
+) -> Result<StatusCode, Refused> {
     owned(&session)?;
     let Ok(fingerprint) = fingerprint.parse::<Fingerprint>() else {
         return Ok(StatusCode::NOT_FOUND);
     };
-    let revoked = session
-        .revoke(fingerprint)
-        .await
-        .map_err(IntoResponse::into_response)?;
+    let revoked = session.revoke(fingerprint).await?;
     Ok(if revoked {
         StatusCode::NO_CONTENT
     } else {
@@ -103,7 +117,7 @@ pub(super) struct Days {
 pub(super) async fn remember(
     session: Session<Demo>,
     Query(Days { days }): Query<Days>,
-) -> Result<Json<View>, Response> {
+) -> Result<Json<View>, Refused> {
     owned(&session)?;
     let days = days.min(400);
     session.remember((days > 0).then(|| Duration::from_secs(days * 24 * 60 * 60)));

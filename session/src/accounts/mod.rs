@@ -109,7 +109,7 @@ pub(crate) async fn sessions(
     let mut listed: Vec<ActiveSession> = owned(config, owner)
         .await?
         .iter()
-        .filter_map(|(owned, record)| {
+        .map(|(owned, record)| {
             let fingerprint = Fingerprint::of_storage_key(&owned.key);
             let expires = owned.record.expires_at;
             // The expiry is the last use plus the idle timeout (the session's own when it
@@ -119,17 +119,15 @@ pub(crate) async fn sessions(
                 .checked_sub(idle)
                 .unwrap_or(record.created())
                 .clamp(record.created(), now.max(record.created()));
-            Some(ActiveSession {
+            let is_current = current == Some(fingerprint);
+            ActiveSession {
                 fingerprint,
                 created: record.created(),
-                last_seen: if current == Some(fingerprint) {
-                    now
-                } else {
-                    last_seen
-                },
+                // This request is using it now.
+                last_seen: if is_current { now } else { last_seen },
                 expires,
-                current: current == Some(fingerprint),
-            })
+                current: is_current,
+            }
         })
         .collect();
     listed.sort_by_key(|session| session.created);
