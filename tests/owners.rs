@@ -60,6 +60,15 @@ fn routes() -> Router {
         let fingerprint: Fingerprint = fingerprint.parse().expect("a fingerprint");
         Ok(visit.revoke(fingerprint).await?.to_string())
     }
+    /// A login that also logs out the user's other devices.
+    async fn login_only_here(
+        visit: Session<Visit>,
+        Path(user): Path<String>,
+    ) -> Result<(), session::Error> {
+        visit.bind_owner(&user).expect("a valid owner");
+        visit.cycle_id();
+        visit.log_out_others().await
+    }
     async fn slow_count(visit: Session<Visit>) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         visit.update_count(|n| *n += 1);
@@ -77,6 +86,7 @@ fn routes() -> Router {
         .route("/logout-everywhere", post(everywhere))
         .route("/logout-others", post(others))
         .route("/revoke/{fingerprint}", post(revoke))
+        .route("/login-only-here/{user}", post(login_only_here))
         .route("/slow-count", post(slow_count))
         .route("/slow-cycle", post(slow_cycle))
 }
@@ -187,6 +197,17 @@ async fn devices(one: Router, two: Router, listing: bool) {
     assert_eq!(bob.get("/me").await.body, "bob 1", "Bob is untouched");
     assert_eq!(bob.post("/logout-others").await.status, StatusCode::OK);
     assert_eq!(bob.get("/me").await.body, "bob 1");
+
+    // A login that logs out the other devices at once, from a session of the same owner
+    // (its move to a new id is pending): the others are out, this one is in.
+    let (mut laptop, mut phone) = (Client::new(one.clone()), Client::new(two.clone()));
+    laptop.post("/login/ada").await;
+    phone.post("/login/ada").await;
+    let reply = phone.post("/login-only-here/ada").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.set_cookie().is_some(), "a new id");
+    assert_eq!(phone.get("/me").await.body, "ada 1", "logged in here");
+    assert_eq!(laptop.get("/me").await.body, "- 0", "logged out there");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,23 @@ use syn::ext::IdentExt;
 pub(crate) const MAX_FIELDS: usize = 64;
 
 /// Methods of `session::Session<T>` that a field accessor of the same name would hide.
-const SESSION_METHODS: &[&str] = &["save", "persist", "delete", "invalidate", "cycle_id"];
+const SESSION_METHODS: &[&str] = &[
+    "save",
+    "persist",
+    "delete",
+    "invalidate",
+    "cycle_id",
+    "is_new",
+    "remember",
+    "remembered",
+    "fingerprint",
+    "bind_owner",
+    "owner",
+    "sessions",
+    "log_out_everywhere",
+    "log_out_others",
+    "revoke",
+];
 
 impl Input<'_> {
     /// Every check that spans several fields or the whole struct; problems go into `errors`.

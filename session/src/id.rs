@@ -126,13 +126,20 @@ impl Hash for SessionId {
     }
 }
 
+/// SHA-256 of `data` after a domain tag, so that hashes made for different purposes never
+/// coincide.
+pub(crate) fn tagged_sha256(tag: &[u8], data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::new()
+        .chain_update(tag)
+        .chain_update(data)
+        .finalize()
+        .into()
+}
+
 /// The shard of the sessions of `owner`: two bytes of a hash of it.
 pub(crate) fn shard_of_owner(owner: &str) -> [u8; 2] {
-    use sha2::Digest;
-    let digest = sha2::Sha256::new()
-        .chain_update(b"session owner shard v1\0")
-        .chain_update(owner.as_bytes())
-        .finalize();
+    let digest = tagged_sha256(b"session owner shard v1\0", owner.as_bytes());
     [digest[0], digest[1]]
 }
 
@@ -163,11 +170,7 @@ impl Fingerprint {
 
     /// The fingerprint of the session kept under `key`.
     pub(crate) fn of_storage_key(key: &SessionId) -> Self {
-        use sha2::Digest;
-        let digest = sha2::Sha256::new()
-            .chain_update(b"session fingerprint v1\0")
-            .chain_update(key.as_bytes())
-            .finalize();
+        let digest = tagged_sha256(b"session fingerprint v1\0", key.as_bytes());
         let mut bytes = [0; Self::LEN];
         bytes.copy_from_slice(&digest[..Self::LEN]);
         Self(bytes)

@@ -128,7 +128,8 @@ pub use typed::SessionData;
 /// offending tokens: enums, unions, tuple and unit structs, lifetimes and const generics,
 /// unknown, misplaced or repeated `#[session(..)]` keys (suggesting the closest valid one),
 /// invalid or duplicate storage names, fields named after `Session`'s own methods (`save`,
-/// `persist`, `delete`, `invalidate`, `cycle_id`), fields whose accessors would clash, field
+/// `persist`, `delete`, `invalidate`, `cycle_id`, `owner`, `sessions`, `revoke`, and the
+/// others listed on [`Session`](struct@Session)), fields whose accessors would clash, field
 /// types that are not `Serialize + DeserializeOwned`, and fields without a default when the
 /// struct has no `Default`.
 ///

@@ -5,6 +5,7 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::id::tagged_sha256;
 use crate::store::{SaveOutcome, Store, StoreError};
 use crate::time::{LONGEST, unix_ms};
 use crate::{Error, SessionId};
@@ -16,11 +17,7 @@ const ATTEMPTS: u32 = 16;
 
 /// The key of `owner`'s revocation time in the revocation store.
 fn key(owner: &str) -> SessionId {
-    use sha2::Digest;
-    let digest = sha2::Sha256::new()
-        .chain_update(b"session revocations v1\0")
-        .chain_update(owner.as_bytes())
-        .finalize();
+    let digest = tagged_sha256(b"session revocations v1\0", owner.as_bytes());
     let mut bytes = [0; SessionId::LEN];
     bytes.copy_from_slice(&digest[..SessionId::LEN]);
     SessionId::from_bytes(bytes)

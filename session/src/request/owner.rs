@@ -75,7 +75,9 @@ impl RequestSession {
         let Some(owner) = self.owner() else {
             return Ok(());
         };
-        let keep = self.fingerprint();
+        // The record as stored: a login that binds and logs out the others in one request
+        // keeps the session it is moving to a new id.
+        let keep = self.lock().stored_fingerprint();
         if let Some(revoked_ms) = accounts::revoke_all_but(&self.config, &owner, keep).await? {
             // A cookie session: it stays by being bound after the revocation.
             let mut state = self.lock();

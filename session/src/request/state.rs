@@ -216,6 +216,11 @@ impl State {
         if self.rotate {
             return None;
         }
+        self.stored_fingerprint()
+    }
+
+    /// The fingerprint of the record this session is now, a rotation pending or not.
+    pub(super) fn stored_fingerprint(&self) -> Option<Fingerprint> {
         let key = match &self.kind {
             Kind::Server(server) => server.current.map(|current| current.key),
             Kind::Cookie(cookie) => cookie

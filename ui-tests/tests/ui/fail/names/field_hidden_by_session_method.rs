@@ -3,6 +3,7 @@ use session::Session;
 #[derive(Session, Default)]
 struct Draft {
     save: bool,
+    owner: String,
 }
 
 fn main() {}
