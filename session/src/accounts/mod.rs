@@ -19,7 +19,7 @@ use crate::lifetime::remembered;
 use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::{OwnedRecord, StoreError};
-use crate::{Error, Fingerprint};
+use crate::{Error, Fingerprint, SessionId};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -109,9 +109,9 @@ pub(crate) async fn sessions(
     let mut listed: Vec<ActiveSession> = owned(config, owner)
         .await?
         .iter()
-        .map(|(owned, record)| {
-            let fingerprint = Fingerprint::of_storage_key(&owned.key);
-            let expires = owned.record.expires_at;
+        .map(|listed| {
+            let (record, expires) = (&listed.record, listed.expires_at);
+            let fingerprint = Fingerprint::of_storage_key(&listed.key);
             // The expiry is the last use plus the idle timeout (the session's own when it
             // is remembered), unless the absolute lifetime came first.
             let idle = remembered(record).unwrap_or(config.idle_timeout);
@@ -141,9 +141,9 @@ pub(crate) async fn revoke(
     fingerprint: Fingerprint,
 ) -> Result<bool, Error> {
     let store = server_store(config)?;
-    for (owned, _) in owned(config, owner).await? {
-        if Fingerprint::of_storage_key(&owned.key) == fingerprint {
-            return Ok(store.delete(&owned.key, Some(owner)).await?);
+    for listed in owned(config, owner).await? {
+        if Fingerprint::of_storage_key(&listed.key) == fingerprint {
+            return Ok(store.delete(&listed.key, Some(owner)).await?);
         }
     }
     Ok(false)
@@ -160,9 +160,9 @@ pub(crate) async fn revoke_all_but(
         return bump(config, owner).await.map(Some);
     }
     let store = server_store(config)?;
-    for (owned, _) in owned(config, owner).await? {
-        if Some(Fingerprint::of_storage_key(&owned.key)) != keep {
-            store.delete(&owned.key, Some(owner)).await?;
+    for listed in owned(config, owner).await? {
+        if Some(Fingerprint::of_storage_key(&listed.key)) != keep {
+            store.delete(&listed.key, Some(owner)).await?;
         }
     }
     Ok(None)
@@ -175,18 +175,36 @@ fn server_store(config: &Config) -> Result<&Arc<dyn crate::Store>, Error> {
     }
 }
 
+/// One of an owner's sessions, decoded.
+struct Listed {
+    key: SessionId,
+    expires_at: SystemTime,
+    record: Record,
+}
+
 /// `owner`'s live sessions in the store, decoded: corrupt records, records of another
 /// owner (an index that lags, or a hash that collides), and sessions past their absolute
 /// lifetime are left out.
-async fn owned(config: &Config, owner: &str) -> Result<Vec<(OwnedRecord, Record)>, Error> {
+async fn owned(config: &Config, owner: &str) -> Result<Vec<Listed>, Error> {
     let now = SystemTime::now();
     let owned = server_store(config)?.owned(owner).await?;
     Ok(owned
         .into_iter()
-        .filter_map(|owned| {
-            let record = Record::decode_vec(owned.record.data.clone()).ok()?;
-            (owner_of(&record) == Some(owner) && !config.past_lifetime(&record, now))
-                .then_some((owned, record))
-        })
+        .filter_map(
+            |OwnedRecord {
+                 key,
+                 record: stored,
+             }| {
+                let expires_at = stored.expires_at;
+                let record = Record::decode_vec(stored.data).ok()?;
+                (owner_of(&record) == Some(owner) && !config.past_lifetime(&record, now)).then_some(
+                    Listed {
+                        key,
+                        expires_at,
+                        record,
+                    },
+                )
+            },
+        )
         .collect())
 }

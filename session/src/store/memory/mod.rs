@@ -118,17 +118,15 @@ impl MemoryStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sweeps the owner index once per sweep interval.
-    fn maybe_sweep_owners(&self, now: u64) {
-        let due = self.inner.next_owner_sweep_ms.load(Ordering::Relaxed);
-        if now < due {
-            return;
+    /// Whether a sweep scheduled by `next` is due `now`; if it is, the next one is
+    /// scheduled a sweep interval later.
+    fn sweep_due(&self, next: &AtomicU64, now: u64) -> bool {
+        if now < next.load(Ordering::Relaxed) {
+            return false;
         }
-        let next = now.saturating_add(self.inner.sweep_interval_ms.load(Ordering::Relaxed));
-        self.inner
-            .next_owner_sweep_ms
-            .store(next, Ordering::Relaxed);
-        self.owners().sweep(now);
+        let interval = self.inner.sweep_interval_ms.load(Ordering::Relaxed);
+        next.store(now.saturating_add(interval), Ordering::Relaxed);
+        true
     }
 
     fn shard(&self, id: &SessionId) -> &Shard {
@@ -156,15 +154,13 @@ impl MemoryStore {
         owner: Option<&str>,
     ) -> Result<SaveOutcome, StoreError> {
         let now = unix_ms(SystemTime::now());
-        self.maybe_sweep_owners(now);
+        if self.sweep_due(&self.inner.next_owner_sweep_ms, now) {
+            self.owners().sweep(now);
+        }
         let shard = self.shard(id);
         let mut records = write(shard);
-        if now >= shard.next_sweep_ms.load(Ordering::Relaxed) {
+        if self.sweep_due(&shard.next_sweep_ms, now) {
             records.remove_expired(now);
-            shard.next_sweep_ms.store(
-                now.saturating_add(self.inner.sweep_interval_ms.load(Ordering::Relaxed)),
-                Ordering::Relaxed,
-            );
         }
         let live = records
             .get(id)

@@ -163,7 +163,6 @@ macro_rules! sql_store {
                 id: &'a $crate::SessionId,
             ) -> $crate::store::BoxFuture<'a, Result<Option<$crate::store::StoredRecord>, $crate::StoreError>> {
                 Box::pin($crate::store::sql::within(self.timeout, async move {
-                    use sqlx::Row;
                     let now = $crate::store::sql::ms(std::time::SystemTime::now());
                     let row = sqlx::query(sqlx::AssertSqlSafe(self.queries.load.clone()))
                         .bind(id.as_bytes().as_slice())
@@ -171,15 +170,7 @@ macro_rules! sql_store {
                         .fetch_optional(&self.pool)
                         .await
                         .map_err($crate::store::sql::backend)?;
-                    let Some(row) = row else { return Ok(None) };
-                    let data: Vec<u8> = row.try_get(0).map_err($crate::store::sql::backend)?;
-                    let version: i64 = row.try_get(1).map_err($crate::store::sql::backend)?;
-                    let expires_at: i64 = row.try_get(2).map_err($crate::store::sql::backend)?;
-                    Ok(Some($crate::store::StoredRecord {
-                        data,
-                        version: $crate::store::Version::new(version as u64),
-                        expires_at: $crate::time::from_unix_ms(expires_at.max(0) as u64),
-                    }))
+                    row.map(|row| $crate::store::sql::stored_record(&row, 0)).transpose()
                 }))
             }
 
@@ -317,7 +308,27 @@ macro_rules! sql_store {
     };
 }
 
-/// A row of [`Queries::owned`]: `id, data, version, expires_at`.
+/// The `data, version, expires_at` columns of `row`, from column `at` on.
+pub(crate) fn stored_record<R: sqlx::Row>(
+    row: &R,
+    at: usize,
+) -> Result<crate::store::StoredRecord, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let data: Vec<u8> = row.try_get(at).map_err(backend)?;
+    let version: i64 = row.try_get(at + 1).map_err(backend)?;
+    let expires_at: i64 = row.try_get(at + 2).map_err(backend)?;
+    Ok(crate::store::StoredRecord {
+        data,
+        version: crate::store::Version::new(version as u64),
+        expires_at: crate::time::from_unix_ms(expires_at.max(0) as u64),
+    })
+}
+
+/// A row of [`Queries::owned`]: `id`, then the record's columns.
 pub(crate) fn owned_record<R: sqlx::Row>(row: &R) -> Result<crate::store::OwnedRecord, StoreError>
 where
     usize: sqlx::ColumnIndex<R>,
@@ -328,16 +339,9 @@ where
     let key = <[u8; crate::SessionId::LEN]>::try_from(id.as_slice())
         .map(crate::SessionId::from_bytes)
         .map_err(|_| StoreError::backend("a session row's id is not 16 bytes"))?;
-    let data: Vec<u8> = row.try_get(1).map_err(backend)?;
-    let version: i64 = row.try_get(2).map_err(backend)?;
-    let expires_at: i64 = row.try_get(3).map_err(backend)?;
     Ok(crate::store::OwnedRecord {
         key,
-        record: crate::store::StoredRecord {
-            data,
-            version: crate::store::Version::new(version as u64),
-            expires_at: crate::time::from_unix_ms(expires_at.max(0) as u64),
-        },
+        record: stored_record(row, 1)?,
     })
 }
 
