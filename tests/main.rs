@@ -2,10 +2,13 @@
 
 mod accounts;
 mod architecture;
+mod bearer;
 mod caching;
 mod concurrency;
 mod cookies;
+mod csrf;
 mod docs;
+mod flash;
 mod fuzz_inputs;
 mod owners;
 mod redis_deployments;

@@ -652,3 +652,35 @@ async fn last_seen_follows_the_refreshed_expiry() {
     assert!(seen > first + Duration::from_millis(250));
     assert!(listed[0].created <= first && !listed[0].current);
 }
+
+/// Revocations of cookie sessions a moment apart, as fast as requests come in one process
+/// (well within a millisecond): "log out everywhere" right after "log out others" ends the
+/// session the first one kept, and a login right after "log out everywhere" stays.
+#[tokio::test]
+async fn cookie_revocations_a_moment_apart_keep_their_order() {
+    let layer =
+        SessionLayer::new(CookieStore::new(), &key()).with_revocation_store(MemoryStore::new());
+    let app = routes().layer(layer);
+    for round in 0..50 {
+        let (mut laptop, mut phone) = (Client::new(app.clone()), Client::new(app.clone()));
+        laptop.post("/login/ada").await;
+        phone.post("/login/ada").await;
+        laptop.post("/logout-others").await;
+        let kept = laptop.cookie_header().unwrap();
+        phone.jar.clear();
+        phone.post("/login/ada").await;
+        phone.post("/logout-everywhere").await;
+        assert_eq!(
+            me(&app, &kept).await,
+            "- 0",
+            "round {round}: the kept one is out"
+        );
+        let mut again = Client::new(app.clone());
+        again.post("/login/ada").await;
+        assert_eq!(
+            again.get("/me").await.body,
+            "ada 1",
+            "round {round}: a new login stays"
+        );
+    }
+}

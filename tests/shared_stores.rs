@@ -7,7 +7,10 @@ use crate::concurrency::{
 };
 use axum::http::{Method, StatusCode};
 use session::store::conformance;
-use session::{RedisStore, SessionLayer, SqliteStore, Store};
+use session::{
+    CookieStore, FileStore, MemoryStore, RedisStore, SessionLayer, SignedCookieStore, SqliteStore,
+    Store,
+};
 use session_examples::app;
 use session_tests::{
     Client, ProbeStore, RedisServer, capture_logs, key, postgres_store, redis_url, send, unique,
@@ -27,6 +30,21 @@ pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
     let store = SqliteStore::open(&url).await.expect("open");
     store.migrate().await.expect("migrate");
     store
+}
+
+/// One layer on each store, new tables and prefixes, with whether the store keeps its
+/// sessions on the server (`false`: a cookie store). Files and SQLite live in `dir`.
+pub(crate) async fn a_layer_on_every_store(dir: &tempfile::TempDir) -> Vec<(SessionLayer, bool)> {
+    let files = FileStore::new(dir.path().join("files")).unwrap();
+    vec![
+        (SessionLayer::new(MemoryStore::new(), &key()), true),
+        (SessionLayer::new(files, &key()), true),
+        (SessionLayer::new(sqlite_store(dir).await, &key()), true),
+        (SessionLayer::new(redis_store(), &key()), true),
+        (SessionLayer::new(postgres_store().await, &key()), true),
+        (SessionLayer::new(CookieStore::new(), &key()), false),
+        (SessionLayer::new(SignedCookieStore::new(), &key()), false),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

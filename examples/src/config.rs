@@ -58,6 +58,8 @@ pub struct DemoConfig {
     /// `SESSION_SECURE=1` adds `Secure` to the cookie. Off by default in the demo, unlike
     /// the library, so that `curl` over plain HTTP keeps sending its cookie.
     pub secure: bool,
+    /// `DEMO_CSRF=1`: unsafe methods on the cookie routes require `X-CSRF-Token`.
+    pub csrf: bool,
 }
 
 impl DemoConfig {
@@ -116,6 +118,7 @@ impl DemoConfig {
             key_generated,
             idle: Duration::from_secs(parse(&var, "SESSION_IDLE_SECS", 1800u64)?),
             secure: var("SESSION_SECURE").as_deref() == Some("1"),
+            csrf: var("DEMO_CSRF").as_deref() == Some("1"),
         })
     }
 
@@ -182,6 +185,12 @@ impl DemoConfig {
         Ok(layer.with_idle_timeout(self.idle).with_secure(self.secure))
     }
 
+    /// The demo's options this configuration turns on.
+    #[must_use]
+    pub fn options(&self) -> crate::Options {
+        crate::Options { csrf: self.csrf }
+    }
+
     /// How the store is named in logs.
     #[must_use]
     pub fn store_name(&self) -> String {
@@ -244,6 +253,7 @@ mod tests {
         assert!(config.key_generated);
         assert_eq!(config.idle, Duration::from_secs(1800));
         assert!(!config.secure);
+        assert!(!config.options().csrf, "off: existing clients keep working");
     }
 
     #[test]
@@ -255,8 +265,10 @@ mod tests {
             ("SESSION_SECRET", secret.as_str()),
             ("SESSION_IDLE_SECS", "60"),
             ("SESSION_SECURE", "1"),
+            ("DEMO_CSRF", "1"),
         ];
         let config = config(&vars).unwrap();
+        assert!(config.options().csrf);
         assert_eq!(
             (config.store, config.addr.port(), config.key_generated),
             (StoreKind::Memory, 4000, false)

@@ -19,19 +19,28 @@
 //! | `POST /revoke/{fingerprint}` | revokes one of the owner's sessions: 204, or 404 |
 //! | `POST /remember?days=N` | keeps this session N days (0: the layer's lifetime again) |
 //!
-//! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The last five
-//! routes answer 401 when the session has no owner (no `POST /login/{user}` yet).
+//! | `GET /csrf` | `{"token": …}`: a CSRF token of the session (creates its secret) |
+//! | `POST /flash` | the request body becomes the flash message of the next request |
+//! | `GET /flash` | `{"flash": text or null}`: the flash message, once |
+//! | `GET /` | a small HTML app on the same session: log in, count visits, log out, with the flash after each redirect and CSRF tokens in its forms (`POST /ui/login`, `/ui/visit`, `/ui/logout`, always checked) |
+//! | `GET /api/session`, `POST /api/visit`, `POST /api/login/{user}`, `POST /api/logout` | the same routes for API clients: the token in `Authorization: Bearer`, a new one in the `Session-Token` response header, never a cookie |
+//!
+//! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The device
+//! routes answer 401 when the session has no owner (no `POST /login/{user}` yet). With
+//! [`Options::csrf`] (`DEMO_CSRF=1`) the unsafe cookie routes require the `X-CSRF-Token`
+//! header, else 403 and nothing changes.
 
 pub mod devices;
 
 pub mod config;
+pub mod page;
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use session::{Session, SessionLayer};
+use session::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport};
 use std::time::Duration;
 
 /// What the demo keeps per visitor.
@@ -60,10 +69,28 @@ pub struct View {
     pub note_len: usize,
 }
 
-/// The demo's routes behind `layer`.
+/// What the demo turns on beyond its defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Unsafe methods on the cookie routes require the `X-CSRF-Token` header (`DEMO_CSRF=1`).
+    pub csrf: bool,
+}
+
+/// The demo's routes behind `layer`, with the default [`Options`].
 pub fn app(layer: SessionLayer) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
+    app_with(layer, Options::default())
+}
+
+/// The demo's routes behind `layer`: the cookie routes, the HTML app, and the `/api/`
+/// routes behind a copy of `layer` that carries the token in `Authorization: Bearer`.
+pub fn app_with(layer: SessionLayer, options: Options) -> Router {
+    let api = Router::new()
+        .route("/session", get(show))
+        .route("/visit", post(visit))
+        .route("/login/{user}", post(login))
+        .route("/logout", post(logout))
+        .layer(layer.clone().with_transport(Transport::bearer()));
+    let mut json = Router::new()
         .route("/session", get(show))
         .route("/visit", post(visit))
         .route("/login/{user}", post(login))
@@ -76,7 +103,17 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/logout-others", post(devices::logout_others))
         .route("/revoke/{fingerprint}", post(devices::revoke))
         .route("/remember", post(devices::remember))
+        .route("/csrf", get(csrf))
+        .route("/flash", get(take_flash).post(set_flash));
+    if options.csrf {
+        json = json.layer(CsrfLayer::new());
+    }
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(json)
+        .merge(page::routes())
         .layer(layer)
+        .nest("/api", api)
 }
 
 fn view(session: &Session<Demo>) -> Json<View> {
@@ -140,6 +177,22 @@ async fn increment(
         _ => return Err((StatusCode::NOT_FOUND, "no such field: use /inc/a or /inc/b")),
     }
     Ok(view(&session))
+}
+
+/// `GET /csrf`: `{"token": …}`.
+async fn csrf(token: CsrfToken) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "token": token.as_str() }))
+}
+
+/// `POST /flash`: the body is the next request's flash message.
+async fn set_flash(flash: Flash<String>, body: String) -> Result<StatusCode, session::Error> {
+    flash.set(&body)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /flash`: `{"flash": text or null}`, once.
+async fn take_flash(flash: Flash<String>) -> Result<Json<serde_json::Value>, session::Error> {
+    Ok(Json(serde_json::json!({ "flash": flash.take().await? })))
 }
 
 async fn note(session: Session<Demo>, body: String) -> Json<View> {

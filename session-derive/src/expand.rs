@@ -43,6 +43,13 @@ fn expand(input: &Input) -> TokenStream {
         let put = quote_spanned!(ty.span()=> __out.put::<#ty>(#index, &self.#name)?);
         quote!(if __dirty & (1u64 << #index) != 0 { #put; })
     });
+    let encode_field = input.fields.iter().enumerate().map(|(index, field)| {
+        let name = field.ident;
+        let ty = field.ty;
+        // Spanned like `put`: a type that is not `Serialize` is reported at its field.
+        let encode = quote_spanned!(ty.span()=> ::session::__private::encode_into::<#ty>(&self.#name, __buf));
+        quote!(#index => #encode,)
+    });
     let accessors = input.fields.iter().enumerate().map(accessors);
     let names: Vec<_> = input.fields.iter().map(|field| field.ident).collect();
     let assigns = names
@@ -90,6 +97,13 @@ fn expand(input: &Input) -> TokenStream {
                 ) -> ::core::result::Result<(), ::session::Error> {
                     #(#encode)*
                     ::core::result::Result::Ok(())
+                }
+
+                fn encode_field(&self, __index: usize, __buf: &mut [u8]) -> ::core::option::Option<usize> {
+                    match __index {
+                        #(#encode_field)*
+                        _ => ::core::option::Option::None,
+                    }
                 }
 
                 fn wrap(fields: ::session::__private::SharedFields<Self>) -> Self::Fields {

@@ -6,10 +6,11 @@
 use http::header::{CACHE_CONTROL, VARY};
 use http::{HeaderMap, HeaderValue};
 
-/// Marks the response of a request that used its session: `Vary: Cookie`, added beside any
-/// `Vary` the handler set; and, when it carries the session's `Set-Cookie`,
-/// `Cache-Control: no-store` in place of whatever the handler set.
-pub(crate) fn mark_private(headers: &mut HeaderMap, sets_cookie: bool) {
+/// Marks the response of a request that used its session: `Vary: Cookie` (or the header its
+/// token came in, `vary`), added beside any `Vary` the handler set; and, when it carries
+/// the session's `Set-Cookie` (or a new token), `Cache-Control: no-store` in place of
+/// whatever the handler set.
+pub(crate) fn mark_private(headers: &mut HeaderMap, vary: HeaderValue, sets_cookie: bool) {
     let varies = headers
         .get_all(VARY)
         .iter()
@@ -17,10 +18,13 @@ pub(crate) fn mark_private(headers: &mut HeaderMap, sets_cookie: bool) {
         .flat_map(|value| value.split(','))
         .any(|field| {
             let field = field.trim();
-            field == "*" || field.eq_ignore_ascii_case("cookie")
+            field == "*"
+                || vary
+                    .to_str()
+                    .is_ok_and(|vary| field.eq_ignore_ascii_case(vary))
         });
     if !varies {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+        headers.append(VARY, vary);
     }
     if sets_cookie {
         let before = headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -42,7 +46,11 @@ mod tests {
         for &(name, value) in pairs {
             headers.append(name, HeaderValue::from_static(value));
         }
-        mark_private(&mut headers, sets_cookie);
+        mark_private(
+            &mut headers,
+            HeaderValue::from_static("Cookie"),
+            sets_cookie,
+        );
         headers
     }
 

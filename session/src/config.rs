@@ -6,6 +6,7 @@ use crate::error::Statuses;
 use crate::lifetime::remembered;
 use crate::record::Record;
 use crate::store::Version;
+use crate::transport::Transport;
 use crate::typed::Dirty;
 use crate::{Key, SessionId};
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub(crate) struct Config {
     /// `kind` with `keys` derived.
     pub(crate) backend: Backend,
     pub(crate) cookie: CookieConfig,
+    /// Where the session token travels: the cookie, or a header.
+    pub(crate) transport: Transport,
     /// The longest `Set-Cookie` value a cookie store may send.
     pub(crate) cookie_size_limit: usize,
     pub(crate) statuses: Statuses,
@@ -116,6 +119,7 @@ impl Config {
                 })
                 .collect(),
             cookie: CookieConfig::default(),
+            transport: Transport::cookie(),
             save_mode: SaveMode::Changed,
             cache_headers: true,
             idle_timeout: Duration::from_secs(30 * 60),

@@ -48,8 +48,10 @@ mod cache;
 mod chain;
 mod config;
 mod cookie;
+mod csrf;
 mod error;
 mod extract;
+mod flash;
 mod id;
 mod key;
 mod layer;
@@ -63,6 +65,7 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test;
 mod time;
+mod transport;
 mod typed;
 
 #[cfg(test)]
@@ -79,7 +82,9 @@ pub use backend::SessionBackend;
 pub use config::SaveMode;
 pub use cookie::{CookieStore, SignedCookieStore};
 pub use error::Error;
-pub use extract::{Session, SessionRejection};
+pub use extract::{
+    CsrfFuture, CsrfLayer, CsrfService, CsrfToken, Flash, Session, SessionRejection,
+};
 pub use id::{Fingerprint, NotAFingerprint, SessionId};
 pub use key::{Key, KeyError};
 pub use layer::{ResponseFuture, SessionLayer, SessionService};
@@ -91,6 +96,7 @@ pub use store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{FileStore, MemoryStore, Store, StoreError};
+pub use transport::Transport;
 pub use typed::SessionData;
 
 /// Derives [`SessionData`], making a struct usable as [`Session<T>`](struct@Session).
@@ -103,7 +109,7 @@ pub use typed::SessionData;
 /// |---|---|
 /// | `name(&self) -> Ty` | a clone of the value (only for `Ty: Clone`) |
 /// | `set_name(&self, value: Ty)` | replaces it and marks the field changed |
-/// | `update_name(&self, f: impl FnMut(&mut Ty) -> R + Send + 'static) -> R` | changes it in place, marks it changed; replayed on the stored value if another request saved meanwhile |
+/// | `update_name(&self, f: impl FnMut(&mut Ty) -> R + Send + 'static) -> R` | changes it in place, marks it changed (unless `f` left it as it was: `Option::take` on `None` saves nothing); replayed on the stored value if another request saved meanwhile |
 /// | `with_name(&self, f: impl FnOnce(&Ty) -> R) -> R` | borrows it |
 ///
 /// Every field type must be `Serialize + DeserializeOwned` (values are stored with postcard,
@@ -161,7 +167,7 @@ pub use session_derive::Session;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::record::Record;
-    pub use crate::typed::{Changes, SharedFields, decode_field};
+    pub use crate::typed::{Changes, SharedFields, decode_field, encode_into};
     pub use serde;
 
     /// The struct's `Default`, for fields that take their default from it.

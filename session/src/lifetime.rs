@@ -1,10 +1,9 @@
 //! A session's own lifetime ("remember me"), kept in its record beside its fields, as a
 //! built-in session struct: saved, merged with concurrent requests and reset like any other.
 
-use crate::Error;
 use crate::record::Record;
 use crate::time::LONGEST;
-use crate::typed::{Changes, SessionData, SharedFields};
+use crate::typed::builtin_session_data;
 use std::time::Duration;
 
 /// The record key. No session struct can have a field here: a namespace cannot start with
@@ -32,33 +31,7 @@ impl Lifetime {
     }
 }
 
-impl SessionData for Lifetime {
-    const KEYS: &'static [&'static str] = &[REMEMBER];
-    type Fields = SharedFields<Self>;
-
-    fn decode(record: &Record) -> Self {
-        Self {
-            remember_ms: remembered_ms(record).unwrap_or(0),
-        }
-    }
-
-    fn encode_dirty(&self, dirty: u64, out: &mut Changes<Self>) -> Result<(), Error> {
-        if dirty & 1 != 0 {
-            out.put(0, &self.remember_ms)?;
-        }
-        Ok(())
-    }
-
-    fn wrap(fields: SharedFields<Self>) -> SharedFields<Self> {
-        fields
-    }
-
-    fn assign(&mut self, from: Self, fields: u64) {
-        if fields & 1 != 0 {
-            self.remember_ms = from.remember_ms;
-        }
-    }
-}
+builtin_session_data!(Lifetime { 0: remember_ms at REMEMBER });
 
 /// How long the session in `record` is remembered for, if it is.
 pub(crate) fn remembered(record: &Record) -> Option<Duration> {

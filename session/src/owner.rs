@@ -5,23 +5,23 @@
 //! never changes: stores index a record under the owner it was created with, and the
 //! index needs no removal on a change of owner.
 
-use crate::Error;
 use crate::record::Record;
-use crate::typed::{Changes, SessionData, SharedFields};
+use crate::typed::builtin_session_data;
 
 /// The record keys. Like the lifetime's, they sort after every derived struct's keys.
-const BOUND: &str = "~session.bound_ms";
+const BOUND: &str = "~session.bound_us";
 const OWNER: &str = "~session.owner";
 
 /// The longest owner a session takes, in bytes.
 pub(crate) const OWNER_MAX: usize = 256;
 
-/// The owner of a session, and when it was bound (Unix ms): a cookie session bound before
+/// The owner of a session, and when it was bound (Unix µs, so that a login a millisecond
+/// after a revocation is told from one before it): a cookie session bound before
 /// its owner last logged out everywhere is dead.
 #[derive(Default)]
 pub(crate) struct Ownership {
     pub(crate) owner: Option<String>,
-    pub(crate) bound_ms: u64,
+    pub(crate) bound_us: u64,
 }
 
 /// An owner that is empty or longer than 256 bytes.
@@ -37,40 +37,7 @@ pub(crate) fn check(owner: &str) -> Result<(), InvalidOwner> {
     Ok(())
 }
 
-impl SessionData for Ownership {
-    const KEYS: &'static [&'static str] = &[OWNER, BOUND];
-    type Fields = SharedFields<Self>;
-
-    fn decode(record: &Record) -> Self {
-        Self {
-            owner: owner_of(record).map(str::to_owned),
-            bound_ms: bound_ms(record),
-        }
-    }
-
-    fn encode_dirty(&self, dirty: u64, out: &mut Changes<Self>) -> Result<(), Error> {
-        if dirty & 1 != 0 {
-            out.put(0, &self.owner)?;
-        }
-        if dirty & 2 != 0 {
-            out.put(1, &self.bound_ms)?;
-        }
-        Ok(())
-    }
-
-    fn wrap(fields: SharedFields<Self>) -> SharedFields<Self> {
-        fields
-    }
-
-    fn assign(&mut self, from: Self, fields: u64) {
-        if fields & 1 != 0 {
-            self.owner = from.owner;
-        }
-        if fields & 2 != 0 {
-            self.bound_ms = from.bound_ms;
-        }
-    }
-}
+builtin_session_data!(Ownership { 0: owner at OWNER, 1: bound_us at BOUND });
 
 /// The owner of the session in `record`, if it has one. Asked on every save and refresh:
 /// a record without built-in keys answers in one comparison.
@@ -79,8 +46,8 @@ pub(crate) fn owner_of(record: &Record) -> Option<&str> {
     postcard::from_bytes::<Option<&str>>(bytes).ok().flatten()
 }
 
-/// When the session in `record` was bound to its owner (Unix ms; 0 if it was not).
-pub(crate) fn bound_ms(record: &Record) -> u64 {
+/// When the session in `record` was bound to its owner (Unix µs; 0 if it was not).
+pub(crate) fn bound_us(record: &Record) -> u64 {
     record
         .get_builtin(BOUND)
         .and_then(|bytes| postcard::from_bytes(bytes).ok())

@@ -12,6 +12,13 @@ pub(crate) fn unix_ms(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// `time` in microseconds since the epoch, for times that order events a millisecond
+/// apart or less (a login just after a revocation); 0 before it, `u64::MAX` past it.
+pub(crate) fn unix_us(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// The time `ms` milliseconds after the epoch.
 pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)

@@ -15,6 +15,8 @@ pub struct Reply {
     pub status: StatusCode,
     /// Every `Set-Cookie` header.
     pub set_cookies: Vec<Cookie<'static>>,
+    /// Every header.
+    pub headers: axum::http::HeaderMap,
     /// The body as text.
     pub body: String,
 }
@@ -52,12 +54,18 @@ pub async fn send(
     let request = request
         .body(Body::from(body.to_owned()))
         .expect("valid request");
+    send_request(app, request).await
+}
+
+/// Sends `request` to `app`.
+pub async fn send_request(app: &Router, request: Request<Body>) -> Reply {
     let response = app
         .clone()
         .oneshot(request)
         .await
         .expect("routers are infallible");
     let status = response.status();
+    let headers = response.headers().clone();
     let set_cookies = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -75,6 +83,7 @@ pub async fn send(
     Reply {
         status,
         set_cookies,
+        headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }

@@ -3,6 +3,7 @@
 //! the store servers (`servers`), the Redis Cluster and Sentinel set-ups (`deployments`), a TCP proxy that cuts or stalls connections (`proxy`),
 //! and forged cookies (`forgery`).
 
+mod bearer;
 mod client;
 mod deployments;
 mod forgery;
@@ -11,7 +12,8 @@ mod probe;
 mod proxy;
 mod servers;
 
-pub use client::{Client, Reply, send, view_with};
+pub use bearer::BearerClient;
+pub use client::{Client, Reply, send, send_request, view_with};
 pub use deployments::{
     RedisCluster, RedisSentinel, command_calls, redis_cluster_nodes, redis_on, redis_sentinels,
     until_replicated,

@@ -32,8 +32,9 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let store = config.store_name();
-    tracing::info!(addr = %config.addr, %store, "demo listening");
-    axum::serve(listener, session_examples::app(layer))
+    tracing::info!(addr = %config.addr, %store, csrf = config.csrf, "demo listening");
+    let app = session_examples::app_with(layer, config.options());
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

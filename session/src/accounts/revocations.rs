@@ -1,4 +1,4 @@
-//! Revocation of cookie sessions: per owner, a time (Unix ms) in the revocation store
+//! Revocation of cookie sessions: per owner, a time (Unix µs) in the revocation store
 //! before which every cookie session bound to that owner is dead. Checked when a cookie
 //! session with an owner is opened, and only then: one store read for those requests,
 //! none for the others.
@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::id::tagged_sha256;
 use crate::store::{SaveOutcome, Store, StoreError};
-use crate::time::{LONGEST, unix_ms};
+use crate::time::{LONGEST, unix_us};
 use crate::{Error, SessionId};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -30,19 +30,19 @@ fn store(config: &Config) -> Result<&Arc<dyn Store>, Error> {
     }
 }
 
-/// Whether a cookie session bound to `owner` at `bound_ms` was revoked since. Without a
+/// Whether a cookie session bound to `owner` at `bound_us` was revoked since. Without a
 /// revocation store, nothing is.
 ///
 /// # Errors
 /// When the revocation store fails: the request is answered 503, never let through.
-pub(crate) async fn is_revoked(config: &Config, owner: &str, bound_ms: u64) -> Result<bool, Error> {
+pub(crate) async fn is_revoked(config: &Config, owner: &str, bound_us: u64) -> Result<bool, Error> {
     let Some(store) = &config.revocations else {
         return Ok(false);
     };
     let Some(stored) = store.load(&key(owner)).await? else {
         return Ok(false);
     };
-    Ok(bound_ms <= revoked_before(&stored.data))
+    Ok(bound_us <= revoked_before(&stored.data))
 }
 
 /// Revokes every cookie session of `owner` bound until now; returns the time, after which
@@ -54,12 +54,14 @@ pub(crate) async fn bump(config: &Config, owner: &str) -> Result<u64, Error> {
     // revoked, and none has a longer timeout), since remember-me timeouts are per session.
     let expires_at = SystemTime::now() + LONGEST;
     for _ in 0..ATTEMPTS {
-        let now_ms = unix_ms(SystemTime::now());
+        let now_us = unix_us(SystemTime::now());
         let stored = store.load(&key).await?;
         let before = stored
             .as_ref()
             .map_or(0, |stored| revoked_before(&stored.data));
-        let revoked = now_ms.max(before);
+        // Later than any earlier revocation, so that it also revokes the session that "log
+        // out others" kept (bound just after that one), however close the clocks.
+        let revoked = now_us.max(before.saturating_add(1));
         let expected = stored.map(|stored| stored.version);
         match store
             .save(&key, &revoked.to_le_bytes(), expires_at, expected, None)

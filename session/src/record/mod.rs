@@ -354,6 +354,12 @@ impl FieldChanges {
         Ok(())
     }
 
+    /// Empties it, keeping its buffers.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.fields.clear();
+    }
+
     /// The changed keys, in the order they were put.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.fields.iter().map(|&(key, _)| key)

@@ -6,6 +6,8 @@
 //!   retries, rotation);
 //! - `seal`: a session in a cookie: opening it, and sealing it (computation, no I/O).
 
+mod csrf;
+mod flash;
 mod owner;
 mod rotation;
 mod seal;
@@ -20,9 +22,11 @@ pub(crate) use tests::ALLOCATOR_CACHE_MAX;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::record::Record;
+use crate::transport::Via;
 use crate::typed::SharedFields;
 use crate::{Error, SessionData};
-use http::{HeaderMap, HeaderValue};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use state::{CookieOut, Kind, State};
 pub(crate) use state::{Decision, Ending};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -64,7 +68,10 @@ impl RequestSession {
     /// The state, built around `base` if this is its first use.
     fn lock_with(&self, base: impl FnOnce() -> Record) -> MutexGuard<'_, State> {
         self.state
-            .get_or_init(|| Mutex::new(State::fresh(base(), &self.config.backend)))
+            .get_or_init(|| {
+                let via = self.config.transport.default_via();
+                Mutex::new(State::fresh(base(), &self.config.backend, via))
+            })
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -162,18 +169,42 @@ impl RequestSession {
         Box::pin(async move { self.carry_out(&mut plan, now).await }).await
     }
 
-    /// The `Set-Cookie` the response needs, if any. Called once, as the response leaves.
-    pub(crate) fn set_cookie(&self) -> Option<HeaderValue> {
+    /// How the request's token came, and so how the response answers.
+    pub(crate) fn via(&self) -> Via {
+        self.lock().via
+    }
+
+    /// How the request's token came, and the header that hands the client its token, if
+    /// the response needs one: the `Set-Cookie`, or the token in the transport's response
+    /// header (empty: the session ended). Called once, as the response leaves.
+    pub(crate) fn token_out(&self) -> (Via, Option<(HeaderName, HeaderValue)>) {
         let mut state = self.lock();
+        let via = state.via;
+        (via, self.token_header(&mut state, via))
+    }
+
+    fn token_header(&self, state: &mut State, via: Via) -> Option<(HeaderName, HeaderValue)> {
         let cookie = &self.config.cookie;
-        match state.cookie_out(&self.config) {
-            CookieOut::Keep => None,
-            CookieOut::Sealed(header) => Some(header),
-            CookieOut::Expire => Some(cookie.set_cookie(None)),
-            CookieOut::Id { id, ids, max_age } => {
-                Some(cookie.set_cookie_lasting(Some(&ids.sign(&cookie.name, &id)), max_age))
-            }
+        let out = state.cookie_out(&self.config);
+        if via == Via::Header {
+            let value = match out {
+                CookieOut::Keep => return None,
+                CookieOut::Sealed(token) => token,
+                CookieOut::Expire => HeaderValue::from_static(""),
+                CookieOut::Id { id, ids, .. } => HeaderValue::try_from(ids.sign(&cookie.name, &id))
+                    .expect("a signed id is base64url"),
+            };
+            return Some((self.config.transport.response_header().clone(), value));
         }
+        let value = match out {
+            CookieOut::Keep => return None,
+            CookieOut::Sealed(header) => header,
+            CookieOut::Expire => cookie.set_cookie(None),
+            CookieOut::Id { id, ids, max_age } => {
+                cookie.set_cookie_lasting(Some(&ids.sign(&cookie.name, &id)), max_age)
+            }
+        };
+        Some((SET_COOKIE, value))
     }
 
     /// A request whose session is already loaded: `record` is a live stored session (with a

@@ -5,7 +5,7 @@ use super::RequestSession;
 use super::state::{Ending, Kind};
 use crate::accounts::{self, ActiveSession};
 use crate::owner::{self, InvalidOwner, Ownership};
-use crate::time::unix_ms;
+use crate::time::unix_us;
 use crate::{Error, Fingerprint};
 use std::time::SystemTime;
 
@@ -18,9 +18,9 @@ impl RequestSession {
         if ownership.read(|ownership| ownership.owner.as_deref() == Some(owner)) {
             return Ok(());
         }
-        let now_ms = unix_ms(SystemTime::now());
+        let now_us = unix_us(SystemTime::now());
         ownership.write(0, |ownership| ownership.owner = Some(owner.to_owned()));
-        ownership.write(1, |ownership| ownership.bound_ms = now_ms);
+        ownership.write(1, |ownership| ownership.bound_us = now_us);
         // A new id: against session fixation, and because a stored id's owner never
         // changes (its key is in its owner's shard).
         state.cycle_id();
@@ -78,11 +78,11 @@ impl RequestSession {
         // The record as stored: a login that binds and logs out the others in one request
         // keeps the session it is moving to a new id.
         let keep = self.lock().stored_fingerprint();
-        if let Some(revoked_ms) = accounts::revoke_all_but(&self.config, &owner, keep).await? {
+        if let Some(revoked_us) = accounts::revoke_all_but(&self.config, &owner, keep).await? {
             // A cookie session: it stays by being bound after the revocation.
             let mut state = self.lock();
             let ownership = state.view::<Ownership>().fields();
-            ownership.write(1, |ownership| ownership.bound_ms = revoked_ms + 1);
+            ownership.write(1, |ownership| ownership.bound_us = revoked_us + 1);
             state.save_requested = true;
         }
         Ok(())
@@ -109,12 +109,12 @@ impl RequestSession {
         let bound = {
             let state = self.lock();
             owner::owner_of(&state.base)
-                .map(|owner| (owner.to_owned(), owner::bound_ms(&state.base)))
+                .map(|owner| (owner.to_owned(), owner::bound_us(&state.base)))
         };
-        let Some((owner, bound_ms)) = bound else {
+        let Some((owner, bound_us)) = bound else {
             return Ok(());
         };
-        if accounts::is_revoked(&self.config, &owner, bound_ms).await? {
+        if accounts::is_revoked(&self.config, &owner, bound_us).await? {
             tracing::debug!("cookie session was revoked by its owner; starting a fresh one");
             self.lock().end(Ending::Invalidated, SystemTime::now());
         }

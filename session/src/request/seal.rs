@@ -8,8 +8,9 @@ use crate::config::Config;
 use crate::cookie::codec::CookieCodec;
 use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
+use crate::transport::{Found, Via};
 use crate::{Error, SessionId};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use std::time::SystemTime;
 
 impl RequestSession {
@@ -18,9 +19,19 @@ impl RequestSession {
         let name = &self.config.cookie.name;
         let now = SystemTime::now();
         let now_ms = unix_ms(now);
-        let Some(opened) = crate::cookie::cookie_values(name, headers)
-            .find_map(|value| codec.open(name, value, now_ms))
-        else {
+        let (via, opened) = match self.config.transport.find(headers) {
+            Found::Header(token) => (
+                Via::Header,
+                token.and_then(|token| codec.open(name, token, now_ms)),
+            ),
+            Found::Cookie => (
+                Via::Cookie,
+                crate::cookie::cookie_values(name, headers)
+                    .find_map(|value| codec.open(name, value, now_ms)),
+            ),
+        };
+        let Some(opened) = opened else {
+            self.lock().via = via;
             return;
         };
         let live = !self.config.past_lifetime(&opened.record, now);
@@ -33,6 +44,7 @@ impl RequestSession {
         } else {
             self.lock_with(|| Record::new(now))
         };
+        state.via = via;
         if let Kind::Cookie(cookie) = &mut state.kind {
             cookie.from_client = true;
             cookie.present = live;
@@ -72,9 +84,12 @@ impl State {
             unix_ms(expires_at),
             absolute,
         );
-        let header = config
-            .cookie
-            .set_cookie_lasting(Some(&value), config.cookie_max_age(&record));
+        let header = match self.via {
+            Via::Cookie => config
+                .cookie
+                .set_cookie_lasting(Some(&value), config.cookie_max_age(&record)),
+            Via::Header => HeaderValue::try_from(value).expect("a sealed cookie is base64url"),
+        };
         let size = header.len();
         if size > config.cookie_size_limit {
             return Err(Error::SessionTooLarge {

@@ -12,6 +12,7 @@ use crate::id::shard_of_owner;
 use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::{SaveOutcome, Store, StoredRecord, Version};
+use crate::transport::{Found, Via};
 use crate::typed::Dirty;
 use crate::{Error, SessionId};
 use http::HeaderMap;
@@ -83,7 +84,16 @@ impl RequestSession {
         backend: &ServerBackend,
         headers: &HeaderMap,
     ) -> Result<(), Error> {
-        let Some(verified) = backend.ids.find(&self.config.cookie.name, headers) else {
+        let name = &self.config.cookie.name;
+        let (via, verified) = match self.config.transport.find(headers) {
+            Found::Header(token) => (
+                Via::Header,
+                token.and_then(|token| backend.ids.verify(name, token)),
+            ),
+            Found::Cookie => (Via::Cookie, backend.ids.find(name, headers)),
+        };
+        let Some(verified) = verified else {
+            self.lock().via = via;
             return Ok(());
         };
         let key = verified.id.storage_key();
@@ -104,6 +114,7 @@ impl RequestSession {
             None => (self.lock_with(|| Record::new(now)), None),
         };
         state.old_key = verified.old_key;
+        state.via = via;
         if let Kind::Server(server) = &mut state.kind {
             server.client_id = Some(verified.id);
             server.current = current;

@@ -7,9 +7,11 @@ use crate::backend::{Backend, ServerBackend};
 use crate::config::{Config, SaveMode};
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
+use crate::csrf::CsrfSecret;
 use crate::owner::owner_of;
 use crate::record::{FieldChanges, Record};
 use crate::store::Version;
+use crate::transport::Via;
 use crate::typed::{Dirty, View};
 use crate::{Fingerprint, SessionData, SessionId};
 use http::HeaderValue;
@@ -44,6 +46,11 @@ pub(super) struct State {
     pub(super) arrived: bool,
     /// `remember()` was called: the cookie is sent again with its new `Max-Age`.
     pub(super) remember_changed: bool,
+    /// How the request's token came (the cookie, or a header): its answer goes back that way.
+    pub(super) via: Via,
+    /// The request was refused before its handler ran (a failed CSRF check): nothing is
+    /// written, not even a refresh, and no cookie is sent.
+    pub(super) refused: bool,
     pub(super) kind: Kind,
 }
 
@@ -137,7 +144,7 @@ pub(super) enum CookieOut<'a> {
 
 impl State {
     /// A request's state before anything is known of its cookie.
-    pub(super) fn fresh(base: Record, backend: &Backend) -> Self {
+    pub(super) fn fresh(base: Record, backend: &Backend, via: Via) -> Self {
         let kind = match backend {
             Backend::Server(backend) => Kind::Server(ServerSession {
                 backend: Arc::clone(backend),
@@ -165,6 +172,8 @@ impl State {
             old_key: false,
             arrived: false,
             remember_changed: false,
+            via,
+            refused: false,
             kind,
         }
     }
@@ -231,8 +240,16 @@ impl State {
         key.as_ref().map(Fingerprint::of_storage_key)
     }
 
+    /// Moves the session to a new id at the next commit; a CSRF secret it has is renewed
+    /// with it, so that tokens of the old id stop working too.
     pub(super) fn cycle_id(&mut self) {
         self.rotate = self.exists();
+        if self.rotate {
+            let csrf = self.view::<CsrfSecret>().fields();
+            if csrf.read(|csrf| csrf.secret.is_some()) {
+                csrf.write(0, |csrf| csrf.secret = Some(CsrfSecret::generate()));
+            }
+        }
     }
 
     /// Ends the current session: its record is deleted at commit (a cookie is expired), and
@@ -302,7 +319,7 @@ impl State {
 
     /// What a commit must do with the session record, deletions aside.
     pub(crate) fn decide(&self, config: &Config, now: SystemTime) -> Decision {
-        if self.ending == Some(Ending::Deleted) {
+        if self.ending == Some(Ending::Deleted) || self.refused {
             return Decision::Nothing;
         }
         if self.must_write(config.save_mode) {
@@ -332,6 +349,9 @@ impl State {
 
     /// The cookie the response carries. A sealed cookie is handed over, not copied.
     pub(super) fn cookie_out(&mut self, config: &Config) -> CookieOut<'_> {
+        if self.refused {
+            return CookieOut::Keep;
+        }
         let expire = self.ending.is_some() && self.came_with_cookie();
         let old_key = self.old_key;
         let or_expire = || {

@@ -7,6 +7,7 @@ use crate::backend::BackendKind;
 use crate::config::{Config, SaveMode};
 use crate::record::Record;
 use crate::store::Version;
+use crate::transport::Via;
 use crate::{Key, MemoryStore, Session, SessionId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -66,7 +67,7 @@ enum Situation {
 }
 
 fn existing(config: &Config, now: SystemTime, expires_at: SystemTime) -> State {
-    let mut state = State::fresh(Record::new(now), &config.backend);
+    let mut state = State::fresh(Record::new(now), &config.backend, Via::Cookie);
     state.expires_at = Some(expires_at);
     match &mut state.kind {
         Kind::Server(server) => {
@@ -99,7 +100,7 @@ fn state(config: &Config, situation: Situation, now: SystemTime) -> Option<State
     let fresh = now + IDLE;
     let mut state = match situation {
         Situation::New | Situation::NewChanged | Situation::NewSaveCalled => {
-            State::fresh(Record::new(now), &config.backend)
+            State::fresh(Record::new(now), &config.backend, Via::Cookie)
         }
         Situation::ExistingRefreshDue => existing(config, now, now + IDLE / 2),
         _ => existing(config, now, fresh),
@@ -246,7 +247,7 @@ fn each_outcome_sends_the_cookie_it_should() {
         "re-signed under the current key"
     );
 
-    let mut created = State::fresh(Record::new(now), &server.backend);
+    let mut created = State::fresh(Record::new(now), &server.backend, Via::Cookie);
     assert_eq!(out(&mut created, &server), "keep", "no session, no cookie");
     if let Kind::Server(session) = &mut created.kind {
         let id = SessionId::random();
@@ -274,7 +275,7 @@ fn each_outcome_sends_the_cookie_it_should() {
             ended.end(ending, now);
             assert_eq!(out(&mut ended, &config), "expire", "{backend:?} {ending:?}");
         }
-        let mut never_had_one = State::fresh(Record::new(now), &config.backend);
+        let mut never_had_one = State::fresh(Record::new(now), &config.backend, Via::Cookie);
         never_had_one.end(Ending::Deleted, now);
         assert_eq!(out(&mut never_had_one, &config), "keep", "{backend:?}");
     }

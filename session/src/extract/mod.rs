@@ -1,4 +1,11 @@
-//! The `Session<T>` extractor and its rejection.
+//! The `Session<T>` extractor and its rejection; the [`CsrfToken`] extractor and the
+//! [`CsrfLayer`] that checks it (`csrf`); typed flash messages (`flash`).
+
+mod csrf;
+mod flash;
+
+pub use csrf::{CsrfFuture, CsrfLayer, CsrfService, CsrfToken};
+pub use flash::Flash;
 
 use crate::Error;
 use crate::SessionData;
@@ -250,16 +257,21 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for Session<T> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(RequestExtension(request)) = parts.extensions.get::<RequestExtension>().cloned()
-        else {
-            return Err(SessionRejection::MissingLayer);
-        };
-        if let Err(error) = request.ready(&parts.headers).await {
-            let status = error.status(request.config.statuses);
-            return Err(SessionRejection::Unavailable { status, error });
-        }
-        Ok(Self::of(request))
+        ready(parts).await.map(Self::of)
     }
+}
+
+/// The request's session, loaded (once per request).
+async fn ready(parts: &Parts) -> Result<Arc<RequestSession>, SessionRejection> {
+    let Some(RequestExtension(request)) = parts.extensions.get::<RequestExtension>().cloned()
+    else {
+        return Err(SessionRejection::MissingLayer);
+    };
+    if let Err(error) = request.ready(&parts.headers).await {
+        let status = error.status(request.config.statuses);
+        return Err(SessionRejection::Unavailable { status, error });
+    }
+    Ok(request)
 }
 
 /// Why a [`Session`] could not be extracted.

@@ -12,6 +12,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+mod builtin;
+pub(crate) use builtin::{builtin_session_data, decode_builtin};
+
 /// A struct that can be a typed session: implemented by `#[derive(Session)]`.
 ///
 /// The items are the derive's business and hidden from the docs; the accessors a struct
@@ -38,6 +41,14 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// Encodes the fields whose bit is set in `dirty`.
     #[doc(hidden)]
     fn encode_dirty(&self, dirty: u64, out: &mut Changes<Self>) -> Result<(), Error>;
+
+    /// Encodes field `index` into `buf`: its length, or `None` when it does not fit (the
+    /// caller then encodes it the long way) or is no field.
+    #[doc(hidden)]
+    fn encode_field(&self, index: usize, buf: &mut [u8]) -> Option<usize> {
+        let _ = (index, buf);
+        None
+    }
 
     /// Wraps the request's shared field state in the accessor type.
     #[doc(hidden)]
@@ -68,6 +79,14 @@ pub fn decode_field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V
             None
         }
     }
+}
+
+/// `value` encoded into `buf`: its length, or `None` if it does not fit.
+#[doc(hidden)]
+pub fn encode_into<V: Serialize>(value: &V, buf: &mut [u8]) -> Option<usize> {
+    postcard::to_slice(value, buf)
+        .ok()
+        .map(|encoded| encoded.len())
 }
 
 /// A struct's changed fields, encoded, on their way into the record.
@@ -154,17 +173,74 @@ impl<T: SessionData> SharedFields<T> {
 
     /// Calls `f` to change field `index` in place, marks that field changed, and keeps `f`:
     /// if another request saved the session meanwhile, `f` runs again on the value it saved.
+    ///
+    /// An `f` that leaves an unchanged field as it was (`Option::take` on `None`) changes
+    /// nothing: the field stays unchanged, so that reading by taking saves nothing.
     pub fn update<R>(&self, index: usize, mut f: impl FnMut(&mut T) -> R + Send + 'static) -> R {
         let mut state = self.0.lock();
         let bit = 1 << index;
-        state.dirty |= bit;
-        let result = f(&mut state.value);
+        let result = if state.dirty & bit == 0 {
+            let (result, changed) = changes_field(&mut state.value, index, &mut f);
+            if !changed {
+                return result;
+            }
+            state.dirty |= bit;
+            result
+        } else {
+            f(&mut state.value)
+        };
         if state.replaced & bit == 0 {
             let run = Box::new(move |value: &mut T| drop(f(value)));
             state.updates.push(Update { index, run });
         }
         result
     }
+}
+
+/// Runs `f` on `value`, and tells whether field `index` changed: its encoding before and
+/// after differ (or could not be compared). A small field is encoded on the stack; a larger
+/// one into a buffer kept per thread, which costs no allocation once it has grown.
+fn changes_field<T: SessionData, R>(
+    value: &mut T,
+    index: usize,
+    f: &mut impl FnMut(&mut T) -> R,
+) -> (R, bool) {
+    const SMALL: usize = 128;
+    let mut before = [0; SMALL];
+    if let Some(len) = value.encode_field(index, &mut before) {
+        let result = f(value);
+        let mut after = [0; SMALL];
+        let same = value
+            .encode_field(index, &mut after)
+            .is_some_and(|after_len| before[..len] == after[..after_len]);
+        return (result, !same);
+    }
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<FieldChanges> = std::cell::RefCell::default();
+    }
+    let encode = |value: &T, scratch: &mut FieldChanges| {
+        let mut changes = Changes::<T>::new(std::mem::take(scratch));
+        let encoded = value.encode_dirty(1 << index, &mut changes);
+        *scratch = changes.into_fields();
+        encoded.is_ok()
+    };
+    SCRATCH.with(|scratch| {
+        // `f` is the user's: it could reach this buffer again only through another
+        // session's `update_*`, which finds it borrowed and counts as a change.
+        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+            return (f(value), true);
+        };
+        scratch.clear();
+        let before = encode(value, &mut scratch);
+        let result = f(value);
+        let after = encode(value, &mut scratch);
+        let same = before && after && {
+            let mut encoded = scratch.iter().map(|(_, bytes)| bytes);
+            encoded.next() == encoded.next()
+        };
+        scratch.clear();
+        (result, !same)
+    })
 }
 
 impl<T> fmt::Debug for SharedFields<T> {
@@ -300,85 +376,4 @@ impl<T: SessionData> View for Typed<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Session;
-    use std::time::SystemTime;
-
-    #[derive(Session, Default)]
-    struct Tally {
-        count: u64,
-        label: String,
-    }
-
-    /// A record holding `count` and `label`, as another request saved it.
-    fn stored(count: u64, label: &str) -> Record {
-        let typed = Typed::<Tally>::new(&Record::new(SystemTime::now()));
-        let fields = typed.fields();
-        fields.write(0, |tally| tally.count = count);
-        fields.write(1, |tally| tally.label = label.to_owned());
-        let mut changes = FieldChanges::default();
-        typed.changes(&mut changes).unwrap();
-        Record::new(SystemTime::now()).with(changes.iter())
-    }
-
-    fn rebased(typed: &Typed<Tally>, current: &Record) -> Tally {
-        let mut changes = FieldChanges::default();
-        typed.rebase(current, typed.dirty(), &mut changes).unwrap();
-        Tally::decode(&current.with(changes.iter()))
-    }
-
-    #[test]
-    fn updates_run_again_on_the_stored_value_and_replacements_win() {
-        let typed = Typed::<Tally>::new(&stored(1, "a"));
-        let fields = typed.fields();
-        assert_eq!(
-            fields.update(0, |tally| {
-                tally.count += 1;
-                tally.count
-            }),
-            2,
-            "the handler sees its own result"
-        );
-        fields.write(1, |tally| tally.label = "mine".into());
-        let on_theirs = rebased(&typed, &stored(10, "theirs"));
-        assert_eq!(on_theirs.count, 11, "the update ran again on 10");
-        assert_eq!(on_theirs.label, "mine", "set_ is last writer wins");
-    }
-
-    #[test]
-    fn a_replacement_after_updates_drops_them_and_updates_after_it_are_not_replayed() {
-        let typed = Typed::<Tally>::new(&stored(1, "a"));
-        let fields = typed.fields();
-        fields.update(0, |tally| tally.count += 1);
-        fields.write(0, |tally| tally.count = 100);
-        fields.update(0, |tally| tally.count += 1);
-        assert_eq!(rebased(&typed, &stored(10, "theirs")).count, 101);
-    }
-
-    #[test]
-    fn after_a_rebased_save_later_updates_build_on_the_stored_value() {
-        let typed = Typed::<Tally>::new(&stored(1, "a"));
-        let fields = typed.fields();
-        fields.update(0, |tally| tally.count += 1);
-        let theirs = stored(10, "theirs");
-        let mut changes = FieldChanges::default();
-        typed.rebase(&theirs, 0b01, &mut changes).unwrap();
-        let written = theirs.with(changes.iter());
-        typed.saved(0b01, Some(&written));
-        assert_eq!(fields.read(|tally| tally.count), 11, "the stored value");
-        fields.update(0, |tally| tally.count += 1);
-        assert_eq!(rebased(&typed, &written).count, 12, "one update, not two");
-        assert_eq!(rebased(&typed, &stored(20, "x")).count, 21);
-    }
-
-    #[test]
-    fn a_retyped_field_is_none() {
-        let mut record = Record::new(SystemTime::now());
-        record.apply([("V.n", &postcard::to_allocvec(&300u64).unwrap()[..])]);
-        assert_eq!(decode_field::<u64>(&record, "V.n"), Some(300));
-        assert_eq!(decode_field::<String>(&record, "V.n"), None);
-        assert_eq!(decode_field::<bool>(&record, "V.n"), None);
-        assert_eq!(decode_field::<u64>(&record, "V.missing"), None);
-    }
-}
+mod tests;

@@ -1,0 +1,221 @@
+//! The demo's HTML app in a real browser: headless Chromium, driven through ChromeDriver
+//! (Debian's `chromium` and `chromium-driver`, which `.ci/run` installs). Log in, count a
+//! visit, see each flash message once, log out; and a form posted from another origin's
+//! page, which the browser sends with the session cookie, refused for its CSRF token.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use session::{FileStore, Key, SessionLayer};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// ChromeDriver, stopped (by its pid) when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+            "{CHROMEDRIVER} and {CHROMIUM} are needed: apt-get install chromium chromium-driver"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let status = format!("{}/status", driver.url);
+        for _ in 0..100 {
+            if reqwest::get(&status)
+                .await
+                .is_ok_and(|reply| reply.status().is_success())
+            {
+                return driver;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not answer on {status}");
+    }
+
+    /// A headless Chromium with a profile of its own, kept off the network but loopback.
+    async fn browser(&self, profile: &std::path::Path) -> Client {
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// The page's flash message, if it shows one.
+async fn flash(browser: &Client) -> Option<String> {
+    let found = browser.find_all(Locator::Id("flash")).await.unwrap();
+    match found.first() {
+        Some(element) => Some(element.text().await.unwrap()),
+        None => None,
+    }
+}
+
+async fn text_of(browser: &Client, id: &str) -> String {
+    let element = browser.wait().for_element(Locator::Id(id)).await.unwrap();
+    element.text().await.unwrap()
+}
+
+async fn click(browser: &Client, id: &str) {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// A page of another origin (same site: another port on 127.0.0.1, so the browser sends
+/// the `SameSite=Lax` session cookie with its post) that posts a form to the demo.
+fn attacker(target: String) -> axum::Router {
+    let page = move |axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>| {
+        let target = target.clone();
+        async move {
+            let token = query
+                .iter()
+                .find(|(name, _)| name == "token")
+                .map_or("forged", |(_, value)| value.as_str())
+                .to_owned();
+            axum::response::Html(format!(
+                r#"<form id="f" method="post" action="{target}/ui/visit"><input type="hidden" name="csrf_token" value="{token}"></form><script>document.getElementById("f").submit()</script>"#
+            ))
+        }
+    };
+    axum::Router::new().route("/", axum::routing::get(page))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_logs_in_counts_sees_each_flash_once_and_a_forged_form_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("sessions")).unwrap();
+    let layer = SessionLayer::new(store, &Key::generate()).with_secure(false);
+    let demo = serve(session_examples::app(layer)).await;
+    let evil = serve(attacker(demo.clone())).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(&dir.path().join("profile")).await;
+
+    browser.goto(&demo).await.unwrap();
+    let name = browser
+        .wait()
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap();
+    name.send_keys("ada").await.unwrap();
+    click(&browser, "login").await;
+    assert_eq!(text_of(&browser, "user").await, "Logged in as ada");
+    assert_eq!(flash(&browser).await.as_deref(), Some("Welcome, ada!"));
+    browser.refresh().await.unwrap();
+    assert_eq!(text_of(&browser, "user").await, "Logged in as ada");
+    assert_eq!(flash(&browser).await, None, "shown once");
+
+    click(&browser, "visit").await;
+    assert_eq!(text_of(&browser, "visits").await, "1");
+    assert_eq!(flash(&browser).await.as_deref(), Some("Visit 1 counted."));
+
+    // Another origin's page posts a form with a made-up token: refused, nothing counted.
+    browser.goto(&format!("{evil}/")).await.unwrap();
+    browser
+        .wait()
+        .for_url(&format!("{demo}/ui/visit").parse().unwrap())
+        .await
+        .unwrap();
+    let refused = browser.source().await.unwrap();
+    assert!(
+        refused.contains("CSRF token missing or invalid"),
+        "{refused}"
+    );
+    browser.goto(&demo).await.unwrap();
+    assert_eq!(
+        text_of(&browser, "visits").await,
+        "1",
+        "the forged post changed nothing"
+    );
+
+    // The same cross-origin post with the page's real token goes through: the browser did
+    // send the cookie, and only the token stopped the forgery.
+    let field = browser
+        .find(Locator::Css("input[name=csrf_token]"))
+        .await
+        .unwrap();
+    let real = field.attr("value").await.unwrap().unwrap();
+    browser
+        .goto(&format!("{evil}/?token={real}"))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("visits"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "visits").await, "2");
+
+    click(&browser, "logout").await;
+    browser
+        .wait()
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap();
+    assert_eq!(flash(&browser).await.as_deref(), Some("Logged out."));
+    browser.refresh().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap();
+    assert_eq!(flash(&browser).await, None);
+    browser.close().await.unwrap();
+}
