@@ -7,6 +7,9 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg \
 //!     target/release/deps/instructions-* "session MemoryStore" 2 1000
 //! ```
+//! With `--features metrics` and `BENCH_PROMETHEUS=1`, a Prometheus recorder records the
+//! session metrics (what the feature costs; without the variable, metrics go nowhere).
+//!
 //! Arguments: a stack's name (as in the `requests` tables), a workload's index (0 untouched,
 //! 1 read, 2 write, 3 new visitor), and the number of requests. Without arguments (as in
 //! `cargo test --benches`) it runs each cell once.
@@ -19,6 +22,12 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    #[cfg(feature = "metrics")]
+    if std::env::var_os("BENCH_PROMETHEUS").is_some() {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only recorder");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -60,6 +60,8 @@ pub struct DemoConfig {
     pub secure: bool,
     /// `DEMO_CSRF=1`: unsafe methods on the cookie routes require `X-CSRF-Token`.
     pub csrf: bool,
+    /// `DEMO_METRICS=1`: the session metrics at `GET /metrics`, in the Prometheus format.
+    pub metrics: bool,
 }
 
 impl DemoConfig {
@@ -119,6 +121,7 @@ impl DemoConfig {
             idle: Duration::from_secs(parse(&var, "SESSION_IDLE_SECS", 1800u64)?),
             secure: var("SESSION_SECURE").as_deref() == Some("1"),
             csrf: var("DEMO_CSRF").as_deref() == Some("1"),
+            metrics: var("DEMO_METRICS").as_deref() == Some("1"),
         })
     }
 
@@ -254,6 +257,7 @@ mod tests {
         assert_eq!(config.idle, Duration::from_secs(1800));
         assert!(!config.secure);
         assert!(!config.options().csrf, "off: existing clients keep working");
+        assert!(!config.metrics);
     }
 
     #[test]
@@ -266,9 +270,11 @@ mod tests {
             ("SESSION_IDLE_SECS", "60"),
             ("SESSION_SECURE", "1"),
             ("DEMO_CSRF", "1"),
+            ("DEMO_METRICS", "1"),
         ];
         let config = config(&vars).unwrap();
         assert!(config.options().csrf);
+        assert!(config.metrics);
         assert_eq!(
             (config.store, config.addr.port(), config.key_generated),
             (StoreKind::Memory, 4000, false)

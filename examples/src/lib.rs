@@ -39,6 +39,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
 use session::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport};
 use std::time::Duration;
@@ -114,6 +115,16 @@ pub fn app_with(layer: SessionLayer, options: Options) -> Router {
         .merge(page::routes())
         .layer(layer)
         .nest("/api", api)
+}
+
+/// `GET /metrics`: what `recorder` holds, in the Prometheus text format (`DEMO_METRICS=1`).
+/// Merged beside [`app_with`]'s routes, outside their session layer: it never touches a
+/// session.
+pub fn metrics_route(recorder: PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || std::future::ready(recorder.render())),
+    )
 }
 
 fn view(session: &Session<Demo>) -> Json<View> {

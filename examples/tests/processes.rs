@@ -317,3 +317,56 @@ async fn load_on_memory_file_cookie_and_redis_stores() {
         load(store).await;
     }
 }
+
+/// `DEMO_METRICS=1`: `GET /metrics` shows what the session routes did, in the Prometheus
+/// format, without a session of its own and without a session id; off, there is no route.
+#[tokio::test]
+async fn the_demo_serves_its_metrics_when_asked_and_metrics_never_touch_the_session() {
+    let demo = Demo::start_with("memory", &[("DEMO_METRICS", "1")]).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    view(
+        &browser,
+        reqwest::Method::POST,
+        format!("{}/visit", demo.base),
+    )
+    .await;
+    view(
+        &browser,
+        reqwest::Method::GET,
+        format!("{}/session", demo.base),
+    )
+    .await;
+    let plain = reqwest::Client::new();
+    let response = plain
+        .get(format!("{}/metrics", demo.base))
+        .header("cookie", "id=not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("set-cookie").is_none());
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"session_creates_total{store="memory"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"session_loads_total{store="memory",outcome="hit"} 1"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("rejected"),
+        "/metrics never reads the cookie it was sent: {text}"
+    );
+    assert!(
+        text.contains("session_store_call_duration_seconds"),
+        "{text}"
+    );
+
+    let off = Demo::start("memory").await;
+    let response = reqwest::get(format!("{}/metrics", off.base)).await.unwrap();
+    assert_eq!(response.status(), 404);
+}

@@ -5,6 +5,7 @@ use crate::Key;
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
 use crate::cookie::{CookieStore, SignedCookieStore};
+use crate::observe::ObservedStore;
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -65,7 +66,7 @@ pub(crate) enum Backend {
 /// A server-side store and the signer of its id cookies.
 #[derive(Debug)]
 pub(crate) struct ServerBackend {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: ObservedStore,
     pub(crate) ids: IdSigner,
 }
 
@@ -74,7 +75,7 @@ impl Backend {
     pub(crate) fn new(kind: &BackendKind, keys: &[Key]) -> Self {
         match kind {
             BackendKind::Server(store) => Self::Server(Arc::new(ServerBackend {
-                store: Arc::clone(store),
+                store: ObservedStore::sessions(Arc::clone(store)),
                 ids: IdSigner::new(keys),
             })),
             BackendKind::Sealed => Self::Cookie(Arc::new(CookieCodec::sealed(keys))),

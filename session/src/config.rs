@@ -100,7 +100,7 @@ pub(crate) struct Config {
     /// `None`: a quarter of the idle timeout, at most a minute.
     pub(crate) refresh_interval: Option<Duration>,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
-    pub(crate) revocations: Option<Arc<dyn crate::Store>>,
+    pub(crate) revocations: Option<crate::observe::ObservedStore>,
 }
 
 impl Config {

@@ -56,6 +56,7 @@ mod id;
 mod key;
 mod layer;
 mod lifetime;
+mod observe;
 mod owner;
 mod random;
 mod record;
@@ -88,6 +89,7 @@ pub use extract::{
 pub use id::{Fingerprint, NotAFingerprint, SessionId};
 pub use key::{Key, KeyError};
 pub use layer::{ResponseFuture, SessionLayer, SessionService};
+pub use observe::names as metric_names;
 pub use owner::InvalidOwner;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;

@@ -60,6 +60,7 @@ pub(crate) enum Via {
 }
 
 /// Where to look for a request's token.
+#[derive(Clone, Copy)]
 pub(crate) enum Found<'a> {
     /// In the header: this token, if the request carried one.
     Header(Option<&'a str>),

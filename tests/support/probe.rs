@@ -98,6 +98,10 @@ impl ProbeStore {
 }
 
 impl Store for ProbeStore {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
     fn load<'a>(
         &'a self,
         id: &'a SessionId,

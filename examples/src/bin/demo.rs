@@ -1,5 +1,6 @@
 //! `cargo run --bin demo`: the demo server. Configuration: see `session_examples::config`.
 
+use metrics_exporter_prometheus::PrometheusBuilder;
 use session_examples::config::DemoConfig;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -32,8 +33,20 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let store = config.store_name();
-    tracing::info!(addr = %config.addr, %store, csrf = config.csrf, "demo listening");
-    let app = session_examples::app_with(layer, config.options());
+    tracing::info!(
+        addr = %config.addr,
+        %store,
+        csrf = config.csrf,
+        metrics = config.metrics,
+        "demo listening"
+    );
+    let mut app = session_examples::app_with(layer, config.options());
+    if config.metrics {
+        let recorder = PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+        app = app.merge(session_examples::metrics_route(recorder));
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

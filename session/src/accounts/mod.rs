@@ -16,6 +16,7 @@ pub(crate) use revocations::{bump, is_revoked};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::lifetime::remembered;
+use crate::observe::ObservedStore;
 use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::{OwnedRecord, StoreError};
@@ -168,7 +169,7 @@ pub(crate) async fn revoke_all_but(
     Ok(None)
 }
 
-fn server_store(config: &Config) -> Result<&Arc<dyn crate::Store>, Error> {
+fn server_store(config: &Config) -> Result<&ObservedStore, Error> {
     match &config.backend {
         Backend::Server(backend) => Ok(&backend.store),
         Backend::Cookie(_) => Err(StoreError::NoOwnerIndex.into()),

@@ -6,10 +6,10 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::id::tagged_sha256;
-use crate::store::{SaveOutcome, Store, StoreError};
+use crate::observe::ObservedStore;
+use crate::store::{SaveOutcome, StoreError};
 use crate::time::{LONGEST, unix_us};
 use crate::{Error, SessionId};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How many times a revocation retries a lost compare-and-swap.
@@ -23,7 +23,7 @@ fn key(owner: &str) -> SessionId {
     SessionId::from_bytes(bytes)
 }
 
-fn store(config: &Config) -> Result<&Arc<dyn Store>, Error> {
+fn store(config: &Config) -> Result<&ObservedStore, Error> {
     match (&config.backend, &config.revocations) {
         (Backend::Cookie(_), Some(store)) => Ok(store),
         _ => Err(StoreError::NoOwnerIndex.into()),

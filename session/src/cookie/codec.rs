@@ -77,6 +77,14 @@ impl CookieCodec {
         )
     }
 
+    /// The kind of store, as metrics and traces label it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Sealed(_) => "cookie",
+            Self::Signed(_) => "signed_cookie",
+        }
+    }
+
     fn kind(&self) -> u8 {
         match self {
             Self::Sealed(_) => b'S',

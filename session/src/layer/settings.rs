@@ -5,6 +5,7 @@ use super::SessionLayer;
 use crate::Key;
 use crate::config::{Config, SaveMode};
 use crate::cookie;
+use crate::observe::ObservedStore;
 use crate::time::LONGEST;
 use ::cookie::SameSite;
 use http::StatusCode;
@@ -164,7 +165,7 @@ impl SessionLayer {
     /// # let _ = layer;
     /// ```
     pub fn with_revocation_store(self, store: impl crate::Store) -> Self {
-        let store: Arc<dyn crate::Store> = Arc::new(store);
+        let store = ObservedStore::revocations(Arc::new(store));
         self.with(|config| config.revocations = Some(store))
     }
 

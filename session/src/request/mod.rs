@@ -8,6 +8,7 @@
 
 mod csrf;
 mod flash;
+mod live;
 mod owner;
 mod rotation;
 mod seal;
@@ -22,7 +23,7 @@ pub(crate) use tests::ALLOCATOR_CACHE_MAX;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::record::Record;
-use crate::transport::Via;
+use crate::transport::{Found, Via};
 use crate::typed::SharedFields;
 use crate::{Error, SessionData};
 use http::header::SET_COOKIE;
@@ -253,6 +254,15 @@ impl RequestSession {
             rotate: state.rotate,
             ending: state.ending,
         }
+    }
+}
+
+/// Whether the request sent a token where `found` says to look (a cookie named `name`, or
+/// the header), whatever it holds: one that then fails to verify or open was rejected.
+fn presented(found: Found<'_>, name: &str, headers: &HeaderMap) -> bool {
+    match found {
+        Found::Header(token) => token.is_some(),
+        Found::Cookie => crate::cookie::cookie_values(name, headers).next().is_some(),
     }
 }
 

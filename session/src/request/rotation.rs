@@ -1,17 +1,18 @@
 //! Moving a session to a new id (`cycle_id()`, a login): the new record is written before
 //! the old one is deleted, and only the request that deletes the old one keeps the new.
 
-use super::server::{Save, decode};
+use super::live::decode;
+use super::server::Save;
 use super::state::Current;
+use crate::observe::ObservedStore;
 use crate::owner::owner_of;
-use crate::store::Store;
 use crate::typed::Dirty;
 use crate::{Error, SessionId};
 
 /// Rebases `save.record` on the `old` record as it is now, for a move to a new id; returns
 /// the old record's owner. `None`: another request ended the session first.
 pub(super) async fn rebase_for_rotation(
-    store: &dyn Store,
+    store: &ObservedStore,
     old: Current,
     save: &mut Save,
     dirty: &Dirty,
@@ -30,7 +31,7 @@ pub(super) async fn rebase_for_rotation(
 /// owner's sessions finds the old one or the new one: revoking them all cannot miss a
 /// rotation in flight.
 pub(super) async fn retire(
-    store: &dyn Store,
+    store: &ObservedStore,
     old: &Current,
     old_owner: Option<&str>,
     new: &SessionId,

@@ -6,6 +6,7 @@ use super::RequestSession;
 use super::state::{Decision, Kind, State};
 use crate::config::Config;
 use crate::cookie::codec::CookieCodec;
+use crate::observe::{self, Loaded};
 use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
 use crate::transport::{Found, Via};
@@ -19,7 +20,8 @@ impl RequestSession {
         let name = &self.config.cookie.name;
         let now = SystemTime::now();
         let now_ms = unix_ms(now);
-        let (via, opened) = match self.config.transport.find(headers) {
+        let found = self.config.transport.find(headers);
+        let (via, opened) = match found {
             Found::Header(token) => (
                 Via::Header,
                 token.and_then(|token| codec.open(name, token, now_ms)),
@@ -31,10 +33,18 @@ impl RequestSession {
             ),
         };
         let Some(opened) = opened else {
+            if observe::ENABLED {
+                if super::presented(found, name, headers) {
+                    observe::rejected(codec.name(), "unopenable");
+                }
+                observe::loaded(codec.name(), Loaded::Miss);
+            }
             self.lock().via = via;
             return;
         };
         let live = !self.config.past_lifetime(&opened.record, now);
+        let outcome = if live { Loaded::Hit } else { Loaded::Expired };
+        observe::loaded(codec.name(), outcome);
         let mut state = if live {
             let mut state = self.lock_around(opened.record);
             state.old_key = opened.old_key;
@@ -92,10 +102,16 @@ impl State {
         };
         let size = header.len();
         if size > config.cookie_size_limit {
+            observe::count(observe::names::TOO_LARGE, cookie.codec.name());
             return Err(Error::SessionTooLarge {
                 size,
                 limit: config.cookie_size_limit,
             });
+        }
+        let store = cookie.codec.name();
+        observe::size(observe::names::COOKIE_BYTES, store, size);
+        if self.rotate && cookie.id.is_some() {
+            observe::count(observe::names::ROTATIONS, store);
         }
         self.saved(&dirty, None);
         self.base = record;

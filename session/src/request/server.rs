@@ -3,15 +3,17 @@
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
+use super::live::{decode, live};
 use super::rotation::{rebase_for_rotation, retire};
 use super::state::{Current, Decision, Doomed, Kind, State};
 use super::turn::{self, Turn, TurnGuard};
 use crate::backend::ServerBackend;
 use crate::config::{Config, LastSave, QueuedSave};
 use crate::id::shard_of_owner;
+use crate::observe::{self, Loaded, ObservedStore};
 use crate::owner::owner_of;
 use crate::record::Record;
-use crate::store::{SaveOutcome, Store, StoredRecord, Version};
+use crate::store::SaveOutcome;
 use crate::transport::{Found, Via};
 use crate::typed::Dirty;
 use crate::{Error, SessionId};
@@ -30,7 +32,7 @@ const HOT_RECORD_MAX: usize = 16 * 1024;
 
 /// What a commit does, worked out under the state lock.
 pub(super) struct Plan {
-    store: Arc<dyn Store>,
+    store: ObservedStore,
     /// The records to delete first.
     doomed: Vec<Doomed>,
     action: Action,
@@ -61,13 +63,6 @@ pub(super) struct Save {
     pub(super) followers: Vec<Arc<QueuedSave>>,
 }
 
-/// A loaded record that is still the session: it decodes, and is within its lifetime.
-pub(super) struct Live {
-    pub(super) record: Record,
-    pub(super) version: Version,
-    pub(super) expires_at: SystemTime,
-}
-
 pub(super) enum Written {
     /// Stored as `current`, until `expires_at`.
     Saved {
@@ -85,7 +80,8 @@ impl RequestSession {
         headers: &HeaderMap,
     ) -> Result<(), Error> {
         let name = &self.config.cookie.name;
-        let (via, verified) = match self.config.transport.find(headers) {
+        let found = self.config.transport.find(headers);
+        let (via, verified) = match found {
             Found::Header(token) => (
                 Via::Header,
                 token.and_then(|token| backend.ids.verify(name, token)),
@@ -93,13 +89,23 @@ impl RequestSession {
             Found::Cookie => (Via::Cookie, backend.ids.find(name, headers)),
         };
         let Some(verified) = verified else {
+            if observe::ENABLED && super::presented(found, name, headers) {
+                observe::rejected(backend.store.name(), "forged");
+            }
             self.lock().via = via;
             return Ok(());
         };
         let key = verified.id.storage_key();
         let stored = backend.store.load(&key).await?;
         let now = SystemTime::now();
-        let (mut state, current) = match stored.and_then(|stored| live(&self.config, stored, now)) {
+        let loaded = stored.map_or(Err(Loaded::Miss), |stored| live(&self.config, stored, now));
+        observe::loaded(
+            backend.store.name(),
+            loaded
+                .as_ref()
+                .map_or_else(|outcome| *outcome, |_| Loaded::Hit),
+        );
+        let (mut state, current) = match loaded.ok() {
             Some(live) => {
                 let mut state = self.lock_around(live.record);
                 state.expires_at = Some(live.expires_at);
@@ -143,7 +149,7 @@ impl RequestSession {
                 }
             }
             Action::Save(save) => {
-                let written = self.write(&*plan.store, save, &plan.dirty, now).await?;
+                let written = self.write(&plan.store, save, &plan.dirty, now).await?;
                 // The record that was written becomes the base, moved (not copied) out.
                 if let Action::Save(save) = std::mem::replace(&mut plan.action, Action::None) {
                     self.lock()
@@ -164,7 +170,7 @@ impl RequestSession {
     /// later ones back off, for at most [`CONTENTION_BUDGET`].
     async fn write(
         &self,
-        store: &dyn Store,
+        store: &ObservedStore,
         save: &mut Save,
         dirty: &Dirty,
         now: SystemTime,
@@ -188,7 +194,7 @@ impl RequestSession {
     /// exists.
     async fn write_turn(
         &self,
-        store: &dyn Store,
+        store: &ObservedStore,
         save: &mut Save,
         dirty: &Dirty,
         now: SystemTime,
@@ -242,6 +248,7 @@ impl RequestSession {
                         if !Box::pin(retire(store, old, old_owner.as_deref(), &key, owner)).await? {
                             return Ok(Written::Gone);
                         }
+                        observe::count(observe::names::ROTATIONS, store.name());
                     }
                     if let Some((_, turn)) = &mut turn {
                         let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
@@ -258,11 +265,13 @@ impl RequestSession {
                 }
                 SaveOutcome::Missing => return Ok(Written::Gone),
                 SaveOutcome::Conflict if std::time::Instant::now() >= deadline => {
+                    observe::count(observe::names::CONTENTION_FAILURES, store.name());
                     return Err(Error::Contention { attempts: attempt });
                 }
                 // A new random id collided with a live one: draw another.
                 SaveOutcome::Conflict if save.current.is_none() => {}
                 SaveOutcome::Conflict => {
+                    observe::count(observe::names::RETRIES, store.name());
                     // Another process saved first. Back off a random while, so that two in
                     // lockstep stop winning each other's window, keeping the turn: this
                     // process's saves of the session that queue meanwhile are made with
@@ -308,7 +317,7 @@ impl State {
         if server.doomed.is_empty() && decision == Decision::Nothing {
             return Ok(None);
         }
-        let store = Arc::clone(&server.backend.store);
+        let store = server.backend.store.clone();
         let doomed = std::mem::take(&mut server.doomed);
         let current = server.current;
         let base = &self.base;
@@ -370,25 +379,4 @@ async fn backoff(attempt: u32) {
     let ceiling = 1u64 << attempt.min(6);
     let micros = crate::random::u64() % (ceiling * 1000);
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
-}
-
-/// The loaded record as this request's session, unless it is corrupt or too old.
-pub(super) fn live(config: &Config, stored: StoredRecord, now: SystemTime) -> Option<Live> {
-    let expires_at = stored.expires_at;
-    let (record, version) = decode(stored)?;
-    (!config.past_lifetime(&record, now)).then_some(Live {
-        record,
-        version,
-        expires_at,
-    })
-}
-
-pub(super) fn decode(stored: StoredRecord) -> Option<(Record, Version)> {
-    match Record::decode_vec(stored.data) {
-        Ok(record) => Some((record, stored.version)),
-        Err(error) => {
-            tracing::warn!(%error, "corrupt session record; treating it as no session");
-            None
-        }
-    }
 }

@@ -13,11 +13,12 @@
 //! cancelled) makes its save itself, with whatever queued since.
 
 use super::RequestSession;
-use super::server::{Save, Written, decode};
+use super::live::decode;
+use super::server::{Save, Written};
 use super::state::Current;
 use crate::config::{Combined, LastSave, QueuedSave, Turns};
+use crate::observe::ObservedStore;
 use crate::record::{FieldChanges, Record};
-use crate::store::Store;
 use crate::typed::Dirty;
 use crate::{Error, SessionId};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -121,7 +122,7 @@ impl RequestSession {
     /// load, instead of sending a save that is sure to lose.
     pub(super) async fn catch_up(
         &self,
-        store: &dyn Store,
+        store: &ObservedStore,
         save: &mut Save,
         dirty: &Dirty,
         last: &LastSave,

@@ -173,6 +173,13 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// The kind of store, as metrics and traces label its calls: `memory`, `file`, `redis`,
+    /// `postgres`, `sqlite`; the default `custom`. A short constant, never anything of a
+    /// session.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
     /// The live records of `owner`'s sessions. The default keeps no index, and answers
     /// [`StoreError::NoOwnerIndex`]: sessions can then have owners, but not be listed or
     /// revoked by owner.
@@ -217,6 +224,10 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         owner: Option<&'a str>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).delete(id, owner)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
     }
 
     fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {

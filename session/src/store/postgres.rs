@@ -109,4 +109,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore);
+sql_store!(PostgresStore, "postgres");

@@ -100,4 +100,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore);
+sql_store!(SqliteStore, "sqlite");

@@ -310,6 +310,10 @@ impl Inner {
 }
 
 impl Store for FileStore {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
     fn load<'a>(
         &'a self,
         id: &'a SessionId,

@@ -235,6 +235,10 @@ fn write(shard: &Shard) -> std::sync::RwLockWriteGuard<'_, Records> {
 }
 
 impl Store for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     fn load<'a>(
         &'a self,
         id: &'a SessionId,

@@ -212,6 +212,10 @@ fn stored(key: &str, mut value: Vec<u8>, now_ms: u64) -> Option<StoredRecord> {
 }
 
 impl Store for RedisStore {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
     fn load<'a>(
         &'a self,
         id: &'a SessionId,

@@ -85,7 +85,7 @@ pub(crate) fn first_version() -> i64 {
 /// Implements the table maintenance methods and [`Store`](crate::Store) for a struct with
 /// `pool` (an sqlx pool), `queries: Arc<Queries>` and `timeout: Duration` fields.
 macro_rules! sql_store {
-    ($store:ident) => {
+    ($store:ident, $name:literal) => {
         impl $store {
             /// Creates the table and its `expires_at` index if they do not exist.
             ///
@@ -158,6 +158,10 @@ macro_rules! sql_store {
         }
 
         impl $crate::Store for $store {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
             fn load<'a>(
                 &'a self,
                 id: &'a $crate::SessionId,
