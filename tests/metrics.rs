@@ -197,9 +197,19 @@ async fn lifecycle(store: &'static str, layer: SessionLayer, server: bool) {
         1,
         "{store}: {rejected:?}"
     );
-    // A visitor without a cookie is no rejection.
+    if !server {
+        let miss = [("outcome", "miss"), ("store", store)];
+        assert_eq!(
+            get(&rejected, names::LOADS, &miss),
+            1,
+            "{store}: {rejected:?}"
+        );
+    }
+    // A visitor without a cookie is no rejection, and no lookup.
     let (_, fresh) = measure(forger.get("/session")).await;
     assert_eq!(get(&fresh, names::REJECTED_TOKENS, &labels), 0, "{store}");
+    let miss = [("outcome", "miss"), ("store", store)];
+    assert_eq!(get(&fresh, names::LOADS, &miss), 0, "{store}: {fresh:?}");
 
     let (_, logout) = measure(client.post("/logout")).await;
     if server {

@@ -33,10 +33,9 @@ impl RequestSession {
             ),
         };
         let Some(opened) = opened else {
-            if observe::ENABLED {
-                if super::presented(found, name, headers) {
-                    observe::rejected(codec.name(), "unopenable");
-                }
+            // As for a store: a lookup, and a miss, only when a cookie or token was sent.
+            if observe::ENABLED && super::presented(found, name, headers) {
+                observe::rejected(codec.name(), "unopenable");
                 observe::loaded(codec.name(), Loaded::Miss);
             }
             self.lock().via = via;
