@@ -2,7 +2,6 @@
 //! fingerprint) and "remember me", a lifetime of its own: issue 15's first part, on every
 //! store.
 
-use crate::shared_stores::{redis_store, sqlite_store};
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
@@ -11,6 +10,7 @@ use session::{
     SignedCookieStore,
 };
 use session_tests::{Client, ProbeStore, key, postgres_store, send};
+use session_tests::{redis_store, sqlite_store};
 use std::time::Duration;
 
 #[derive(Session, Default)]

@@ -2,7 +2,7 @@
 //! nothing written for requests that neither set nor take one; one winner when two
 //! requests take one message at the same time.
 
-use crate::shared_stores::{a_layer_on_every_store, redis_store, sqlite_store};
+use crate::shared_stores::a_layer_on_every_store;
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use session::{CookieStore, FileStore, Flash, MemoryStore, Session, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{Client, Counts, ProbeStore, key, postgres_store};
+use session_tests::{redis_store, sqlite_store};
 use std::time::Duration;
 
 async fn flash(client: &mut Client) -> serde_json::Value {

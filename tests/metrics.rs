@@ -12,10 +12,12 @@ use session::metric_names as names;
 use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use session::{
     CookieStore, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionId,
-    SessionLayer, SignedCookieStore, SqliteStore, Store, StoreError,
+    SessionLayer, SignedCookieStore, Store, StoreError,
 };
 use session_examples::app;
-use session_tests::{Client, ProbeStore, RedisServer, key, postgres_store, redis_url, unique};
+use session_tests::{
+    Client, ProbeStore, RedisServer, key, postgres_store, redis_store, sqlite_store,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -97,19 +99,6 @@ fn get(readings: &Readings, name: &str, labels: &[(&str, &str)]) -> u64 {
         .get(&format!("{name}{{{}}}", labels.join(",")))
         .copied()
         .unwrap_or(0)
-}
-
-fn redis_store() -> RedisStore {
-    RedisStore::new(&redis_url())
-        .expect("valid URL")
-        .with_prefix(unique("test:"))
-}
-
-async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
-    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
-    let store = SqliteStore::open(&url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    store
 }
 
 /// Each server store, by the `store` label it records under.

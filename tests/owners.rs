@@ -3,7 +3,6 @@
 //! instances, with requests in flight (issue 15).
 
 use crate::redis_deployments::redis_cluster_store;
-use crate::shared_stores::{redis_store, sqlite_store};
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{Method, StatusCode};
@@ -15,6 +14,7 @@ use session::{
 use session_tests::{
     Client, ProbeStore, database_url, key, postgres_store, redis_url, send, unique,
 };
+use session_tests::{redis_store, sqlite_store};
 use std::time::Duration;
 
 #[derive(Session, Default)]

@@ -8,29 +8,15 @@ use crate::concurrency::{
 use axum::http::{Method, StatusCode};
 use session::store::conformance;
 use session::{
-    CookieStore, FileStore, MemoryStore, RedisStore, SessionLayer, SignedCookieStore, SqliteStore,
-    Store,
+    CookieStore, FileStore, MemoryStore, RedisStore, SessionLayer, SignedCookieStore, Store,
 };
 use session_examples::app;
 use session_tests::{
-    Client, ProbeStore, RedisServer, capture_logs, key, postgres_store, redis_url, send, unique,
-    view_with,
+    Client, ProbeStore, RedisServer, capture_logs, key, postgres_store, redis_store, redis_url,
+    send, sqlite_store, unique, view_with,
 };
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) fn redis_store() -> RedisStore {
-    RedisStore::new(&redis_url())
-        .expect("valid URL")
-        .with_prefix(unique("test:"))
-}
-
-pub(crate) async fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
-    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
-    let store = SqliteStore::open(&url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    store
-}
 
 /// One layer on each store, new tables and prefixes, with whether the store keeps its
 /// sessions on the server (`false`: a cookie store). Files and SQLite live in `dir`.

@@ -24,7 +24,10 @@ pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 #[cfg(unix)]
 pub use servers::PostgresServer;
-pub use servers::{RedisServer, calls_between, database_url, postgres_store, redis_url, unique};
+pub use servers::{
+    RedisServer, calls_between, database_url, postgres_store, redis_store, redis_url, sqlite_store,
+    unique,
+};
 
 /// A fixed 64-byte test secret.
 pub fn key() -> session::Key {

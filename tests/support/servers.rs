@@ -25,6 +25,21 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{hex}")
 }
 
+/// A Redis store on `REDIS_URL`, under a key prefix of its own.
+pub fn redis_store() -> session::RedisStore {
+    session::RedisStore::new(&redis_url())
+        .expect("valid URL")
+        .with_prefix(unique("test:"))
+}
+
+/// An SQLite store in `dir`, migrated.
+pub async fn sqlite_store(dir: &tempfile::TempDir) -> session::SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let store = session::SqliteStore::open(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store
+}
+
 /// A PostgreSQL store on a table of its own in schema `session_tests`, created now.
 pub async fn postgres_store() -> session::PostgresStore {
     let store = session::PostgresStore::connect(&database_url())
