@@ -6,7 +6,8 @@
 //! cookie_sessions` (each secret at least 64 bytes; `openssl rand -base64 64` makes one).
 
 use axum::{Router, routing::get};
-use session::{CookieStore, Key, KeyError, Session, SessionLayer};
+use session::error::InvalidKeyError;
+use session::{CookieBackend, Key, Session, SessionLayer};
 
 /// A short theme preference: cookies hold about 4 KB, so keep sealed sessions small.
 #[derive(Session, Default, Debug)]
@@ -20,7 +21,7 @@ async fn index(prefs: Session<Prefs>) -> String {
         *views += 1;
         *views
     });
-    prefs.with_theme(|theme| format!("theme {theme:?}, {views} views"))
+    prefs.view_theme(|theme| format!("theme {theme:?}, {views} views"))
 }
 
 async fn dark(prefs: Session<Prefs>) -> &'static str {
@@ -30,14 +31,14 @@ async fn dark(prefs: Session<Prefs>) -> &'static str {
 
 /// The app, sealing with `current` and still opening what `previous` sealed.
 pub fn app(current: &Key, previous: &[Key]) -> Router {
-    let layer = SessionLayer::new(CookieStore::new(), current).with_previous_keys(previous);
+    let layer = SessionLayer::new(CookieBackend::sealed(), current).with_previous_keys(previous);
     Router::new()
         .route("/", get(index))
         .route("/dark", get(dark))
         .layer(layer)
 }
 
-fn key(var: &str) -> Result<Option<Key>, KeyError> {
+fn key(var: &str) -> Result<Option<Key>, InvalidKeyError> {
     std::env::var(var)
         .ok()
         .map(|secret| Key::from_secret(secret.as_bytes()))

@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Use `openssl rand -base64 64` for yours, from configuration, not source.
     let key =
         Key::from_secret(b"an example secret that is at least sixty-four bytes long, really!")?;
-    let app = app(FileStore::new("sessions")?, &key);
+    let app = app(FileStore::open("sessions")?, &key);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("http://127.0.0.1:3000");
     axum::serve(listener, app).await?;

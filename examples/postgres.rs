@@ -28,12 +28,13 @@ pub fn app(store: PostgresStore, key: &Key) -> Router {
     Router::new().route("/", get(add)).layer(layer)
 }
 
-/// The store on `url`, its table created if missing, and a task sweeping expired rows.
-pub async fn store(url: &str) -> Result<PostgresStore, session::StoreError> {
-    let store = PostgresStore::connect(url).await?;
+/// The store on `url`, its table created if missing, sweeping expired rows every minute.
+pub async fn store(url: &str) -> Result<PostgresStore, session::error::StoreError> {
+    // Expired sessions are never served; sweeping only reclaims their rows.
+    let store = PostgresStore::connect(url)
+        .await?
+        .with_sweep_interval(Duration::from_secs(60));
     store.migrate().await?;
-    // Expired sessions are never served; the sweeper only reclaims their rows.
-    drop(store.spawn_sweeper(Duration::from_secs(60)));
     Ok(store)
 }
 

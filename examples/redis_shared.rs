@@ -38,7 +38,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Key::from_secret(b"an example secret that is at least sixty-four bytes long, really!")?;
     let mut servers = tokio::task::JoinSet::new();
     for port in [3001, 3002] {
-        let app = app(RedisStore::new(&url)?.with_prefix("example:"), &key, port);
+        let app = app(
+            RedisStore::connect(&url).await?.with_prefix("example:"),
+            &key,
+            port,
+        );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("http://127.0.0.1:{port}");
         servers.spawn(async move { axum::serve(listener, app).await });

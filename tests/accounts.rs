@@ -5,10 +5,8 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
-use session::{
-    CookieStore, FileStore, Fingerprint, MemoryStore, Session, SessionBackend, SessionLayer,
-    SignedCookieStore,
-};
+use session::layer::Backend;
+use session::{CookieBackend, FileStore, Fingerprint, MemoryStore, Session, SessionLayer};
 use session_tests::{Client, ProbeStore, key, postgres_store, send};
 use session_tests::{redis_store, sqlite_store};
 use std::time::Duration;
@@ -28,7 +26,7 @@ fn describe(visit: &Session<Visit>) -> String {
     )
 }
 
-fn app(backend: impl SessionBackend) -> Router {
+fn app(backend: impl Backend) -> Router {
     async fn look(visit: Session<Visit>) -> String {
         describe(&visit)
     }
@@ -62,7 +60,7 @@ fn app(backend: impl SessionBackend) -> Router {
 }
 
 /// The whole story on one backend.
-async fn is_new_and_fingerprint(backend: impl SessionBackend) {
+async fn is_new_and_fingerprint(backend: impl Backend) {
     let app = app(backend);
     let mut client = Client::new(app.clone());
     assert_eq!(client.get("/look").await.body, "true -");
@@ -114,12 +112,12 @@ async fn is_new_and_fingerprint(backend: impl SessionBackend) {
 async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_on_a_server_store() {
     is_new_and_fingerprint(MemoryStore::new()).await;
     let dir = tempfile::tempdir().unwrap();
-    is_new_and_fingerprint(FileStore::new(dir.path()).unwrap()).await;
+    is_new_and_fingerprint(FileStore::open(dir.path()).unwrap()).await;
 }
 
 #[tokio::test]
 async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_in_a_cookie() {
-    is_new_and_fingerprint(CookieStore::new()).await;
+    is_new_and_fingerprint(CookieBackend::sealed()).await;
 }
 
 #[derive(Session, Default)]
@@ -128,7 +126,7 @@ struct Auth {
 }
 
 /// Sessions that die after 1 s idle and 1 s in all, unless remembered.
-fn short_lived(backend: impl SessionBackend) -> Router {
+fn short_lived(backend: impl Backend) -> Router {
     async fn login(auth: Session<Auth>) {
         auth.set_user(Some("ada".into()));
         auth.cycle_id();
@@ -163,7 +161,7 @@ fn short_lived(backend: impl SessionBackend) -> Router {
 /// Two users log in; one is remembered for an hour. After 1.3 s only that one is still in,
 /// with a cookie that lasts an hour. Taking it back gives the layer's lifetime again (long
 /// past by then) and a cookie without `Max-Age`.
-async fn remember_me(backend: impl SessionBackend) {
+async fn remember_me(backend: impl Backend) {
     let app = short_lived(backend);
     let (mut remembered, mut forgotten) = (Client::new(app.clone()), Client::new(app));
     forgotten.post("/login").await;
@@ -200,7 +198,7 @@ async fn deleting_or_invalidating_a_remembered_session_forgets_it() {
     for how in ["delete", "invalidate"] {
         for app in [
             short_lived(MemoryStore::new()),
-            short_lived(CookieStore::new()),
+            short_lived(CookieBackend::sealed()),
         ] {
             let mut client = Client::new(app);
             client.post("/login").await;
@@ -217,18 +215,18 @@ async fn remember_me_gives_one_session_a_longer_life_and_takes_it_back_on_every_
     let dir = tempfile::tempdir().unwrap();
     tokio::join!(
         remember_me(MemoryStore::new()),
-        remember_me(FileStore::new(dir.path().join("files")).unwrap()),
-        remember_me(CookieStore::new()),
-        remember_me(SignedCookieStore::new()),
+        remember_me(FileStore::open(dir.path().join("files")).unwrap()),
+        remember_me(CookieBackend::sealed()),
+        remember_me(CookieBackend::signed()),
         async { remember_me(sqlite_store(&dir).await).await },
-        remember_me(redis_store()),
+        remember_me(redis_store().await),
         async { remember_me(postgres_store().await).await },
     );
 }
 
 /// Handlers that wait 50 ms between loading the session and saving it, so that two
 /// requests load the same version.
-fn slow(backend: impl SessionBackend) -> Router {
+fn slow(backend: impl Backend) -> Router {
     async fn remember(visit: Session<Visit>) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         visit.remember(Some(Duration::from_secs(3600)));

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, header};
-use session::{CookieStore, Key, MemoryStore, SessionLayer};
+use session::{CookieBackend, Key, MemoryStore, SessionLayer};
 use session_bench::router;
 use session_tests::send;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -75,7 +75,7 @@ fn the_session_layer_stays_within_its_allocation_budget() {
         ),
         (
             "cookie",
-            SessionLayer::new(CookieStore::new(), &key),
+            SessionLayer::new(CookieBackend::sealed(), &key),
             [3.0, 5.0, 11.0],
         ),
     ];

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderName, Method, Request, StatusCode, header};
 use axum::routing::get;
 use futures_util::future::join_all;
-use session::{CookieStore, MemoryStore, Session, SessionLayer, Transport};
+use session::{CookieBackend, MemoryStore, Session, SessionLayer, Transport};
 use session_examples::{View, app};
 use session_tests::{BearerClient, Client, key, send_request};
 
@@ -205,7 +205,7 @@ async fn a_bearer_token_too_large_for_the_limit_is_refused_like_a_cookie() {
         count.set_n(u64::MAX);
         StatusCode::OK
     }
-    let layer = SessionLayer::new(CookieStore::new(), &key())
+    let layer = SessionLayer::new(CookieBackend::sealed(), &key())
         .with_transport(Transport::bearer())
         .with_cookie_size_limit(40);
     let app = Router::new().route("/", get(big)).layer(layer);

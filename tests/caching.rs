@@ -6,7 +6,8 @@ use axum::Router;
 use axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use axum::http::{HeaderMap, Request};
 use axum::routing::get;
-use session::{CookieStore, MemoryStore, Session, SessionBackend, SessionLayer};
+use session::layer::Backend;
+use session::{CookieBackend, MemoryStore, Session, SessionLayer};
 use session_tests::key;
 use tower::ServiceExt;
 
@@ -63,7 +64,7 @@ fn session_cookie(headers: &HeaderMap) -> String {
     set_cookie.split(';').next().expect("pair").to_owned()
 }
 
-async fn responses_are_kept_out_of_shared_caches(store: impl SessionBackend) {
+async fn responses_are_kept_out_of_shared_caches(store: impl Backend) {
     let app = app(SessionLayer::new(store, &key()));
     let created = headers(&app, "/visit", None).await;
     assert_eq!(
@@ -95,7 +96,7 @@ async fn server_side_sessions_are_kept_out_of_shared_caches() {
 
 #[tokio::test]
 async fn cookie_sessions_are_kept_out_of_shared_caches() {
-    responses_are_kept_out_of_shared_caches(CookieStore::new()).await;
+    responses_are_kept_out_of_shared_caches(CookieBackend::sealed()).await;
 }
 
 #[tokio::test]

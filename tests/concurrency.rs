@@ -48,7 +48,7 @@ async fn memory_store_keeps_concurrent_changes_to_different_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_keeps_concurrent_changes_to_different_fields() {
     let dir = tempfile::tempdir().expect("temp dir");
-    different_fields_are_both_kept(FileStore::new(dir.path()).expect("store")).await;
+    different_fields_are_both_kept(FileStore::open(dir.path()).expect("store")).await;
 }
 
 #[tokio::test]
@@ -210,7 +210,7 @@ async fn a_hot_session_on_the_memory_store_loses_no_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_session_on_the_file_store_loses_no_update() {
     let dir = tempfile::tempdir().expect("temp dir");
-    a_hot_session_loses_no_update(FileStore::new(dir.path()).expect("store"), 8, 25).await;
+    a_hot_session_loses_no_update(FileStore::open(dir.path()).expect("store"), 8, 25).await;
 }
 
 /// Starts a slow `POST /inc/a` on `store`, runs `action` while it sleeps, then lets it
@@ -289,7 +289,7 @@ async fn slow_requests_never_revive_an_ended_session_on_the_memory_store() {
 async fn slow_requests_never_revive_an_ended_session_on_the_file_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store =
-        || async { FileStore::new(dir.path().join(session_tests::unique("f"))).expect("dir") };
+        || async { FileStore::open(dir.path().join(session_tests::unique("f"))).expect("dir") };
     slow_requests_never_revive_an_ended_session(store).await;
 }
 
@@ -300,23 +300,25 @@ struct AlwaysChanged(MemoryStore);
 impl Store for AlwaysChanged {
     fn load<'a>(
         &'a self,
-        id: &'a session::SessionId,
+        id: &'a session::store::StorageKey,
     ) -> session::store::BoxFuture<
         'a,
-        Result<Option<session::store::StoredRecord>, session::StoreError>,
+        Result<Option<session::store::StoredRecord>, session::error::StoreError>,
     > {
         self.0.load(id)
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a session::SessionId,
+        id: &'a session::store::StorageKey,
         data: &'a [u8],
         expires_at: std::time::SystemTime,
         expected: Option<session::store::Version>,
-        owner: Option<&'a str>,
-    ) -> session::store::BoxFuture<'a, Result<session::store::SaveOutcome, session::StoreError>>
-    {
+        owner: Option<&'a session::Owner>,
+    ) -> session::store::BoxFuture<
+        'a,
+        Result<session::store::SaveOutcome, session::error::StoreError>,
+    > {
         match expected {
             Some(_) => Box::pin(async { Ok(session::store::SaveOutcome::Conflict) }),
             None => self.0.save(id, data, expires_at, expected, owner),
@@ -325,18 +327,18 @@ impl Store for AlwaysChanged {
 
     fn touch<'a>(
         &'a self,
-        id: &'a session::SessionId,
+        id: &'a session::store::StorageKey,
         expires_at: std::time::SystemTime,
-        owner: Option<&'a str>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
+        owner: Option<&'a session::Owner>,
+    ) -> session::store::BoxFuture<'a, Result<bool, session::error::StoreError>> {
         self.0.touch(id, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a session::SessionId,
-        owner: Option<&'a str>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::StoreError>> {
+        id: &'a session::store::StorageKey,
+        owner: Option<&'a session::Owner>,
+    ) -> session::store::BoxFuture<'a, Result<bool, session::error::StoreError>> {
         self.0.delete(id, owner)
     }
 }

@@ -2,7 +2,7 @@
 //! rotation, expiry inside the seal, and the size limit.
 
 use axum::http::{Method, StatusCode};
-use session::{CookieStore, Key, MemoryStore, SessionLayer, SignedCookieStore};
+use session::{CookieBackend, Key, MemoryStore, SessionLayer};
 use session_examples::app;
 use session_tests::{
     Client, assert_each_gives_a_fresh_session, key, single_character_changes, view_with,
@@ -19,8 +19,8 @@ const KINDS: [Kind; 2] = [Kind::Sealed, Kind::Signed];
 
 fn layer(kind: Kind, key: &Key) -> SessionLayer {
     match kind {
-        Kind::Sealed => SessionLayer::new(CookieStore::new(), key),
-        Kind::Signed => SessionLayer::new(SignedCookieStore::new(), key),
+        Kind::Sealed => SessionLayer::new(CookieBackend::sealed(), key),
+        Kind::Signed => SessionLayer::new(CookieBackend::signed(), key),
     }
 }
 

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use session::{CookieStore, FileStore, Flash, MemoryStore, Session, SessionLayer, Store};
+use session::{CookieBackend, FileStore, Flash, MemoryStore, Session, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{Client, Counts, ProbeStore, key, postgres_store};
 use session_tests::{redis_store, sqlite_store};
@@ -148,7 +148,7 @@ async fn a_flash_too_large_for_its_cookie_is_refused() {
     async fn big(flash: Flash<String>) -> Result<(), session::Error> {
         flash.set(&"x".repeat(5000))
     }
-    let layer = SessionLayer::new(CookieStore::new(), &key());
+    let layer = SessionLayer::new(CookieBackend::sealed(), &key());
     let mut client = Client::new(Router::new().route("/", post(big)).layer(layer));
     let reply = client.post("/").await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -180,8 +180,8 @@ async fn two_requests_taking_one_message_show_it_once() {
     let dir = tempfile::tempdir().unwrap();
     tokio::join!(
         taken_once(MemoryStore::new()),
-        taken_once(FileStore::new(dir.path().join("files")).unwrap()),
-        taken_once(redis_store()),
+        taken_once(FileStore::open(dir.path().join("files")).unwrap()),
+        taken_once(redis_store().await),
         taken_once(postgres_store().await),
         taken_once(sqlite_store(&dir).await),
     );

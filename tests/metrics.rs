@@ -9,14 +9,14 @@ use axum::routing::post;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde::{Deserialize, Serialize};
 use session::metric_names as names;
+use session::store::StoreError;
 use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use session::{
-    CookieStore, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionId,
-    SessionLayer, SignedCookieStore, Store, StoreError,
+    CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
 };
 use session_examples::app;
 use session_tests::{
-    Client, ProbeStore, RedisServer, key, postgres_store, redis_store, sqlite_store,
+    Client, ProbeStore, RedisServer, key, owner, postgres_store, redis_store, sqlite_store,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -108,10 +108,10 @@ async fn server_stores(dir: &tempfile::TempDir) -> Vec<(&'static str, Arc<dyn St
         ("memory", Arc::new(MemoryStore::new())),
         (
             "file",
-            Arc::new(FileStore::new(dir.path().join("files")).unwrap()),
+            Arc::new(FileStore::open(dir.path().join("files")).unwrap()),
         ),
         ("sqlite", Arc::new(sqlite_store(dir).await)),
-        ("redis", Arc::new(redis_store())),
+        ("redis", Arc::new(redis_store().await)),
         ("postgres", Arc::new(postgres)),
     ]
 }
@@ -220,11 +220,11 @@ async fn each_step_of_a_session_moves_its_metric_on_every_store() {
     }
     lifecycle(
         "cookie",
-        SessionLayer::new(CookieStore::new(), &key()),
+        SessionLayer::new(CookieBackend::sealed(), &key()),
         false,
     )
     .await;
-    let signed = SessionLayer::new(SignedCookieStore::new(), &key());
+    let signed = SessionLayer::new(CookieBackend::signed(), &key());
     lifecycle("signed_cookie", signed, false).await;
 }
 
@@ -288,18 +288,18 @@ struct AlwaysContended(MemoryStore);
 impl Store for AlwaysContended {
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         self.0.load(id)
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         if expected.is_some() {
             return Box::pin(std::future::ready(Ok(SaveOutcome::Conflict)));
@@ -309,17 +309,17 @@ impl Store for AlwaysContended {
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.0.touch(id, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        id: &'a session::store::StorageKey,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.0.delete(id, owner)
     }
@@ -339,7 +339,7 @@ async fn outages_and_contention_are_counted_by_store_and_operation() {
 
     // A real Redis, stopped under the app.
     let mut redis = RedisServer::start();
-    let store = RedisStore::new(&redis.url()).unwrap();
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     redis.stop();
@@ -366,14 +366,14 @@ async fn corrupt_expired_and_oversized_sessions_are_counted() {
     let store = MemoryStore::new();
     let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
     client.post("/login/ada").await;
-    let listed = store.owned("ada").await.unwrap().remove(0);
+    let listed = store.owned(&owner("ada")).await.unwrap().remove(0);
     let garbage = store
         .save(
             &listed.key,
             b"not a record",
             listed.record.expires_at,
             Some(listed.record.version),
-            Some("ada"),
+            Some(&owner("ada")),
         )
         .await
         .unwrap();
@@ -403,7 +403,7 @@ async fn corrupt_expired_and_oversized_sessions_are_counted() {
     assert_eq!(get(&expired, names::LOADS, &labels), 1, "{expired:?}");
 
     // A cookie session over the cookie size limit.
-    let mut client = Client::new(app(SessionLayer::new(CookieStore::new(), &key())));
+    let mut client = Client::new(app(SessionLayer::new(CookieBackend::sealed(), &key())));
     let (reply, large) = measure(client.send(Method::POST, "/note", &"x".repeat(5000))).await;
     assert!(reply.set_cookie().is_none(), "nothing sent");
     let on = [("store", "cookie")];
@@ -417,7 +417,7 @@ async fn no_label_or_span_holds_a_session_id_or_a_cookie() {
     let spans = &installed().1;
 
     let memory = MemoryStore::new();
-    let redis = redis_store();
+    let redis = redis_store().await;
     let layers = [
         (
             SessionLayer::new(memory.clone(), &key()),
@@ -427,7 +427,7 @@ async fn no_label_or_span_holds_a_session_id_or_a_cookie() {
             SessionLayer::new(redis.clone(), &key()),
             Some(Arc::new(redis)),
         ),
-        (SessionLayer::new(CookieStore::new(), &key()), None),
+        (SessionLayer::new(CookieBackend::sealed(), &key()), None),
     ];
     for (layer, store) in layers {
         let mut client = Client::new(app(layer));
@@ -438,7 +438,7 @@ async fn no_label_or_span_holds_a_session_id_or_a_cookie() {
             let listed = client.get("/sessions").await;
             let mut keys = Vec::new();
             if let Some(store) = &store {
-                for owned in store.owned("ada").await.unwrap() {
+                for owned in store.owned(&owner("ada")).await.unwrap() {
                     keys.push(owned.key.to_base64());
                 }
             }

@@ -21,36 +21,38 @@ fn strs(urls: &[String]) -> Vec<&str> {
 }
 
 /// A store on the tests' shared Redis Cluster, under a key prefix of its own.
-pub(crate) fn redis_cluster_store() -> RedisStore {
-    RedisStore::cluster(&strs(&redis_cluster_nodes()))
+pub(crate) async fn redis_cluster_store() -> RedisStore {
+    RedisStore::connect_cluster(&strs(&redis_cluster_nodes()))
+        .await
         .expect("valid URLs")
         .with_prefix(unique("test:"))
 }
 
 /// A store on the tests' shared Sentinel set-up, under a key prefix of its own.
-fn redis_sentinel_store() -> RedisStore {
-    RedisStore::sentinel(&strs(&redis_sentinels()), "mymaster")
+async fn redis_sentinel_store() -> RedisStore {
+    RedisStore::connect_sentinel(&strs(&redis_sentinels()), "mymaster")
+        .await
         .expect("valid URLs")
         .with_prefix(unique("test:"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_store_meets_the_contract() {
-    conformance::run_all(Arc::new(redis_cluster_store())).await;
+    conformance::run_all(Arc::new(redis_cluster_store().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sentinel_store_meets_the_contract() {
-    conformance::run_all(Arc::new(redis_sentinel_store())).await;
+    conformance::run_all(Arc::new(redis_sentinel_store().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
-    demo_flow(redis_cluster_store()).await;
-    let store = redis_cluster_store();
+    demo_flow(redis_cluster_store().await).await;
+    let store = redis_cluster_store().await;
     two_instances(store.clone(), store).await;
     // Sessions land on every master: 30 sessions, each written and read back.
-    let mut client = Client::new(app(SessionLayer::new(redis_cluster_store(), &key())));
+    let mut client = Client::new(app(SessionLayer::new(redis_cluster_store().await, &key())));
     for _ in 0..30 {
         client.jar.clear();
         assert_eq!(client.post("/visit").await.view().visits, 1);
@@ -60,19 +62,23 @@ async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_works_on_redis_sentinel_and_two_instances_share_it() {
-    demo_flow(redis_sentinel_store()).await;
-    let store = redis_sentinel_store();
+    demo_flow(redis_sentinel_store().await).await;
+    let store = redis_sentinel_store().await;
     two_instances(store.clone(), store).await;
 }
 
 /// A store on a Sentinel set-up of a test's own.
-fn sentinel_store(set_up: &RedisSentinel) -> RedisStore {
-    RedisStore::sentinel(&strs(&set_up.sentinels()), "mymaster").expect("URLs")
+async fn sentinel_store(set_up: &RedisSentinel) -> RedisStore {
+    RedisStore::connect_sentinel(&strs(&set_up.sentinels()), "mymaster")
+        .await
+        .expect("URLs")
 }
 
 /// The demo on a cluster of a test's own, its sessions under `prefix`.
-fn on_cluster(cluster: &RedisCluster, prefix: &'static str) -> Router {
-    let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
+async fn on_cluster(cluster: &RedisCluster, prefix: &'static str) -> Router {
+    let store = RedisStore::connect_cluster(&strs(&cluster.nodes()))
+        .await
+        .expect("URLs");
     app(SessionLayer::new(store.with_prefix(prefix), &key()))
 }
 
@@ -188,11 +194,15 @@ impl Visitors {
 async fn with_no_sentinel_answering_session_routes_get_503_and_the_others_are_served() {
     // Loopback ports where nothing listens (the ones a RedisSentinel would take at 300).
     let sentinels = ["redis://127.0.0.1:26679", "redis://127.0.0.1:26680"];
-    let store = RedisStore::sentinel(&sentinels, "mymaster").expect("URLs");
+    let store = RedisStore::connect_sentinel(&sentinels, "mymaster")
+        .await
+        .expect("URLs");
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     let reply = client.post("/visit").await;
     client.assert_store_down(&reply).await;
-    let unknown = RedisStore::sentinel(&strs(&redis_sentinels()), "no-such-master").expect("URLs");
+    let unknown = RedisStore::connect_sentinel(&strs(&redis_sentinels()), "no-such-master")
+        .await
+        .expect("URLs");
     let mut client = Client::new(app(SessionLayer::new(unknown, &key())));
     let reply = client.post("/visit").await;
     client.assert_store_down(&reply).await;
@@ -201,7 +211,7 @@ async fn with_no_sentinel_answering_session_routes_get_503_and_the_others_are_se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_costs_503s_for_a_bounded_time_and_keeps_sessions_and_logouts() {
     let set_up = RedisSentinel::start(100);
-    let app = app(SessionLayer::new(sentinel_store(&set_up), &key()));
+    let app = app(SessionLayer::new(sentinel_store(&set_up).await, &key()));
     let mut visitors = Visitors::new(&app, 8).await;
     assert_eq!(visitors.round().await, 0);
     // A logout answered 2xx: the delete waited for the replica.
@@ -228,7 +238,7 @@ async fn a_planned_failover_is_followed_though_the_old_master_stays_up() {
     // accepting writes (the new master never sees them) until the sentinels demote it, up
     // to 10 s later. The store must move to the new master long before that.
     let set_up = RedisSentinel::start(400);
-    let app = app(SessionLayer::new(sentinel_store(&set_up), &key()));
+    let app = app(SessionLayer::new(sentinel_store(&set_up).await, &key()));
     let mut visitors = Visitors::new(&app, 8).await;
     let old = set_up.master_port();
     until_replicated(old);
@@ -275,7 +285,9 @@ async fn a_planned_failover_is_followed_though_the_old_master_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_that_no_replica_acknowledged_is_answered_503() {
     let set_up = RedisSentinel::start(200);
-    let store = sentinel_store(&set_up).with_delete_wait(Some(Duration::from_millis(300)));
+    let store = sentinel_store(&set_up)
+        .await
+        .with_delete_wait(Some(Duration::from_millis(300)));
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/login/ada").await;
 
@@ -294,7 +306,7 @@ async fn a_delete_that_no_replica_acknowledged_is_answered_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_master_killed_costs_its_slots_503s_for_a_bounded_time() {
     let cluster = RedisCluster::start(7101);
-    let app = on_cluster(&cluster, "failover:");
+    let app = on_cluster(&cluster, "failover:").await;
     let mut visitors = Visitors::new(&app, 24).await;
     let logged_in = logged_out(&app).await;
 
@@ -329,7 +341,7 @@ async fn a_planned_cluster_failover_under_traffic_keeps_every_answered_write() {
     // `CLUSTER FAILOVER` on a replica: its master stops taking writes, the replica catches
     // up and takes over, and the old master answers `MOVED` from then on.
     let cluster = RedisCluster::start(7401);
-    let app = on_cluster(&cluster, "planned:");
+    let app = on_cluster(&cluster, "planned:").await;
     let mut visitors = Visitors::new(&app, 24).await;
     let before = cluster.masters();
     let replica = (7401..7407)
@@ -359,7 +371,7 @@ async fn a_planned_cluster_failover_under_traffic_keeps_every_answered_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_keep_exactly_their_answered_writes_while_slots_move() {
     let cluster = RedisCluster::start(7201);
-    let app = on_cluster(&cluster, "moving:");
+    let app = on_cluster(&cluster, "moving:").await;
     let mut visitors = Visitors::new(&app, 40).await;
     let masters: Vec<u16> = cluster.masters().into_keys().collect();
     let (from, to) = (masters[0], masters[1]);
@@ -414,7 +426,9 @@ async fn sessions_keep_exactly_their_answered_writes_while_slots_move() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round_trips() {
     let cluster = RedisCluster::not_started(7301);
-    let store = RedisStore::cluster(&strs(&cluster.nodes())).expect("URLs");
+    let store = RedisStore::connect_cluster(&strs(&cluster.nodes()))
+        .await
+        .expect("URLs");
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     let reply = client.post("/visit").await;
     client.assert_store_down(&reply).await;

@@ -196,12 +196,15 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
 
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("sessions");
-    let store = session::FileStore::new(&dir).unwrap();
+    let store = session::FileStore::open(&dir).unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     let genuine = client.cookie("id").unwrap().to_owned();
     // A genuine cookie of another store kind, and of another key.
-    let mut other = Client::new(app(SessionLayer::new(session::CookieStore::new(), &key())));
+    let mut other = Client::new(app(SessionLayer::new(
+        session::CookieBackend::sealed(),
+        &key(),
+    )));
     other.post("/visit").await;
     let sealed = other.cookie("id").unwrap().to_owned();
 
@@ -267,7 +270,7 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
                 for marker in std::fs::read_dir(owner.path()).unwrap() {
                     let marker = marker.unwrap().file_name().into_string().unwrap();
                     assert!(
-                        session::SessionId::from_base64(&marker).is_some(),
+                        session::store::StorageKey::from_base64(&marker).is_some(),
                         "{marker}"
                     );
                 }
@@ -275,7 +278,7 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
             continue;
         }
         assert!(
-            session::SessionId::from_base64(&name).is_some(),
+            session::store::StorageKey::from_base64(&name).is_some(),
             "unexpected file {name}"
         );
     }
@@ -288,11 +291,11 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
 
 #[tokio::test]
 async fn durations_up_to_duration_max_mean_never_and_never_panic() {
-    use session::CookieStore;
+    use session::CookieBackend;
     use std::time::Duration;
     let layers = [
         SessionLayer::new(MemoryStore::new(), &key()),
-        SessionLayer::new(CookieStore::new(), &key()),
+        SessionLayer::new(CookieBackend::sealed(), &key()),
     ];
     for layer in layers {
         let layer = layer

@@ -6,14 +6,13 @@ use crate::concurrency::{
     slow_requests_never_revive_an_ended_session,
 };
 use axum::http::{Method, StatusCode};
+use session::store::StorageKey;
 use session::store::conformance;
-use session::{
-    CookieStore, FileStore, MemoryStore, RedisStore, SessionLayer, SignedCookieStore, Store,
-};
+use session::{CookieBackend, FileStore, MemoryStore, RedisStore, SessionLayer, Store};
 use session_examples::app;
 use session_tests::{
-    Client, ProbeStore, RedisServer, capture_logs, key, postgres_store, redis_store, redis_url,
-    send, sqlite_store, unique, view_with,
+    Client, IdCookies, ProbeStore, RedisServer, SECRET, capture_logs, key, postgres_store,
+    redis_store, redis_url, send, sqlite_store, unique, view_with,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,21 +20,21 @@ use std::time::Duration;
 /// One layer on each store, new tables and prefixes, with whether the store keeps its
 /// sessions on the server (`false`: a cookie store). Files and SQLite live in `dir`.
 pub(crate) async fn a_layer_on_every_store(dir: &tempfile::TempDir) -> Vec<(SessionLayer, bool)> {
-    let files = FileStore::new(dir.path().join("files")).unwrap();
+    let files = FileStore::open(dir.path().join("files")).unwrap();
     vec![
         (SessionLayer::new(MemoryStore::new(), &key()), true),
         (SessionLayer::new(files, &key()), true),
         (SessionLayer::new(sqlite_store(dir).await, &key()), true),
-        (SessionLayer::new(redis_store(), &key()), true),
+        (SessionLayer::new(redis_store().await, &key()), true),
         (SessionLayer::new(postgres_store().await, &key()), true),
-        (SessionLayer::new(CookieStore::new(), &key()), false),
-        (SessionLayer::new(SignedCookieStore::new(), &key()), false),
+        (SessionLayer::new(CookieBackend::sealed(), &key()), false),
+        (SessionLayer::new(CookieBackend::signed(), &key()), false),
     ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_meets_the_contract() {
-    conformance::run_all(Arc::new(redis_store())).await;
+    conformance::run_all(Arc::new(redis_store().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +67,7 @@ pub(crate) async fn demo_flow(store: impl Store + Clone) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_works_on_redis() {
-    demo_flow(redis_store()).await;
+    demo_flow(redis_store().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,12 +106,13 @@ pub(crate) async fn two_instances(first: impl Store, second: impl Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_through_redis_and_postgres() {
     let prefix = unique("test:");
-    let redis = || {
-        RedisStore::new(&redis_url())
+    let redis = async || {
+        RedisStore::connect(&redis_url())
+            .await
             .unwrap()
             .with_prefix(prefix.clone())
     };
-    two_instances(redis(), redis()).await;
+    two_instances(redis().await, redis().await).await;
     let postgres = postgres_store().await;
     two_instances(postgres.clone(), postgres).await;
 }
@@ -120,7 +120,7 @@ async fn two_instances_share_sessions_through_redis_and_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_round_trips_per_request_measured_with_commandstats() {
     let server = RedisServer::start();
-    let store = RedisStore::new(&server.url()).unwrap();
+    let store = RedisStore::connect(&server.url()).await.unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     // Warm up: the connection, and the save script's first load.
     client.post("/visit").await;
@@ -174,7 +174,7 @@ async fn redis_round_trips_per_request_measured_with_commandstats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_recovers_by_itself_when_redis_restarts() {
     let mut server = RedisServer::start();
-    let store = RedisStore::new(&server.url()).unwrap();
+    let store = RedisStore::connect(&server.url()).await.unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     assert_eq!(client.post("/visit").await.view().visits, 1);
 
@@ -210,7 +210,8 @@ async fn redis_behind_a_network_partition_answers_503_then_recovers() {
         .unwrap();
     let mut proxy = TcpProxy::new(upstream);
     proxy.restore().await;
-    let store = RedisStore::new(&format!("redis://127.0.0.1:{}", proxy.port()))
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{}", proxy.port()))
+        .await
         .unwrap()
         .with_prefix(unique("test:"));
     let app = app(SessionLayer::new(store, &key()));
@@ -277,7 +278,9 @@ async fn redis_behind_a_network_partition_answers_503_then_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
     let mut server = RedisServer::not_started();
-    let store = RedisStore::new(&server.url()).expect("the store is created without connecting");
+    let store = RedisStore::connect(&server.url())
+        .await
+        .expect("the store is created without connecting");
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     let down = client.post("/visit").await;
     client.assert_store_down(&down).await;
@@ -339,7 +342,7 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sql_stores_delete_expired_rows_in_batches() {
+async fn sql_stores_sweep_expired_rows_and_keep_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_store(&dir).await;
     let postgres = postgres_store().await;
@@ -348,21 +351,20 @@ async fn sql_stores_delete_expired_rows_in_batches() {
     for (store, name) in stores {
         for _ in 0..25 {
             let _ = store
-                .save(&session::SessionId::random(), b"x", later(50), None, None)
+                .save(&StorageKey::random(), b"x", later(50), None, None)
                 .await
                 .unwrap();
         }
-        let keep = session::SessionId::random();
+        let keep = StorageKey::random();
         let _ = store
             .save(&keep, b"keep", later(60_000), None, None)
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(store.sweep_expired().await.unwrap(), 25, "{name}");
+        assert_eq!(store.sweep_expired().await.unwrap(), 0, "{name}");
         assert!(store.load(&keep).await.unwrap().is_some(), "{name}");
     }
-    assert_eq!(sqlite.delete_expired(10).await.unwrap(), 25);
-    assert_eq!(postgres.delete_expired(10).await.unwrap(), 25);
-    assert_eq!(postgres.delete_expired(10).await.unwrap(), 0);
 }
 
 /// Many sessions, each with two clients changing different fields at once, for a bounded
@@ -435,11 +437,11 @@ async fn concurrency_soak_on_every_server_side_store() {
     let dir = tempfile::tempdir().unwrap();
     soak(session::MemoryStore::new(), "memory").await;
     soak(
-        session::FileStore::new(dir.path().join("files")).unwrap(),
+        session::FileStore::open(dir.path().join("files")).unwrap(),
         "file",
     )
     .await;
-    soak(redis_store(), "redis").await;
+    soak(redis_store().await, "redis").await;
     soak(postgres_store().await, "postgres").await;
     soak(sqlite_store(&dir).await, "sqlite").await;
 }
@@ -516,7 +518,7 @@ async fn file_and_sqlite_sessions_are_readable_by_their_owner_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sessions = dir.path().join("app/sessions");
     let mut files = Client::new(app(SessionLayer::new(
-        session::FileStore::new(&sessions).expect("dir"),
+        session::FileStore::open(&sessions).expect("dir"),
         &key(),
     )));
     files.post("/visit").await;
@@ -541,18 +543,22 @@ async fn sessions_are_stored_under_a_hash_of_the_id(store: impl Store + Clone) {
     let mut client = Client::new(app(SessionLayer::new(store.clone(), &key())));
     client.post("/visit").await;
     let value = client.cookie("id").expect("a session cookie").to_owned();
-    let cookies = session::internals::bench::IdCookie::new(&key());
+    let cookies = IdCookies::new(&SECRET);
     let id = cookies.verify("id", &value).expect("genuine");
-    assert!(store.load(&id).await.expect("load").is_none(), "kept by id");
-    let stored_key = id.storage_key();
+    let as_key = StorageKey::from_bytes(id);
+    assert!(
+        store.load(&as_key).await.expect("load").is_none(),
+        "kept by id"
+    );
+    let stored_key = IdCookies::storage_key(&id);
     assert!(store.load(&stored_key).await.expect("load").is_some());
 
-    let forged = format!("id={}", cookies.sign("id", &stored_key));
+    let forged = format!("id={}", cookies.sign("id", stored_key.as_bytes()));
     let reply = send(client.router(), Method::GET, "/session", Some(&forged), "").await;
     assert_eq!(reply.view().visits, 0, "a stored key opened a session");
     assert!(
         store
-            .load(&stored_key.storage_key())
+            .load(&IdCookies::storage_key(stored_key.as_bytes()))
             .await
             .expect("load")
             .is_none(),
@@ -564,10 +570,10 @@ async fn sessions_are_stored_under_a_hash_of_the_id(store: impl Store + Clone) {
 async fn every_server_store_keeps_sessions_under_a_hash_of_the_id() {
     let dir = tempfile::tempdir().expect("temp dir");
     sessions_are_stored_under_a_hash_of_the_id(session::MemoryStore::new()).await;
-    let files = session::FileStore::new(dir.path().join("files")).expect("dir");
+    let files = session::FileStore::open(dir.path().join("files")).expect("dir");
     sessions_are_stored_under_a_hash_of_the_id(files).await;
     sessions_are_stored_under_a_hash_of_the_id(sqlite_store(&dir).await).await;
-    sessions_are_stored_under_a_hash_of_the_id(redis_store()).await;
+    sessions_are_stored_under_a_hash_of_the_id(redis_store().await).await;
     sessions_are_stored_under_a_hash_of_the_id(postgres_store().await).await;
 }
 
@@ -577,7 +583,7 @@ async fn every_server_store_keeps_sessions_under_a_hash_of_the_id() {
 async fn error_paths_log_no_session_id(store: impl Store + Clone) {
     let (_guard, logs) = capture_logs();
     let probe = ProbeStore::new(store.clone());
-    let cookies = session::internals::bench::IdCookie::new(&key());
+    let cookies = IdCookies::new(&SECRET);
     let mut client = Client::new(app(SessionLayer::new(probe.clone(), &key())));
     let mut other = Client::new(app(SessionLayer::new(store.clone(), &key())));
     let mut ids = Vec::new();
@@ -628,10 +634,16 @@ async fn error_paths_log_no_session_id(store: impl Store + Clone) {
     client.post("/logout").await;
 
     // A record that does not decode, under a genuine signed cookie.
-    let corrupt = session::SessionId::random();
+    let corrupt = *StorageKey::random().as_bytes();
     let expires = std::time::SystemTime::now() + Duration::from_secs(60);
     let saved = store
-        .save(&corrupt.storage_key(), b"garbage", expires, None, None)
+        .save(
+            &IdCookies::storage_key(&corrupt),
+            b"garbage",
+            expires,
+            None,
+            None,
+        )
         .await;
     assert!(matches!(saved, Ok(session::store::SaveOutcome::Saved(_))));
     let value = cookies.sign("id", &corrupt);
@@ -651,7 +663,7 @@ async fn error_paths_log_no_session_id(store: impl Store + Clone) {
         assert!(text.contains(expected), "no {expected:?} in:\n{text}");
     }
     for (id, value) in &ids {
-        for secret in [id.to_base64(), value.clone()] {
+        for secret in [StorageKey::from_bytes(*id).to_base64(), value.clone()] {
             assert!(!text.contains(&secret), "{secret} in:\n{text}");
         }
     }
@@ -664,10 +676,10 @@ async fn error_paths_log_no_session_id(store: impl Store + Clone) {
 async fn no_error_path_logs_a_session_id_on_any_server_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     error_paths_log_no_session_id(session::MemoryStore::new()).await;
-    error_paths_log_no_session_id(session::FileStore::new(dir.path().join("f")).expect("dir"))
+    error_paths_log_no_session_id(session::FileStore::open(dir.path().join("f")).expect("dir"))
         .await;
     error_paths_log_no_session_id(sqlite_store(&dir).await).await;
-    error_paths_log_no_session_id(redis_store()).await;
+    error_paths_log_no_session_id(redis_store().await).await;
     error_paths_log_no_session_id(postgres_store().await).await;
 }
 
@@ -675,7 +687,7 @@ async fn no_error_path_logs_a_session_id_on_any_server_store() {
 async fn slow_requests_never_revive_an_ended_session_on_sqlite_redis_and_postgres() {
     let dir = tempfile::tempdir().expect("temp dir");
     slow_requests_never_revive_an_ended_session(|| sqlite_store(&dir)).await;
-    slow_requests_never_revive_an_ended_session(|| async { redis_store() }).await;
+    slow_requests_never_revive_an_ended_session(|| async { redis_store().await }).await;
     slow_requests_never_revive_an_ended_session(postgres_store).await;
 }
 
@@ -686,7 +698,7 @@ async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
     // A pool on sqlx's defaults, as an application might pass it: waiting up to 30 s for a
     // connection, each checked with a ping that a partition stalls too.
     let pool = sqlx::PgPool::connect_lazy_with(through_proxy);
-    let store = session::PostgresStore::new(pool)
+    let store = session::PostgresStore::from_pool(pool)
         .with_table(Some("session_tests"), &unique("t_"))
         .expect("name");
     store.migrate().await.expect("migrate");

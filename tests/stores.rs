@@ -2,10 +2,11 @@
 //! atomic files, corrupt files, sweeping.
 
 use axum::http::Method;
+use session::store::StorageKey;
 use session::store::conformance;
-use session::{FileStore, MemoryStore, SessionId, SessionLayer, Store};
+use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_examples::app;
-use session_tests::{Client, capture_logs, key, send, view_with};
+use session_tests::{Client, IdCookies, SECRET, capture_logs, key, send, view_with};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -21,13 +22,13 @@ async fn memory_store_meets_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    conformance::run_all(Arc::new(FileStore::new(dir.path()).unwrap())).await;
+    conformance::run_all(Arc::new(FileStore::open(dir.path()).unwrap())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_with_fsync_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path()).unwrap().with_fsync(true);
+    let store = FileStore::open(dir.path()).unwrap().with_fsync(true);
     conformance::run_all(Arc::new(store)).await;
 }
 
@@ -36,32 +37,32 @@ async fn memory_store_sweeps_expired_records() {
     let store = MemoryStore::new().with_sweep_interval(Duration::ZERO);
     for _ in 0..200 {
         let _ = store
-            .save(&SessionId::random(), b"x", later(30), None, None)
+            .save(&StorageKey::random(), b"x", later(30), None, None)
             .await
             .unwrap();
     }
     assert_eq!(store.len(), 200);
     tokio::time::sleep(Duration::from_millis(60)).await;
     // Reads of expired records allocate nothing and the next writes sweep.
-    for _ in 0..SessionId::LEN * 64 {
+    for _ in 0..StorageKey::LEN * 64 {
         let _ = store
-            .save(&SessionId::random(), b"y", later(60_000), None, None)
+            .save(&StorageKey::random(), b"y", later(60_000), None, None)
             .await
             .unwrap();
     }
     assert_eq!(
         store.len(),
-        SessionId::LEN * 64,
+        StorageKey::LEN * 64,
         "every expired record is gone"
     );
-    assert_eq!(store.sweep_expired(), 0);
+    assert_eq!(store.sweep_expired().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_sessions_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut client = Client::new(app(SessionLayer::new(
-        FileStore::new(dir.path()).unwrap(),
+        FileStore::open(dir.path()).unwrap(),
         &key(),
     )));
     client.post("/login/ada").await;
@@ -70,7 +71,7 @@ async fn file_store_sessions_survive_a_restart() {
     drop(client);
 
     let restarted = app(SessionLayer::new(
-        FileStore::new(dir.path()).unwrap(),
+        FileStore::open(dir.path()).unwrap(),
         &key(),
     ));
     let view = view_with(&restarted, &cookie).await;
@@ -80,7 +81,7 @@ async fn file_store_sessions_survive_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_names_files_by_storage_key_only_and_leaves_no_temp_files() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path()).unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     for _ in 0..3 {
         client.post("/visit").await;
@@ -104,12 +105,12 @@ async fn file_store_names_files_by_storage_key_only_and_leaves_no_temp_files() {
         .collect();
     assert_eq!(markers, names, "one marker, of the live session");
     let value = client.cookie("id").expect("a session cookie");
-    let id = session::internals::bench::IdCookie::new(&key())
+    let id = IdCookies::new(&SECRET)
         .verify("id", value)
         .expect("genuine");
     assert_eq!(
         names,
-        [id.storage_key().to_base64()],
+        [IdCookies::storage_key(&id).to_base64()],
         "named by the hash of the id"
     );
 }
@@ -117,7 +118,7 @@ async fn file_store_names_files_by_storage_key_only_and_leaves_no_temp_files() {
 #[tokio::test]
 async fn corrupt_or_truncated_session_files_are_no_session() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path()).unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     let cookie = client.cookie_header().unwrap();
@@ -162,21 +163,21 @@ async fn corrupt_or_truncated_session_files_are_no_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_sweeps_expired_files() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path()).unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
     for _ in 0..5 {
         let _ = store
-            .save(&SessionId::random(), b"x", later(30), None, None)
+            .save(&StorageKey::random(), b"x", later(30), None, None)
             .await
             .unwrap();
     }
-    let keep = SessionId::random();
+    let keep = StorageKey::random();
     let _ = store
         .save(&keep, b"keep", later(60_000), None, None)
         .await
         .unwrap();
     std::fs::write(dir.path().join("unrelated.txt"), b"left alone").unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
-    assert_eq!(store.sweep_expired().unwrap(), 5);
+    assert_eq!(store.sweep_expired().await.unwrap(), 5);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -195,9 +196,9 @@ async fn file_store_crash_writer() {
     let Ok(dir) = std::env::var("SESSION_CRASH_DIR") else {
         return;
     };
-    let store = FileStore::new(dir).unwrap();
-    let ids: Vec<SessionId> = (0..4u8)
-        .map(|n| SessionId::from_bytes([n + 1; 16]))
+    let store = FileStore::open(dir).unwrap();
+    let ids: Vec<StorageKey> = (0..4u8)
+        .map(|n| StorageKey::from_bytes([n + 1; 16]))
         .collect();
     for generation in 0u64.. {
         let id = &ids[(generation % 4) as usize];
@@ -221,7 +222,7 @@ async fn file_store_crash_writer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_writer_at_random_moments_never_leaves_a_torn_session_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mut random = SessionId::random().as_bytes()[0] as u64;
+    let mut random = StorageKey::random().as_bytes()[0] as u64;
     for _ in 0..25 {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
@@ -242,11 +243,11 @@ async fn killing_a_writer_at_random_moments_never_leaves_a_torn_session_file() {
         child.kill().unwrap(); // SIGKILL: no destructor, no flush
         child.wait().unwrap();
     }
-    let store = FileStore::new(dir.path()).unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
     let mut sessions = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(id) = SessionId::from_base64(&name) else {
+        let Some(id) = StorageKey::from_base64(&name) else {
             assert!(
                 name.starts_with(".tmp-"),
                 "only sessions and interrupted temp files: {name}"

@@ -7,7 +7,7 @@ use session_tests::key;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_sessions_over_tcp() {
     let dir = tempfile::tempdir().unwrap();
-    let layer = SessionLayer::new(FileStore::new(dir.path()).unwrap(), &key());
+    let layer = SessionLayer::new(FileStore::open(dir.path()).unwrap(), &key());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app(layer)).await });

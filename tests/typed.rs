@@ -125,7 +125,7 @@ async fn structs_share_one_session_under_their_own_namespaces() {
         format!(
             "{} {:?}",
             cart.id(),
-            cart.with_items(|items| items.to_vec())
+            cart.view_items(|items| items.to_vec())
         )
     }
     async fn only_cart(cart: Session<Cart>) {

@@ -1,5 +1,5 @@
-//! Seal and open of a 256-byte record: `CookieStore` (XChaCha20-Poly1305) and
-//! `SignedCookieStore` (HMAC-SHA256), against axum-extra's `PrivateCookieJar` (AES-256-GCM)
+//! Seal and open of a 256-byte record: `CookieBackend::sealed()` (XChaCha20-Poly1305) and
+//! `CookieBackend::signed()` (HMAC-SHA256), against axum-extra's `PrivateCookieJar` (AES-256-GCM)
 //! doing the same job, in the same run.
 //!
 //! `cargo bench -p session-bench --bench cookie`
@@ -27,8 +27,8 @@ fn seal_and_open(c: &mut Criterion) {
     let record = record_of(256);
     let mut group = c.benchmark_group("seal+open 256-byte record");
     for (name, sealer) in [
-        ("CookieStore (sealed)", CookieSealer::sealed(&key)),
-        ("SignedCookieStore", CookieSealer::signed(&key)),
+        ("CookieBackend (sealed)", CookieSealer::sealed(&key)),
+        ("CookieBackend", CookieSealer::signed(&key)),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| {

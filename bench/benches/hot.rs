@@ -17,7 +17,7 @@ const WRITES: usize = 4000;
 
 async fn stacks(dir: &std::path::Path) -> Vec<(&'static str, Router)> {
     let key = Key::from_secret(&[7; 64]).unwrap();
-    let sqlite = SqliteStore::open(&format!("sqlite://{}", dir.join("hot.db").display()))
+    let sqlite = SqliteStore::connect(&format!("sqlite://{}", dir.join("hot.db").display()))
         .await
         .unwrap();
     sqlite.migrate().await.unwrap();
@@ -27,7 +27,8 @@ async fn stacks(dir: &std::path::Path) -> Vec<(&'static str, Router)> {
         .with_table(Some("bench_hot"), "sessions")
         .unwrap();
     postgres.migrate().await.unwrap();
-    let redis = RedisStore::new(&redis_url())
+    let redis = RedisStore::connect(&redis_url())
+        .await
         .unwrap()
         .with_prefix("bench-hot:");
     let ours = |layer: SessionLayer| router(layer).with_state(());
@@ -38,7 +39,7 @@ async fn stacks(dir: &std::path::Path) -> Vec<(&'static str, Router)> {
         ),
         (
             "session FileStore",
-            ours(SessionLayer::new(FileStore::new(dir).unwrap(), &key)),
+            ours(SessionLayer::new(FileStore::open(dir).unwrap(), &key)),
         ),
         ("session SqliteStore", ours(SessionLayer::new(sqlite, &key))),
         ("session RedisStore", ours(SessionLayer::new(redis, &key))),

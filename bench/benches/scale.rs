@@ -7,7 +7,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use session::internals::bench::{encode_record, record};
-use session::{Key, MemoryStore, SessionId, SessionLayer, Store};
+use session::store::StorageKey;
+use session::{Key, MemoryStore, SessionLayer, Store};
 use session_bench::{call, router};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -40,11 +41,11 @@ fn scale(c: &mut Criterion) {
     // Every store is filled and measured before any benchmark runs: memory freed earlier
     // (by criterion's analysis, or another size's requests) would be reused and hide from
     // the resident count.
-    let filled: Vec<(usize, MemoryStore, Vec<SessionId>)> = [1_000usize, 100_000, 1_000_000]
+    let filled: Vec<(usize, MemoryStore, Vec<StorageKey>)> = [1_000usize, 100_000, 1_000_000]
         .into_iter()
         .map(|count| {
             let store = MemoryStore::new();
-            let ids: Vec<SessionId> = (0..count).map(|_| SessionId::random()).collect();
+            let ids: Vec<StorageKey> = (0..count).map(|_| StorageKey::random()).collect();
             // After the ids, so that only the store's own bytes count.
             let before = resident_bytes();
             for id in &ids {

@@ -4,7 +4,7 @@
 
 use crate::{bare, call, noop_layer, router};
 use axum::Router;
-use session::{CookieStore, FileStore, Key, MemoryStore, SessionLayer};
+use session::{CookieBackend, FileStore, Key, MemoryStore, SessionLayer};
 use std::path::Path;
 
 /// One stack under test: a router serving `/untouched`, `/read` and `/write`.
@@ -36,13 +36,13 @@ pub fn all(dir: &Path) -> Vec<Stack> {
         (
             "session FileStore",
             router(SessionLayer::new(
-                FileStore::new(dir).expect("a writable dir"),
+                FileStore::open(dir).expect("a writable dir"),
                 &key,
             )),
         ),
         (
-            "session CookieStore",
-            router(SessionLayer::new(CookieStore::new(), &key)),
+            "session CookieBackend",
+            router(SessionLayer::new(CookieBackend::sealed(), &key)),
         ),
         (
             "tower-sessions MemoryStore",

@@ -1,8 +1,8 @@
 //! The demo's configuration, read from the environment.
 
 use session::{
-    CookieStore, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
-    SignedCookieStore, SqliteStore,
+    CookieBackend, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
+    SqliteStore,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -134,30 +134,33 @@ impl DemoConfig {
         let key = &self.key;
         let layer = match &self.store {
             StoreKind::File(dir) => SessionLayer::new(
-                FileStore::new(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
+                FileStore::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
                 key,
             ),
             StoreKind::Memory => SessionLayer::new(MemoryStore::new(), key),
             // Revocation times in memory: this process's own. Several instances would
             // share a Redis or PostgreSQL store instead.
-            StoreKind::Cookie => {
-                SessionLayer::new(CookieStore::new(), key).with_revocation_store(MemoryStore::new())
-            }
-            StoreKind::SignedCookie => SessionLayer::new(SignedCookieStore::new(), key)
+            StoreKind::Cookie => SessionLayer::new(CookieBackend::sealed(), key)
+                .with_revocation_store(MemoryStore::new()),
+            StoreKind::SignedCookie => SessionLayer::new(CookieBackend::signed(), key)
                 .with_revocation_store(MemoryStore::new()),
             StoreKind::Redis(url) => SessionLayer::new(
-                RedisStore::new(url).map_err(|e| format!("REDIS_URL: {e}"))?,
+                RedisStore::connect(url)
+                    .await
+                    .map_err(|e| format!("REDIS_URL: {e}"))?,
                 key,
             ),
             StoreKind::RedisCluster(nodes) => {
                 let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-                let store =
-                    RedisStore::cluster(&nodes).map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
+                let store = RedisStore::connect_cluster(&nodes)
+                    .await
+                    .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
                 SessionLayer::new(store, key)
             }
             StoreKind::RedisSentinel { sentinels, master } => {
                 let sentinels: Vec<&str> = sentinels.iter().map(String::as_str).collect();
-                let store = RedisStore::sentinel(&sentinels, master)
+                let store = RedisStore::connect_sentinel(&sentinels, master)
+                    .await
                     .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
                 SessionLayer::new(store, key)
             }
@@ -165,23 +168,21 @@ impl DemoConfig {
                 let pool = sqlx::PgPool::connect(url)
                     .await
                     .map_err(|e| format!("DATABASE_URL: {e}"))?;
-                let store = PostgresStore::new(pool);
+                let store = PostgresStore::from_pool(pool);
                 store
                     .migrate()
                     .await
                     .map_err(|e| format!("creating the sessions table: {e}"))?;
-                store.spawn_sweeper(Duration::from_secs(300));
                 SessionLayer::new(store, key)
             }
             StoreKind::Sqlite(url) => {
-                let store = SqliteStore::open(url)
+                let store = SqliteStore::connect(url)
                     .await
                     .map_err(|e| format!("SQLITE_URL: {e}"))?;
                 store
                     .migrate()
                     .await
                     .map_err(|e| format!("creating the sessions table: {e}"))?;
-                store.spawn_sweeper(Duration::from_secs(300));
                 SessionLayer::new(store, key)
             }
         };

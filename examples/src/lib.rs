@@ -133,7 +133,7 @@ fn view(session: &Session<Demo>) -> Json<View> {
         user: session.user(),
         a: session.a(),
         b: session.b(),
-        note_len: session.with_note(String::len),
+        note_len: session.view_note(String::len),
     })
 }
 

@@ -141,7 +141,7 @@ fn attacker(target: String) -> axum::Router {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_logs_in_counts_sees_each_flash_once_and_a_forged_form_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path().join("sessions")).unwrap();
+    let store = FileStore::open(dir.path().join("sessions")).unwrap();
     let layer = SessionLayer::new(store, &Key::generate()).with_secure(false);
     let demo = serve(session_examples::app(layer)).await;
     let evil = serve(attacker(demo.clone())).await;

@@ -61,7 +61,7 @@ fn key(byte: u8) -> Key {
 async fn counter_counts_each_visitor_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let base = serve(counter::app(
-        session::FileStore::new(dir.path()).unwrap(),
+        session::FileStore::open(dir.path()).unwrap(),
         &key(1),
     ))
     .await;
@@ -158,7 +158,8 @@ async fn two_instances_share_sessions_through_redis() {
     for _ in 0..2 {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let store = session::RedisStore::new(&url)
+        let store = session::RedisStore::connect(&url)
+            .await
             .unwrap()
             .with_prefix(prefix.clone());
         let app = redis_shared::app(store, &key(5), port);

@@ -31,7 +31,7 @@ pub(crate) struct Accessors {
     pub(crate) get: Ident,
     pub(crate) set: Ident,
     pub(crate) update: Ident,
-    pub(crate) with: Ident,
+    pub(crate) view: Ident,
 }
 
 impl Accessors {
@@ -41,13 +41,13 @@ impl Accessors {
             get: ident.clone(),
             set: format_ident!("set_{}", bare, span = ident.span()),
             update: format_ident!("update_{}", bare, span = ident.span()),
-            with: format_ident!("with_{}", bare, span = ident.span()),
+            view: format_ident!("view_{}", bare, span = ident.span()),
         }
     }
 
     /// The method names as written in a call, without `r#`.
     pub(crate) fn names(&self) -> [String; 4] {
-        [&self.get, &self.set, &self.update, &self.with].map(|ident| ident.unraw().to_string())
+        [&self.get, &self.set, &self.update, &self.view].map(|ident| ident.unraw().to_string())
     }
 }
 

@@ -249,7 +249,7 @@ fn decode_body(input: &Input) -> TokenStream {
     }
 }
 
-/// `name()`, `set_name(v)`, `update_name(|v| ..)` and `with_name(|v| ..)` for one field.
+/// `name()`, `set_name(v)`, `update_name(|v| ..)` and `view_name(|v| ..)` for one field.
 fn accessors((index, field): (usize, &Field)) -> TokenStream {
     let Field {
         ident,
@@ -258,15 +258,15 @@ fn accessors((index, field): (usize, &Field)) -> TokenStream {
         accessors,
         ..
     } = field;
-    let (set, update, with) = (&accessors.set, &accessors.update, &accessors.with);
+    let (set, update, view) = (&accessors.set, &accessors.update, &accessors.view);
     let bare = ident.unraw();
-    let get_doc = format!("A copy of `{bare}`; [`Self::{with}`] borrows it instead.");
+    let get_doc = format!("A copy of `{bare}`; [`Self::{view}`] borrows it instead.");
     let set_doc = format!("Sets `{bare}` and marks it changed.");
     let update_doc = format!(
         "Changes `{bare}` in place and marks it changed. If another request saved the session \
          meanwhile, `f` runs again on the value it saved, so no update is lost."
     );
-    let with_doc = format!("Borrows `{bare}` for the duration of `f`.");
+    let view_doc = format!("Borrows `{bare}` for the duration of `f`.");
     // The `for<'a>` makes the bound checked where the getter is called, so a field type that
     // is not `Clone` only loses its getter, not the whole derive.
     quote! {
@@ -286,8 +286,8 @@ fn accessors((index, field): (usize, &Field)) -> TokenStream {
         ) -> __R {
             self.0.update(#index, move |__v| f(&mut __v.#ident))
         }
-        #[doc = #with_doc]
-        #vis fn #with<__R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> __R) -> __R {
+        #[doc = #view_doc]
+        #vis fn #view<__R>(&self, f: impl ::core::ops::FnOnce(&#ty) -> __R) -> __R {
             self.0.read(|__v| f(&__v.#ident))
         }
     }

@@ -6,6 +6,7 @@ mod attr;
 mod errors;
 mod expand;
 mod fallback;
+mod reserved;
 mod valid;
 
 use proc_macro::TokenStream;

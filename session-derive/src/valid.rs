@@ -3,6 +3,7 @@
 
 use crate::ast::Input;
 use crate::errors::Errors;
+use crate::reserved::SESSION_METHODS;
 use proc_macro2::Span;
 use std::collections::BTreeMap;
 use syn::Error;
@@ -10,25 +11,6 @@ use syn::ext::IdentExt;
 
 /// The runtime tracks dirty fields in one `u64`.
 pub(crate) const MAX_FIELDS: usize = 64;
-
-/// Methods of `session::Session<T>` that a field accessor of the same name would hide.
-const SESSION_METHODS: &[&str] = &[
-    "save",
-    "persist",
-    "delete",
-    "invalidate",
-    "cycle_id",
-    "is_new",
-    "remember",
-    "remembered",
-    "fingerprint",
-    "bind_owner",
-    "owner",
-    "sessions",
-    "log_out_everywhere",
-    "log_out_others",
-    "revoke",
-];
 
 impl Input<'_> {
     /// Every check that spans several fields or the whole struct; problems go into `errors`.

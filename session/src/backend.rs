@@ -1,17 +1,18 @@
 //! Where a layer keeps sessions: a server-side [`Store`] behind a signed id cookie, or the
-//! cookie itself.
+//! cookie itself ([`CookieBackend`]).
 
-use crate::Key;
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
-use crate::cookie::{CookieStore, SignedCookieStore};
+use crate::cookie::{CookieBackend, Sealing};
+use crate::crypto::key::Key;
 use crate::observe::ObservedStore;
 use crate::store::Store;
 use std::sync::Arc;
 
-/// What [`SessionLayer::new`](crate::SessionLayer::new) takes: any [`Store`], a
-/// [`CookieStore`] or a [`SignedCookieStore`]. Sealed.
-pub trait SessionBackend: sealed::Sealed + Send + Sync + 'static {}
+/// What [`SessionLayer::new`](crate::SessionLayer::new) takes: any [`Store`] (the cookie
+/// then holds a signed id), or a [`CookieBackend`] (the cookie holds the session). Sealed:
+/// a new kind of storage is a new `Store`.
+pub trait Backend: sealed::Sealed + Send + Sync + 'static {}
 
 mod sealed {
     /// How each backend becomes a [`super::BackendKind`].
@@ -20,24 +21,17 @@ mod sealed {
     }
 }
 
-impl<S: Store> SessionBackend for S {}
+impl<S: Store> Backend for S {}
 impl<S: Store> sealed::Sealed for S {
     fn into_kind(self) -> BackendKind {
         BackendKind::Server(Arc::new(self))
     }
 }
 
-impl SessionBackend for CookieStore {}
-impl sealed::Sealed for CookieStore {
+impl Backend for CookieBackend {}
+impl sealed::Sealed for CookieBackend {
     fn into_kind(self) -> BackendKind {
-        BackendKind::Sealed
-    }
-}
-
-impl SessionBackend for SignedCookieStore {}
-impl sealed::Sealed for SignedCookieStore {
-    fn into_kind(self) -> BackendKind {
-        BackendKind::Signed
+        BackendKind::Cookie(self.sealing)
     }
 }
 
@@ -45,12 +39,11 @@ impl sealed::Sealed for SignedCookieStore {
 #[derive(Clone, Debug)]
 pub enum BackendKind {
     Server(Arc<dyn Store>),
-    Sealed,
-    Signed,
+    Cookie(Sealing),
 }
 
 impl BackendKind {
-    pub(crate) fn of(backend: impl SessionBackend) -> Self {
+    pub(crate) fn of(backend: impl Backend) -> Self {
         sealed::Sealed::into_kind(backend)
     }
 }
@@ -58,7 +51,7 @@ impl BackendKind {
 /// The backend with its keys derived. Each request's session state holds the part of its
 /// kind (an `Arc` clone, no allocation).
 #[derive(Clone, Debug)]
-pub(crate) enum Backend {
+pub(crate) enum KeyedBackend {
     Server(Arc<ServerBackend>),
     Cookie(Arc<CookieCodec>),
 }
@@ -70,7 +63,7 @@ pub(crate) struct ServerBackend {
     pub(crate) ids: IdSigner,
 }
 
-impl Backend {
+impl KeyedBackend {
     /// `keys[0]` is the current key; the rest are accepted when reading.
     pub(crate) fn new(kind: &BackendKind, keys: &[Key]) -> Self {
         match kind {
@@ -78,8 +71,12 @@ impl Backend {
                 store: ObservedStore::sessions(Arc::clone(store)),
                 ids: IdSigner::new(keys),
             })),
-            BackendKind::Sealed => Self::Cookie(Arc::new(CookieCodec::sealed(keys))),
-            BackendKind::Signed => Self::Cookie(Arc::new(CookieCodec::signed(keys))),
+            BackendKind::Cookie(Sealing::Sealed) => {
+                Self::Cookie(Arc::new(CookieCodec::sealed(keys)))
+            }
+            BackendKind::Cookie(Sealing::Signed) => {
+                Self::Cookie(Arc::new(CookieCodec::signed(keys)))
+            }
         }
     }
 }

@@ -23,7 +23,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join("session-doc-example");
 //! let key = Key::from_secret(&[42; 64])?; // at least 64 bytes of secret
-//! let store = FileStore::new(dir)?;
+//! let store = FileStore::open(dir)?;
 //! let app: Router = Router::new()
 //!     .route("/", get(index))
 //!     .layer(SessionLayer::new(store, &key));
@@ -40,25 +40,22 @@
 //! - Saves are compare-and-swap: two requests changing different fields both win, and a
 //!   request that finishes after a logout cannot bring the session back.
 
-// Imports run one way, top to bottom (ARCHITECTURE.md):
-// layer, extract -> request -> typed -> record -> time; cookie, store, key, id beside them.
+// The crate root is a facade: the modules, and the names users touch. Inside the crate,
+// code imports from the defining modules (ARCHITECTURE.md draws their rows).
 mod accounts;
 mod backend;
+mod builtin;
 mod cache;
 mod chain;
 mod config;
 mod cookie;
-mod csrf;
-mod error;
+mod crypto;
+pub mod csrf;
+pub mod error;
 mod extract;
-mod flash;
 mod id;
-mod key;
-mod layer;
-mod lifetime;
+pub mod layer;
 mod observe;
-mod owner;
-mod random;
 mod record;
 mod request;
 pub mod store;
@@ -79,25 +76,22 @@ extern crate self as session;
 
 pub use ::cookie::SameSite;
 pub use accounts::{Accounts, ActiveSession};
-pub use backend::SessionBackend;
 pub use config::SaveMode;
-pub use cookie::{CookieStore, SignedCookieStore};
+pub use cookie::CookieBackend;
+pub use crypto::Key;
+pub use csrf::{CsrfLayer, CsrfToken};
 pub use error::Error;
-pub use extract::{
-    CsrfFuture, CsrfLayer, CsrfService, CsrfToken, Flash, Session, SessionRejection,
-};
-pub use id::{Fingerprint, NotAFingerprint, SessionId};
-pub use key::{Key, KeyError};
-pub use layer::{ResponseFuture, SessionLayer, SessionService};
+pub use extract::{Flash, Session};
+pub use id::{Fingerprint, Owner};
+pub use layer::SessionLayer;
 pub use observe::names as metric_names;
-pub use owner::InvalidOwner;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{FileStore, MemoryStore, Store, StoreError};
+pub use store::{FileStore, MemoryStore, Store};
 pub use transport::Transport;
 pub use typed::SessionData;
 
@@ -112,7 +106,7 @@ pub use typed::SessionData;
 /// | `name(&self) -> Ty` | a clone of the value (only for `Ty: Clone`) |
 /// | `set_name(&self, value: Ty)` | replaces it and marks the field changed |
 /// | `update_name(&self, f: impl FnMut(&mut Ty) -> R + Send + 'static) -> R` | changes it in place, marks it changed (unless `f` left it as it was: `Option::take` on `None` saves nothing); replayed on the stored value if another request saved meanwhile |
-/// | `with_name(&self, f: impl FnOnce(&Ty) -> R) -> R` | borrows it |
+/// | `view_name(&self, f: impl FnOnce(&Ty) -> R) -> R` | borrows it (`with_*` names are only ever builders) |
 ///
 /// Every field type must be `Serialize + DeserializeOwned` (values are stored with postcard,
 /// each field under its own key). A field missing from the stored session, or one that no

@@ -1,10 +1,10 @@
 //! Properties over arbitrary input: every encoder round-trips any record, and no change to a
 //! cookie (sealed, signed, or a signed id) is ever accepted, nor extends its expiry.
 
-use crate::Key;
-use crate::SessionId;
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
+use crate::crypto::Key;
+use crate::id::SessionId;
 use crate::record::Record;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -40,10 +40,15 @@
 
 use crate::backend::BackendKind;
 use crate::config::Config;
+use crate::config::SaveMode;
+use crate::crypto::Key;
+use crate::error::Error;
+use crate::extract::Session;
 use crate::record::{FieldChanges, Record};
-use crate::request::{Decision, Ending, Inspection, RequestSession};
+use crate::request::{Decision, Ending, Inspection, Phase, RequestSession};
+use crate::store::MemoryStore;
 use crate::typed::Changes;
-use crate::{Error, Key, MemoryStore, SaveMode, Session, SessionData};
+use crate::typed::SessionData;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -130,13 +135,13 @@ impl<T: SessionData> TestSession<T> {
     /// Whether the handler called [`Session::delete`].
     #[must_use]
     pub fn deleted(&self) -> bool {
-        self.inspect().ending == Some(Ending::Deleted)
+        self.inspect().phase == Phase::Ended(Ending::Deleted)
     }
 
     /// Whether the handler called [`Session::invalidate`] (and not `delete` after it).
     #[must_use]
     pub fn invalidated(&self) -> bool {
-        self.inspect().ending == Some(Ending::Invalidated)
+        self.inspect().phase == Phase::Ended(Ending::Invalidated)
     }
 
     /// Whether the handler called [`Session::cycle_id`] on an existing session.

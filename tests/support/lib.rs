@@ -18,7 +18,7 @@ pub use deployments::{
     RedisCluster, RedisSentinel, command_calls, redis_cluster_nodes, redis_on, redis_sentinels,
     until_replicated,
 };
-pub use forgery::{assert_each_gives_a_fresh_session, single_character_changes};
+pub use forgery::{IdCookies, assert_each_gives_a_fresh_session, single_character_changes};
 pub use logs::{Logs, capture_logs};
 pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
@@ -29,9 +29,17 @@ pub use servers::{
     unique,
 };
 
+/// The bytes of [`key`].
+pub const SECRET: [u8; 64] = [0x5e; 64];
+
 /// A fixed 64-byte test secret.
 pub fn key() -> session::Key {
-    session::Key::from_secret(&[0x5e; 64]).expect("64 bytes")
+    session::Key::from_secret(&SECRET).expect("64 bytes")
+}
+
+/// `name` as an owner; test owners are valid.
+pub fn owner(name: &str) -> session::Owner {
+    session::Owner::new(name).expect("a valid owner")
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -1,7 +1,8 @@
 //! A store wrapper that counts I/O and can be switched off.
 
+use session::Store;
+use session::store::StoreError;
 use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
-use session::{SessionId, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
@@ -104,7 +105,7 @@ impl Store for ProbeStore {
 
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
@@ -114,11 +115,11 @@ impl Store for ProbeStore {
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.saves)?;
@@ -147,9 +148,9 @@ impl Store for ProbeStore {
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a session::store::StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.touches)?;
@@ -159,8 +160,8 @@ impl Store for ProbeStore {
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        id: &'a session::store::StorageKey,
+        owner: Option<&'a session::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.deletes)?;
@@ -170,11 +171,15 @@ impl Store for ProbeStore {
 
     fn owned<'a>(
         &'a self,
-        owner: &'a str,
+        owner: &'a session::Owner,
     ) -> BoxFuture<'a, Result<Vec<session::store::OwnedRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
             self.inner.owned(owner).await
         })
+    }
+
+    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.inner.sweep_expired()
     }
 }

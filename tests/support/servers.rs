@@ -1,7 +1,7 @@
 //! The servers the store tests talk to: the shared Redis and PostgreSQL, and a Redis of a
 //! test's own that it can stop and start.
 
-use session::SessionId;
+use session::store::StorageKey;
 use std::collections::BTreeMap;
 
 /// `REDIS_URL`, default `redis://127.0.0.1:6379`.
@@ -17,7 +17,7 @@ pub fn database_url() -> String {
 
 /// A name no other test run uses: `prefix` and 16 random hex digits.
 pub fn unique(prefix: &str) -> String {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let hex: String = id.as_bytes()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -26,8 +26,9 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// A Redis store on `REDIS_URL`, under a key prefix of its own.
-pub fn redis_store() -> session::RedisStore {
-    session::RedisStore::new(&redis_url())
+pub async fn redis_store() -> session::RedisStore {
+    session::RedisStore::connect(&redis_url())
+        .await
         .expect("valid URL")
         .with_prefix(unique("test:"))
 }
@@ -35,7 +36,7 @@ pub fn redis_store() -> session::RedisStore {
 /// An SQLite store in `dir`, migrated.
 pub async fn sqlite_store(dir: &tempfile::TempDir) -> session::SqliteStore {
     let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
-    let store = session::SqliteStore::open(&url).await.expect("open");
+    let store = session::SqliteStore::connect(&url).await.expect("open");
     store.migrate().await.expect("migrate");
     store
 }

@@ -9,7 +9,8 @@
 
 use axum::Router;
 use session::{
-    CookieStore, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer, SqliteStore,
+    CookieBackend, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
+    SqliteStore,
 };
 use session_bench::{
     bare, database_url, redis_cluster_nodes, redis_url, router as ours, tower_sessions_router,
@@ -105,15 +106,16 @@ async fn main() {
             let dir =
                 std::env::var("SESSION_DIR").unwrap_or_else(|_| "target/bench-sessions".into());
             ours(SessionLayer::new(
-                FileStore::new(dir).expect("session dir"),
+                FileStore::open(dir).expect("session dir"),
                 &key,
             ))
         }
-        "cookie" => ours(SessionLayer::new(CookieStore::new(), &key)),
+        "cookie" => ours(SessionLayer::new(CookieBackend::sealed(), &key)),
         "redis-sentinel" => {
             let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
             ours(SessionLayer::new(
-                RedisStore::sentinel(&sentinels, "mymaster")
+                RedisStore::connect_sentinel(&sentinels, "mymaster")
+                    .await
                     .expect("sentinel URLs")
                     .with_prefix("bench:"),
                 &key,
@@ -123,7 +125,8 @@ async fn main() {
             let nodes = redis_cluster_nodes();
             let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
             ours(SessionLayer::new(
-                RedisStore::cluster(&nodes)
+                RedisStore::connect_cluster(&nodes)
+                    .await
                     .expect("REDIS_CLUSTER_NODES")
                     .with_prefix("bench:"),
                 &key,
@@ -132,7 +135,8 @@ async fn main() {
         "redis" => {
             let url = redis_url();
             ours(SessionLayer::new(
-                RedisStore::new(&url)
+                RedisStore::connect(&url)
+                    .await
                     .expect("REDIS_URL")
                     .with_prefix("bench:"),
                 &key,
@@ -146,7 +150,7 @@ async fn main() {
                     .await
                     .expect("DATABASE_URL")
             } else {
-                PostgresStore::new(
+                PostgresStore::from_pool(
                     sqlx::PgPool::connect(&database_url())
                         .await
                         .expect("DATABASE_URL"),
@@ -165,12 +169,12 @@ async fn main() {
             let _ = std::fs::remove_file(&path);
             let url = format!("sqlite://{path}");
             let store = if stack == "sqlite" {
-                SqliteStore::open(&url).await.expect("open")
+                SqliteStore::connect(&url).await.expect("open")
             } else {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
                     .expect("url")
                     .create_if_missing(true);
-                SqliteStore::new(sqlx::SqlitePool::connect_with(options).await.expect("open"))
+                SqliteStore::from_pool(sqlx::SqlitePool::connect_with(options).await.expect("open"))
             };
             store.migrate().await.expect("migrate");
             ours(SessionLayer::new(store, &key))

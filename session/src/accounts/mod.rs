@@ -8,19 +8,27 @@
 //! compare-and-swap and saves nothing. Cookie sessions have no server-side record; they are
 //! revoked by a time per owner kept in a revocation store: a cookie bound to its owner
 //! before that time is refused ([`revocations`]).
+//!
+//! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
+//! type and its check), `builtin/owner.rs` (the owner, kept in the record),
+//! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
+//! (listing and revoking from anywhere).
 
 mod revocations;
 
 pub(crate) use revocations::{bump, is_revoked};
 
-use crate::backend::Backend;
+use crate::backend::KeyedBackend;
+use crate::builtin::lifetime::remembered;
+use crate::builtin::owner::owner_of;
 use crate::config::Config;
-use crate::lifetime::remembered;
+use crate::error::Error;
+use crate::id::Fingerprint;
+use crate::id::Owner;
+use crate::id::StorageKey;
 use crate::observe::ObservedStore;
-use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::{OwnedRecord, StoreError};
-use crate::{Error, Fingerprint, SessionId};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -29,15 +37,16 @@ use std::time::SystemTime;
 /// the layer's store.
 ///
 /// ```
-/// use session::{Key, MemoryStore, SessionLayer};
+/// use session::{Key, MemoryStore, Owner, SessionLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), session::Error> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate());
 /// let accounts = layer.accounts();
 /// // A ban: every session of user 42 ends now, on every instance sharing the store.
-/// accounts.revoke_all("42").await?;
-/// assert!(accounts.sessions("42").await?.is_empty());
+/// let user = Owner::new("42")?;
+/// accounts.revoke_all(&user).await?;
+/// assert!(accounts.sessions(&user).await?.is_empty());
 /// # Ok(())
 /// # }
 /// ```
@@ -75,7 +84,7 @@ impl Accounts {
     /// When the store fails, or keeps no index by owner ([`StoreError::NoOwnerIndex`]: the
     /// cookie stores, whose sessions the server does not keep, and third-party stores that
     /// do not implement [`Store::owned`](crate::Store::owned)).
-    pub async fn sessions(&self, owner: &str) -> Result<Vec<ActiveSession>, Error> {
+    pub async fn sessions(&self, owner: &Owner) -> Result<Vec<ActiveSession>, Error> {
         sessions(&self.config, owner, None).await
     }
 
@@ -84,7 +93,7 @@ impl Accounts {
     ///
     /// # Errors
     /// As [`sessions`](Self::sessions).
-    pub async fn revoke(&self, owner: &str, fingerprint: Fingerprint) -> Result<bool, Error> {
+    pub async fn revoke(&self, owner: &Owner, fingerprint: Fingerprint) -> Result<bool, Error> {
         revoke(&self.config, owner, fingerprint).await
     }
 
@@ -95,7 +104,7 @@ impl Accounts {
     /// When the store (or, for cookie sessions, the revocation store) fails, or cookie
     /// sessions have no revocation store
     /// ([`SessionLayer::with_revocation_store`](crate::SessionLayer::with_revocation_store)).
-    pub async fn revoke_all(&self, owner: &str) -> Result<(), Error> {
+    pub async fn revoke_all(&self, owner: &Owner) -> Result<(), Error> {
         revoke_all_but(&self.config, owner, None).await.map(|_| ())
     }
 }
@@ -103,7 +112,7 @@ impl Accounts {
 /// `owner`'s live sessions, oldest first, with `current` marked.
 pub(crate) async fn sessions(
     config: &Config,
-    owner: &str,
+    owner: &Owner,
     current: Option<Fingerprint>,
 ) -> Result<Vec<ActiveSession>, Error> {
     let now = SystemTime::now();
@@ -138,7 +147,7 @@ pub(crate) async fn sessions(
 /// Revokes `owner`'s session with `fingerprint`, if it has one.
 pub(crate) async fn revoke(
     config: &Config,
-    owner: &str,
+    owner: &Owner,
     fingerprint: Fingerprint,
 ) -> Result<bool, Error> {
     let store = server_store(config)?;
@@ -154,10 +163,10 @@ pub(crate) async fn revoke(
 /// sessions, returns the revocation time: the kept session must be bound after it.
 pub(crate) async fn revoke_all_but(
     config: &Config,
-    owner: &str,
+    owner: &Owner,
     keep: Option<Fingerprint>,
 ) -> Result<Option<u64>, Error> {
-    if let Backend::Cookie(_) = &config.backend {
+    if let KeyedBackend::Cookie(_) = &config.backend {
         return bump(config, owner).await.map(Some);
     }
     let store = server_store(config)?;
@@ -171,14 +180,14 @@ pub(crate) async fn revoke_all_but(
 
 fn server_store(config: &Config) -> Result<&ObservedStore, Error> {
     match &config.backend {
-        Backend::Server(backend) => Ok(&backend.store),
-        Backend::Cookie(_) => Err(StoreError::NoOwnerIndex.into()),
+        KeyedBackend::Server(backend) => Ok(&backend.store),
+        KeyedBackend::Cookie(_) => Err(StoreError::NoOwnerIndex.into()),
     }
 }
 
 /// One of an owner's sessions, decoded.
 struct Listed {
-    key: SessionId,
+    key: StorageKey,
     expires_at: SystemTime,
     record: Record,
 }
@@ -186,7 +195,7 @@ struct Listed {
 /// `owner`'s live sessions in the store, decoded: corrupt records, records of another
 /// owner (an index that lags, or a hash that collides), and sessions past their absolute
 /// lifetime are left out.
-async fn owned(config: &Config, owner: &str) -> Result<Vec<Listed>, Error> {
+async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
     let now = SystemTime::now();
     let owned = server_store(config)?.owned(owner).await?;
     Ok(owned
@@ -198,13 +207,12 @@ async fn owned(config: &Config, owner: &str) -> Result<Vec<Listed>, Error> {
              }| {
                 let expires_at = stored.expires_at;
                 let record = Record::decode_vec(stored.data).ok()?;
-                (owner_of(&record) == Some(owner) && !config.past_lifetime(&record, now)).then_some(
-                    Listed {
+                (owner_of(&record).as_ref() == Some(owner) && !config.past_lifetime(&record, now))
+                    .then_some(Listed {
                         key,
                         expires_at,
                         record,
-                    },
-                )
+                    })
             },
         )
         .collect())

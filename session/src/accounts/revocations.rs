@@ -3,29 +3,21 @@
 //! session with an owner is opened, and only then: one store read for those requests,
 //! none for the others.
 
-use crate::backend::Backend;
+use crate::backend::KeyedBackend;
 use crate::config::Config;
-use crate::id::tagged_sha256;
+use crate::error::Error;
+use crate::id::{Owner, StorageKey};
 use crate::observe::ObservedStore;
 use crate::store::{SaveOutcome, StoreError};
 use crate::time::{LONGEST, unix_us};
-use crate::{Error, SessionId};
 use std::time::SystemTime;
 
 /// How many times a revocation retries a lost compare-and-swap.
 const ATTEMPTS: u32 = 16;
 
-/// The key of `owner`'s revocation time in the revocation store.
-fn key(owner: &str) -> SessionId {
-    let digest = tagged_sha256(b"session revocations v1\0", owner.as_bytes());
-    let mut bytes = [0; SessionId::LEN];
-    bytes.copy_from_slice(&digest[..SessionId::LEN]);
-    SessionId::from_bytes(bytes)
-}
-
 fn store(config: &Config) -> Result<&ObservedStore, Error> {
     match (&config.backend, &config.revocations) {
-        (Backend::Cookie(_), Some(store)) => Ok(store),
+        (KeyedBackend::Cookie(_), Some(store)) => Ok(store),
         _ => Err(StoreError::NoOwnerIndex.into()),
     }
 }
@@ -35,11 +27,15 @@ fn store(config: &Config) -> Result<&ObservedStore, Error> {
 ///
 /// # Errors
 /// When the revocation store fails: the request is answered 503, never let through.
-pub(crate) async fn is_revoked(config: &Config, owner: &str, bound_us: u64) -> Result<bool, Error> {
+pub(crate) async fn is_revoked(
+    config: &Config,
+    owner: &Owner,
+    bound_us: u64,
+) -> Result<bool, Error> {
     let Some(store) = &config.revocations else {
         return Ok(false);
     };
-    let Some(stored) = store.load(&key(owner)).await? else {
+    let Some(stored) = store.load(&StorageKey::of_revocation(owner)).await? else {
         return Ok(false);
     };
     Ok(bound_us <= revoked_before(&stored.data))
@@ -47,9 +43,9 @@ pub(crate) async fn is_revoked(config: &Config, owner: &str, bound_us: u64) -> R
 
 /// Revokes every cookie session of `owner` bound until now; returns the time, after which
 /// a session must be bound to stay.
-pub(crate) async fn bump(config: &Config, owner: &str) -> Result<u64, Error> {
+pub(crate) async fn bump(config: &Config, owner: &Owner) -> Result<u64, Error> {
     let store = store(config)?;
-    let key = key(owner);
+    let key = StorageKey::of_revocation(owner);
     // Long enough for every cookie bound before now to have expired (none is renewed once
     // revoked, and none has a longer timeout), since remember-me timeouts are per session.
     let expires_at = SystemTime::now() + LONGEST;

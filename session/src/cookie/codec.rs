@@ -1,5 +1,5 @@
-//! The whole record in the cookie, sealed or signed: what [`CookieStore`](crate::CookieStore)
-//! and [`SignedCookieStore`](crate::SignedCookieStore) sessions are made of.
+//! The whole record in the cookie, sealed or signed: what [`CookieBackend::sealed()`](crate::CookieBackend)
+//! and [`CookieBackend::signed()`](crate::CookieBackend) sessions are made of.
 //!
 //! Sealed: `base64url(version | nonce(24) | XChaCha20-Poly1305(payload))`, with
 //! `version | kind | name` as associated data, so a value cannot move to another cookie name.
@@ -10,9 +10,10 @@
 //! cookie value even with the same data in the same millisecond. Version 1 cookies (no id)
 //! still open, and are given an id when next sealed.
 
-use super::xchacha::{self, XChaCha20Poly1305};
+use crate::crypto::aead::{self, XChaCha20Poly1305};
+use crate::crypto::{Key, Label};
+use crate::id::SessionId;
 use crate::record::Record;
-use crate::{Key, SessionId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -23,9 +24,9 @@ use std::fmt;
 const FORMAT_VERSION: u8 = 2;
 /// Cookies sealed before sessions had ids: opened, never made.
 const FORMAT_VERSION_NO_ID: u8 = 1;
-const NONCE_LEN: usize = xchacha::NONCE_LEN;
+const NONCE_LEN: usize = aead::NONCE_LEN;
 const TAG_LEN: usize = 32;
-const SEAL_TAG_LEN: usize = xchacha::TAG_LEN;
+const SEAL_TAG_LEN: usize = aead::TAG_LEN;
 const DEADLINES_LEN: usize = 16;
 const ID_LEN: usize = SessionId::LEN;
 /// Longer values are not even decoded: no browser keeps a cookie this big.
@@ -62,19 +63,13 @@ impl CookieCodec {
     pub(crate) fn sealed(keys: &[Key]) -> Self {
         Self::Sealed(
             keys.iter()
-                .map(|key| {
-                    XChaCha20Poly1305::new(key.derive("session-cookie-seal-xchacha20poly1305"))
-                })
+                .map(|key| XChaCha20Poly1305::new(key.derive(Label::CookieSeal)))
                 .collect(),
         )
     }
 
     pub(crate) fn signed(keys: &[Key]) -> Self {
-        Self::Signed(
-            keys.iter()
-                .map(|key| key.hmac("session-cookie-sign-hmac-sha256"))
-                .collect(),
-        )
+        Self::Signed(keys.iter().map(|key| key.hmac(Label::CookieMac)).collect())
     }
 
     /// The kind of store, as metrics and traces label it.
@@ -128,7 +123,7 @@ impl CookieCodec {
         record.encode_into(&mut raw);
         match self {
             Self::Sealed(ciphers) => {
-                crate::random::fill(&mut raw[1..payload_at]);
+                crate::crypto::random::fill(&mut raw[1..payload_at]);
                 let (head, payload) = raw.split_at_mut(payload_at);
                 let nonce = head[1..].try_into().expect("the nonce's length");
                 let tag = ciphers[0].seal(nonce, &context, payload);

@@ -1,16 +1,16 @@
 //! Everything about the session cookie: reading it from `Cookie` headers, building its
 //! `Set-Cookie`, checking its name and attributes, and what its value holds: a signed id
-//! ([`signed_id`]) or the whole session, sealed or signed ([`codec`], on [`xchacha`]).
+//! ([`signed_id`]) or the whole session, sealed or signed ([`codec`], on [`crate::crypto::aead`]).
 //!
 //! Parsing and building go through the `cookie` crate; this module only decides which
 //! cookie is the session's and which attributes it carries.
 
+mod backend;
 pub(crate) mod codec;
 pub(crate) mod signed_id;
-mod store;
-pub(crate) mod xchacha;
 
-pub use store::{CookieStore, SignedCookieStore};
+pub use backend::CookieBackend;
+pub(crate) use backend::Sealing;
 
 use cookie::{Cookie, SameSite};
 use http::header::COOKIE;

@@ -5,7 +5,8 @@
 //! time) before any store is asked about the id.
 
 use super::cookie_values;
-use crate::{Key, SessionId};
+use crate::crypto::{Key, Label};
+use crate::id::SessionId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -45,7 +46,7 @@ impl IdSigner {
     pub(crate) fn new(keys: &[Key]) -> Self {
         let macs = keys
             .iter()
-            .map(|key| key.hmac("session-id-cookie-hmac-sha256"))
+            .map(|key| key.hmac(Label::IdCookieMac))
             .collect();
         Self { macs }
     }
@@ -169,11 +170,11 @@ mod tests {
     fn known_answer() {
         // Pins the format (changing it silently would log out every user). Computed
         // independently with Python's `hmac` and `hashlib`: HKDF-SHA256 (RFC 5869) of 64
-        // bytes of 9, then HMAC-SHA256 over `01 | u64be(2) | "id" | 16 bytes of 3`.
+        // bytes of 9 (salt `session/key-derivation/v1`, info `session/id-cookie-hmac-sha256/v1`), then HMAC-SHA256 over `01 | u64be(2) | "id" | 16 bytes of 3`.
         let value = signer(9).sign("id", &SessionId::from_bytes([3; 16]));
         assert_eq!(
             value,
-            "AwMDAwMDAwMDAwMDAwMDAzeoowd_h8WBwXEaAKvIPg46tGJVMvY3mdtRwZDBqR85"
+            "AwMDAwMDAwMDAwMDAwMDAwLQL8nrmj37da-Dai24yxWzRMS_B80T0I6tm6Cj0Bxp"
         );
     }
 

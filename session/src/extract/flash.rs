@@ -1,8 +1,14 @@
 //! Typed flash messages: [`Flash<M>`].
+//!
+//! The flash feature lives where the layering puts each part: `extract/flash.rs` (the
+//! `Flash<M>` extractor), `builtin/flash.rs` (the message, kept in the record) and
+//! `request/flash.rs` (setting and taking it, under the request's state lock).
 
-use super::{SessionRejection, ready};
-use crate::Error;
-use crate::flash::{FLASH, type_tag};
+use super::ready;
+use crate::builtin::flash::type_tag;
+use crate::builtin::keys::FLASH;
+use crate::error::Error;
+use crate::error::SessionRejection;
 use crate::request::RequestSession;
 use axum_core::extract::FromRequestParts;
 use http::request::Parts;

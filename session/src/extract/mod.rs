@@ -1,19 +1,18 @@
-//! The `Session<T>` extractor and its rejection; the [`CsrfToken`] extractor and the
-//! [`CsrfLayer`] that checks it (`csrf`); typed flash messages (`flash`).
+//! The extractors of a request's session: [`Session<T>`](Session) (`mod.rs`) and typed
+//! flash messages, [`Flash<M>`](Flash) (`flash.rs`). [`CsrfToken`](crate::CsrfToken) is with
+//! the rest of CSRF, in [`crate::csrf`].
 
-mod csrf;
 mod flash;
 
-pub use csrf::{CsrfFuture, CsrfLayer, CsrfService, CsrfToken};
 pub use flash::Flash;
 
-use crate::Error;
-use crate::SessionData;
+use crate::error::Error;
+use crate::error::SessionRejection;
+use crate::id::{InvalidOwnerError, Owner};
 use crate::layer::RequestExtension;
 use crate::request::RequestSession;
+use crate::typed::SessionData;
 use axum_core::extract::FromRequestParts;
-use axum_core::response::{IntoResponse, Response};
-use http::StatusCode;
 use http::request::Parts;
 use std::fmt;
 use std::ops::Deref;
@@ -23,7 +22,7 @@ use std::sync::Arc;
 /// visitor making this request.
 ///
 /// Field accessors come from the derive and are reached through `Deref`: for a field `count`
-/// there are `count()`, `set_count(v)`, `update_count(|c| ..)` and `with_count(|c| ..)`.
+/// there are `count()`, `set_count(v)`, `update_count(|c| ..)` and `view_count(|c| ..)`.
 /// Several extractors of one request, of the same or of different structs, share one session.
 ///
 /// Extracting is lazy and cheap: the first extraction in a request loads the record (one
@@ -174,14 +173,19 @@ impl<T: SessionData> Session<T> {
     /// ```
     ///
     /// # Errors
-    /// [`InvalidOwner`](crate::InvalidOwner) for an empty owner, or one over 256 bytes.
-    pub fn bind_owner(&self, owner: &str) -> Result<(), crate::InvalidOwner> {
-        self.request.bind_owner(owner)
+    /// [`InvalidOwnerError`](crate::error::InvalidOwnerError) for an owner that is not an
+    /// [`Owner`](crate::Owner): empty, over 256 bytes, or with a control character.
+    pub fn bind_owner<O>(&self, owner: O) -> Result<(), InvalidOwnerError>
+    where
+        O: TryInto<Owner, Error = InvalidOwnerError>,
+    {
+        self.request.bind_owner(&owner.try_into()?);
+        Ok(())
     }
 
     /// The owner the session is bound to, if any.
     #[must_use]
-    pub fn owner(&self) -> Option<String> {
+    pub fn owner(&self) -> Option<Owner> {
         self.request.owner()
     }
 
@@ -191,7 +195,7 @@ impl<T: SessionData> Session<T> {
     ///
     /// # Errors
     /// When the store fails, or keeps no index by owner.
-    pub async fn sessions(&self) -> Result<Vec<crate::ActiveSession>, Error> {
+    pub async fn sessions(&self) -> Result<Vec<crate::accounts::ActiveSession>, Error> {
         self.request.sessions().await
     }
 
@@ -224,7 +228,7 @@ impl<T: SessionData> Session<T> {
     /// # Errors
     /// When the store fails, or keeps no index by owner (a cookie store, for any session
     /// but this one).
-    pub async fn revoke(&self, fingerprint: crate::Fingerprint) -> Result<bool, Error> {
+    pub async fn revoke(&self, fingerprint: crate::id::Fingerprint) -> Result<bool, Error> {
         self.request.revoke(fingerprint).await
     }
 
@@ -232,7 +236,7 @@ impl<T: SessionData> Session<T> {
     /// in a list of their devices) without being a credential. `None` while the session has
     /// not been written yet, and from `cycle_id()` until the request writes the new id.
     #[must_use]
-    pub fn fingerprint(&self) -> Option<crate::Fingerprint> {
+    pub fn fingerprint(&self) -> Option<crate::id::Fingerprint> {
         self.request.fingerprint()
     }
 }
@@ -262,7 +266,7 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for Session<T> {
 }
 
 /// The request's session, loaded (once per request).
-async fn ready(parts: &Parts) -> Result<Arc<RequestSession>, SessionRejection> {
+pub(crate) async fn ready(parts: &Parts) -> Result<Arc<RequestSession>, SessionRejection> {
     let Some(RequestExtension(request)) = parts.extensions.get::<RequestExtension>().cloned()
     else {
         return Err(SessionRejection::MissingLayer);
@@ -272,56 +276,4 @@ async fn ready(parts: &Parts) -> Result<Arc<RequestSession>, SessionRejection> {
         return Err(SessionRejection::Unavailable { status, error });
     }
     Ok(request)
-}
-
-/// Why a [`Session`] could not be extracted.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SessionRejection {
-    /// The router has no [`SessionLayer`](crate::SessionLayer): a bug in the application,
-    /// answered with 500.
-    MissingLayer,
-    /// The store failed while loading the session; answered with the layer's store-error
-    /// status (503 by default).
-    Unavailable {
-        /// The response status.
-        status: StatusCode,
-        /// What failed.
-        error: Error,
-    },
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingLayer => f.write_str(
-                "no session layer: add `.layer(SessionLayer::new(store, &key))` to this router, outside the routes that extract `Session`",
-            ),
-            // The cause is the `source()`: printed here too, a chain would say it twice.
-            Self::Unavailable { .. } => f.write_str("session unavailable"),
-        }
-    }
-}
-
-impl std::error::Error for SessionRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::MissingLayer => None,
-            Self::Unavailable { error, .. } => Some(error),
-        }
-    }
-}
-
-impl IntoResponse for SessionRejection {
-    fn into_response(self) -> Response {
-        match self {
-            // The hint is for the developer, in the log; the client learns nothing of the
-            // application's insides.
-            Self::MissingLayer => {
-                tracing::error!("{self}");
-                (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response()
-            }
-            Self::Unavailable { status, error } => error.respond(status),
-        }
-    }
 }

@@ -2,25 +2,26 @@
 
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
+use crate::crypto::Key;
+use crate::id::SessionId;
 use crate::time::unix_ms;
-use crate::{Key, SessionId};
 use std::time::SystemTime;
 
 pub use crate::record::Record;
 
-/// What a [`CookieStore`](crate::CookieStore) or
-/// [`SignedCookieStore`](crate::SignedCookieStore) does to a record.
+/// What a [`CookieBackend::sealed()`](crate::CookieBackend) or
+/// [`CookieBackend::signed()`](crate::CookieBackend) does to a record.
 #[derive(Debug)]
 pub struct CookieSealer(CookieCodec);
 
 impl CookieSealer {
-    /// Seals like [`CookieStore`](crate::CookieStore).
+    /// Seals like [`CookieBackend::sealed()`](crate::CookieBackend).
     #[must_use]
     pub fn sealed(key: &Key) -> Self {
         Self(CookieCodec::sealed(std::slice::from_ref(key)))
     }
 
-    /// Signs like [`SignedCookieStore`](crate::SignedCookieStore).
+    /// Signs like [`CookieBackend::signed()`](crate::CookieBackend).
     #[must_use]
     pub fn signed(key: &Key) -> Self {
         Self(CookieCodec::signed(std::slice::from_ref(key)))
@@ -55,15 +56,23 @@ impl IdCookie {
 
     /// The cookie value for `id`.
     #[must_use]
-    pub fn sign(&self, name: &str, id: &SessionId) -> String {
-        self.0.sign(name, id)
+    pub fn sign(&self, name: &str, id: [u8; 16]) -> String {
+        self.0.sign(name, &SessionId::from_bytes(id))
     }
 
     /// The id in `value`, if its tag verifies.
     #[must_use]
-    pub fn verify(&self, name: &str, value: &str) -> Option<SessionId> {
-        self.0.verify(name, value).map(|verified| verified.id)
+    pub fn verify(&self, name: &str, value: &str) -> Option<[u8; 16]> {
+        self.0
+            .verify(name, value)
+            .map(|verified| *verified.id.as_bytes())
     }
+}
+
+/// The storage key of the session id `id`.
+#[must_use]
+pub fn storage_key(id: [u8; 16]) -> crate::store::StorageKey {
+    SessionId::from_bytes(id).storage_key()
 }
 
 /// Decodes an encoded record.

@@ -4,8 +4,9 @@
 
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
+use crate::crypto::Key;
+use crate::id::SessionId;
 use crate::record::Record;
-use crate::{Key, SessionId};
 use std::time::SystemTime;
 
 fn key() -> Key {

@@ -2,9 +2,9 @@
 //! mode, keys, revocation store, size limit and statuses.
 
 use super::SessionLayer;
-use crate::Key;
 use crate::config::{Config, SaveMode};
 use crate::cookie;
+use crate::crypto::Key;
 use crate::observe::ObservedStore;
 use crate::time::LONGEST;
 use ::cookie::SameSite;
@@ -37,7 +37,7 @@ impl SessionLayer {
     /// Where the session token travels (default: the cookie): in `Authorization: Bearer`
     /// or a named header for API clients that keep no cookies, beside the cookie or instead
     /// of it. See [`Transport`](crate::Transport).
-    pub fn with_transport(self, transport: crate::Transport) -> Self {
+    pub fn with_transport(self, transport: crate::transport::Transport) -> Self {
         self.with(|config| config.transport = transport)
     }
 
@@ -159,20 +159,20 @@ impl SessionLayer {
     /// sessions can have owners but cannot be revoked. Server stores do not use it.
     ///
     /// ```
-    /// use session::{CookieStore, Key, MemoryStore, SessionLayer};
-    /// let layer = SessionLayer::new(CookieStore::new(), &Key::generate())
+    /// use session::{CookieBackend, Key, MemoryStore, SessionLayer};
+    /// let layer = SessionLayer::new(CookieBackend::sealed(), &Key::generate())
     ///     .with_revocation_store(MemoryStore::new());
     /// # let _ = layer;
     /// ```
-    pub fn with_revocation_store(self, store: impl crate::Store) -> Self {
+    pub fn with_revocation_store(self, store: impl crate::store::Store) -> Self {
         let store = ObservedStore::revocations(Arc::new(store));
         self.with(|config| config.revocations = Some(store))
     }
 
     /// Lists and revokes the sessions of any owner, outside a request (an admin route, a
     /// background job).
-    pub fn accounts(&self) -> crate::Accounts {
-        crate::Accounts::new(Arc::clone(&self.config))
+    pub fn accounts(&self) -> crate::accounts::Accounts {
+        crate::accounts::Accounts::new(Arc::clone(&self.config))
     }
 
     /// The largest `Set-Cookie` value, in bytes, a cookie store may send (default 4096, what

@@ -1,8 +1,8 @@
 //! A store's calls, each in a span inside the request's, timed, and counted by outcome.
 
 use super::names;
-use crate::SessionId;
 use crate::id::Fingerprint;
+use crate::id::{Owner, StorageKey};
 use crate::store::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
 use std::future::Future;
 use std::pin::Pin;
@@ -78,17 +78,17 @@ impl ObservedStore {
         self.name
     }
 
-    pub(crate) fn load<'a>(&'a self, key: &'a SessionId) -> StoreCall<'a, Option<StoredRecord>> {
+    pub(crate) fn load<'a>(&'a self, key: &'a StorageKey) -> StoreCall<'a, Option<StoredRecord>> {
         StoreCall::new(self, Op::Load, Some(key), 0, self.store.load(key))
     }
 
     pub(crate) fn save<'a>(
         &'a self,
-        key: &'a SessionId,
+        key: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> StoreCall<'a, SaveOutcome> {
         let op = if expected.is_some() {
             Op::Save
@@ -101,9 +101,9 @@ impl ObservedStore {
 
     pub(crate) fn touch<'a>(
         &'a self,
-        key: &'a SessionId,
+        key: &'a StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> StoreCall<'a, bool> {
         let call = self.store.touch(key, expires_at, owner);
         StoreCall::new(self, Op::Touch, Some(key), 0, call)
@@ -111,8 +111,8 @@ impl ObservedStore {
 
     pub(crate) fn delete<'a>(
         &'a self,
-        key: &'a SessionId,
-        owner: Option<&'a str>,
+        key: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> StoreCall<'a, bool> {
         StoreCall::new(
             self,
@@ -124,7 +124,7 @@ impl ObservedStore {
     }
 
     /// An owner's sessions. Their span names no session.
-    pub(crate) fn owned<'a>(&'a self, owner: &'a str) -> StoreCall<'a, Vec<OwnedRecord>> {
+    pub(crate) fn owned<'a>(&'a self, owner: &'a Owner) -> StoreCall<'a, Vec<OwnedRecord>> {
         StoreCall::new(self, Op::Owned, None, 0, self.store.owned(owner))
     }
 
@@ -178,7 +178,7 @@ impl<'a, T: Outcome> StoreCall<'a, T> {
     fn new(
         store: &'a ObservedStore,
         op: Op,
-        key: Option<&SessionId>,
+        key: Option<&StorageKey>,
         bytes: usize,
         call: BoxFuture<'a, Result<T, StoreError>>,
     ) -> Self {

@@ -1,7 +1,13 @@
 //! The session's CSRF secret, from a request: a token for a page, and the check of one.
+//!
+//! The CSRF feature lives where the layering puts each part: `csrf/` (the extractor and the
+//! middleware), `builtin/csrf.rs` (the secret, kept in the record), `request/csrf.rs` (a
+//! request's token and check, under its state's lock) and `crypto/mask.rs` (the masking).
 
 use super::RequestSession;
-use crate::csrf::{self, CsrfSecret};
+use super::state::Phase;
+use crate::builtin::csrf::CsrfSecret;
+use crate::crypto::mask;
 
 impl RequestSession {
     /// A fresh masked token of the session's CSRF secret. The first one creates the secret,
@@ -19,7 +25,7 @@ impl RequestSession {
                 secret
             }
         };
-        csrf::mask(&secret)
+        mask::mask(&secret)
     }
 
     /// Whether `token` is one of this session's; never for a session without a secret.
@@ -28,12 +34,12 @@ impl RequestSession {
         let fields = state.view::<CsrfSecret>().fields();
         fields
             .read(|csrf| csrf.secret)
-            .is_some_and(|secret| csrf::verify(&secret, token))
+            .is_some_and(|secret| mask::verify(&secret, token))
     }
 
     /// The request is refused before its handler runs: its session is left as it was.
     pub(crate) fn refuse(&self) {
-        self.lock().refused = true;
+        self.lock().phase = Phase::Refused;
     }
 
     /// The request's token came in a header, not in an ambient cookie.

@@ -1,9 +1,13 @@
 //! The session's flash message, from a request: set for the next request, taken once.
+//!
+//! The flash feature lives where the layering puts each part: `extract/flash.rs` (the
+//! `Flash<M>` extractor), `builtin/flash.rs` (the message, kept in the record) and
+//! `request/flash.rs` (setting and taking it, under the request's state lock).
 
 use super::RequestSession;
-use super::state::{Ending, Kind};
-use crate::Error;
-use crate::flash::{FlashSlot, Flashed};
+use super::state::{Ending, Kind, Phase};
+use crate::builtin::flash::{FlashSlot, Flashed};
+use crate::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -13,11 +17,11 @@ impl RequestSession {
     /// `delete()`, the message starts a fresh session of its own, as after `invalidate()`.
     pub(crate) fn set_flash(&self, message: Vec<u8>, type_tag: u64) {
         let mut state = self.lock();
-        if state.ending == Some(Ending::Deleted) {
-            state.ending = Some(Ending::Invalidated);
+        if state.phase == Phase::Ended(Ending::Deleted) {
+            state.phase = Phase::Ended(Ending::Invalidated);
         }
         let slot = state.view::<FlashSlot>().fields();
-        let nonce = crate::random::u64();
+        let nonce = crate::crypto::random::u64();
         let flashed = Flashed {
             nonce,
             type_tag,

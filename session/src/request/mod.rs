@@ -6,10 +6,13 @@
 //!   retries, rotation);
 //! - `seal`: a session in a cookie: opening it, and sealing it (computation, no I/O).
 
+mod arrival;
+mod commit;
 mod csrf;
 mod flash;
 mod live;
 mod owner;
+mod phase;
 mod rotation;
 mod seal;
 mod server;
@@ -20,14 +23,17 @@ mod turn;
 #[cfg(test)]
 pub(crate) use tests::ALLOCATOR_CACHE_MAX;
 
-use crate::backend::Backend;
+use crate::backend::KeyedBackend;
 use crate::config::Config;
+use crate::error::Error;
 use crate::record::Record;
 use crate::transport::{Found, Via};
+use crate::typed::SessionData;
 use crate::typed::SharedFields;
-use crate::{Error, SessionData};
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderName, HeaderValue};
+#[cfg(feature = "test-util")]
+pub(crate) use state::Phase;
 use state::{CookieOut, Kind, State};
 pub(crate) use state::{Decision, Ending};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -88,8 +94,8 @@ impl RequestSession {
         self.loaded
             .get_or_try_init(|| async {
                 match &self.config.backend {
-                    Backend::Server(backend) => self.load_stored(backend, headers).await,
-                    Backend::Cookie(codec) => {
+                    KeyedBackend::Server(backend) => self.load_stored(backend, headers).await,
+                    KeyedBackend::Cookie(codec) => {
                         self.open_cookie(codec, headers);
                         self.refuse_if_revoked().await
                     }
@@ -124,13 +130,13 @@ impl RequestSession {
         self.lock().is_new()
     }
 
-    pub(crate) fn fingerprint(&self) -> Option<crate::Fingerprint> {
+    pub(crate) fn fingerprint(&self) -> Option<crate::id::Fingerprint> {
         self.lock().fingerprint()
     }
 
     pub(crate) fn remember(&self, duration: Option<std::time::Duration>) {
         let mut state = self.lock();
-        let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
+        let lifetime = state.view::<crate::builtin::lifetime::Lifetime>().fields();
         lifetime.write(0, |lifetime| lifetime.remember(duration));
         state.save_requested = true;
         state.remember_changed = true;
@@ -138,8 +144,8 @@ impl RequestSession {
 
     pub(crate) fn remembered(&self) -> Option<std::time::Duration> {
         let mut state = self.lock();
-        let lifetime = state.view::<crate::lifetime::Lifetime>().fields();
-        lifetime.read(crate::lifetime::Lifetime::remembered)
+        let lifetime = state.view::<crate::builtin::lifetime::Lifetime>().fields();
+        lifetime.read(crate::builtin::lifetime::Lifetime::remembered)
     }
 
     /// Commits without waiting, when that needs no store I/O: always for cookie stores
@@ -215,22 +221,40 @@ impl RequestSession {
         let now = SystemTime::now();
         let session = Self::new(config);
         let _ = session.loaded.set(());
-        let exists = record.is_some();
-        let mut state = session.lock_around(record.unwrap_or_else(|| Record::new(now)));
-        if exists {
-            state.arrived = true;
-            state.expires_at = Some(session.config.expiry(&state.base, now));
-            if let Kind::Server(server) = &mut state.kind {
-                let id = crate::SessionId::random();
-                server.client_id = Some(id);
-                server.current = Some(state::Current {
-                    id,
-                    key: id.storage_key(),
-                    version: crate::store::Version::new(1),
-                });
-            }
-        }
-        drop(state);
+        let Some(record) = record else {
+            session.arrive(
+                arrival::Arrival {
+                    via: Via::Cookie,
+                    token: arrival::Token::None,
+                    old_key: false,
+                    live: None,
+                },
+                now,
+            );
+            return session;
+        };
+        let id = crate::id::SessionId::random();
+        let token = match &session.config.backend {
+            KeyedBackend::Server(_) => arrival::Token::Server {
+                id,
+                key: id.storage_key(),
+            },
+            KeyedBackend::Cookie(_) => arrival::Token::Cookie { id: Some(id) },
+        };
+        let live = arrival::Live {
+            expires_at: session.config.expiry(&record, now),
+            record,
+            version: Some(crate::store::Version::new(1)),
+        };
+        session.arrive(
+            arrival::Arrival {
+                via: Via::Cookie,
+                token,
+                old_key: false,
+                live: Some(live),
+            },
+            now,
+        );
         session
     }
 
@@ -252,7 +276,7 @@ impl RequestSession {
             decision: state.decide(&self.config, SystemTime::now()),
             save_requested: state.save_requested,
             rotate: state.rotate,
-            ending: state.ending,
+            phase: state.phase,
         }
     }
 }
@@ -274,5 +298,5 @@ pub(crate) struct Inspection {
     pub(crate) decision: Decision,
     pub(crate) save_requested: bool,
     pub(crate) rotate: bool,
-    pub(crate) ending: Option<Ending>,
+    pub(crate) phase: Phase,
 }

@@ -1,37 +1,45 @@
 //! The session's owner, and the owner's other sessions, from a request: binding on login,
 //! listing, revoking.
+//!
+//! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
+//! type and its check), `builtin/owner.rs` (the owner, kept in the record),
+//! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
+//! (listing and revoking from anywhere).
 
 use super::RequestSession;
 use super::state::{Ending, Kind};
 use crate::accounts::{self, ActiveSession};
-use crate::owner::{self, InvalidOwner, Ownership};
+use crate::builtin::owner::{self, Ownership};
+use crate::error::Error;
+use crate::id::{Fingerprint, Owner};
 use crate::time::unix_us;
-use crate::{Error, Fingerprint};
 use std::time::SystemTime;
 
 impl RequestSession {
     /// Binds the session to `owner`, with a new id unless it already was.
-    pub(crate) fn bind_owner(&self, owner: &str) -> Result<(), InvalidOwner> {
-        owner::check(owner)?;
+    pub(crate) fn bind_owner(&self, owner: &Owner) {
         let mut state = self.lock();
         let ownership = state.view::<Ownership>().fields();
-        if ownership.read(|ownership| ownership.owner.as_deref() == Some(owner)) {
-            return Ok(());
+        if ownership.read(|ownership| ownership.owner.as_deref() == Some(owner.as_str())) {
+            return;
         }
         let now_us = unix_us(SystemTime::now());
-        ownership.write(0, |ownership| ownership.owner = Some(owner.to_owned()));
+        ownership.write(0, |ownership| {
+            ownership.owner = Some(owner.as_str().to_owned())
+        });
         ownership.write(1, |ownership| ownership.bound_us = now_us);
         // A new id: against session fixation, and because a stored id's owner never
         // changes (its key is in its owner's shard).
         state.cycle_id();
         state.save_requested = true;
-        Ok(())
     }
 
-    pub(crate) fn owner(&self) -> Option<String> {
+    pub(crate) fn owner(&self) -> Option<Owner> {
         let mut state = self.lock();
         let ownership = state.view::<Ownership>().fields();
-        ownership.read(|ownership| ownership.owner.clone())
+        ownership
+            .read(|ownership| ownership.owner.clone())
+            .and_then(|owner| Owner::new(owner).ok())
     }
 
     /// The owner's live sessions, this one marked; none without an owner. A cookie store
@@ -108,8 +116,7 @@ impl RequestSession {
         }
         let bound = {
             let state = self.lock();
-            owner::owner_of(&state.base)
-                .map(|owner| (owner.to_owned(), owner::bound_us(&state.base)))
+            owner::owner_of(&state.base).map(|owner| (owner, owner::bound_us(&state.base)))
         };
         let Some((owner, bound_us)) = bound else {
             return Ok(());

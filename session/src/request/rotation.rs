@@ -1,45 +1,67 @@
 //! Moving a session to a new id (`cycle_id()`, a login): the new record is written before
 //! the old one is deleted, and only the request that deletes the old one keeps the new.
 
+use super::commit::{Replaced, Rotation, Save};
 use super::live::decode;
-use super::server::Save;
 use super::state::Current;
+use crate::builtin::owner::owner_of;
+use crate::error::Error;
+use crate::id::{Owner, StorageKey};
 use crate::observe::ObservedStore;
-use crate::owner::owner_of;
 use crate::typed::Dirty;
-use crate::{Error, SessionId};
 
-/// Rebases `save.record` on the `old` record as it is now, for a move to a new id; returns
-/// the old record's owner. `None`: another request ended the session first.
-pub(super) async fn rebase_for_rotation(
+/// Begins the move of `save` to a new id, if it asked for one and has an id to leave:
+/// rebases it on the old record as it is now.
+pub(super) async fn begin_rotation(
+    store: &ObservedStore,
+    save: &mut Save,
+    dirty: &Dirty,
+) -> Result<Rotation, Error> {
+    if !save.rotate {
+        return Ok(Rotation::None);
+    }
+    let Some(old) = save.current.take() else {
+        return Ok(Rotation::None);
+    };
+    // Boxed: rare (a login), and inline it would make every save's future larger.
+    Box::pin(rebase_on_old(store, old, save, dirty)).await
+}
+
+/// Rebases `save.record` on the `old` record as it is now.
+async fn rebase_on_old(
     store: &ObservedStore,
     old: Current,
     save: &mut Save,
     dirty: &Dirty,
-) -> Result<Option<Option<Box<str>>>, Error> {
+) -> Result<Rotation, Error> {
     let Some((now_stored, _)) = store.load(&old.key).await?.and_then(decode) else {
-        return Ok(None);
+        return Ok(Rotation::Gone);
     };
     save.rebase_on(&now_stored, None, dirty)?;
-    Ok(Some(owner_of(&now_stored).map(Box::from)))
+    Ok(Rotation::Replacing(Box::new(Replaced {
+        old,
+        owner: owner_of(&now_stored),
+    })))
 }
 
-/// Deletes the `old` record once its successor (`new`, of `owner`) is saved: only if this
-/// request is the one that kills the old id, so that a logout (or a revocation) that won
-/// the race stays one. If the old one was gone, the new one is deleted too, and `false`
-/// says so. The new record is written first, so that at every moment a listing of the
-/// owner's sessions finds the old one or the new one: revoking them all cannot miss a
+/// Deletes the `replaced` record once its successor (`new`, of `owner`) is saved: only if
+/// this request is the one that kills the old id, so that a logout (or a revocation) that
+/// won the race stays one. If the old one was gone, the new one is deleted too, and
+/// `false` says so. The new record is written first, so that at every moment a listing of
+/// the owner's sessions finds the old one or the new one: revoking them all cannot miss a
 /// rotation in flight.
 pub(super) async fn retire(
     store: &ObservedStore,
-    old: &Current,
-    old_owner: Option<&str>,
-    new: &SessionId,
-    owner: Option<&str>,
+    replaced: &Replaced,
+    new: StorageKey,
+    owner: Option<Owner>,
 ) -> Result<bool, Error> {
-    if store.delete(&old.key, old_owner).await? {
+    if store
+        .delete(&replaced.old.key, replaced.owner.as_ref())
+        .await?
+    {
         return Ok(true);
     }
-    store.delete(new, owner).await?;
+    store.delete(&new, owner.as_ref()).await?;
     Ok(false)
 }

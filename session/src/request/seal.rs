@@ -3,14 +3,15 @@
 //! refreshed, or was made with an old key.
 
 use super::RequestSession;
-use super::state::{Decision, Kind, State};
+use super::arrival::{Arrival, Live, Token};
+use super::state::{Decision, Kind, State, Stored};
 use crate::config::Config;
 use crate::cookie::codec::CookieCodec;
+use crate::error::Error;
+use crate::id::SessionId;
 use crate::observe::{self, Loaded};
-use crate::record::Record;
 use crate::time::{from_unix_ms, unix_ms};
 use crate::transport::{Found, Via};
-use crate::{Error, SessionId};
 use http::{HeaderMap, HeaderValue};
 use std::time::SystemTime;
 
@@ -38,27 +39,37 @@ impl RequestSession {
                 observe::rejected(codec.name(), "unopenable");
                 observe::loaded(codec.name(), Loaded::Miss);
             }
-            self.lock().via = via;
+            let token = Token::None;
+            self.arrive(
+                Arrival {
+                    via,
+                    token,
+                    old_key: false,
+                    live: None,
+                },
+                now,
+            );
             return;
         };
         let live = !self.config.past_lifetime(&opened.record, now);
         let outcome = if live { Loaded::Hit } else { Loaded::Expired };
         observe::loaded(codec.name(), outcome);
-        let mut state = if live {
-            let mut state = self.lock_around(opened.record);
-            state.old_key = opened.old_key;
-            state.expires_at = Some(from_unix_ms(opened.idle_deadline_ms));
-            state.arrived = true;
-            state
-        } else {
-            self.lock_with(|| Record::new(now))
-        };
-        state.via = via;
-        if let Kind::Cookie(cookie) = &mut state.kind {
-            cookie.from_client = true;
-            cookie.present = live;
-            cookie.id = opened.id.filter(|_| live);
-        }
+        let live = live.then(|| Live {
+            record: opened.record,
+            expires_at: from_unix_ms(opened.idle_deadline_ms),
+            version: None,
+        });
+        let token = Token::Cookie { id: opened.id };
+        let old_key = opened.old_key && live.is_some();
+        self.arrive(
+            Arrival {
+                via,
+                token,
+                old_key,
+                live,
+            },
+            now,
+        );
     }
 }
 
@@ -117,7 +128,7 @@ impl State {
         self.expires_at = Some(expires_at);
         self.old_key = false;
         if let Kind::Cookie(cookie) = &mut self.kind {
-            cookie.present = true;
+            cookie.stored = Stored::Live(());
             cookie.sealed = Some(header);
             cookie.id = Some(id);
         }

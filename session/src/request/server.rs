@@ -3,22 +3,24 @@
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
+use super::arrival::{Arrival, Live, Token};
+use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
 use super::live::{decode, live};
-use super::rotation::{rebase_for_rotation, retire};
-use super::state::{Current, Decision, Doomed, Kind, State};
+use super::rotation::{begin_rotation, retire};
+use super::state::{Current, Decision, Kind, State, Stored};
 use super::turn::{self, Turn, TurnGuard};
 use crate::backend::ServerBackend;
-use crate::config::{Config, LastSave, QueuedSave};
-use crate::id::shard_of_owner;
+use crate::builtin::owner::owner_of;
+use crate::config::Config;
+use crate::config::turns::LastSave;
+use crate::error::Error;
+use crate::id::{SessionId, StorageKey};
 use crate::observe::{self, Loaded, ObservedStore};
-use crate::owner::owner_of;
 use crate::record::Record;
 use crate::store::SaveOutcome;
 use crate::transport::{Found, Via};
 use crate::typed::Dirty;
-use crate::{Error, SessionId};
 use http::HeaderMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// How long a save goes on retrying compare-and-swap races lost to other processes before
@@ -29,48 +31,6 @@ const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// The largest record a turn lock keeps for the next save of a hot session.
 const HOT_RECORD_MAX: usize = 16 * 1024;
-
-/// What a commit does, worked out under the state lock.
-pub(super) struct Plan {
-    store: ObservedStore,
-    /// The records to delete first.
-    doomed: Vec<Doomed>,
-    action: Action,
-    /// The dirty bits the save covers.
-    dirty: Dirty,
-}
-
-// Made once per commit and worked on in place in the commit's boxed future: boxing `Save`
-// on its own would cost an allocation per save.
-#[allow(clippy::large_enum_variant)]
-enum Action {
-    None,
-    /// The storage key, the new expiry, and the session's owner.
-    Touch(SessionId, SystemTime, Option<Box<str>>),
-    Save(Save),
-}
-
-pub(super) struct Save {
-    pub(super) current: Option<Current>,
-    /// The record to write: the loaded one with this request's changes applied (and those
-    /// of `followers`).
-    pub(super) record: Record,
-    pub(super) rotate: bool,
-    /// `record` was rebuilt on another request's record (a lost race, or a rotation), or
-    /// holds other requests' changes.
-    pub(super) rebased: bool,
-    /// Saves of other requests made with this one ([`super::turn`]).
-    pub(super) followers: Vec<Arc<QueuedSave>>,
-}
-
-pub(super) enum Written {
-    /// Stored as `current`, until `expires_at`.
-    Saved {
-        current: Current,
-        expires_at: SystemTime,
-    },
-    Gone,
-}
 
 impl RequestSession {
     /// Loads the record the request's id cookie names, if it verifies and is live.
@@ -92,7 +52,14 @@ impl RequestSession {
             if observe::ENABLED && super::presented(found, name, headers) {
                 observe::rejected(backend.store.name(), "forged");
             }
-            self.lock().via = via;
+            let token = Token::None;
+            let arrival = Arrival {
+                via,
+                token,
+                old_key: false,
+                live: None,
+            };
+            self.arrive(arrival, SystemTime::now());
             return Ok(());
         };
         let key = verified.id.storage_key();
@@ -105,26 +72,25 @@ impl RequestSession {
                 .as_ref()
                 .map_or_else(|outcome| *outcome, |_| Loaded::Hit),
         );
-        let (mut state, current) = match loaded.ok() {
-            Some(live) => {
-                let mut state = self.lock_around(live.record);
-                state.expires_at = Some(live.expires_at);
-                state.arrived = true;
-                let current = Current {
-                    id: verified.id,
-                    key,
-                    version: live.version,
-                };
-                (state, Some(current))
-            }
-            None => (self.lock_with(|| Record::new(now)), None),
+        let live = loaded.ok().map(|live| Live {
+            record: live.record,
+            expires_at: live.expires_at,
+            version: Some(live.version),
+        });
+        let token = Token::Server {
+            id: verified.id,
+            key,
         };
-        state.old_key = verified.old_key;
-        state.via = via;
-        if let Kind::Server(server) = &mut state.kind {
-            server.client_id = Some(verified.id);
-            server.current = current;
-        }
+        let old_key = verified.old_key;
+        self.arrive(
+            Arrival {
+                via,
+                token,
+                old_key,
+                live,
+            },
+            now,
+        );
         Ok(())
     }
 
@@ -133,14 +99,14 @@ impl RequestSession {
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
         for doomed in &plan.doomed {
             plan.store
-                .delete(&doomed.key, doomed.owner.as_deref())
+                .delete(&doomed.key, doomed.owner.as_ref())
                 .await?;
         }
         match &mut plan.action {
             Action::None => {}
             Action::Touch(key, expires_at, owner) => {
                 let expires_at = *expires_at;
-                if plan.store.touch(key, expires_at, owner.as_deref()).await? {
+                if plan.store.touch(key, expires_at, owner.as_ref()).await? {
                     let mut state = self.lock();
                     state.expires_at = Some(expires_at);
                     if let Kind::Server(server) = &mut state.kind {
@@ -191,7 +157,8 @@ impl RequestSession {
     }
 
     /// [`Self::write`] once this request holds the turn of session `id`, if the session
-    /// exists.
+    /// exists: a rotation begun, the turn's last save caught up with and the saves queued
+    /// for it gathered, then attempts until one is done or the contention budget is spent.
     async fn write_turn(
         &self,
         store: &ObservedStore,
@@ -200,18 +167,11 @@ impl RequestSession {
         now: SystemTime,
         mut turn: Option<(SessionId, &mut TurnGuard<'_>)>,
     ) -> Result<Written, Error> {
-        // The record a rotation replaces, and its owner: retired once the new one is saved.
-        // Boxed: rare, and inline it would make every save's future larger.
-        let mut replaced = None;
-        if save.rotate
-            && let Some(old) = save.current.take()
-        {
-            // Boxed: rare (a login), and inline it would make every save's future larger.
-            match Box::pin(rebase_for_rotation(store, old, save, dirty)).await? {
-                Some(owner) => replaced = Some(Box::new((old, owner))),
-                None => return Ok(Written::Gone),
-            }
-        }
+        let replaced = match begin_rotation(store, save, dirty).await? {
+            Rotation::None => None,
+            Rotation::Replacing(replaced) => Some(replaced),
+            Rotation::Gone => return Ok(Written::Gone),
+        };
         if let Some((id, turn)) = &turn {
             if let Some(last) = turn.as_ref() {
                 self.catch_up(store, save, dirty, last).await?;
@@ -224,80 +184,109 @@ impl RequestSession {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let expires_at = self.config.expiry(&save.record, now);
-            let owner = owner_of(&save.record);
-            let (id, key) = match save.current {
-                Some(current) => (current.id, current.key),
-                None => {
-                    // An owner's sessions share a shard: one Redis Cluster slot.
-                    let id = owner.map_or_else(SessionId::random, |owner| {
-                        SessionId::random_in(shard_of_owner(owner))
-                    });
-                    (id, id.storage_key())
-                }
-            };
-            let expected = save.current.map(|current| current.version);
-            match store
-                .save(&key, save.record.as_bytes(), expires_at, expected, owner)
-                .await?
-            {
-                SaveOutcome::Saved(version) => {
-                    if let Some(replaced) = &replaced {
-                        let (old, old_owner) = &**replaced;
-                        let owner = owner_of(&save.record);
-                        if !Box::pin(retire(store, old, old_owner.as_deref(), &key, owner)).await? {
-                            return Ok(Written::Gone);
-                        }
-                        observe::count(observe::names::ROTATIONS, store.name());
-                    }
-                    if let Some((_, turn)) = &mut turn {
-                        let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
-                        ***turn = Some(LastSave {
-                            id,
-                            version,
-                            record: hot.then(|| save.record.clone()),
-                        });
-                    }
-                    return Ok(Written::Saved {
-                        current: Current { id, key, version },
-                        expires_at,
-                    });
-                }
-                SaveOutcome::Missing => return Ok(Written::Gone),
-                SaveOutcome::Conflict if std::time::Instant::now() >= deadline => {
+            let last = turn.as_mut().map(|(_, turn)| &mut ***turn);
+            let outcome = self
+                .attempt(store, save, now, replaced.as_deref(), last)
+                .await?;
+            let lost = match outcome {
+                Attempt::Done(written) => return Ok(written),
+                _ if std::time::Instant::now() >= deadline => {
                     observe::count(observe::names::CONTENTION_FAILURES, store.name());
                     return Err(Error::Contention { attempts: attempt });
                 }
-                // A new random id collided with a live one: draw another.
-                SaveOutcome::Conflict if save.current.is_none() => {}
-                SaveOutcome::Conflict => {
-                    observe::count(observe::names::RETRIES, store.name());
-                    // Another process saved first. Back off a random while, so that two in
-                    // lockstep stop winning each other's window, keeping the turn: this
-                    // process's saves of the session that queue meanwhile are made with
-                    // this one's next attempt. Then rebase on the record as it now is.
-                    if attempt > 1 {
-                        tracing::debug!(
-                            attempt,
-                            "lost a save race to another process; backing off"
-                        );
-                        // Boxed: rare, and a timer inline would make every save's future
-                        // larger.
-                        Box::pin(backoff(attempt - 1)).await;
-                    }
-                    tracing::debug!(
-                        "session changed since it was loaded; rebasing this request's changes"
-                    );
-                    let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
-                        return Ok(Written::Gone);
-                    };
-                    save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
-                    if !save.rotate {
-                        turn::gather(self.config.turns(&id), id, save);
-                    }
-                }
+                Attempt::Collided => continue,
+                Attempt::Lost { id, key } => (id, key),
+            };
+            if !self
+                .rebase_after_loss(store, save, dirty, attempt, lost)
+                .await?
+            {
+                return Ok(Written::Gone);
             }
         }
+    }
+
+    /// One compare-and-swap save of `save.record` (under a new id if it has none), and on
+    /// success what follows it: the replaced id retired, the save remembered in `last`.
+    async fn attempt(
+        &self,
+        store: &ObservedStore,
+        save: &mut Save,
+        now: SystemTime,
+        replaced: Option<&Replaced>,
+        last: Option<&mut Option<LastSave>>,
+    ) -> Result<Attempt, Error> {
+        let expires_at = self.config.expiry(&save.record, now);
+        let owner = owner_of(&save.record);
+        let (id, key) = match save.current {
+            Some(current) => (current.id, current.key),
+            None => {
+                // An owner's sessions share a shard: one Redis Cluster slot.
+                let id = owner.as_ref().map_or_else(SessionId::random, |owner| {
+                    SessionId::random_in(owner.shard())
+                });
+                (id, id.storage_key())
+            }
+        };
+        let expected = save.current.map(|current| current.version);
+        let bytes = save.record.as_bytes();
+        let version = match store
+            .save(&key, bytes, expires_at, expected, owner.as_ref())
+            .await?
+        {
+            SaveOutcome::Saved(version) => version,
+            SaveOutcome::Missing => return Ok(Attempt::Done(Written::Gone)),
+            SaveOutcome::Conflict if save.current.is_none() => return Ok(Attempt::Collided),
+            SaveOutcome::Conflict => return Ok(Attempt::Lost { id, key }),
+        };
+        if let Some(replaced) = replaced {
+            // The owner moves into the boxed future: not kept across it here.
+            if !Box::pin(retire(store, replaced, key, owner)).await? {
+                return Ok(Attempt::Done(Written::Gone));
+            }
+            observe::count(observe::names::ROTATIONS, store.name());
+        }
+        if let Some(last) = last {
+            let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
+            *last = Some(LastSave {
+                id,
+                version,
+                record: hot.then(|| save.record.clone()),
+            });
+        }
+        Ok(Attempt::Done(Written::Saved {
+            current: Current { id, key, version },
+            expires_at,
+        }))
+    }
+
+    /// After a race lost to another process: backs off a random while from the second loss
+    /// on (so that two in lockstep stop winning each other's window), keeping the turn, then
+    /// rebases `save` on the record as it now is, with this process's saves of the session
+    /// that queued meanwhile. `false`: the record is gone.
+    async fn rebase_after_loss(
+        &self,
+        store: &ObservedStore,
+        save: &mut Save,
+        dirty: &Dirty,
+        attempt: u32,
+        (id, key): (SessionId, StorageKey),
+    ) -> Result<bool, Error> {
+        observe::count(observe::names::RETRIES, store.name());
+        if attempt > 1 {
+            tracing::debug!(attempt, "lost a save race to another process; backing off");
+            // Boxed: rare, and a timer inline would make every save's future larger.
+            Box::pin(backoff(attempt - 1)).await;
+        }
+        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
+        let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
+            return Ok(false);
+        };
+        save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
+        if !save.rotate {
+            turn::gather(self.config.turns(&id), id, save);
+        }
+        Ok(true)
     }
 }
 
@@ -319,7 +308,7 @@ impl State {
         }
         let store = server.backend.store.clone();
         let doomed = std::mem::take(&mut server.doomed);
-        let current = server.current;
+        let current = server.stored.live();
         let base = &self.base;
         let (action, dirty) = match (decision, current) {
             (Decision::Save, _) => {
@@ -334,7 +323,7 @@ impl State {
                 (Action::Save(save), dirty)
             }
             (Decision::Touch(renewed), Some(current)) => {
-                let owner = owner_of(base).map(Box::from);
+                let owner = owner_of(base);
                 (Action::Touch(current.key, renewed, owner), Dirty::new())
             }
             _ => (Action::None, Dirty::new()),
@@ -358,7 +347,7 @@ impl State {
                 current,
                 expires_at,
             } => {
-                server.current = Some(current);
+                server.stored = Stored::Live(current);
                 server.refreshed = true;
                 self.base = record;
                 self.expires_at = Some(expires_at);
@@ -367,8 +356,7 @@ impl State {
                 tracing::debug!(
                     "session was ended by another request; dropping this request's changes"
                 );
-                server.current = None;
-                server.gone = true;
+                server.stored = Stored::Gone;
             }
         }
     }
@@ -377,6 +365,6 @@ impl State {
 /// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
 async fn backoff(attempt: u32) {
     let ceiling = 1u64 << attempt.min(6);
-    let micros = crate::random::u64() % (ceiling * 1000);
+    let micros = crate::crypto::random::u64() % (ceiling * 1000);
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }

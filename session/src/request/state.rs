@@ -2,18 +2,22 @@
 //! whether to save, touch or leave the record, and which cookie the response carries. No
 //! I/O here: [`super::server`] and [`super::seal`] carry the decisions out.
 
-use crate::Error;
-use crate::backend::{Backend, ServerBackend};
+pub(super) use super::phase::Stored;
+pub(crate) use super::phase::{Ending, Phase};
+use crate::backend::{KeyedBackend, ServerBackend};
+use crate::builtin::csrf::CsrfSecret;
+use crate::builtin::owner::owner_of;
 use crate::config::{Config, SaveMode};
 use crate::cookie::codec::CookieCodec;
 use crate::cookie::signed_id::IdSigner;
-use crate::csrf::CsrfSecret;
-use crate::owner::owner_of;
+use crate::error::Error;
+use crate::id::Fingerprint;
+use crate::id::{Owner, SessionId, StorageKey};
 use crate::record::{FieldChanges, Record};
 use crate::store::Version;
 use crate::transport::Via;
+use crate::typed::SessionData;
 use crate::typed::{Dirty, View};
-use crate::{Fingerprint, SessionData, SessionId};
 use http::HeaderValue;
 use smallvec::SmallVec;
 use std::any::{Any, TypeId};
@@ -37,8 +41,8 @@ pub(super) struct State {
     pub(super) save_requested: bool,
     /// `cycle_id()` was called on an existing session since the last commit.
     pub(super) rotate: bool,
-    /// How the handler ended the client's session, if it did.
-    pub(super) ending: Option<Ending>,
+    /// Where the request is with its session: open, ended by the handler, or refused.
+    pub(super) phase: Phase,
     /// The request's cookie was made with a previous key: re-issue it with the current one.
     pub(super) old_key: bool,
     /// The request came with a live session (loaded from the store, or opened from its
@@ -48,19 +52,7 @@ pub(super) struct State {
     pub(super) remember_changed: bool,
     /// How the request's token came (the cookie, or a header): its answer goes back that way.
     pub(super) via: Via,
-    /// The request was refused before its handler ran (a failed CSRF check): nothing is
-    /// written, not even a refresh, and no cookie is sent.
-    pub(super) refused: bool,
     pub(super) kind: Kind,
-}
-
-/// How a handler ended the session the client came with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// `invalidate()`: a fresh session goes on, saved like any new one.
-    Invalidated,
-    /// `delete()`: nothing more is saved in this request.
-    Deleted,
 }
 
 /// What differs by where the session lives.
@@ -76,20 +68,18 @@ pub(super) struct ServerSession {
     /// The id in the request's cookie, if it verified.
     pub(super) client_id: Option<SessionId>,
     /// The live record this session is.
-    pub(super) current: Option<Current>,
+    pub(super) stored: Stored<Current>,
     /// Records to delete at the next commit.
     pub(super) doomed: Vec<Doomed>,
     /// Saved or touched in this request: a cookie with `Max-Age` is re-sent.
     pub(super) refreshed: bool,
-    /// Another request deleted or rotated the session first: send no cookie at all.
-    pub(super) gone: bool,
 }
 
 /// A record to delete: its storage key, and its owner, whose index it leaves.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Doomed {
-    pub(super) key: SessionId,
-    pub(super) owner: Option<Box<str>>,
+    pub(super) key: StorageKey,
+    pub(super) owner: Option<Owner>,
 }
 
 /// A stored record: its id, the key the store keeps it under, and the version a
@@ -98,7 +88,7 @@ pub(super) struct Doomed {
 pub(super) struct Current {
     pub(super) id: SessionId,
     /// `id`'s storage key, worked out once per request.
-    pub(super) key: SessionId,
+    pub(super) key: StorageKey,
     pub(super) version: Version,
 }
 
@@ -106,8 +96,8 @@ pub(super) struct CookieSession {
     pub(super) codec: Arc<CookieCodec>,
     /// The request carried an authentic session cookie.
     pub(super) from_client: bool,
-    /// The session exists: it came in the cookie, or was sealed in this request.
-    pub(super) present: bool,
+    /// The session exists (`Live`): it came in the cookie, or was sealed in this request.
+    pub(super) stored: Stored<()>,
     /// The sealed cookie to send.
     pub(super) sealed: Option<HeaderValue>,
     /// The session's id, sealed with it: from the cookie, or drawn when first sealed (and
@@ -144,20 +134,19 @@ pub(super) enum CookieOut<'a> {
 
 impl State {
     /// A request's state before anything is known of its cookie.
-    pub(super) fn fresh(base: Record, backend: &Backend, via: Via) -> Self {
+    pub(super) fn fresh(base: Record, backend: &KeyedBackend, via: Via) -> Self {
         let kind = match backend {
-            Backend::Server(backend) => Kind::Server(ServerSession {
+            KeyedBackend::Server(backend) => Kind::Server(ServerSession {
                 backend: Arc::clone(backend),
                 client_id: None,
-                current: None,
+                stored: Stored::Nothing,
                 doomed: Vec::new(),
                 refreshed: false,
-                gone: false,
             }),
-            Backend::Cookie(codec) => Kind::Cookie(CookieSession {
+            KeyedBackend::Cookie(codec) => Kind::Cookie(CookieSession {
                 codec: Arc::clone(codec),
                 from_client: false,
-                present: false,
+                stored: Stored::Nothing,
                 sealed: None,
                 id: None,
             }),
@@ -168,12 +157,11 @@ impl State {
             views: SmallVec::new(),
             save_requested: false,
             rotate: false,
-            ending: None,
+            phase: Phase::Open,
             old_key: false,
             arrived: false,
             remember_changed: false,
             via,
-            refused: false,
             kind,
         }
     }
@@ -200,8 +188,8 @@ impl State {
     /// The session has a record: stored, or in a cookie.
     pub(super) fn exists(&self) -> bool {
         match &self.kind {
-            Kind::Server(server) => server.current.is_some(),
-            Kind::Cookie(cookie) => cookie.present,
+            Kind::Server(server) => server.stored.live().is_some(),
+            Kind::Cookie(cookie) => cookie.stored.live().is_some(),
         }
     }
 
@@ -216,7 +204,7 @@ impl State {
     /// The session this request uses did not exist before it: the request came without a
     /// live one, or ended the one it came with.
     pub(super) fn is_new(&self) -> bool {
-        !self.arrived || self.ending.is_some()
+        !self.arrived || matches!(self.phase, Phase::Ended(_))
     }
 
     /// The fingerprint of the record this session is, while its id stays: `None` before it
@@ -231,10 +219,10 @@ impl State {
     /// The fingerprint of the record this session is now, a rotation pending or not.
     pub(super) fn stored_fingerprint(&self) -> Option<Fingerprint> {
         let key = match &self.kind {
-            Kind::Server(server) => server.current.map(|current| current.key),
+            Kind::Server(server) => server.stored.live().map(|current| current.key),
             Kind::Cookie(cookie) => cookie
                 .id
-                .filter(|_| cookie.present)
+                .filter(|_| cookie.stored.live().is_some())
                 .map(|id| id.storage_key()),
         };
         key.as_ref().map(Fingerprint::of_storage_key)
@@ -257,15 +245,16 @@ impl State {
     pub(super) fn end(&mut self, ending: Ending, now: SystemTime) {
         match &mut self.kind {
             Kind::Server(server) => {
-                if let Some(current) = server.current.take() {
+                if let Some(current) = server.stored.live() {
+                    server.stored = Stored::Nothing;
                     server.doomed.push(Doomed {
                         key: current.key,
-                        owner: owner_of(&self.base).map(Box::from),
+                        owner: owner_of(&self.base),
                     });
                 }
             }
             Kind::Cookie(cookie) => {
-                cookie.present = false;
+                cookie.stored = Stored::Nothing;
                 cookie.sealed = None;
                 cookie.id = None;
             }
@@ -277,7 +266,9 @@ impl State {
         }
         self.save_requested = false;
         self.rotate = false;
-        self.ending = Some(ending);
+        if self.phase != Phase::Refused {
+            self.phase = Phase::Ended(ending);
+        }
     }
 
     /// Whether changed fields are to be saved: with [`SaveMode::Explicit`], only once
@@ -319,7 +310,7 @@ impl State {
 
     /// What a commit must do with the session record, deletions aside.
     pub(crate) fn decide(&self, config: &Config, now: SystemTime) -> Decision {
-        if self.ending == Some(Ending::Deleted) || self.refused {
+        if matches!(self.phase, Phase::Ended(Ending::Deleted) | Phase::Refused) {
             return Decision::Nothing;
         }
         if self.must_write(config.save_mode) {
@@ -349,10 +340,11 @@ impl State {
 
     /// The cookie the response carries. A sealed cookie is handed over, not copied.
     pub(super) fn cookie_out(&mut self, config: &Config) -> CookieOut<'_> {
-        if self.refused {
-            return CookieOut::Keep;
-        }
-        let expire = self.ending.is_some() && self.came_with_cookie();
+        let expire = match self.phase {
+            Phase::Refused => return CookieOut::Keep,
+            Phase::Ended(_) => self.came_with_cookie(),
+            Phase::Open => false,
+        };
         let old_key = self.old_key;
         let or_expire = || {
             if expire {
@@ -366,9 +358,9 @@ impl State {
         // changed is sent again.
         let renew = || self.remember_changed || max_age().is_some();
         match &mut self.kind {
-            Kind::Server(server) if server.gone => CookieOut::Keep,
-            Kind::Server(server) => match server.current {
-                Some(Current { id, .. })
+            Kind::Server(server) => match server.stored {
+                Stored::Gone => CookieOut::Keep,
+                Stored::Live(Current { id, .. })
                     if Some(id) != server.client_id || old_key || (server.refreshed && renew()) =>
                 {
                     CookieOut::Id {
@@ -377,8 +369,8 @@ impl State {
                         max_age: max_age(),
                     }
                 }
-                Some(_) => CookieOut::Keep,
-                None => or_expire(),
+                Stored::Live(_) => CookieOut::Keep,
+                Stored::Nothing => or_expire(),
             },
             Kind::Cookie(cookie) => cookie
                 .sealed

@@ -2,13 +2,16 @@
 //! can leave its session in x both kinds of backend, the refresh rule, and the cookie each
 //! outcome sends.
 
-use super::state::{CookieOut, Current, Decision, Ending, Kind, State};
+use super::state::{CookieOut, Current, Decision, Ending, Kind, State, Stored};
+use crate::Session;
 use crate::backend::BackendKind;
 use crate::config::{Config, SaveMode};
+use crate::crypto::Key;
+use crate::id::SessionId;
 use crate::record::Record;
+use crate::store::MemoryStore;
 use crate::store::Version;
 use crate::transport::Via;
-use crate::{Key, MemoryStore, Session, SessionId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -29,7 +32,7 @@ enum Backend {
 fn config(backend: Backend, mode: SaveMode) -> Config {
     let kind = match backend {
         Backend::Server => BackendKind::Server(Arc::new(MemoryStore::new())),
-        Backend::Cookie => BackendKind::Sealed,
+        Backend::Cookie => BackendKind::Cookie(crate::cookie::Sealing::Sealed),
     };
     let mut config = Config::new(kind, &Key::from_secret(&[5; 64]).unwrap());
     config.save_mode = mode;
@@ -73,7 +76,7 @@ fn existing(config: &Config, now: SystemTime, expires_at: SystemTime) -> State {
         Kind::Server(server) => {
             let id = SessionId::random();
             server.client_id = Some(id);
-            server.current = Some(Current {
+            server.stored = Stored::Live(Current {
                 id,
                 key: id.storage_key(),
                 version: Version::new(1),
@@ -81,7 +84,7 @@ fn existing(config: &Config, now: SystemTime, expires_at: SystemTime) -> State {
         }
         Kind::Cookie(cookie) => {
             cookie.from_client = true;
-            cookie.present = true;
+            cookie.stored = Stored::Live(());
         }
     }
     state
@@ -126,8 +129,7 @@ fn state(config: &Config, situation: Situation, now: SystemTime) -> Option<State
             let Kind::Server(server) = &mut state.kind else {
                 return None;
             };
-            server.current = None;
-            server.gone = true;
+            server.stored = Stored::Gone;
         }
     }
     Some(state)
@@ -251,7 +253,7 @@ fn each_outcome_sends_the_cookie_it_should() {
     assert_eq!(out(&mut created, &server), "keep", "no session, no cookie");
     if let Kind::Server(session) = &mut created.kind {
         let id = SessionId::random();
-        session.current = Some(Current {
+        session.stored = Stored::Live(Current {
             id,
             key: id.storage_key(),
             version: Version::new(1),
@@ -309,7 +311,7 @@ fn an_oversized_cookie_session_is_refused_and_keeps_its_changes() {
     let decision = state.decide(&config, now);
     assert!(matches!(
         state.seal(decision, &config, now),
-        Err(crate::Error::SessionTooLarge { limit: 10, .. })
+        Err(crate::error::Error::SessionTooLarge { limit: 10, .. })
     ));
     assert!(matches!(state.cookie_out(&config), CookieOut::Keep));
     assert_eq!(state.decide(&config, now), S, "still to be saved");
@@ -325,7 +327,7 @@ fn deleting_schedules_the_record_for_deletion_and_resets_the_fields() {
     let Kind::Server(server) = &state.kind else {
         unreachable!()
     };
-    let id = server.current.unwrap().id;
+    let id = server.stored.live().unwrap().id;
     state.end(Ending::Deleted, now);
     assert_eq!(cart.fields().read(|cart| cart.items), 0);
     let Kind::Server(server) = &state.kind else {
@@ -333,7 +335,7 @@ fn deleting_schedules_the_record_for_deletion_and_resets_the_fields() {
     };
     let keys: Vec<_> = server.doomed.iter().map(|doomed| doomed.key).collect();
     assert_eq!(keys, [id.storage_key()], "deleted by storage key");
-    assert!(server.current.is_none() && state.expires_at.is_none());
+    assert!(server.stored.live().is_none() && state.expires_at.is_none());
 }
 
 /// glibc's per-thread cache serves blocks up to this size; larger ones take malloc's slow

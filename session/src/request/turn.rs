@@ -1,4 +1,4 @@
-//! Saves of one session in this process take turns ([`crate::config::Turns`]). The turn
+//! Saves of one session in this process take turns ([`crate::config::turns::Turns`]). The turn
 //! remembers the process's last save of the session: a save whose load is older rebases
 //! on it before writing, instead of sending a save sure to lose ([`RequestSession::catch_up`]).
 //!
@@ -13,14 +13,14 @@
 //! cancelled) makes its save itself, with whatever queued since.
 
 use super::RequestSession;
+use super::commit::{Save, Written, rebased};
 use super::live::decode;
-use super::server::{Save, Written};
 use super::state::Current;
-use crate::config::{Combined, LastSave, QueuedSave, Turns};
+use crate::config::turns::{Combined, LastSave, QueuedSave, Turns};
+use crate::error::Error;
+use crate::id::SessionId;
 use crate::observe::ObservedStore;
-use crate::record::{FieldChanges, Record};
 use crate::typed::Dirty;
-use crate::{Error, SessionId};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub(super) type TurnGuard<'a> = tokio::sync::MutexGuard<'a, Option<LastSave>>;
@@ -127,22 +127,31 @@ impl RequestSession {
         dirty: &Dirty,
         last: &LastSave,
     ) -> Result<(), Error> {
-        let Some(current) = save.current else {
+        // A block, so that only the key is kept across the load: this future is part of
+        // every save's.
+        let key = {
+            let Some(current) = save.current else {
+                return Ok(());
+            };
+            if last.id != current.id || last.version == current.version {
+                return Ok(());
+            }
+            tracing::debug!("session changed since it was loaded; rebasing this request's changes");
+            if let Some(record) = &last.record {
+                let at = Some(Current {
+                    version: last.version,
+                    ..current
+                });
+                return save.rebase_on(record, at, dirty);
+            }
+            current.key
+        };
+        let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
+            // Gone: the save below finds out and answers `Missing`.
             return Ok(());
         };
-        if last.id != current.id || last.version == current.version {
-            return Ok(());
-        }
-        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let at = |version| Some(Current { version, ..current });
-        match &last.record {
-            Some(record) => save.rebase_on(record, at(last.version), dirty),
-            None => match store.load(&current.key).await?.and_then(decode) {
-                Some((stored, version)) => save.rebase_on(&stored, at(version), dirty),
-                // Gone: the save below finds out and answers `Missing`.
-                None => Ok(()),
-            },
-        }
+        let at = save.current.map(|current| Current { version, ..current });
+        save.rebase_on(&stored, at, dirty)
     }
 }
 
@@ -186,36 +195,6 @@ pub(super) fn settle(save: &Save, result: &Result<Written, Error>) {
         *lock(&queued.outcome) = Some(outcome);
         queued.settled.notify_one();
     }
-}
-
-impl Save {
-    /// Rebuilds the record to write as `stored` with this request's changes (`dirty`), then
-    /// those of its followers, rebased on it; `stored` is the record `current` names
-    /// (`None`: a new id).
-    pub(super) fn rebase_on(
-        &mut self,
-        stored: &Record,
-        current: Option<Current>,
-        dirty: &Dirty,
-    ) -> Result<(), Error> {
-        let mut record = rebased(stored, dirty)?;
-        for follower in &self.followers {
-            record = rebased(&record, &follower.dirty)?;
-        }
-        self.record = record;
-        self.rebased = true;
-        self.current = current;
-        Ok(())
-    }
-}
-
-/// `record` with the changes of the views in `dirty` rebased on it.
-pub(super) fn rebased(record: &Record, dirty: &Dirty) -> Result<Record, Error> {
-    let mut changes = FieldChanges::default();
-    for (view, bits) in dirty {
-        view.rebase(record, *bits, &mut changes)?;
-    }
-    Ok(record.with(changes.iter()))
 }
 
 /// Takes a waiting save out of the queue when its request stops waiting: it got the turn,

@@ -13,7 +13,7 @@
 //! with a message naming the broken rule, when the store breaks the contract.
 
 use super::{SaveOutcome, Store, Version};
-use crate::SessionId;
+use crate::id::StorageKey;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +21,7 @@ fn later(ms: u64) -> SystemTime {
     SystemTime::now() + Duration::from_millis(ms)
 }
 
-async fn create(store: &dyn Store, id: &SessionId, data: &[u8], ms: u64) -> Version {
+async fn create(store: &dyn Store, id: &StorageKey, data: &[u8], ms: u64) -> Version {
     match store
         .save(id, data, later(ms), None, None)
         .await
@@ -46,7 +46,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
 
 /// Absent ids load as `None`; a created record loads back; deleting removes it once.
 pub async fn load_save_delete(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     assert_eq!(
         store.load(&id).await.expect("load"),
         None,
@@ -79,7 +79,7 @@ pub async fn load_save_delete(store: &dyn Store) {
 
 /// A save with the loaded version wins and changes the version; a stale version loses.
 pub async fn compare_and_swap(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let v1 = create(store, &id, b"one", 60_000).await;
     let SaveOutcome::Saved(v2) = store
         .save(&id, b"two", later(60_000), Some(v1), None)
@@ -108,7 +108,7 @@ pub async fn compare_and_swap(store: &dyn Store) {
 
 /// Touch moves the expiry (to the millisecond) and keeps data and version.
 pub async fn touch_keeps_data_and_version(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let version = create(store, &id, b"data", 60_000).await;
     let moved = later(120_000);
     assert!(
@@ -131,7 +131,7 @@ pub async fn touch_keeps_data_and_version(store: &dyn Store) {
     );
     assert!(
         !store
-            .touch(&SessionId::random(), later(1_000), None)
+            .touch(&StorageKey::random(), later(1_000), None)
             .await
             .expect("touch"),
         "touching an unknown id returns false"
@@ -140,7 +140,7 @@ pub async fn touch_keeps_data_and_version(store: &dyn Store) {
 
 /// An expired record behaves exactly like an absent one.
 pub async fn expiry(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let version = create(store, &id, b"brief", 100).await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
@@ -175,7 +175,7 @@ pub async fn expiry(store: &dyn Store) {
 
 /// A save that expects a version never brings a deleted record back.
 pub async fn no_resurrection(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let version = create(store, &id, b"alive", 60_000).await;
     assert!(store.delete(&id, None).await.expect("delete"));
     let late = store
@@ -196,7 +196,7 @@ pub async fn no_resurrection(store: &dyn Store) {
 
 /// Creating an id that is live conflicts, and a recreated id gets a fresh version.
 pub async fn ids_are_never_reused_while_live(store: &dyn Store) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let first = create(store, &id, b"first", 60_000).await;
     let again = store
         .save(&id, b"second", later(60_000), None, None)
@@ -225,7 +225,7 @@ pub async fn bytes_round_trip_exactly(store: &dyn Store) {
         .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     for data in [Vec::new(), vec![0, 255, 0, 10, 13, 0], large] {
-        let id = SessionId::random();
+        let id = StorageKey::random();
         create(store, &id, &data, 60_000).await;
         let loaded = store.load(&id).await.expect("load").expect("live");
         assert!(
@@ -238,7 +238,7 @@ pub async fn bytes_round_trip_exactly(store: &dyn Store) {
 
 /// Many tasks race to replace one version: exactly one wins, the rest conflict.
 pub async fn concurrent_saves(store: Arc<dyn Store>) {
-    let id = SessionId::random();
+    let id = StorageKey::random();
     let version = create(&*store, &id, b"start", 60_000).await;
     let racers: Vec<_> = (0..16u8)
         .map(|n| {

@@ -5,27 +5,24 @@
 pub mod conformance;
 mod file;
 mod memory;
-#[cfg(feature = "postgres")]
-mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
-#[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-pub use sql::InvalidTableName;
+pub use sql::InvalidTableNameError;
+#[cfg(feature = "postgres")]
+pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sql::SqliteStore;
 
-use crate::SessionId;
+use crate::id::Owner;
+pub use crate::id::StorageKey;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
@@ -67,7 +64,7 @@ pub struct StoredRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedRecord {
     /// The key it is stored under.
-    pub key: SessionId,
+    pub key: StorageKey,
     /// The record.
     pub record: StoredRecord,
 }
@@ -108,7 +105,7 @@ impl StoreError {
     }
 }
 
-/// Storage for session records, keyed by [`SessionId`].
+/// Storage for session records, keyed by [`StorageKey`].
 ///
 /// # Contract
 /// Every method is atomic for its id. A record is *live* until its `expires_at` has passed;
@@ -136,41 +133,47 @@ impl StoreError {
 /// stops being found once it is deleted or expired. The index must not grow without bound:
 /// expired entries leave it without the application doing anything.
 ///
-/// Stores are not expected to validate ids: they only ever see ids this crate generated or
-/// whose signature it verified. And they never see the id a cookie holds: the layer keeps
-/// each session under its id's [storage key](SessionId::storage_key), so that nothing a
-/// store holds or logs opens a session.
+/// Stores are not expected to validate keys: they only ever see keys of ids this crate
+/// generated or whose signature it verified. And they never see the id a cookie holds: the
+/// layer keeps each session under its id's [`StorageKey`], so that nothing a store holds or
+/// logs opens a session.
+///
+/// # Sweeping
+/// A store that keeps expired records until they are removed (memory, file, SQL) removes
+/// them on its own every [sweep interval](MemoryStore::with_sweep_interval) (each store's
+/// `with_sweep_interval`), and at once on [`sweep_expired`](Store::sweep_expired). One that
+/// expires records itself (Redis) sweeps nothing.
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
-    /// The live record stored under `id`.
+    /// The live record stored under `key`.
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>>;
 
     /// Creates (`expected: None`) or replaces (`expected: Some(version)`) the record of
     /// `owner`'s session (`None`: a session without an owner).
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>>;
 
     /// Sets a live record's expiry.
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Removes the record.
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        key: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// The kind of store, as metrics and traces label its calls: `memory`, `file`, `redis`,
@@ -183,9 +186,19 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// The live records of `owner`'s sessions. The default keeps no index, and answers
     /// [`StoreError::NoOwnerIndex`]: sessions can then have owners, but not be listed or
     /// revoked by owner.
-    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+    fn owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         let _ = owner;
         Box::pin(std::future::ready(Err(StoreError::NoOwnerIndex)))
+    }
+
+    /// Removes every expired record now; returns how many. Expired records are never
+    /// returned anyway: this only reclaims space. The default, for a store that expires
+    /// records itself, removes none.
+    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(std::future::ready(Ok(0)))
     }
 }
 
@@ -193,44 +206,51 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
-        (**self).load(id)
+        (**self).load(key)
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        (**self).save(id, data, expires_at, expected, owner)
+        (**self).save(key, data, expires_at, expected, owner)
     }
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        key: &'a StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).touch(id, expires_at, owner)
+        (**self).touch(key, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        key: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).delete(id, owner)
+        (**self).delete(key, owner)
     }
 
     fn name(&self) -> &'static str {
         (**self).name()
     }
 
-    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+    fn owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         (**self).owned(owner)
+    }
+
+    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        (**self).sweep_expired()
     }
 }

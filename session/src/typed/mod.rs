@@ -2,7 +2,7 @@
 //! decoding each field from a record, encoding changed fields, and one struct's decoded value
 //! during a request with its dirty bits.
 
-use crate::Error;
+use crate::error::Error;
 use crate::record::{FieldChanges, Record};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,9 +11,6 @@ use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-mod builtin;
-pub(crate) use builtin::{builtin_session_data, decode_builtin};
 
 /// A struct that can be a typed session: implemented by `#[derive(Session)]`.
 ///

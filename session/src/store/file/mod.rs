@@ -6,7 +6,8 @@ mod owners;
 mod sweep;
 
 use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
-use crate::SessionId;
+use crate::id::Owner;
+use crate::id::StorageKey;
 use crate::time::{from_unix_ms, unix_ms};
 use format::{Parsed, Slots};
 use std::fs;
@@ -30,7 +31,7 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///   writes); [`FileStore::with_fsync`] adds an fsync to each write, and of the directory
 ///   after each rename and removal (a logout), for power-loss durability.
 /// - File names are the base64url form of the id the store is given (a session id's
-///   [storage key](SessionId::storage_key), never the id its cookie holds); no path is
+///   [storage key](StorageKey), never the id its cookie holds); no path is
 ///   ever built from request input.
 /// - Expired files are removed by a sweep that runs in the background after a write, at most
 ///   once per sweep interval (five minutes by default), or by [`FileStore::sweep_expired`].
@@ -44,7 +45,7 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 /// # Example
 /// ```no_run
 /// use session::{FileStore, Key, SessionLayer};
-/// let store = FileStore::new("/var/lib/myapp/sessions")?;
+/// let store = FileStore::open("/var/lib/myapp/sessions")?;
 /// let layer = SessionLayer::new(store, &Key::generate());
 /// # let _ = layer;
 /// # Ok::<(), std::io::Error>(())
@@ -80,7 +81,7 @@ impl FileStore {
     ///
     /// # Errors
     /// When the directory cannot be created.
-    pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
+    pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
@@ -105,7 +106,9 @@ impl FileStore {
         self.map_inner(|inner| inner.fsync = fsync)
     }
 
-    /// Sweeps expired files at most once per `interval`, after a write.
+    /// Sweeps expired files (and temp files left by dead writes) at most once per
+    /// `interval` (default 5 minutes), after a write;
+    /// [`sweep_expired`](crate::Store::sweep_expired) removes them now.
     #[must_use = "the builder returns a new store"]
     pub fn with_sweep_interval(self, interval: Duration) -> Self {
         let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
@@ -124,15 +127,6 @@ impl FileStore {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.inner.dir
-    }
-
-    /// Removes every expired session file (and temp files left by dead writes) now; returns
-    /// how many session files were removed.
-    ///
-    /// # Errors
-    /// When the directory cannot be read.
-    pub fn sweep_expired(&self) -> io::Result<usize> {
-        self.inner.sweep()
     }
 
     async fn blocking<T: Send + 'static>(
@@ -174,18 +168,18 @@ impl FileStore {
 }
 
 impl Inner {
-    fn path(&self, id: &SessionId) -> PathBuf {
+    fn path(&self, id: &StorageKey) -> PathBuf {
         self.dir.join(id.to_base64())
     }
 
-    fn lock(&self, id: &SessionId) -> MutexGuard<'_, ()> {
+    fn lock(&self, id: &StorageKey) -> MutexGuard<'_, ()> {
         self.locks[usize::from(id.as_bytes()[3]) % LOCK_STRIPES]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live record under `id`; corrupt files count as absent.
-    fn read_live(&self, id: &SessionId, now: u64) -> io::Result<Option<Parsed>> {
+    fn read_live(&self, id: &StorageKey, now: u64) -> io::Result<Option<Parsed>> {
         let path = self.path(id);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -202,7 +196,7 @@ impl Inner {
     /// Writes the record in place when the file's free slot holds it, or else as a new file.
     fn write(
         &self,
-        id: &SessionId,
+        id: &StorageKey,
         slots: Option<Slots>,
         version: u64,
         expires_ms: u64,
@@ -226,7 +220,7 @@ impl Inner {
         let temp = self.dir.join(format!(
             "{TEMP_PREFIX}{}-{:016x}",
             id.to_base64(),
-            crate::random::u64()
+            crate::crypto::random::u64()
         ));
         let result = (|| {
             let mut file = private_file().open(&temp)?;
@@ -245,7 +239,7 @@ impl Inner {
 
     fn save(
         &self,
-        id: &SessionId,
+        id: &StorageKey,
         data: &[u8],
         expires_ms: u64,
         expected: Option<Version>,
@@ -262,7 +256,7 @@ impl Inner {
             }
             (Some(_), Some(live)) => live.version.wrapping_add(1),
             // A random start keeps a recreated id from reusing an old version number.
-            (None, None) => crate::random::u64(),
+            (None, None) => crate::crypto::random::u64(),
         };
         if let Some(owner) = owner {
             self.mark_owned(owner, id)?;
@@ -271,7 +265,7 @@ impl Inner {
         Ok(SaveOutcome::Saved(Version::new(version)))
     }
 
-    fn touch(&self, id: &SessionId, expires_ms: u64) -> io::Result<bool> {
+    fn touch(&self, id: &StorageKey, expires_ms: u64) -> io::Result<bool> {
         let _guard = self.lock(id);
         match self.read_live(id, unix_ms(SystemTime::now()))? {
             Some(live) => self
@@ -290,7 +284,7 @@ impl Inner {
         Ok(())
     }
 
-    fn delete(&self, id: &SessionId, owner: Option<&str>) -> io::Result<bool> {
+    fn delete(&self, id: &StorageKey, owner: Option<&str>) -> io::Result<bool> {
         let _guard = self.lock(id);
         let live = self.read_live(id, unix_ms(SystemTime::now()))?.is_some();
         let removed = match fs::remove_file(self.path(id)) {
@@ -316,7 +310,7 @@ impl Store for FileStore {
 
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         let id = *id;
         Box::pin(async move {
@@ -334,14 +328,14 @@ impl Store for FileStore {
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
-        let owner = owner.map(str::to_owned);
+        let owner = owner.map(|owner| owner.as_str().to_owned());
         Box::pin(async move {
             let outcome = self
                 .blocking(move |inner| {
@@ -355,9 +349,9 @@ impl Store for FileStore {
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         expires_at: SystemTime,
-        _owner: Option<&'a str>,
+        _owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (id, expires_ms) = (*id, unix_ms(expires_at));
         Box::pin(self.blocking(move |inner| inner.touch(&id, expires_ms)))
@@ -365,15 +359,25 @@ impl Store for FileStore {
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        id: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let (id, owner) = (*id, owner.map(str::to_owned));
+        let (id, owner) = (*id, owner.map(|owner| owner.as_str().to_owned()));
         Box::pin(self.blocking(move |inner| inner.delete(&id, owner.as_deref())))
     }
 
-    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
-        let owner = owner.to_owned();
+    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let swept = self.blocking(|inner| inner.sweep()).await?;
+            Ok(u64::try_from(swept).unwrap_or(u64::MAX))
+        })
+    }
+
+    fn owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        let owner = owner.as_str().to_owned();
         Box::pin(async move {
             let owned = self.blocking(move |inner| inner.owned(&owner)).await?;
             Ok(owned

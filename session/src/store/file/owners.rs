@@ -5,7 +5,7 @@
 //! and by listing.
 
 use super::{Inner, private_file};
-use crate::SessionId;
+use crate::id::StorageKey;
 use crate::time::unix_ms;
 use std::fs;
 use std::io;
@@ -25,7 +25,7 @@ impl Inner {
 
     /// Marks `id` as `owner`'s, if it is not yet. Called under `id`'s lock, before its file
     /// is written.
-    pub(super) fn mark_owned(&self, owner: &str, id: &SessionId) -> io::Result<()> {
+    pub(super) fn mark_owned(&self, owner: &str, id: &StorageKey) -> io::Result<()> {
         let dir = self.owner_dir(owner);
         let marker = dir.join(id.to_base64());
         if marker.exists() {
@@ -45,7 +45,7 @@ impl Inner {
 
     /// Removes `id`'s marker under `owner`. Called under `id`'s lock, after its file was
     /// removed.
-    pub(super) fn unmark_owned(&self, owner: &str, id: &SessionId) -> io::Result<()> {
+    pub(super) fn unmark_owned(&self, owner: &str, id: &StorageKey) -> io::Result<()> {
         match fs::remove_file(self.owner_dir(owner).join(id.to_base64())) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
             _ => Ok(()),
@@ -54,7 +54,7 @@ impl Inner {
 
     /// The keys marked as `owner`'s whose session is live, with its record; markers of
     /// sessions that are gone are removed.
-    pub(super) fn owned(&self, owner: &str) -> io::Result<Vec<(SessionId, super::Parsed)>> {
+    pub(super) fn owned(&self, owner: &str) -> io::Result<Vec<(StorageKey, super::Parsed)>> {
         let dir = self.owner_dir(owner);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -65,7 +65,7 @@ impl Inner {
         let mut live = Vec::new();
         for entry in entries {
             let entry = entry?;
-            let Some(id) = entry.file_name().to_str().and_then(SessionId::from_base64) else {
+            let Some(id) = entry.file_name().to_str().and_then(StorageKey::from_base64) else {
                 continue;
             };
             let _guard = self.lock(&id);
@@ -91,7 +91,7 @@ impl Inner {
             let dir = owner?.path();
             for entry in fs::read_dir(&dir)? {
                 let entry = entry?;
-                let Some(id) = entry.file_name().to_str().and_then(SessionId::from_base64) else {
+                let Some(id) = entry.file_name().to_str().and_then(StorageKey::from_base64) else {
                     continue;
                 };
                 let _guard = self.lock(&id);

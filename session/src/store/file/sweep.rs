@@ -1,7 +1,7 @@
 //! Removing the files of expired sessions, and temp files left by writes that died.
 
 use super::{Inner, STALE_TEMP, TEMP_PREFIX, format};
-use crate::SessionId;
+use crate::id::StorageKey;
 use crate::time::unix_ms;
 use std::fs;
 use std::io;
@@ -17,7 +17,7 @@ impl Inner {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if let Some(id) = SessionId::from_base64(name) {
+            if let Some(id) = StorageKey::from_base64(name) {
                 if expired_or_corrupt(&entry.path(), now_ms) {
                     let _guard = self.lock(&id);
                     // Re-check under the lock: a save may have just renewed it.

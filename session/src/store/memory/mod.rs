@@ -4,7 +4,8 @@ mod owners;
 mod records;
 
 use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
-use crate::SessionId;
+use crate::id::Owner;
+use crate::id::StorageKey;
 use crate::time::{from_unix_ms, unix_ms};
 use owners::Owners;
 use records::Records;
@@ -70,7 +71,8 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Sweeps each shard of expired records at most once per `interval` (on a write).
+    /// Sweeps each shard of expired records at most once per `interval` (default a minute),
+    /// on a write; [`sweep_expired`](crate::Store::sweep_expired) sweeps them all now.
     #[must_use = "the builder returns a new store"]
     pub fn with_sweep_interval(self, interval: Duration) -> Self {
         let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
@@ -95,7 +97,7 @@ impl MemoryStore {
     }
 
     /// Drops every expired record (and owner index entry) now; returns how many records.
-    pub fn sweep_expired(&self) -> usize {
+    fn sweep_now(&self) -> usize {
         let now = unix_ms(SystemTime::now());
         self.owners().sweep(now);
         self.inner
@@ -129,12 +131,12 @@ impl MemoryStore {
         true
     }
 
-    fn shard(&self, id: &SessionId) -> &Shard {
+    fn shard(&self, id: &StorageKey) -> &Shard {
         // Byte 2: the first two are an owner's shard, the same for all their sessions.
         &self.inner.shards[usize::from(id.as_bytes()[2]) % SHARDS]
     }
 
-    fn load_now(&self, id: &SessionId) -> Option<StoredRecord> {
+    fn load_now(&self, id: &StorageKey) -> Option<StoredRecord> {
         let now = unix_ms(SystemTime::now());
         let records = read(self.shard(id));
         let record = records.get(id).filter(|record| record.expires_ms > now)?;
@@ -147,7 +149,7 @@ impl MemoryStore {
 
     fn save_now(
         &self,
-        id: &SessionId,
+        id: &StorageKey,
         data: &[u8],
         expires: SystemTime,
         expected: Option<Version>,
@@ -185,7 +187,7 @@ impl MemoryStore {
         Ok(SaveOutcome::Saved(Version::new(version)))
     }
 
-    fn touch_now(&self, id: &SessionId, expires: SystemTime, owner: Option<&str>) -> bool {
+    fn touch_now(&self, id: &StorageKey, expires: SystemTime, owner: Option<&str>) -> bool {
         let now = unix_ms(SystemTime::now());
         let mut records = write(self.shard(id));
         let live = records
@@ -198,7 +200,7 @@ impl MemoryStore {
         touched
     }
 
-    fn delete_now(&self, id: &SessionId, owner: Option<&str>) -> bool {
+    fn delete_now(&self, id: &StorageKey, owner: Option<&str>) -> bool {
         let now = unix_ms(SystemTime::now());
         let mut records = write(self.shard(id));
         let removed = records.remove(id);
@@ -241,44 +243,62 @@ impl Store for MemoryStore {
 
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(std::future::ready(Ok(self.load_now(id))))
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        Box::pin(std::future::ready(
-            self.save_now(id, data, expires_at, expected, owner),
-        ))
+        Box::pin(std::future::ready(self.save_now(
+            id,
+            data,
+            expires_at,
+            expected,
+            owner.map(Owner::as_str),
+        )))
     }
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(
-            Ok(self.touch_now(id, expires_at, owner)),
-        ))
+        Box::pin(std::future::ready(Ok(self.touch_now(
+            id,
+            expires_at,
+            owner.map(Owner::as_str),
+        ))))
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        id: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.delete_now(id, owner))))
+        Box::pin(std::future::ready(Ok(
+            self.delete_now(id, owner.map(Owner::as_str))
+        )))
     }
 
-    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.owned_now(owner))))
+    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let swept = self.sweep_now();
+        Box::pin(std::future::ready(Ok(
+            u64::try_from(swept).unwrap_or(u64::MAX)
+        )))
+    }
+
+    fn owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.owned_now(owner.as_str()))))
     }
 }

@@ -1,17 +1,17 @@
 //! The memory store's index of sessions by owner: each owner's keys, with their expiry so
 //! that expired entries can be dropped without looking at the records.
 
-use crate::SessionId;
+use crate::id::StorageKey;
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]
 pub(super) struct Owners {
-    by_owner: HashMap<String, HashMap<SessionId, u64>>,
+    by_owner: HashMap<String, HashMap<StorageKey, u64>>,
 }
 
 impl Owners {
     /// Indexes `key` under `owner` until `expires_ms`.
-    pub(super) fn put(&mut self, owner: &str, key: SessionId, expires_ms: u64) {
+    pub(super) fn put(&mut self, owner: &str, key: StorageKey, expires_ms: u64) {
         match self.by_owner.get_mut(owner) {
             Some(keys) => {
                 keys.insert(key, expires_ms);
@@ -23,7 +23,7 @@ impl Owners {
         }
     }
 
-    pub(super) fn remove(&mut self, owner: &str, key: &SessionId) {
+    pub(super) fn remove(&mut self, owner: &str, key: &StorageKey) {
         if let Some(keys) = self.by_owner.get_mut(owner) {
             keys.remove(key);
             if keys.is_empty() {
@@ -33,7 +33,7 @@ impl Owners {
     }
 
     /// The keys indexed under `owner` that have not expired by `now_ms`.
-    pub(super) fn keys(&self, owner: &str, now_ms: u64) -> Vec<SessionId> {
+    pub(super) fn keys(&self, owner: &str, now_ms: u64) -> Vec<StorageKey> {
         self.by_owner.get(owner).map_or_else(Vec::new, |keys| {
             keys.iter()
                 .filter(|&(_, &expires_ms)| expires_ms > now_ms)

@@ -13,7 +13,7 @@
 //! ones exactly, and a growing arena never copies or leaves a freed block behind, as one
 //! big buffer would.
 
-use crate::SessionId;
+use crate::id::StorageKey;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, RandomState};
 
@@ -161,19 +161,19 @@ impl Records {
         self.index.len()
     }
 
-    fn find(&self, id: &SessionId) -> Option<u32> {
+    fn find(&self, id: &StorageKey) -> Option<u32> {
         let id = id.as_bytes();
         self.index
             .find(self.hasher.hash_one(id), |&at| self.arena.id(at) == id)
             .copied()
     }
 
-    pub(super) fn get(&self, id: &SessionId) -> Option<Record<'_>> {
+    pub(super) fn get(&self, id: &StorageKey) -> Option<Record<'_>> {
         self.find(id).map(|at| self.arena.record(at))
     }
 
     /// Sets the expiry of `id`'s record; false if there is none.
-    pub(super) fn set_expires(&mut self, id: &SessionId, expires_ms: u64) -> bool {
+    pub(super) fn set_expires(&mut self, id: &StorageKey, expires_ms: u64) -> bool {
         let Some(at) = self.find(id) else {
             return false;
         };
@@ -184,7 +184,7 @@ impl Records {
     /// Inserts or replaces `id`'s record.
     pub(super) fn put(
         &mut self,
-        id: &SessionId,
+        id: &StorageKey,
         version: u64,
         expires_ms: u64,
         data: &[u8],
@@ -213,7 +213,7 @@ impl Records {
     }
 
     /// Removes `id`'s record, returning its expiry if there was one.
-    pub(super) fn remove(&mut self, id: &SessionId) -> Option<u64> {
+    pub(super) fn remove(&mut self, id: &StorageKey) -> Option<u64> {
         let id = id.as_bytes();
         let arena = &self.arena;
         let entry = self
@@ -295,8 +295,8 @@ mod tests {
         ]
     }
 
-    fn id(n: u8) -> SessionId {
-        SessionId::from_bytes([n; 16])
+    fn id(n: u8) -> StorageKey {
+        StorageKey::from_bytes([n; 16])
     }
 
     proptest! {

@@ -5,8 +5,8 @@ mod owned;
 mod scripts;
 
 use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
-use crate::SessionId;
-use crate::id::shard_of_owner;
+use crate::id::Owner;
+use crate::id::StorageKey;
 use crate::time::{from_unix_ms, unix_ms};
 use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, connected_replicas};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -23,15 +23,15 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 const HEADER_LEN: usize = 16;
 
 /// Sessions in Redis, one key per session (`prefix` + the base64url of the
-/// [storage key](crate::SessionId::storage_key)), each a single string holding
+/// [storage key](crate::store::StorageKey)), each a single string holding
 /// `version (8 bytes) | expires at (8 bytes) | record`.
 ///
 /// - Expiry is the key's TTL as well: Redis evicts expired sessions itself.
 /// - A read is one `GET`; a save is one round trip (a Lua compare-and-swap); a refresh of
 ///   the idle expiry is one (a Lua script that sets the expiry in the value and the TTL).
 /// - Every command touches a single key, so a Redis Cluster works:
-///   [`RedisStore::cluster`] talks to one through the `redis` crate's cluster client, which
-///   learns the slot map and follows `MOVED`/`ASK` redirections. [`RedisStore::sentinel`]
+///   [`RedisStore::connect_cluster`] talks to one through the `redis` crate's cluster client, which
+///   learns the slot map and follows `MOVED`/`ASK` redirections. [`RedisStore::connect_sentinel`]
 ///   writes to the master that Redis Sentinel names, and follows a failover.
 /// - A delete waits for a replica to acknowledge it, when there is one
 ///   ([`with_delete_wait`](RedisStore::with_delete_wait)): a logout survives a failover.
@@ -45,10 +45,14 @@ const HEADER_LEN: usize = 16;
 /// # Example
 /// ```no_run
 /// use session::{Key, RedisStore, SessionLayer};
-/// let store = RedisStore::new("redis://127.0.0.1:6379")?.with_prefix("myapp:session:");
+/// # async fn example() -> Result<(), session::error::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379")
+///     .await?
+///     .with_prefix("myapp:session:");
 /// let layer = SessionLayer::new(store, &Key::generate());
 /// # let _ = layer;
-/// # Ok::<(), session::StoreError>(())
+/// # Ok(())
+/// # }
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Clone)]
@@ -74,7 +78,8 @@ impl RedisStore {
     ///
     /// # Errors
     /// When `url` is not a valid Redis URL.
-    pub fn new(url: &str) -> Result<Self, StoreError> {
+    #[allow(clippy::unused_async)] // async like every store's `connect`, though it connects on first use
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(StoreError::backend)?;
         // Fail fast while Redis is down (the layer answers 503) instead of queueing requests.
         let config = ConnectionManagerConfig::new()
@@ -94,15 +99,19 @@ impl RedisStore {
     ///
     /// ```no_run
     /// use session::{Key, RedisStore, SessionLayer};
+    /// # async fn example() -> Result<(), session::error::StoreError> {
     /// let nodes = ["redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
-    /// let layer = SessionLayer::new(RedisStore::cluster(&nodes)?, &Key::generate());
+    /// let store = RedisStore::connect_cluster(&nodes).await?;
+    /// let layer = SessionLayer::new(store, &Key::generate());
     /// # let _ = layer;
-    /// # Ok::<(), session::StoreError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     ///
     /// # Errors
     /// When a URL is not a valid Redis URL.
-    pub fn cluster(nodes: &[&str]) -> Result<Self, StoreError> {
+    #[allow(clippy::unused_async)] // as `connect`
+    pub async fn connect_cluster(nodes: &[&str]) -> Result<Self, StoreError> {
         let client = ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(TIMEOUT)
             .response_timeout(TIMEOUT)
@@ -124,16 +133,19 @@ impl RedisStore {
     ///
     /// ```no_run
     /// use session::{Key, RedisStore, SessionLayer};
+    /// # async fn example() -> Result<(), session::error::StoreError> {
     /// let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
-    /// let store = RedisStore::sentinel(&sentinels, "mymaster")?;
+    /// let store = RedisStore::connect_sentinel(&sentinels, "mymaster").await?;
     /// let layer = SessionLayer::new(store, &Key::generate());
     /// # let _ = layer;
-    /// # Ok::<(), session::StoreError>(())
+    /// # Ok(())
+    /// # }
     /// ```
     ///
     /// # Errors
     /// When a URL is not a valid Redis URL.
-    pub fn sentinel(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
+    #[allow(clippy::unused_async)] // as `connect`
+    pub async fn connect_sentinel(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
         let master = SentinelMaster::new(sentinels, master)?;
         Ok(Self::on(Connection::Sentinel(Arc::new(master))))
     }
@@ -175,14 +187,14 @@ impl RedisStore {
 
     /// A session's key: the hash tag is its shard, so that an owner's sessions and their
     /// index share a Redis Cluster slot, and one script can write both.
-    fn key(&self, id: &SessionId) -> String {
+    fn key(&self, id: &StorageKey) -> String {
         let [a, b] = id.shard();
         format!("{}{{{a:02x}{b:02x}}}{}", self.prefix, id.to_base64())
     }
 
     /// The index of `owner`'s sessions, in their shard.
-    fn owner_key(&self, owner: &str) -> String {
-        let [a, b] = shard_of_owner(owner);
+    fn owner_key(&self, owner: &Owner) -> String {
+        let [a, b] = owner.shard();
         format!("{}owner:{{{a:02x}{b:02x}}}{owner}", self.prefix)
     }
 }
@@ -218,7 +230,7 @@ impl Store for RedisStore {
 
     fn load<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(async move {
             let key = self.key(id);
@@ -234,14 +246,14 @@ impl Store for RedisStore {
 
     fn save<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
-            let version = crate::random::u64().to_le_bytes();
+            let version = crate::crypto::random::u64().to_le_bytes();
             let mut value = Vec::with_capacity(HEADER_LEN + data.len());
             value.extend_from_slice(&version);
             value.extend_from_slice(&unix_ms(expires_at).to_le_bytes());
@@ -258,7 +270,7 @@ impl Store for RedisStore {
                 .arg(value)
                 .arg(ttl_ms);
             if let Some(owner) = owner {
-                if id.shard() != shard_of_owner(owner) {
+                if id.shard() != owner.shard() {
                     return Err(StoreError::backend(
                         "a session with an owner must have an id in its owner's shard",
                     ));
@@ -284,9 +296,9 @@ impl Store for RedisStore {
 
     fn touch<'a>(
         &'a self,
-        id: &'a SessionId,
+        id: &'a StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a str>,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let expires_ms = unix_ms(expires_at);
@@ -312,8 +324,8 @@ impl Store for RedisStore {
 
     fn delete<'a>(
         &'a self,
-        id: &'a SessionId,
-        owner: Option<&'a str>,
+        id: &'a StorageKey,
+        owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
@@ -360,7 +372,10 @@ impl Store for RedisStore {
         })
     }
 
-    fn owned<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
+    fn owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         Box::pin(owned::owned(self, owner))
     }
 }

@@ -1,14 +1,18 @@
 //! Listing an owner's sessions from their index.
 
 use super::{RedisStore, backend, stored};
-use crate::SessionId;
+use crate::id::Owner;
+use crate::id::StorageKey;
 use crate::store::{OwnedRecord, StoreError};
 use crate::time::unix_ms;
 use std::time::SystemTime;
 
 /// `owner`'s live sessions: the index's members that have not expired, then their values, in
 /// two round trips to the owner's slot.
-pub(super) async fn owned(store: &RedisStore, owner: &str) -> Result<Vec<OwnedRecord>, StoreError> {
+pub(super) async fn owned(
+    store: &RedisStore,
+    owner: &Owner,
+) -> Result<Vec<OwnedRecord>, StoreError> {
     let mut connection = store.connection().await?;
     let now_ms = unix_ms(SystemTime::now());
     let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
@@ -18,9 +22,9 @@ pub(super) async fn owned(store: &RedisStore, owner: &str) -> Result<Vec<OwnedRe
         .query_async(&mut connection)
         .await
         .map_err(backend)?;
-    let ids: Vec<SessionId> = members
+    let ids: Vec<StorageKey> = members
         .iter()
-        .filter_map(|member| SessionId::from_base64(member))
+        .filter_map(|member| StorageKey::from_base64(member))
         .collect();
     if ids.is_empty() {
         return Ok(Vec::new());

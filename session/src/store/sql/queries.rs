@@ -1,6 +1,6 @@
 //! The SQL a store runs, written once for its table and dialect.
 
-use super::Table;
+use super::table::Table;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,46 +35,22 @@ pub(crate) struct Queries {
     pub(crate) sweep: Arc<str>,
 }
 
+impl Dialect {
+    /// The `n`th bind parameter.
+    fn param(self, n: u8) -> String {
+        match self {
+            Self::Postgres => format!("${n}"),
+            Self::Sqlite => format!("?{n}"),
+        }
+    }
+}
+
 impl Queries {
     pub(crate) fn new(dialect: Dialect, table: &Table) -> Self {
         let t = table.qualified();
-        let index = format!("\"{}_expires_at\"", table.name);
-        let owner_index = format!("\"{}_owner\"", table.name);
-        let p = |n: u8| match dialect {
-            Dialect::Postgres => format!("${n}"),
-            Dialect::Sqlite => format!("?{n}"),
-        };
-        let (bytes, int) = match dialect {
-            Dialect::Postgres => ("BYTEA", "BIGINT"),
-            Dialect::Sqlite => ("BLOB", "INTEGER"),
-        };
-        let mut migrate = Vec::new();
-        if dialect == Dialect::Postgres {
-            // Instances that start together migrate together, and PostgreSQL's `IF NOT
-            // EXISTS` is not safe against a concurrent `CREATE` (a unique violation in
-            // `pg_type`). This lock, held until the transaction ends, takes them in turn.
-            migrate.push(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"));
-        }
-        if let (Dialect::Postgres, Some(schema)) = (dialect, &table.schema) {
-            migrate.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
-        }
-        migrate.push(format!(
-            "CREATE TABLE IF NOT EXISTS {t} (id {bytes} PRIMARY KEY, data {bytes} NOT NULL, version {int} NOT NULL, expires_at {int} NOT NULL, owner TEXT)"
-        ));
-        if dialect == Dialect::Postgres {
-            // Tables made before sessions had owners.
-            migrate.push(format!(
-                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS owner TEXT"
-            ));
-        }
-        migrate.push(format!(
-            "CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)"
-        ));
-        migrate.push(format!(
-            "CREATE INDEX IF NOT EXISTS {owner_index} ON {t} (owner) WHERE owner IS NOT NULL"
-        ));
+        let p = |n: u8| dialect.param(n);
         Self {
-            migrate: migrate.into_iter().map(Arc::from).collect(),
+            migrate: migrations(dialect, table),
             load: format!(
                 "SELECT data, version, expires_at FROM {t} WHERE id = {} AND expires_at > {}",
                 p(1),
@@ -140,4 +116,41 @@ impl Queries {
             .into(),
         }
     }
+}
+
+/// What `migrate` runs, in one transaction, in order.
+fn migrations(dialect: Dialect, table: &Table) -> Vec<Arc<str>> {
+    let t = table.qualified();
+    let index = format!("\"{}_expires_at\"", table.name);
+    let owner_index = format!("\"{}_owner\"", table.name);
+    let (bytes, int) = match dialect {
+        Dialect::Postgres => ("BYTEA", "BIGINT"),
+        Dialect::Sqlite => ("BLOB", "INTEGER"),
+    };
+    let mut migrate = Vec::new();
+    if dialect == Dialect::Postgres {
+        // Instances that start together migrate together, and PostgreSQL's `IF NOT
+        // EXISTS` is not safe against a concurrent `CREATE` (a unique violation in
+        // `pg_type`). This lock, held until the transaction ends, takes them in turn.
+        migrate.push(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"));
+    }
+    if let (Dialect::Postgres, Some(schema)) = (dialect, &table.schema) {
+        migrate.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
+    }
+    migrate.push(format!(
+        "CREATE TABLE IF NOT EXISTS {t} (id {bytes} PRIMARY KEY, data {bytes} NOT NULL, version {int} NOT NULL, expires_at {int} NOT NULL, owner TEXT)"
+    ));
+    if dialect == Dialect::Postgres {
+        // Tables made before sessions had owners.
+        migrate.push(format!(
+            "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS owner TEXT"
+        ));
+    }
+    migrate.push(format!(
+        "CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)"
+    ));
+    migrate.push(format!(
+        "CREATE INDEX IF NOT EXISTS {owner_index} ON {t} (owner) WHERE owner IS NOT NULL"
+    ));
+    migrate.into_iter().map(Arc::from).collect()
 }

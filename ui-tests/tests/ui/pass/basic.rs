@@ -10,7 +10,7 @@ fn handler(visit: Session<Visit>) -> u64 {
     let n = visit.count() + 1;
     visit.set_count(n);
     visit.update_user(|user| *user = Some("ada".into()));
-    visit.with_user(|user| user.as_deref().map_or(0, str::len)) as u64 + n
+    visit.view_user(|user| user.as_deref().map_or(0, str::len)) as u64 + n
 }
 
 fn main() {

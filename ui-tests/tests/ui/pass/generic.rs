@@ -17,7 +17,7 @@ struct Sku(String);
 
 fn handler(cart: Session<Cart<Sku>>, tagged: Session<Tagged<u8>>) -> usize {
     cart.update_items(|items| items.push(Sku("tea".into())));
-    cart.with_items(Vec::len) + tagged.tags().len()
+    cart.view_items(Vec::len) + tagged.tags().len()
 }
 
 fn main() {

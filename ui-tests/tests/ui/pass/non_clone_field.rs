@@ -13,7 +13,7 @@ struct Auth {
 fn handler(auth: Session<Auth>) -> usize {
     auth.set_token(Token("t".into()));
     auth.update_token(|token| token.0.push('!'));
-    auth.with_token(|token| token.0.len())
+    auth.view_token(|token| token.0.len())
 }
 
 fn main() {

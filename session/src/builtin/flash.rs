@@ -6,12 +6,14 @@
 //! not describe its types: the bytes of one would decode as another), and a random nonce: a
 //! request that takes it clears it only if the stored message is still the one it read, so
 //! that of two requests taking one message, one gets it.
+//!
+//! The flash feature lives where the layering puts each part: `extract/flash.rs` (the
+//! `Flash<M>` extractor), `builtin/flash.rs` (the message, kept in the record) and
+//! `request/flash.rs` (setting and taking it, under the request's state lock).
 
-use crate::typed::builtin_session_data;
+use super::builtin_session_data;
+use super::keys::FLASH;
 use serde::{Deserialize, Serialize};
-
-/// The record key: sorts after every derived struct's keys, before the lifetime's.
-pub(crate) const FLASH: &str = "~session.flash";
 
 /// A message waiting for the next request.
 #[derive(Clone, Serialize, Deserialize)]
@@ -29,8 +31,10 @@ pub(crate) struct Flashed {
 /// as long as a message waits (a deploy that renames the type loses the messages set
 /// before it).
 pub(crate) fn type_tag<M>() -> u64 {
-    let hash =
-        crate::id::tagged_sha256(b"session flash type", std::any::type_name::<M>().as_bytes());
+    let hash = crate::crypto::hash::tagged_sha256(
+        crate::crypto::Label::FlashType,
+        std::any::type_name::<M>().as_bytes(),
+    );
     u64::from_le_bytes(hash[..8].try_into().expect("8 of 32 bytes"))
 }
 

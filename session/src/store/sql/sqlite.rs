@@ -1,16 +1,18 @@
 //! Sessions in SQLite, through sqlx: the embedded database for a single machine.
 
-use super::sql::{Dialect, InvalidTableName, Queries, Table, sql_store};
-use crate::StoreError;
+use super::queries::Dialect;
+use super::table::Table;
+use super::{InvalidTableNameError, SqlCore, backend, delegate_store};
+use crate::store::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Sessions in an SQLite table (default `sessions`), one row per session, with the same
-/// schema and queries as [`PostgresStore`](crate::PostgresStore).
+/// schema and queries as [`PostgresStore`](crate::PostgresStore), and the same
+/// [sweeping](Self::with_sweep_interval).
 ///
-/// [`SqliteStore::open`] sets what makes SQLite fast and safe under concurrent requests:
+/// [`SqliteStore::connect`] sets what makes SQLite fast and safe under concurrent requests:
 /// WAL journaling, `synchronous = NORMAL`, a 5-second busy timeout, and a pool of 4
 /// connections. sqlx's defaults (rollback journal, no busy timeout) are far slower and fail
 /// under contention.
@@ -19,7 +21,7 @@ use std::time::Duration;
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// use session::{Key, SessionLayer, SqliteStore};
-/// let store = SqliteStore::open("sqlite://sessions.db").await?;
+/// let store = SqliteStore::connect("sqlite://sessions.db").await?;
 /// store.migrate().await?;
 /// let layer = SessionLayer::new(store, &Key::generate());
 /// # let _ = layer;
@@ -29,10 +31,7 @@ use std::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: sqlx::SqlitePool,
-    queries: Arc<Queries>,
-    /// How long one store operation may take.
-    timeout: Duration,
+    core: SqlCore<sqlx::Sqlite>,
 }
 
 /// Creates the database file `path`, if missing, readable by its owner only (on Unix):
@@ -56,8 +55,8 @@ impl SqliteStore {
     ///
     /// # Errors
     /// When the URL is invalid or the database cannot be opened.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url).map_err(super::sql::backend)?;
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(backend)?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             create_private(options.get_filename())?;
@@ -71,19 +70,25 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(super::sql::backend)?;
-        Ok(Self::new(pool))
+            .map_err(backend)?;
+        Ok(Self::from_pool(pool))
     }
 
     /// A store using `pool` as configured (the database file keeps the permissions it was
     /// created with), on the table `sessions`.
     #[must_use]
-    pub fn new(pool: sqlx::SqlitePool) -> Self {
+    pub fn from_pool(pool: sqlx::SqlitePool) -> Self {
         let table = Table::new(None, "sessions").expect("valid default name");
         Self {
-            pool,
-            queries: Arc::new(Queries::new(Dialect::Sqlite, &table)),
-            timeout: super::sql::DEFAULT_TIMEOUT,
+            core: SqlCore::new(pool, Dialect::Sqlite, &table),
+        }
+    }
+
+    /// The same table through another pool (for example one with other timeouts).
+    #[must_use = "the builder returns a new store"]
+    pub fn with_pool(self, pool: sqlx::SqlitePool) -> Self {
+        Self {
+            core: self.core.with_pool(pool),
         }
     }
 
@@ -91,13 +96,39 @@ impl SqliteStore {
     ///
     /// # Errors
     /// When the name is not a plain SQL identifier.
-    pub fn with_table(self, table: &str) -> Result<Self, InvalidTableName> {
+    pub fn with_table(self, table: &str) -> Result<Self, InvalidTableNameError> {
         let table = Table::new(None, table)?;
         Ok(Self {
-            queries: Arc::new(Queries::new(Dialect::Sqlite, &table)),
-            ..self
+            core: self.core.with_table(Dialect::Sqlite, &table),
         })
+    }
+
+    /// Fails each store operation that takes longer than `limit` (default 2 s) with a
+    /// store error, answered 503.
+    #[must_use = "the builder returns a new store"]
+    pub fn with_timeout(self, limit: Duration) -> Self {
+        Self {
+            core: self.core.with_timeout(limit),
+        }
+    }
+
+    /// Deletes a batch of up to 1000 expired rows at most once per `interval` (default 5
+    /// minutes), after a new session is created; [`Duration::ZERO`] never does.
+    /// [`sweep_expired`](crate::Store::sweep_expired) deletes them all now.
+    #[must_use = "the builder returns a new store"]
+    pub fn with_sweep_interval(self, interval: Duration) -> Self {
+        Self {
+            core: self.core.with_sweep_interval(interval),
+        }
+    }
+
+    /// Creates the table and its indexes if they do not exist.
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.core.migrate().await
     }
 }
 
-sql_store!(SqliteStore, "sqlite");
+delegate_store!(SqliteStore, "sqlite");

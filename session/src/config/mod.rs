@@ -1,16 +1,19 @@
-//! Layer settings: cookie attributes, expiry, save mode.
+//! What a layer was built with: the backend and its keys, cookie attributes, transport,
+//! expiry, save mode; and the table of per-session save turns (`turns.rs`).
 
-use crate::backend::{Backend, BackendKind};
+pub(crate) mod turns;
+
+use crate::backend::{BackendKind, KeyedBackend};
+use crate::builtin::lifetime::remembered;
 use crate::cookie::CookieConfig;
+use crate::crypto::Key;
 use crate::error::Statuses;
-use crate::lifetime::remembered;
+use crate::id::SessionId;
 use crate::record::Record;
-use crate::store::Version;
 use crate::transport::Transport;
-use crate::typed::Dirty;
-use crate::{Key, SessionId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use turns::Turns;
 
 /// When a request's session is written back to the store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,63 +30,13 @@ pub enum SaveMode {
     Auto,
 }
 
-/// Saves of the sessions in one stripe of [`Config::turns`], which take turns.
-pub(crate) struct Turns {
-    /// The turn: held while saving, with the process's last save in the stripe.
-    pub(crate) turn: tokio::sync::Mutex<Option<LastSave>>,
-    /// Saves waiting for the turn. The request that takes it makes the waiting saves of its
-    /// session together with its own, in one store write.
-    pub(crate) queued: std::sync::Mutex<Vec<Arc<QueuedSave>>>,
-}
-
-impl std::fmt::Debug for Turns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Turns").finish_non_exhaustive()
-    }
-}
-
-/// A save of a hot session waiting for its turn: another request may make it.
-pub(crate) struct QueuedSave {
-    pub(crate) id: SessionId,
-    /// The changes to make, asked of the waiting request's views.
-    pub(crate) dirty: Dirty,
-    /// Set by the request that made the save, before it let go of the turn.
-    pub(crate) outcome: std::sync::Mutex<Option<Combined>>,
-    /// Notified once `outcome` is set.
-    pub(crate) settled: tokio::sync::Notify,
-}
-
-/// What became of a save that another request made.
-pub(crate) enum Combined {
-    /// Stored: the record at `version`, with this save's changes and others'.
-    Saved {
-        version: Version,
-        expires_at: SystemTime,
-        record: Record,
-    },
-    /// The session was deleted or rotated first.
-    Gone,
-    /// Lost races to other processes for the whole contention budget.
-    Contention { attempts: u32 },
-}
-
-/// The last save of a session that this process made.
-#[derive(Debug)]
-pub(crate) struct LastSave {
-    pub(crate) id: SessionId,
-    pub(crate) version: Version,
-    /// The record written, kept while the session is hot (that save had lost a race) and
-    /// small: the next save of it then needs no load.
-    pub(crate) record: Option<Record>,
-}
-
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) kind: BackendKind,
     /// Current key first, then previous keys still accepted.
     pub(crate) keys: Vec<Key>,
     /// `kind` with `keys` derived.
-    pub(crate) backend: Backend,
+    pub(crate) backend: KeyedBackend,
     pub(crate) cookie: CookieConfig,
     /// Where the session token travels: the cookie, or a header.
     pub(crate) transport: Transport,
@@ -107,17 +60,12 @@ impl Config {
     pub(crate) fn new(kind: BackendKind, key: &Key) -> Self {
         let keys = vec![key.clone()];
         Self {
-            backend: Backend::new(&kind, &keys),
+            backend: KeyedBackend::new(&kind, &keys),
             kind,
             keys,
             cookie_size_limit: 4096,
             statuses: Statuses::default(),
-            turns: (0..1024)
-                .map(|_| Turns {
-                    turn: tokio::sync::Mutex::new(None),
-                    queued: std::sync::Mutex::new(Vec::new()),
-                })
-                .collect(),
+            turns: (0..1024).map(|_| Turns::default()).collect(),
             cookie: CookieConfig::default(),
             transport: Transport::cookie(),
             save_mode: SaveMode::Changed,
@@ -190,7 +138,7 @@ impl Config {
 
     /// Sets the keys: `current` signs and seals, `previous` are still accepted.
     pub(crate) fn set_keys(&mut self, keys: Vec<Key>) {
-        self.backend = Backend::new(&self.kind, &keys);
+        self.backend = KeyedBackend::new(&self.kind, &keys);
         self.keys = keys;
     }
 }

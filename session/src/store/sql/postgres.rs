@@ -1,10 +1,11 @@
 //! Sessions in PostgreSQL, through sqlx.
 
-use super::sql::{Dialect, InvalidTableName, Queries, Table, sql_store};
-use crate::StoreError;
+use super::queries::Dialect;
+use super::table::Table;
+use super::{InvalidTableNameError, SqlCore, backend, delegate_store};
+use crate::store::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Sessions in a PostgreSQL table (default `public.sessions`), one row per session:
@@ -13,12 +14,12 @@ use std::time::Duration;
 /// - A read is one query; a save one (`UPDATE .. WHERE version = $expected RETURNING`, or
 ///   `INSERT .. ON CONFLICT`), plus a second only when it lost a race; a refresh one `UPDATE`.
 /// - [`migrate`](Self::migrate) creates the table; expired rows are never returned, and
-///   [`delete_expired`](Self::delete_expired) (or [`spawn_sweeper`](Self::spawn_sweeper))
-///   reclaims them in bounded batches.
+///   leave in bounded batches every [sweep interval](Self::with_sweep_interval) (5 minutes
+///   by default) or on [`sweep_expired`](crate::Store::sweep_expired).
 /// - [`connect`](Self::connect) sets what suits sessions: saves that do not wait for the
 ///   disk (deletes still do: a logout or rotation survives a crash of the database
-///   server), a 2-second acquire timeout and statement timeout. [`new`](Self::new) takes a
-///   pool as configured.
+///   server), a 2-second acquire timeout and statement timeout.
+///   [`from_pool`](Self::from_pool) takes a pool as configured.
 /// - Each store operation fails after 2 s ([`with_timeout`](Self::with_timeout)), answered
 ///   503: a stalled connection or a partitioned database server cannot hold requests.
 ///
@@ -30,7 +31,6 @@ use std::time::Duration;
 ///     .await?
 ///     .with_table(Some("auth"), "sessions")?;
 /// store.migrate().await?;
-/// store.spawn_sweeper(std::time::Duration::from_secs(300));
 /// let layer = SessionLayer::new(store, &Key::generate());
 /// # let _ = layer;
 /// # Ok(())
@@ -39,10 +39,7 @@ use std::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: sqlx::PgPool,
-    queries: Arc<Queries>,
-    /// How long one store operation may take.
-    timeout: Duration,
+    core: SqlCore<sqlx::Postgres>,
 }
 
 impl PostgresStore {
@@ -57,7 +54,7 @@ impl PostgresStore {
     /// a new one. Deletes (a logout, the old id of a rotation) are exempt: each runs with
     /// `SET LOCAL synchronous_commit = on`, so an acknowledged logout never comes back.
     /// Sessions are the usual place to make that trade; pass a pool of your own to
-    /// [`new`](Self::new) to keep every commit durable.
+    /// [`from_pool`](Self::from_pool) to keep every commit durable.
     ///
     /// A statement that runs longer than 2 s is cancelled by the server
     /// (`statement_timeout`), as each operation is given up by the store after 2 s.
@@ -70,43 +67,75 @@ impl PostgresStore {
     /// store errors on use, not here.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(super::sql::backend)?
+            .map_err(backend)?
             .options([("synchronous_commit", "off"), ("statement_timeout", "2s")]);
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options);
-        Ok(Self::new(pool))
+        Ok(Self::from_pool(pool))
     }
 
     /// A store using `pool` as configured, on the table `public.sessions`.
     #[must_use]
-    pub fn new(pool: sqlx::PgPool) -> Self {
+    pub fn from_pool(pool: sqlx::PgPool) -> Self {
         let table = Table::new(Some("public"), "sessions").expect("valid default name");
         Self {
-            pool,
-            queries: Arc::new(Queries::new(Dialect::Postgres, &table)),
-            timeout: super::sql::DEFAULT_TIMEOUT,
+            core: SqlCore::new(pool, Dialect::Postgres, &table),
         }
     }
 
     /// The same table through another pool (for example one with other timeouts).
-    #[must_use]
+    #[must_use = "the builder returns a new store"]
     pub fn with_pool(self, pool: sqlx::PgPool) -> Self {
-        Self { pool, ..self }
+        Self {
+            core: self.core.with_pool(pool),
+        }
     }
 
     /// Uses `schema.table` instead (schema `None`: the connection's search path).
     ///
     /// # Errors
     /// When a name is not a plain SQL identifier.
-    pub fn with_table(self, schema: Option<&str>, table: &str) -> Result<Self, InvalidTableName> {
+    pub fn with_table(
+        self,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Result<Self, InvalidTableNameError> {
         let table = Table::new(schema, table)?;
         Ok(Self {
-            queries: Arc::new(Queries::new(Dialect::Postgres, &table)),
-            ..self
+            core: self.core.with_table(Dialect::Postgres, &table),
         })
+    }
+
+    /// Fails each store operation that takes longer than `limit` (default 2 s) with a
+    /// store error, answered 503: a database behind a network partition, or a stalled
+    /// connection, would otherwise hold requests for as long as TCP keeps trying.
+    #[must_use = "the builder returns a new store"]
+    pub fn with_timeout(self, limit: Duration) -> Self {
+        Self {
+            core: self.core.with_timeout(limit),
+        }
+    }
+
+    /// Deletes a batch of up to 1000 expired rows at most once per `interval` (default 5
+    /// minutes), after a new session is created; [`Duration::ZERO`] never does.
+    /// [`sweep_expired`](crate::Store::sweep_expired) deletes them all now.
+    #[must_use = "the builder returns a new store"]
+    pub fn with_sweep_interval(self, interval: Duration) -> Self {
+        Self {
+            core: self.core.with_sweep_interval(interval),
+        }
+    }
+
+    /// Creates the table and its indexes if they do not exist (several instances may
+    /// migrate at once: an advisory lock makes them take turns).
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.core.migrate().await
     }
 }
 
-sql_store!(PostgresStore, "postgres");
+delegate_store!(PostgresStore, "postgres");

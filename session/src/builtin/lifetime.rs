@@ -1,15 +1,11 @@
 //! A session's own lifetime ("remember me"), kept in its record beside its fields, as a
 //! built-in session struct: saved, merged with concurrent requests and reset like any other.
 
+use super::builtin_session_data;
+use super::keys::REMEMBER;
 use crate::record::Record;
 use crate::time::LONGEST;
-use crate::typed::builtin_session_data;
 use std::time::Duration;
-
-/// The record key. No session struct can have a field here: a namespace cannot start with
-/// `~` (the derive refuses it). And `~` sorts after every character a namespace may hold,
-/// so the key is always the record's last.
-const REMEMBER: &str = "~session.remember_ms";
 
 /// How long the session is remembered for, in milliseconds; 0: it is not.
 #[derive(Default)]

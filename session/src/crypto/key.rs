@@ -1,5 +1,6 @@
 //! The application secret and the per-purpose keys derived from it.
 
+use super::Label;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -30,7 +31,7 @@ pub struct Key {
 /// prints what to do rather than only the variant.
 #[derive(thiserror::Error)]
 #[non_exhaustive]
-pub enum KeyError {
+pub enum InvalidKeyError {
     /// The secret has fewer than [`Key::MIN_SECRET_LEN`] bytes.
     #[error("the session secret has {len} bytes; at least {min} are required (`openssl rand -base64 64` makes one)", min = Key::MIN_SECRET_LEN)]
     TooShort {
@@ -46,10 +47,10 @@ impl Key {
     /// Uses `secret` as key material.
     ///
     /// # Errors
-    /// [`KeyError::TooShort`] when `secret` has fewer than 64 bytes.
-    pub fn from_secret(secret: &[u8]) -> Result<Self, KeyError> {
+    /// [`InvalidKeyError::TooShort`] when `secret` has fewer than 64 bytes.
+    pub fn from_secret(secret: &[u8]) -> Result<Self, InvalidKeyError> {
         if secret.len() < Self::MIN_SECRET_LEN {
-            return Err(KeyError::TooShort { len: secret.len() });
+            return Err(InvalidKeyError::TooShort { len: secret.len() });
         }
         Ok(Self {
             secret: Zeroizing::new(secret.to_vec()),
@@ -64,27 +65,28 @@ impl Key {
     #[must_use]
     pub fn generate() -> Self {
         let mut secret = Zeroizing::new(vec![0; Self::MIN_SECRET_LEN]);
-        crate::random::fill(&mut secret);
+        crate::crypto::random::fill(&mut secret);
         Self { secret }
     }
 
     /// The 32-byte subkey for `purpose` (HKDF-SHA256, RFC 5869).
-    pub(crate) fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        let hkdf = Hkdf::<Sha256>::new(Some(b"session-key-derivation-v1"), &self.secret);
+    pub(crate) fn derive(&self, purpose: Label) -> Zeroizing<[u8; 32]> {
+        let salt = Label::KeyDerivation.as_str().as_bytes();
+        let hkdf = Hkdf::<Sha256>::new(Some(salt), &self.secret);
         let mut out = Zeroizing::new([0; 32]);
-        hkdf.expand(purpose.as_bytes(), out.as_mut())
+        hkdf.expand(purpose.as_str().as_bytes(), out.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         out
     }
 
     /// HMAC-SHA256 keyed with the subkey for `purpose`.
-    pub(crate) fn hmac(&self, purpose: &str) -> Hmac<Sha256> {
+    pub(crate) fn hmac(&self, purpose: Label) -> Hmac<Sha256> {
         let subkey = self.derive(purpose);
         <Hmac<Sha256> as Mac>::new_from_slice(subkey.as_ref()).expect("HMAC takes any key length")
     }
 }
 
-impl fmt::Debug for KeyError {
+impl fmt::Debug for InvalidKeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooShort { len } => write!(f, "TooShort {{ len: {len} }}: {self}"),
@@ -105,14 +107,21 @@ mod tests {
     #[test]
     fn purposes_get_different_keys_and_secrets_matter() {
         let key = Key::from_secret(&[1; 64]).unwrap();
-        assert_ne!(*key.derive("a"), *key.derive("b"));
+        assert_ne!(
+            *key.derive(Label::CookieSeal),
+            *key.derive(Label::CookieMac)
+        );
         assert_eq!(
-            *key.derive("a"),
-            *Key::from_secret(&[1; 64]).unwrap().derive("a")
+            *key.derive(Label::CookieSeal),
+            *Key::from_secret(&[1; 64])
+                .unwrap()
+                .derive(Label::CookieSeal)
         );
         assert_ne!(
-            *key.derive("a"),
-            *Key::from_secret(&[2; 64]).unwrap().derive("a")
+            *key.derive(Label::CookieSeal),
+            *Key::from_secret(&[2; 64])
+                .unwrap()
+                .derive(Label::CookieSeal)
         );
     }
 
@@ -120,7 +129,7 @@ mod tests {
     fn short_secrets_are_refused_and_debug_is_redacted() {
         assert!(matches!(
             Key::from_secret(&[0; 63]),
-            Err(KeyError::TooShort { len: 63 })
+            Err(InvalidKeyError::TooShort { len: 63 })
         ));
         assert_eq!(format!("{:?}", Key::generate()), "Key(REDACTED)");
     }

@@ -1,7 +1,18 @@
-//! The crate's error type.
+//! Every error type of the crate, named one way: `<Thing>Error` for a component that
+//! failed ([`Error`], [`StoreError`]), `Invalid<Thing>Error` for a value refused when it is
+//! made, `Parse<Thing>Error` for text that does not parse, and [`SessionRejection`] for an
+//! extractor that could not run. Each message says what to do.
+
+mod rejection;
+
+pub use crate::crypto::InvalidKeyError;
+pub use crate::id::{InvalidOwnerError, ParseFingerprintError};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use crate::store::InvalidTableNameError;
+pub use crate::store::StoreError;
+pub use rejection::SessionRejection;
 
 use crate::chain::ErrorChain;
-use crate::store::StoreError;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 

@@ -1,0 +1,59 @@
+//! [`SessionRejection`]: why an extractor of this crate could not run.
+
+use super::Error;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use std::fmt;
+
+/// Why a [`Session`](struct@crate::Session), [`Flash`](crate::Flash) or
+/// [`CsrfToken`](crate::CsrfToken) could not be extracted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// The router has no [`SessionLayer`](crate::SessionLayer): a bug in the application,
+    /// answered with 500.
+    MissingLayer,
+    /// The store failed while loading the session; answered with the layer's store-error
+    /// status (503 by default).
+    Unavailable {
+        /// The response status.
+        status: StatusCode,
+        /// What failed.
+        error: Error,
+    },
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingLayer => f.write_str(
+                "no session layer: add `.layer(SessionLayer::new(store, &key))` to this router, outside the routes that extract `Session`",
+            ),
+            // The cause is the `source()`: printed here too, a chain would say it twice.
+            Self::Unavailable { .. } => f.write_str("session unavailable"),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingLayer => None,
+            Self::Unavailable { error, .. } => Some(error),
+        }
+    }
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            // The hint is for the developer, in the log; the client learns nothing of the
+            // application's insides.
+            Self::MissingLayer => {
+                tracing::error!("{self}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response()
+            }
+            Self::Unavailable { status, error } => error.respond(status),
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! [`SqlCore`]: a SQL store whatever the database, generic over sqlx's `Database`, with the
+//! statements of [`Queries`] and the sweep schedule.
+
+use super::backend;
+use super::queries::{Dialect, Queries};
+use super::rows::{RowsAffected, owned_record, stored_record};
+use super::table::Table;
+use crate::chain::ErrorChain;
+use crate::id::Owner;
+use crate::store::{OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord, Version};
+use crate::time::unix_ms;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// How long a store operation may take by default: a database behind a network partition
+/// would otherwise hold a request for as long as TCP keeps trying (sqlx sets no TCP
+/// keepalive).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a SQL store sweeps expired rows by default.
+const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Rows one sweep statement deletes at most, so that no sweep holds a long lock.
+const SWEEP_BATCH: i64 = 1000;
+
+/// What a SQL store is, whatever the database: a pool, its statements, its limits.
+#[derive(Debug)]
+pub(crate) struct SqlCore<DB: Database> {
+    pool: Pool<DB>,
+    queries: Arc<Queries>,
+    /// How long one store operation may take.
+    timeout: Duration,
+    sweep: Arc<SweepSchedule>,
+}
+
+impl<DB: Database> Clone for SqlCore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            queries: Arc::clone(&self.queries),
+            timeout: self.timeout,
+            sweep: Arc::clone(&self.sweep),
+        }
+    }
+}
+
+/// When the next sweep of expired rows is due (Unix ms), and the interval (0: never).
+#[derive(Debug)]
+struct SweepSchedule {
+    interval_ms: AtomicU64,
+    next_ms: AtomicU64,
+}
+
+impl SweepSchedule {
+    fn every(interval: Duration) -> Self {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            interval_ms: AtomicU64::new(interval_ms),
+            next_ms: AtomicU64::new(unix_ms(SystemTime::now()).saturating_add(interval_ms)),
+        }
+    }
+
+    /// Whether a sweep is due `now`; if it is, the next one is scheduled an interval later.
+    fn due(&self, now: u64) -> bool {
+        let interval = self.interval_ms.load(Ordering::Relaxed);
+        let next = self.next_ms.load(Ordering::Relaxed);
+        interval != 0
+            && now >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now.saturating_add(interval),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+}
+
+/// Milliseconds since the Unix epoch as SQL's signed 64-bit integer.
+fn ms(time: SystemTime) -> i64 {
+    i64::try_from(unix_ms(time)).unwrap_or(i64::MAX)
+}
+
+/// A first version for a new row: random, so a recreated id never reuses an old one, and
+/// far below `i64::MAX` so that `version + 1` never overflows.
+fn first_version() -> i64 {
+    i64::from_le_bytes(crate::crypto::random::u64().to_le_bytes()) & (i64::MAX >> 2)
+}
+
+/// `statement` as sqlx takes it: every statement is built by [`Queries`] from a checked
+/// table name, never from input.
+fn sql(statement: &Arc<str>) -> sqlx::AssertSqlSafe<Arc<str>> {
+    sqlx::AssertSqlSafe(Arc::clone(statement))
+}
+
+/// Runs `operation`, failing it once `limit` has passed.
+async fn within<T>(
+    limit: Duration,
+    operation: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the database did not answer in time",
+            )))
+        })
+}
+
+impl<DB: Database> SqlCore<DB> {
+    pub(super) fn new(pool: Pool<DB>, dialect: Dialect, table: &Table) -> Self {
+        Self {
+            pool,
+            queries: Arc::new(Queries::new(dialect, table)),
+            timeout: DEFAULT_TIMEOUT,
+            sweep: Arc::new(SweepSchedule::every(DEFAULT_SWEEP_INTERVAL)),
+        }
+    }
+
+    pub(super) fn with_table(self, dialect: Dialect, table: &Table) -> Self {
+        Self {
+            queries: Arc::new(Queries::new(dialect, table)),
+            ..self
+        }
+    }
+
+    pub(super) fn with_pool(self, pool: Pool<DB>) -> Self {
+        Self { pool, ..self }
+    }
+
+    pub(super) fn with_timeout(self, timeout: Duration) -> Self {
+        Self { timeout, ..self }
+    }
+
+    pub(super) fn with_sweep_interval(self, interval: Duration) -> Self {
+        Self {
+            sweep: Arc::new(SweepSchedule::every(interval)),
+            ..self
+        }
+    }
+}
+
+// The bounds sqlx needs to run these statements with these types; both databases meet them.
+impl<DB> SqlCore<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    DB::QueryResult: RowsAffected,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
+    for<'r> Vec<u8>: Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    pub(super) async fn migrate(&self) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.map_err(backend)?;
+        for statement in &self.queries.migrate {
+            sqlx::query(sql(statement))
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
+        transaction.commit().await.map_err(backend)
+    }
+
+    /// Deletes one batch of expired rows; returns how many.
+    async fn sweep_batch(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql(&self.queries.sweep))
+            .bind(ms(SystemTime::now()))
+            .bind(SWEEP_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows())
+    }
+
+    pub(super) async fn sweep_expired(&self) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let done = within(self.timeout, self.sweep_batch()).await?;
+            deleted += done;
+            if done < SWEEP_BATCH.unsigned_abs() {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    pub(super) async fn load(&self, key: &StorageKey) -> Result<Option<StoredRecord>, StoreError> {
+        within(self.timeout, async {
+            let row = sqlx::query(sql(&self.queries.load))
+                .bind(key.as_bytes().as_slice())
+                .bind(ms(SystemTime::now()))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+            row.map(|row| stored_record(&row, 0)).transpose()
+        })
+        .await
+    }
+
+    pub(super) async fn save(
+        &self,
+        key: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+        owner: Option<&Owner>,
+    ) -> Result<SaveOutcome, StoreError> {
+        within(self.timeout, async {
+            match expected {
+                None => self.create(key, data, expires_at, owner).await,
+                Some(expected) => self.replace(key, data, expires_at, expected).await,
+            }
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        key: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        owner: Option<&Owner>,
+    ) -> Result<SaveOutcome, StoreError> {
+        let now = ms(SystemTime::now());
+        let version = first_version();
+        let created = sqlx::query(sql(&self.queries.create))
+            .bind(key.as_bytes().as_slice())
+            .bind(data)
+            .bind(version)
+            .bind(ms(expires_at))
+            .bind(now)
+            .bind(owner.map(Owner::as_str))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows();
+        if created != 1 {
+            return Ok(SaveOutcome::Conflict);
+        }
+        // The owner's expired rows leave with each new session of theirs: the index of an
+        // owner holds their live sessions and those that expired since their last login.
+        if let Some(owner) = owner {
+            sqlx::query(sql(&self.queries.drop_expired_of_owner))
+                .bind(owner.as_str())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
+        // The rest leave in a batch once per sweep interval, paid by one create.
+        if self.sweep.due(unix_ms(SystemTime::now()))
+            && let Err(error) = self.sweep_batch().await
+        {
+            tracing::warn!(error = %ErrorChain(&error), "sweeping expired sessions failed");
+        }
+        Ok(SaveOutcome::Saved(Version::new(version.unsigned_abs())))
+    }
+
+    async fn replace(
+        &self,
+        key: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Version,
+    ) -> Result<SaveOutcome, StoreError> {
+        let now = ms(SystemTime::now());
+        let key = key.as_bytes().as_slice();
+        let updated = sqlx::query(sql(&self.queries.update))
+            .bind(data)
+            .bind(ms(expires_at))
+            .bind(key)
+            .bind(i64::from_le_bytes(expected.get().to_le_bytes()))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        if let Some(row) = updated {
+            let version: i64 = row.try_get(0).map_err(backend)?;
+            return Ok(SaveOutcome::Saved(Version::new(version.unsigned_abs())));
+        }
+        // Only on a lost race: tell a conflict from a vanished record.
+        let live = sqlx::query(sql(&self.queries.exists))
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(if live.is_some() {
+            SaveOutcome::Conflict
+        } else {
+            SaveOutcome::Missing
+        })
+    }
+
+    pub(super) async fn touch(
+        &self,
+        key: &StorageKey,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        within(self.timeout, async {
+            let touched = sqlx::query(sql(&self.queries.touch))
+                .bind(ms(expires_at))
+                .bind(key.as_bytes().as_slice())
+                .bind(ms(SystemTime::now()))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?
+                .rows();
+            Ok(touched == 1)
+        })
+        .await
+    }
+
+    pub(super) async fn delete(&self, key: &StorageKey) -> Result<bool, StoreError> {
+        within(self.timeout, async {
+            let now = ms(SystemTime::now());
+            let mut transaction = self.pool.begin().await.map_err(backend)?;
+            if let Some(durable) = &self.queries.durable {
+                sqlx::query(sql(durable))
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
+            }
+            let row = sqlx::query(sql(&self.queries.delete))
+                .bind(key.as_bytes().as_slice())
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(backend)?;
+            transaction.commit().await.map_err(backend)?;
+            match row {
+                Some(row) => Ok(row.try_get::<i64, _>(0).map_err(backend)? > now),
+                None => Ok(false),
+            }
+        })
+        .await
+    }
+
+    pub(super) async fn owned(&self, owner: &Owner) -> Result<Vec<OwnedRecord>, StoreError> {
+        within(self.timeout, async {
+            let rows = sqlx::query(sql(&self.queries.owned))
+                .bind(owner.as_str())
+                .bind(ms(SystemTime::now()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            rows.iter().map(owned_record).collect()
+        })
+        .await
+    }
+}
