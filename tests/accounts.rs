@@ -5,10 +5,10 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
+use futures_util::future::join_all;
 use session::layer::Backend;
-use session::{CookieBackend, FileStore, Fingerprint, MemoryStore, Session, SessionLayer};
-use session_tests::{Client, ProbeStore, key, postgres_store, send};
-use session_tests::{redis_store, sqlite_store};
+use session::{CookieBackend, Fingerprint, MemoryStore, Session, SessionLayer};
+use session_tests::{Client, ProbeStore, every_layer, key, send};
 use std::time::Duration;
 
 #[derive(Session, Default)]
@@ -26,7 +26,7 @@ fn describe(visit: &Session<Visit>) -> String {
     )
 }
 
-fn app(backend: impl Backend) -> Router {
+fn app(layer: SessionLayer) -> Router {
     async fn look(visit: Session<Visit>) -> String {
         describe(&visit)
     }
@@ -56,12 +56,12 @@ fn app(backend: impl Backend) -> Router {
         .route("/cycle", post(cycle))
         .route("/invalidate", post(invalidate))
         .route("/persist", post(persist))
-        .layer(SessionLayer::new(backend, &key()))
+        .layer(layer)
 }
 
 /// The whole story on one backend.
-async fn is_new_and_fingerprint(backend: impl Backend) {
-    let app = app(backend);
+async fn is_new_and_fingerprint(layer: SessionLayer) {
+    let app = app(layer);
     let mut client = Client::new(app.clone());
     assert_eq!(client.get("/look").await.body, "true -");
     assert_eq!(client.post("/count").await.body, "true -", "not stored yet");
@@ -108,16 +108,12 @@ async fn is_new_and_fingerprint(backend: impl Backend) {
     );
 }
 
-#[tokio::test]
-async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_on_a_server_store() {
-    is_new_and_fingerprint(MemoryStore::new()).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    is_new_and_fingerprint(FileStore::open(dir.path()).unwrap()).await;
-}
-
-#[tokio::test]
-async fn a_handler_knows_whether_its_session_is_new_and_its_fingerprint_in_a_cookie() {
-    is_new_and_fingerprint(CookieBackend::sealed()).await;
+    for (_, layer) in every_layer(&dir).await {
+        is_new_and_fingerprint(layer).await;
+    }
 }
 
 #[derive(Session, Default)]
@@ -126,7 +122,7 @@ struct Auth {
 }
 
 /// Sessions that die after 1 s idle and 1 s in all, unless remembered.
-fn short_lived(backend: impl Backend) -> Router {
+fn short_lived(layer: SessionLayer) -> Router {
     async fn login(auth: Session<Auth>) {
         auth.set_user(Some("ada".into()));
         auth.cycle_id();
@@ -152,7 +148,7 @@ fn short_lived(backend: impl Backend) -> Router {
         .route("/end/{how}", post(end))
         .route("/who", get(who))
         .layer(
-            SessionLayer::new(backend, &key())
+            layer
                 .with_idle_timeout(Duration::from_secs(1))
                 .with_max_lifetime(Some(Duration::from_secs(1))),
         )
@@ -161,8 +157,8 @@ fn short_lived(backend: impl Backend) -> Router {
 /// Two users log in; one is remembered for an hour. After 1.3 s only that one is still in,
 /// with a cookie that lasts an hour. Taking it back gives the layer's lifetime again (long
 /// past by then) and a cookie without `Max-Age`.
-async fn remember_me(backend: impl Backend) {
-    let app = short_lived(backend);
+async fn remember_me(layer: SessionLayer) {
+    let app = short_lived(layer);
     let (mut remembered, mut forgotten) = (Client::new(app.clone()), Client::new(app));
     forgotten.post("/login").await;
     remembered.post("/login").await;
@@ -197,8 +193,8 @@ async fn remember_me(backend: impl Backend) {
 async fn deleting_or_invalidating_a_remembered_session_forgets_it() {
     for how in ["delete", "invalidate"] {
         for app in [
-            short_lived(MemoryStore::new()),
-            short_lived(CookieBackend::sealed()),
+            short_lived(SessionLayer::new(MemoryStore::new(), &key())),
+            short_lived(SessionLayer::new(CookieBackend::sealed(), &key())),
         ] {
             let mut client = Client::new(app);
             client.post("/login").await;
@@ -213,15 +209,8 @@ async fn deleting_or_invalidating_a_remembered_session_forgets_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remember_me_gives_one_session_a_longer_life_and_takes_it_back_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    tokio::join!(
-        remember_me(MemoryStore::new()),
-        remember_me(FileStore::open(dir.path().join("files")).unwrap()),
-        remember_me(CookieBackend::sealed()),
-        remember_me(CookieBackend::signed()),
-        async { remember_me(sqlite_store(&dir).await).await },
-        remember_me(redis_store().await),
-        async { remember_me(postgres_store().await).await },
-    );
+    let layers = every_layer(&dir).await;
+    join_all(layers.into_iter().map(|(_, layer)| remember_me(layer))).await;
 }
 
 /// Handlers that wait 50 ms between loading the session and saving it, so that two

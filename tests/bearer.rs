@@ -2,15 +2,14 @@
 //! header, a new one in the `Session-Token` response header, and never a cookie; through
 //! the demo's `/api/` routes on every store, and a layer that takes both.
 
-use crate::shared_stores::a_layer_on_every_store;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, Method, Request, StatusCode, header};
 use axum::routing::get;
 use futures_util::future::join_all;
 use session::{CookieBackend, MemoryStore, Session, SessionLayer, Transport};
-use session_examples::{View, app};
 use session_tests::{BearerClient, Client, key, send_request};
+use session_tests::{View, app, every_layer};
 
 /// `GET /api/session` with `token` as the bearer token.
 async fn view_of(app: &Router, token: &str) -> View {
@@ -71,11 +70,11 @@ async fn bearer_flow(layer: SessionLayer, server: bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bearer_client_logs_in_rotates_and_logs_out_without_a_cookie_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    let layers = a_layer_on_every_store(&dir).await;
+    let layers = every_layer(&dir).await;
     join_all(
         layers
             .into_iter()
-            .map(|(layer, server)| bearer_flow(layer, server)),
+            .map(|(kind, layer)| bearer_flow(layer, kind.is_server())),
     )
     .await;
 }

@@ -2,53 +2,21 @@
 //! field kept (a hot session), `set_*` last writer wins, and nothing brings a logged-out or
 //! rotated session back.
 
-use axum::Router;
 use axum::http::{Method, StatusCode};
-use session::{FileStore, MemoryStore, SessionLayer, Store};
-use session_examples::app;
-use session_tests::{Client, ProbeStore, Reply, key, send, view_with};
+use session::{MemoryStore, SessionLayer, Store};
+use session_tests::{
+    Client, ProbeStore, Reply, StoreKind, a_hot_session_loses_no_update, app,
+    different_fields_are_both_kept, every_server_store, key, send,
+    slow_requests_never_revive_an_ended_session, view_with,
+};
 use std::time::Duration;
 
-pub(crate) async fn different_fields_are_both_kept(store: impl Store) {
-    let mut client = Client::new(app(SessionLayer::new(store, &key())));
-    client.post("/visit").await;
-    let cookie = client.cookie_header().expect("cookie");
-    let router = client.router().clone();
-    for _ in 0..5 {
-        // Both load the same version, then both save: one wins the compare-and-swap, the
-        // other reloads and re-applies only its own field.
-        let (a, b) = tokio::join!(
-            send(
-                &router,
-                Method::POST,
-                "/inc/a?delay_ms=50",
-                Some(&cookie),
-                ""
-            ),
-            send(
-                &router,
-                Method::POST,
-                "/inc/b?delay_ms=50",
-                Some(&cookie),
-                ""
-            ),
-        );
-        assert!(a.status.is_success() && b.status.is_success());
-        assert!(a.set_cookies.is_empty() && b.set_cookies.is_empty());
-    }
-    let view = client.get("/session").await.view();
-    assert_eq!((view.visits, view.a, view.b), (1, 5, 5));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_store_keeps_concurrent_changes_to_different_fields() {
-    different_fields_are_both_kept(MemoryStore::new()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_keeps_concurrent_changes_to_different_fields() {
+async fn concurrent_changes_to_different_fields_are_kept_on_every_server_store() {
     let dir = tempfile::tempdir().expect("temp dir");
-    different_fields_are_both_kept(FileStore::open(dir.path()).expect("store")).await;
+    for (_, store) in every_server_store(&dir).await {
+        different_fields_are_both_kept(store).await;
+    }
 }
 
 #[tokio::test]
@@ -105,36 +73,6 @@ async fn the_same_field_set_concurrently_keeps_the_last_write() {
         client.get("/session").await.view().note_len,
         "the longer note".len()
     );
-}
-
-/// `tasks` concurrent clients each send `each` `POST /visit` on one session: every answer
-/// succeeds, and the session counts every one of them.
-pub(crate) async fn a_hot_session_loses_no_update(store: impl Store, tasks: usize, each: usize) {
-    let mut client = Client::new(app(SessionLayer::new(store, &key())));
-    client.post("/visit").await;
-    let cookie = client.cookie_header().expect("cookie");
-    let router = client.router().clone();
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..tasks {
-        let (router, cookie) = (router.clone(), cookie.clone());
-        clients.spawn(async move {
-            for _ in 0..each {
-                let reply = send(&router, Method::POST, "/visit", Some(&cookie), "").await;
-                assert!(
-                    reply.status.is_success(),
-                    "{}: {}",
-                    reply.status,
-                    reply.body
-                );
-                assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
-            }
-        });
-    }
-    while let Some(finished) = clients.join_next().await {
-        finished.expect("a client panicked");
-    }
-    let visits = view_with(&router, &cookie).await.visits;
-    assert_eq!(visits, 1 + (tasks * each) as u64, "updates lost");
 }
 
 /// 8 requests of one session that increment `a` and commit at once, against a store whose
@@ -203,94 +141,11 @@ async fn saves_queued_behind_a_failed_save_are_still_made() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hot_session_on_the_memory_store_loses_no_update() {
-    a_hot_session_loses_no_update(MemoryStore::new(), 8, 50).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hot_session_on_the_file_store_loses_no_update() {
+async fn a_hot_session_loses_no_update_on_every_server_store() {
     let dir = tempfile::tempdir().expect("temp dir");
-    a_hot_session_loses_no_update(FileStore::open(dir.path()).expect("store"), 8, 25).await;
-}
-
-/// Starts a slow `POST /inc/a` on `store`, runs `action` while it sleeps, then lets it
-/// finish.
-async fn slow_request_around(
-    store: impl Store,
-    action: &str,
-) -> (Client, String, session_tests::Reply) {
-    let mut client = Client::new(app(SessionLayer::new(store, &key())));
-    client.post("/visit").await;
-    let old = client.cookie_header().expect("cookie");
-    let router: Router = client.router().clone();
-    let slow = tokio::spawn({
-        let (router, old) = (router.clone(), old.clone());
-        async move { send(&router, Method::POST, "/inc/a?delay_ms=300", Some(&old), "").await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    client.post(action).await;
-    let slow = slow.await.expect("slow request");
-    (client, old, slow)
-}
-
-async fn a_slow_request_after_logout_leaves_the_session_dead(store: impl Store) {
-    let (client, old, slow) = slow_request_around(store, "/logout").await;
-    assert!(slow.status.is_success());
-    assert!(
-        slow.set_cookies.is_empty(),
-        "the slow response must not resurrect or clear a cookie"
-    );
-    let after = view_with(client.router(), &old).await;
-    assert_eq!(
-        (after.visits, after.a),
-        (0, 0),
-        "the logged-out session stays dead"
-    );
-}
-
-async fn a_slow_request_after_rotation_does_not_revive_the_old_id(store: impl Store) {
-    let (mut client, old, slow) = slow_request_around(store, "/login/ada").await;
-    assert!(slow.set_cookies.is_empty());
-    let dead = view_with(client.router(), &old).await;
-    assert_eq!((dead.visits, dead.user), (0, None));
-    let live = client.get("/session").await.view();
-    assert_eq!((live.visits, live.user.as_deref()), (1, Some("ada")));
-}
-
-async fn a_slow_request_after_invalidate_does_not_revive_the_old_session(store: impl Store) {
-    let (mut client, old, _slow) = slow_request_around(store, "/invalidate").await;
-    let dead = view_with(client.router(), &old).await;
-    assert_eq!((dead.visits, dead.a), (0, 0));
-    let live = client.get("/session").await.view();
-    assert_eq!(
-        (live.visits, live.a),
-        (1, 0),
-        "the fresh session is untouched by the slow request"
-    );
-}
-
-/// The three races against a slow request, on `store` (made afresh for each).
-pub(crate) async fn slow_requests_never_revive_an_ended_session<S, F>(store: impl Fn() -> F)
-where
-    S: Store,
-    F: std::future::Future<Output = S>,
-{
-    a_slow_request_after_logout_leaves_the_session_dead(store().await).await;
-    a_slow_request_after_rotation_does_not_revive_the_old_id(store().await).await;
-    a_slow_request_after_invalidate_does_not_revive_the_old_session(store().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_requests_never_revive_an_ended_session_on_the_memory_store() {
-    slow_requests_never_revive_an_ended_session(|| async { MemoryStore::new() }).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_requests_never_revive_an_ended_session_on_the_file_store() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        || async { FileStore::open(dir.path().join(session_tests::unique("f"))).expect("dir") };
-    slow_requests_never_revive_an_ended_session(store).await;
+    for (_, store) in every_server_store(&dir).await {
+        a_hot_session_loses_no_update(store, 8, 25).await;
+    }
 }
 
 /// A store that other processes never stop writing: every replace loses its race.
@@ -360,4 +215,86 @@ async fn a_save_that_keeps_losing_races_answers_503_and_keeps_the_session() {
     );
     assert!(reply.set_cookies.is_empty());
     assert_eq!(client.get("/session").await.view().visits, 1);
+}
+
+/// Many sessions, each with two clients changing different fields at once, for a bounded
+/// time: every increment answered 2xx is in the final state (no lost update), and nothing
+/// errors or hangs.
+async fn soak(store: impl Store, name: &str) {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let router = app(SessionLayer::new(store, &key()));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut sessions = Vec::new();
+    for _ in 0..8 {
+        let mut client = Client::new(router.clone());
+        client.post("/visit").await;
+        sessions.push(client.cookie_header().unwrap());
+    }
+    let mut tasks = Vec::new();
+    for cookie in &sessions {
+        for field in ["a", "b"] {
+            let (router, cookie, name) = (router.clone(), cookie.clone(), name.to_owned());
+            tasks.push(tokio::spawn(async move {
+                let mut done = 0u64;
+                while tokio::time::Instant::now() < deadline {
+                    let reply = session_tests::send(
+                        &router,
+                        axum::http::Method::POST,
+                        &format!("/inc/{field}"),
+                        Some(&cookie),
+                        "",
+                    )
+                    .await;
+                    assert!(
+                        reply.status.is_success(),
+                        "{name}: {}: {}",
+                        reply.status,
+                        reply.body
+                    );
+                    assert!(
+                        reply.set_cookies.is_empty(),
+                        "the id never changes under concurrent writes"
+                    );
+                    done += 1;
+                }
+                done
+            }));
+        }
+    }
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("no deadlock")
+                .expect("no panic"),
+        );
+    }
+    for (index, cookie) in sessions.iter().enumerate() {
+        let view = view_with(&router, cookie).await;
+        assert_eq!(
+            (view.a, view.b),
+            (counts[2 * index], counts[2 * index + 1]),
+            "{name}: session {index}"
+        );
+    }
+    let total: u64 = counts.iter().sum();
+    assert!(total > 16, "{name}: only {total} increments");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_soak_on_every_server_side_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, store) in every_server_store(&dir).await {
+        soak(store, &format!("{kind:?}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_never_revive_an_ended_session_on_every_server_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for kind in StoreKind::SERVER {
+        let store = || async { kind.store(&dir).await.expect("a store") };
+        slow_requests_never_revive_an_ended_session(store).await;
+    }
 }

@@ -3,9 +3,8 @@
 
 use axum::http::{Method, StatusCode};
 use session::{CookieBackend, Key, MemoryStore, SessionLayer};
-use session_examples::app;
 use session_tests::{
-    Client, assert_each_gives_a_fresh_session, key, single_character_changes, view_with,
+    Client, app, assert_each_gives_a_fresh_session, key, single_character_changes, view_with,
 };
 use std::time::Duration;
 

@@ -1,19 +1,19 @@
 //! CSRF protection bound to the session (issue 16): tokens from `CsrfToken`, checked by
 //! `CsrfLayer` on unsafe methods, through the demo with `DEMO_CSRF=1` on every store.
 
-use crate::shared_stores::a_layer_on_every_store;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::post;
 use futures_util::future::join_all;
 use session::{CsrfLayer, MemoryStore, SessionLayer};
-use session_examples::{Options, app_with};
-use session_tests::{BearerClient, Client, Counts, ProbeStore, key, send_request};
+use session_tests::{
+    BearerClient, Client, Counts, ProbeStore, app_with_csrf, every_layer, key, send_request,
+};
 use std::time::Duration;
 
 fn protected(layer: SessionLayer) -> Router {
-    app_with(layer, Options { csrf: true })
+    app_with_csrf(layer, true)
 }
 
 async fn token(client: &mut Client) -> String {
@@ -129,8 +129,8 @@ async fn csrf_flow(layer: SessionLayer) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsafe_requests_need_their_sessions_token_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    let layers = a_layer_on_every_store(&dir).await;
-    join_all(layers.into_iter().map(|(layer, _)| csrf_flow(layer))).await;
+    let layers = every_layer(&dir).await;
+    join_all(layers.into_iter().map(|(_, layer)| csrf_flow(layer))).await;
 }
 
 #[tokio::test]
@@ -139,10 +139,7 @@ async fn a_refused_request_writes_nothing_and_sessions_without_forms_store_no_se
     // Every read would refresh the expiry: a refused request does not.
     let layer = SessionLayer::new(store.clone(), &key()).with_refresh_interval(Duration::ZERO);
     let mut client = Client::new(protected(layer));
-    let mut plain = Client::new(session_examples::app(SessionLayer::new(
-        store.clone(),
-        &key(),
-    )));
+    let mut plain = Client::new(session_tests::app(SessionLayer::new(store.clone(), &key())));
     plain.post("/visit").await;
     plain.get("/session").await;
     assert_eq!(

@@ -2,16 +2,13 @@
 //! nothing written for requests that neither set nor take one; one winner when two
 //! requests take one message at the same time.
 
-use crate::shared_stores::a_layer_on_every_store;
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use session::{CookieBackend, FileStore, Flash, MemoryStore, Session, SessionLayer, Store};
-use session_examples::app;
-use session_tests::{Client, Counts, ProbeStore, key, postgres_store};
-use session_tests::{redis_store, sqlite_store};
+use session::{CookieBackend, Flash, MemoryStore, Session, SessionLayer, Store};
+use session_tests::{Client, Counts, ProbeStore, app, every_layer, every_server_store, key};
 use std::time::Duration;
 
 async fn flash(client: &mut Client) -> serde_json::Value {
@@ -42,8 +39,8 @@ async fn flash_flow(layer: SessionLayer) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flash_is_shown_once_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    let layers = a_layer_on_every_store(&dir).await;
-    join_all(layers.into_iter().map(|(layer, _)| flash_flow(layer))).await;
+    let layers = every_layer(&dir).await;
+    join_all(layers.into_iter().map(|(_, layer)| flash_flow(layer))).await;
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
@@ -178,11 +175,6 @@ async fn taken_once(store: impl Store + Clone) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_requests_taking_one_message_show_it_once() {
     let dir = tempfile::tempdir().unwrap();
-    tokio::join!(
-        taken_once(MemoryStore::new()),
-        taken_once(FileStore::open(dir.path().join("files")).unwrap()),
-        taken_once(redis_store().await),
-        taken_once(postgres_store().await),
-        taken_once(sqlite_store(&dir).await),
-    );
+    let stores = every_server_store(&dir).await;
+    join_all(stores.into_iter().map(|(_, store)| taken_once(store))).await;
 }

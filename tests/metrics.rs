@@ -14,9 +14,8 @@ use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use session::{
     CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
 };
-use session_examples::app;
 use session_tests::{
-    Client, ProbeStore, RedisServer, key, owner, postgres_store, redis_store, sqlite_store,
+    Client, ProbeStore, RedisServer, app, key, owner, postgres_store, redis_store, sqlite_store,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};

@@ -1,120 +1,13 @@
-//! Sessions bound to an owner: listed, revoked one by one, all at once ("log out
-//! everywhere") or all but one ("log out other devices"), on every store, across two
-//! instances, with requests in flight (issue 15).
+//! Sessions bound to an owner: bound on login (what an owner may be), listed across two
+//! instances on every store, with their last use, and binding's cost on Redis.
 
-use crate::redis_deployments::redis_cluster_store;
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{Method, StatusCode};
-use axum::routing::{get, post};
-use session::{CookieBackend, FileStore, Fingerprint, MemoryStore, Session, SessionLayer, Store};
-use session_tests::{
-    Client, ProbeStore, database_url, key, owner, postgres_store, redis_url, send, unique,
-};
-use session_tests::{redis_store, sqlite_store};
+use axum::http::StatusCode;
+use axum::routing::post;
+use session::{CookieBackend, FileStore, MemoryStore, Session, SessionLayer};
+use session_tests::*;
 use std::time::Duration;
-
-#[derive(Session, Default)]
-struct Visit {
-    count: u64,
-}
-
-/// The routes of a user's devices: log in as someone, see who you are, list, revoke.
-fn routes() -> Router {
-    async fn login(visit: Session<Visit>, Path(user): Path<String>) -> String {
-        visit.bind_owner(&user).expect("a valid owner");
-        visit.update_count(|n| *n += 1);
-        user
-    }
-    async fn me(visit: Session<Visit>) -> String {
-        format!(
-            "{} {}",
-            visit
-                .owner()
-                .as_ref()
-                .map(session::Owner::as_str)
-                .unwrap_or("-"),
-            visit.count()
-        )
-    }
-    async fn count(visit: Session<Visit>) {
-        visit.update_count(|n| *n += 1);
-    }
-    /// `fingerprint current` per line, oldest first.
-    async fn sessions(visit: Session<Visit>) -> Result<String, session::Error> {
-        let listed = visit.sessions().await?;
-        Ok(listed
-            .iter()
-            .map(|s| format!("{} {}\n", s.fingerprint, s.current))
-            .collect())
-    }
-    async fn everywhere(visit: Session<Visit>) -> Result<(), session::Error> {
-        visit.log_out_everywhere().await
-    }
-    async fn others(visit: Session<Visit>) -> Result<(), session::Error> {
-        visit.log_out_others().await
-    }
-    async fn revoke(
-        visit: Session<Visit>,
-        Path(fingerprint): Path<String>,
-    ) -> Result<String, session::Error> {
-        let fingerprint: Fingerprint = fingerprint.parse().expect("a fingerprint");
-        Ok(visit.revoke(fingerprint).await?.to_string())
-    }
-    /// A login that also logs out the user's other devices.
-    async fn login_only_here(
-        visit: Session<Visit>,
-        Path(user): Path<String>,
-    ) -> Result<(), session::Error> {
-        visit.bind_owner(&user).expect("a valid owner");
-        visit.cycle_id();
-        visit.log_out_others().await
-    }
-    async fn slow_count(visit: Session<Visit>) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        visit.update_count(|n| *n += 1);
-    }
-    async fn slow_cycle(visit: Session<Visit>) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        visit.cycle_id();
-        visit.update_count(|n| *n += 1);
-    }
-    Router::new()
-        .route("/login/{user}", post(login))
-        .route("/me", get(me))
-        .route("/count", post(count))
-        .route("/sessions", get(sessions))
-        .route("/logout-everywhere", post(everywhere))
-        .route("/logout-others", post(others))
-        .route("/revoke/{fingerprint}", post(revoke))
-        .route("/login-only-here/{user}", post(login_only_here))
-        .route("/slow-count", post(slow_count))
-        .route("/slow-cycle", post(slow_cycle))
-}
-
-/// Two instances sharing a backend: `layer` builds each one's layer.
-fn instances(layer: impl Fn() -> SessionLayer) -> (Router, Router) {
-    (routes().layer(layer()), routes().layer(layer()))
-}
-
-/// `GET /me` on `app` with `cookie`.
-async fn me(app: &Router, cookie: &str) -> String {
-    send(app, Method::GET, "/me", Some(cookie), "").await.body
-}
-
-/// The fingerprints `client` lists, and which is current.
-async fn listed(client: &mut Client) -> Vec<(String, bool)> {
-    let reply = client.get("/sessions").await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply
-        .body
-        .lines()
-        .map(|line| {
-            let (fingerprint, current) = line.split_once(' ').expect("two words");
-            (fingerprint.to_owned(), current == "true")
-        })
-        .collect()
-}
 
 /// Ada on two devices (one per instance) and Bob on a third: listing, log out other
 /// devices, revoking one, log out everywhere. `listing`: the backend lists every session
@@ -249,221 +142,9 @@ async fn an_owner_lists_and_revokes_their_sessions_on_every_store_across_instanc
     );
 }
 
-/// A request of a session still running when its owner logs out everywhere (from another
-/// instance, or from an admin job) finishes after the revocation and saves nothing: a
-/// change, and a move to a new id.
-async fn in_flight(store: impl Store + Clone) {
-    let (one, two) = instances(|| SessionLayer::new(store.clone(), &key()));
-    let accounts = SessionLayer::new(store.clone(), &key()).accounts();
-    for path in ["/slow-count", "/slow-cycle"] {
-        let mut client = Client::new(one.clone());
-        client.post("/login/ada").await;
-        let cookie = client.cookie_header().expect("a cookie");
-        let slow = send(&one, Method::POST, path, Some(&cookie), "");
-        let revoke = async {
-            // The slow request has loaded the session, and sleeps.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let reply = send(&two, Method::POST, "/logout-everywhere", Some(&cookie), "").await;
-            assert_eq!(reply.status, StatusCode::OK);
-        };
-        let (reply, ()) = tokio::join!(slow, revoke);
-        assert!(reply.status.is_success(), "{path}: {}", reply.status);
-        assert_eq!(me(&one, &cookie).await, "- 0", "{path}");
-        if let Some(new) = reply.set_cookie() {
-            let new = format!("id={}", new.value());
-            assert_eq!(
-                me(&two, &new).await,
-                "- 0",
-                "{path}: the new id is dead too"
-            );
-        }
-        let left = accounts.sessions(&owner("ada")).await.expect("listed");
-        assert!(left.is_empty(), "{path}: {left:?}");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_request_of_a_revoked_session_saves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    tokio::join!(
-        in_flight(MemoryStore::new()),
-        in_flight(FileStore::open(dir.path()).unwrap()),
-        in_flight(redis_store().await),
-        async { in_flight(postgres_store().await).await },
-    );
-}
-
-/// The interleaving that a rotation must survive: its new record is being written (saves
-/// are held up) when the revocation lists and deletes the owner's sessions.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_out_everywhere_does_not_miss_a_rotation_in_flight() {
-    let store = ProbeStore::new(MemoryStore::new());
-    let app = routes().layer(SessionLayer::new(store.clone(), &key()));
-    let accounts = SessionLayer::new(store.clone(), &key()).accounts();
-    let mut client = Client::new(app.clone());
-    client.post("/login/ada").await;
-    let cookie = client.cookie_header().expect("a cookie");
-    store.delay_saves(Duration::from_millis(600));
-    let rotation = send(&app, Method::POST, "/slow-cycle", Some(&cookie), "");
-    let revoke = async {
-        // The rotation has loaded (at 500 ms) and is writing its new record (until 1.1 s).
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        accounts.revoke_all(&owner("ada")).await.expect("revoked");
-    };
-    let (reply, ()) = tokio::join!(rotation, revoke);
-    assert!(reply.status.is_success());
-    assert!(reply.set_cookie().is_none(), "no new id is handed out");
-    assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
-    assert_eq!(me(&app, &cookie).await, "- 0");
-}
-
-/// Each owner's index holds their live sessions: expired ones leave it without a sweeper
-/// the application runs, and an owner who never comes back leaves nothing behind.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_sessions_leave_the_owner_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let memory = MemoryStore::new().with_sweep_interval(Duration::from_millis(100));
-    let files = FileStore::open(dir.path()).unwrap();
-    let prefix = unique("test:");
-    let redis = session::RedisStore::connect(&redis_url())
-        .await
-        .unwrap()
-        .with_prefix(prefix.clone());
-    let table = unique("t_");
-    let postgres = session::PostgresStore::connect(&database_url())
-        .await
-        .unwrap()
-        .with_table(Some("session_tests"), &table)
-        .unwrap();
-    postgres.migrate().await.unwrap();
-    let stores: [&dyn Fn() -> SessionLayer; 4] = [
-        &|| SessionLayer::new(memory.clone(), &key()),
-        &|| SessionLayer::new(files.clone(), &key()),
-        &|| SessionLayer::new(redis.clone(), &key()),
-        &|| SessionLayer::new(postgres.clone(), &key()),
-    ];
-    let mut connection = redis::Client::open(redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    for (store, layer) in stores.into_iter().enumerate() {
-        let layer = || layer().with_idle_timeout(Duration::from_secs(1));
-        let app = routes().layer(layer());
-        for _ in 0..30 {
-            Client::new(app.clone()).post("/login/ada").await;
-        }
-        assert_eq!(
-            layer()
-                .accounts()
-                .sessions(&owner("ada"))
-                .await
-                .unwrap()
-                .len(),
-            30
-        );
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(
-            layer()
-                .accounts()
-                .sessions(&owner("ada"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        Client::new(app.clone()).post("/login/ada").await;
-        assert_eq!(
-            layer()
-                .accounts()
-                .sessions(&owner("ada"))
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
-        // What the index holds now: the one live session.
-        let held = match store {
-            0 => memory.owner_index_len(),
-            1 => {
-                files.sweep_expired().await.unwrap();
-                std::fs::read_dir(dir.path().join("owners"))
-                    .unwrap()
-                    .map(|owner| std::fs::read_dir(owner.unwrap().path()).unwrap().count())
-                    .sum()
-            }
-            2 => {
-                let indexes: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}owner:*"))
-                    .query_async(&mut connection)
-                    .await
-                    .unwrap();
-                assert_eq!(indexes.len(), 1, "{indexes:?}");
-                let (members, ttl): (usize, i64) = redis::pipe()
-                    .cmd("ZCARD")
-                    .arg(&indexes[0])
-                    .cmd("PTTL")
-                    .arg(&indexes[0])
-                    .query_async(&mut connection)
-                    .await
-                    .unwrap();
-                assert!(
-                    (1..=1000).contains(&ttl),
-                    "expires with its last session: {ttl}"
-                );
-                members
-            }
-            _ => {
-                let pool = sqlx::PgPool::connect(&database_url()).await.unwrap();
-                let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT count(*) FROM session_tests.{table} WHERE owner = 'ada'"
-                )))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-                usize::try_from(rows).unwrap()
-            }
-        };
-        assert_eq!(held, 1, "store {store}");
-    }
-}
-
-/// A cookie session with an owner is checked against the revocation store on every
-/// request: when it cannot be read the request fails closed (503). Sessions without an
-/// owner never read it.
-#[tokio::test]
-async fn a_cookie_session_with_an_owner_fails_closed_when_the_revocation_store_is_down() {
-    let revocations = ProbeStore::new(MemoryStore::new());
-    let app = routes().layer(
-        SessionLayer::new(CookieBackend::sealed(), &key())
-            .with_revocation_store(revocations.clone()),
-    );
-    let mut guest = Client::new(app.clone());
-    guest.post("/count").await;
-    assert_eq!(guest.get("/me").await.body, "- 1");
-    assert_eq!(revocations.counts().total(), 0, "no owner, no read");
-
-    let mut ada = Client::new(app);
-    ada.post("/login/ada").await;
-    assert_eq!(ada.get("/me").await.body, "ada 1");
-    assert_eq!(
-        revocations.counts().loads,
-        1,
-        "one read per request with an owner"
-    );
-    revocations.set_down(true);
-    assert_eq!(ada.get("/me").await.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        guest.get("/me").await.body,
-        "- 1",
-        "sessions without an owner go on"
-    );
-    revocations.set_down(false);
-    assert_eq!(ada.get("/me").await.body, "ada 1");
-}
-
 #[tokio::test]
 async fn an_owner_is_1_to_256_bytes_and_listing_needs_an_index() {
-    async fn bind(visit: Session<Visit>, Path(user): Path<String>) -> String {
+    async fn bind(visit: Session<OwnedVisit>, Path(user): Path<String>) -> String {
         match visit.bind_owner(&user) {
             Ok(()) => "ok".into(),
             Err(error) => error.to_string(),
@@ -493,7 +174,7 @@ async fn an_owner_is_1_to_256_bytes_and_listing_needs_an_index() {
 
     // A cookie store without a revocation store can bind, not revoke: 501.
     let mut cookie =
-        Client::new(routes().layer(SessionLayer::new(CookieBackend::sealed(), &key())));
+        Client::new(owner_routes().layer(SessionLayer::new(CookieBackend::sealed(), &key())));
     cookie.post("/login/ada").await;
     let reply = cookie.post("/logout-everywhere").await;
     assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{}", reply.body);
@@ -508,11 +189,8 @@ async fn an_owner_is_1_to_256_bytes_and_listing_needs_an_index() {
 
 /// The demo's device routes, on two instances: Ada on two browsers, Bob on a third.
 async fn demo_devices(layer: impl Fn() -> SessionLayer, listing: bool) {
-    use session_examples::devices::Device;
-    let (one, two) = (
-        session_examples::app(layer()),
-        session_examples::app(layer()),
-    );
+    use session_tests::Device;
+    let (one, two) = (session_tests::app(layer()), session_tests::app(layer()));
     let (mut laptop, mut phone, mut bob) = (
         Client::new(one.clone()),
         Client::new(two.clone()),
@@ -607,7 +285,7 @@ async fn the_demo_lists_and_revokes_a_users_devices_on_every_store() {
 async fn binding_an_owner_adds_no_redis_round_trip() {
     let server = session_tests::RedisServer::start();
     let store = session::RedisStore::connect(&server.url()).await.unwrap();
-    let app = routes().layer(SessionLayer::new(store, &key()));
+    let app = owner_routes().layer(SessionLayer::new(store, &key()));
     // Warm up: the connection, and the scripts' first loads.
     let mut warm = Client::new(app.clone());
     warm.post("/count").await;
@@ -677,7 +355,7 @@ async fn last_seen_follows_the_refreshed_expiry() {
             .with_refresh_interval(Duration::from_millis(100))
     };
     let accounts = layer().accounts();
-    let mut client = Client::new(routes().layer(layer()));
+    let mut client = Client::new(owner_routes().layer(layer()));
     client.post("/login/ada").await;
     let first = accounts.sessions(&owner("ada")).await.unwrap()[0].last_seen;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -691,36 +369,4 @@ async fn last_seen_follows_the_refreshed_expiry() {
     );
     assert!(seen > first + Duration::from_millis(250));
     assert!(listed[0].created <= first && !listed[0].current);
-}
-
-/// Revocations of cookie sessions a moment apart, as fast as requests come in one process
-/// (well within a millisecond): "log out everywhere" right after "log out others" ends the
-/// session the first one kept, and a login right after "log out everywhere" stays.
-#[tokio::test]
-async fn cookie_revocations_a_moment_apart_keep_their_order() {
-    let layer = SessionLayer::new(CookieBackend::sealed(), &key())
-        .with_revocation_store(MemoryStore::new());
-    let app = routes().layer(layer);
-    for round in 0..50 {
-        let (mut laptop, mut phone) = (Client::new(app.clone()), Client::new(app.clone()));
-        laptop.post("/login/ada").await;
-        phone.post("/login/ada").await;
-        laptop.post("/logout-others").await;
-        let kept = laptop.cookie_header().unwrap();
-        phone.jar.clear();
-        phone.post("/login/ada").await;
-        phone.post("/logout-everywhere").await;
-        assert_eq!(
-            me(&app, &kept).await,
-            "- 0",
-            "round {round}: the kept one is out"
-        );
-        let mut again = Client::new(app.clone());
-        again.post("/login/ada").await;
-        assert_eq!(
-            again.get("/me").await.body,
-            "ada 1",
-            "round {round}: a new login stays"
-        );
-    }
 }

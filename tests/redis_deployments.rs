@@ -3,38 +3,17 @@
 //! down at start-up, slots moved under traffic, failovers (a master killed by its pid) and
 //! planned failovers (`SENTINEL FAILOVER`, `CLUSTER FAILOVER`).
 
-use crate::shared_stores::{demo_flow, two_instances};
 use axum::Router;
 use axum::http::StatusCode;
 use session::store::conformance;
 use session::{RedisStore, SessionLayer};
-use session_examples::app;
 use session_tests::{
-    Client, RedisCluster, RedisSentinel, calls_between, command_calls, key, redis_cluster_nodes,
-    redis_on, redis_sentinels, unique, until_replicated, view_with,
+    Client, RedisCluster, RedisSentinel, app, calls_between, command_calls, key, login_flow,
+    redis_cluster_store, redis_on, redis_sentinel_store, redis_sentinels, strs, two_instances,
+    until_replicated, view_with,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn strs(urls: &[String]) -> Vec<&str> {
-    urls.iter().map(String::as_str).collect()
-}
-
-/// A store on the tests' shared Redis Cluster, under a key prefix of its own.
-pub(crate) async fn redis_cluster_store() -> RedisStore {
-    RedisStore::connect_cluster(&strs(&redis_cluster_nodes()))
-        .await
-        .expect("valid URLs")
-        .with_prefix(unique("test:"))
-}
-
-/// A store on the tests' shared Sentinel set-up, under a key prefix of its own.
-async fn redis_sentinel_store() -> RedisStore {
-    RedisStore::connect_sentinel(&strs(&redis_sentinels()), "mymaster")
-        .await
-        .expect("valid URLs")
-        .with_prefix(unique("test:"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_store_meets_the_contract() {
@@ -48,7 +27,7 @@ async fn redis_sentinel_store_meets_the_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
-    demo_flow(redis_cluster_store().await).await;
+    login_flow(redis_cluster_store().await).await;
     let store = redis_cluster_store().await;
     two_instances(store.clone(), store).await;
     // Sessions land on every master: 30 sessions, each written and read back.
@@ -62,7 +41,7 @@ async fn the_demo_works_on_a_redis_cluster_and_two_instances_share_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_works_on_redis_sentinel_and_two_instances_share_it() {
-    demo_flow(redis_sentinel_store().await).await;
+    login_flow(redis_sentinel_store().await).await;
     let store = redis_sentinel_store().await;
     two_instances(store.clone(), store).await;
 }

@@ -3,9 +3,8 @@
 
 use axum::http::{Method, StatusCode};
 use session::{Key, MemoryStore, SessionLayer};
-use session_examples::app;
 use session_tests::{
-    Client, Counts, ProbeStore, assert_each_gives_a_fresh_session, key, send,
+    Client, Counts, ProbeStore, app, assert_each_gives_a_fresh_session, key, send,
     single_character_changes, view_with,
 };
 
@@ -108,7 +107,7 @@ async fn other_cookies_that_are_not_ascii_or_not_utf8_cost_only_themselves() {
             .await
             .expect("body")
             .to_bytes();
-        let view: session_examples::View = serde_json::from_slice(&body).expect("json");
+        let view: session_tests::View = serde_json::from_slice(&body).expect("json");
         assert_eq!(
             view.visits,
             1,

@@ -3,8 +3,7 @@
 
 use axum::http::StatusCode;
 use session::{MemoryStore, SameSite, SaveMode, SessionLayer};
-use session_examples::app;
-use session_tests::{Client, Counts, ProbeStore, key};
+use session_tests::{Client, Counts, ProbeStore, app, key};
 use std::time::Duration;
 
 fn probed(configure: impl FnOnce(SessionLayer) -> SessionLayer) -> (Client, ProbeStore) {

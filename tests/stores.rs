@@ -5,24 +5,15 @@ use axum::http::Method;
 use session::store::StorageKey;
 use session::store::conformance;
 use session::{FileStore, MemoryStore, SessionLayer, Store};
-use session_examples::app;
-use session_tests::{Client, IdCookies, SECRET, capture_logs, key, send, view_with};
+use session_tests::{
+    Client, IdCookies, SECRET, app, capture_logs, every_server_store, key, login_flow, send,
+    view_with,
+};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 fn later(ms: u64) -> SystemTime {
     SystemTime::now() + Duration::from_millis(ms)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_store_meets_the_contract() {
-    conformance::run_all(Arc::new(MemoryStore::new())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_meets_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    conformance::run_all(Arc::new(FileStore::open(dir.path()).unwrap())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,4 +261,21 @@ async fn killing_a_writer_at_random_moments_never_leaves_a_torn_session_file() {
         sessions += 1;
     }
     assert!(sessions > 0, "the writer got to write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_server_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, store) in every_server_store(&dir).await {
+        eprintln!("the contract on {kind:?}");
+        conformance::run_all(store).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_flow_works_on_every_server_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (_, store) in every_server_store(&dir).await {
+        login_flow(store).await;
+    }
 }

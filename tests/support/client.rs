@@ -33,7 +33,7 @@ impl Reply {
     }
 
     /// The body as the demo's JSON view.
-    pub fn view(&self) -> session_examples::View {
+    pub fn view(&self) -> crate::View {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
@@ -163,7 +163,7 @@ impl Client {
 }
 
 /// `GET /session` on the demo `app` with `cookie` as the `Cookie` header.
-pub async fn view_with(app: &Router, cookie: &str) -> session_examples::View {
+pub async fn view_with(app: &Router, cookie: &str) -> crate::View {
     send(app, Method::GET, "/session", Some(cookie), "")
         .await
         .view()

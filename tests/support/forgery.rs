@@ -92,7 +92,7 @@ pub async fn assert_each_gives_a_fresh_session(app: &Router, values: &[String]) 
         assert_eq!(reply.status, StatusCode::OK, "cookie {value:?}");
         assert_eq!(
             reply.view(),
-            session_examples::View {
+            crate::View {
                 visits: 0,
                 user: None,
                 a: 0,

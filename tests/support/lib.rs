@@ -3,15 +3,20 @@
 //! the store servers (`servers`), the Redis Cluster and Sentinel set-ups (`deployments`), a TCP proxy that cuts or stalls connections (`proxy`),
 //! and forged cookies (`forgery`).
 
+mod app;
 mod bearer;
 mod client;
 mod deployments;
 mod forgery;
 mod logs;
+mod matrix;
+mod owner_routes;
 mod probe;
 mod proxy;
+mod scenarios;
 mod servers;
 
+pub use app::{Device, View, Visitor, app, app_with_csrf};
 pub use bearer::BearerClient;
 pub use client::{Client, Reply, send, send_request, view_with};
 pub use deployments::{
@@ -20,8 +25,16 @@ pub use deployments::{
 };
 pub use forgery::{IdCookies, assert_each_gives_a_fresh_session, single_character_changes};
 pub use logs::{Logs, capture_logs};
+pub use matrix::{
+    StoreKind, every_layer, every_server_store, redis_cluster_store, redis_sentinel_store, strs,
+};
+pub use owner_routes::{OwnedVisit, instances, listed, me, owner_routes};
 pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
+pub use scenarios::{
+    a_hot_session_loses_no_update, different_fields_are_both_kept, login_flow,
+    slow_requests_never_revive_an_ended_session, spawn_all, two_instances,
+};
 #[cfg(unix)]
 pub use servers::PostgresServer;
 pub use servers::{

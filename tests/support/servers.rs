@@ -261,8 +261,14 @@ impl PostgresServer {
             .spawn()
             .expect("postgres starts");
         self.child = Some(child);
+        // Ready once it accepts sessions, not only connections: after a crash it answers
+        // "the database system is starting up" until its recovery is done.
         for _ in 0..600 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let ready = std::process::Command::new(Self::bin().join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .status()
+                .is_ok_and(|status| status.success());
+            if ready {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));

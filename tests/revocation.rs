@@ -1,0 +1,139 @@
+//! Revoking an owner's sessions: one, all ("log out everywhere") or all but one, with
+//! requests and rotations in flight, and cookie sessions through a revocation store (down:
+//! fail closed; two revocations a moment apart keep their order).
+
+use axum::http::{Method, StatusCode};
+use futures_util::future::join_all;
+use session::{CookieBackend, MemoryStore, SessionLayer, Store};
+use session_tests::*;
+use std::time::Duration;
+
+/// A request of a session still running when its owner logs out everywhere (from another
+/// instance, or from an admin job) finishes after the revocation and saves nothing: a
+/// change, and a move to a new id.
+async fn in_flight(store: impl Store + Clone) {
+    let (one, two) = instances(|| SessionLayer::new(store.clone(), &key()));
+    let accounts = SessionLayer::new(store.clone(), &key()).accounts();
+    for path in ["/slow-count", "/slow-cycle"] {
+        let mut client = Client::new(one.clone());
+        client.post("/login/ada").await;
+        let cookie = client.cookie_header().expect("a cookie");
+        let slow = send(&one, Method::POST, path, Some(&cookie), "");
+        let revoke = async {
+            // The slow request has loaded the session, and sleeps.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let reply = send(&two, Method::POST, "/logout-everywhere", Some(&cookie), "").await;
+            assert_eq!(reply.status, StatusCode::OK);
+        };
+        let (reply, ()) = tokio::join!(slow, revoke);
+        assert!(reply.status.is_success(), "{path}: {}", reply.status);
+        assert_eq!(me(&one, &cookie).await, "- 0", "{path}");
+        if let Some(new) = reply.set_cookie() {
+            let new = format!("id={}", new.value());
+            assert_eq!(
+                me(&two, &new).await,
+                "- 0",
+                "{path}: the new id is dead too"
+            );
+        }
+        let left = accounts.sessions(&owner("ada")).await.expect("listed");
+        assert!(left.is_empty(), "{path}: {left:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_of_a_revoked_session_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = every_server_store(&dir).await;
+    join_all(stores.into_iter().map(|(_, store)| in_flight(store))).await;
+}
+
+/// The interleaving that a rotation must survive: its new record is being written (saves
+/// are held up) when the revocation lists and deletes the owner's sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_does_not_miss_a_rotation_in_flight() {
+    let store = ProbeStore::new(MemoryStore::new());
+    let app = owner_routes().layer(SessionLayer::new(store.clone(), &key()));
+    let accounts = SessionLayer::new(store.clone(), &key()).accounts();
+    let mut client = Client::new(app.clone());
+    client.post("/login/ada").await;
+    let cookie = client.cookie_header().expect("a cookie");
+    store.delay_saves(Duration::from_millis(600));
+    let rotation = send(&app, Method::POST, "/slow-cycle", Some(&cookie), "");
+    let revoke = async {
+        // The rotation has loaded (at 500 ms) and is writing its new record (until 1.1 s).
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        accounts.revoke_all(&owner("ada")).await.expect("revoked");
+    };
+    let (reply, ()) = tokio::join!(rotation, revoke);
+    assert!(reply.status.is_success());
+    assert!(reply.set_cookie().is_none(), "no new id is handed out");
+    assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
+    assert_eq!(me(&app, &cookie).await, "- 0");
+}
+
+/// A cookie session with an owner is checked against the revocation store on every
+/// request: when it cannot be read the request fails closed (503). Sessions without an
+/// owner never read it.
+#[tokio::test]
+async fn a_cookie_session_with_an_owner_fails_closed_when_the_revocation_store_is_down() {
+    let revocations = ProbeStore::new(MemoryStore::new());
+    let app = owner_routes().layer(
+        SessionLayer::new(CookieBackend::sealed(), &key())
+            .with_revocation_store(revocations.clone()),
+    );
+    let mut guest = Client::new(app.clone());
+    guest.post("/count").await;
+    assert_eq!(guest.get("/me").await.body, "- 1");
+    assert_eq!(revocations.counts().total(), 0, "no owner, no read");
+
+    let mut ada = Client::new(app);
+    ada.post("/login/ada").await;
+    assert_eq!(ada.get("/me").await.body, "ada 1");
+    assert_eq!(
+        revocations.counts().loads,
+        1,
+        "one read per request with an owner"
+    );
+    revocations.set_down(true);
+    assert_eq!(ada.get("/me").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        guest.get("/me").await.body,
+        "- 1",
+        "sessions without an owner go on"
+    );
+    revocations.set_down(false);
+    assert_eq!(ada.get("/me").await.body, "ada 1");
+}
+
+/// Revocations of cookie sessions a moment apart, as fast as requests come in one process
+/// (well within a millisecond): "log out everywhere" right after "log out others" ends the
+/// session the first one kept, and a login right after "log out everywhere" stays.
+#[tokio::test]
+async fn cookie_revocations_a_moment_apart_keep_their_order() {
+    let layer = SessionLayer::new(CookieBackend::sealed(), &key())
+        .with_revocation_store(MemoryStore::new());
+    let app = owner_routes().layer(layer);
+    for round in 0..50 {
+        let (mut laptop, mut phone) = (Client::new(app.clone()), Client::new(app.clone()));
+        laptop.post("/login/ada").await;
+        phone.post("/login/ada").await;
+        laptop.post("/logout-others").await;
+        let kept = laptop.cookie_header().unwrap();
+        phone.jar.clear();
+        phone.post("/login/ada").await;
+        phone.post("/logout-everywhere").await;
+        assert_eq!(
+            me(&app, &kept).await,
+            "- 0",
+            "round {round}: the kept one is out"
+        );
+        let mut again = Client::new(app.clone());
+        again.post("/login/ada").await;
+        assert_eq!(
+            again.get("/me").await.body,
+            "ada 1",
+            "round {round}: a new login stays"
+        );
+    }
+}
