@@ -79,18 +79,25 @@ pub use accounts::{Accounts, ActiveSession};
 pub use config::SaveMode;
 pub use cookie::CookieBackend;
 pub use crypto::Key;
+#[doc(inline)]
 pub use csrf::{CsrfLayer, CsrfToken};
+#[doc(inline)]
 pub use error::Error;
 pub use extract::{Flash, Session};
 pub use id::{Fingerprint, Owner};
+#[doc(inline)]
 pub use layer::SessionLayer;
 pub use observe::names as metric_names;
 #[cfg(feature = "postgres")]
+#[doc(inline)]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]
+#[doc(inline)]
 pub use store::RedisStore;
 #[cfg(feature = "sqlite")]
+#[doc(inline)]
 pub use store::SqliteStore;
+#[doc(inline)]
 pub use store::{FileStore, MemoryStore, Store};
 pub use transport::Transport;
 pub use typed::SessionData;
