@@ -170,18 +170,10 @@ pub use session_derive::Session;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::record::Record;
-    pub use crate::typed::{Changes, SharedFields, decode_field, encode_into};
+    pub use crate::typed::{
+        Changes, SharedFields, Unavailable, decode_field, encode_into, struct_default,
+    };
     pub use serde;
-
-    /// The struct's `Default`, for fields that take their default from it.
-    #[must_use]
-    pub fn struct_default<T: Default>() -> T {
-        T::default()
-    }
-
-    /// The accessors of a struct whose derive failed: there are none.
-    #[derive(Debug)]
-    pub struct Unavailable;
 }
 
 /// Hooks for the project's own benchmarks and fuzz targets, behind the `__internals`

@@ -372,5 +372,16 @@ impl<T: SessionData> View for Typed<T> {
     }
 }
 
+/// The struct's `Default`, for fields that take their default from it (called by the
+/// derive's generated code).
+#[must_use]
+pub fn struct_default<T: Default>() -> T {
+    T::default()
+}
+
+/// The accessors of a struct whose derive failed: there are none.
+#[derive(Debug)]
+pub struct Unavailable;
+
 #[cfg(test)]
 mod tests;
