@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use session::{CookieBackend, FileStore, MemoryStore, Session, SessionLayer};
 use session_tests::*;
@@ -369,4 +369,55 @@ async fn last_seen_follows_the_refreshed_expiry() {
     );
     assert!(seen > first + Duration::from_millis(250));
     assert!(listed[0].created <= first && !listed[0].current);
+}
+
+/// Logging in as another user on a session bound to someone starts afresh: none of the
+/// first owner's fields, flash message or remember-me reach the second; the same owner
+/// again keeps the session. On every store (a server store also ends the first owner's
+/// record; a cookie store cannot revoke the copy the client held).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_another_owner_starts_afresh_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, layer) in every_layer(&dir).await {
+        let mut client = Client::new(app(layer));
+        client.post("/login/ada").await;
+        client.post("/visit").await;
+        client.post("/remember?days=30").await;
+        let flash = client.send(Method::POST, "/flash", "for ada").await;
+        assert_eq!(flash.status, StatusCode::NO_CONTENT, "{kind:?}");
+        let adas = client.cookie_header().unwrap();
+        assert_eq!(client.post("/login/ada").await.view().visits, 1, "{kind:?}");
+
+        let bob = client.post("/login/bob").await;
+        let view = bob.view();
+        assert_eq!(
+            (view.visits, view.user.as_deref()),
+            (0, Some("bob")),
+            "{kind:?}"
+        );
+        let lasting = bob
+            .set_cookies
+            .iter()
+            .find(|cookie| cookie.max_age().is_some());
+        assert_eq!(lasting, None, "{kind:?}: ada's remember-me");
+        assert_eq!(
+            client.get("/flash").await.body,
+            r#"{"flash":null}"#,
+            "{kind:?}"
+        );
+        let sessions: Vec<Device> = serde_json::from_str(&client.get("/sessions").await.body)
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert!(
+            sessions.len() <= 1,
+            "{kind:?}: bob sees only his own: {sessions:?}"
+        );
+        if kind.is_server() {
+            let old = view_with(client.router(), &adas).await;
+            assert_eq!(
+                (old.visits, old.user),
+                (0, None),
+                "{kind:?}: ada's record ended"
+            );
+        }
+    }
 }

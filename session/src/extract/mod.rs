@@ -151,7 +151,10 @@ impl<T: SessionData> Session<T> {
     }
 
     /// Binds the session to `owner` (a user id): on login. The session gets a new id, as
-    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner; it is then
+    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner. A session bound
+    /// to another owner is ended first, as by [`invalidate`](Self::invalidate): the new
+    /// owner starts afresh, with none of the other's fields, flash message, CSRF secret or
+    /// remember-me. Bound, the session is then
     /// listed and revoked with the owner's other sessions ([`sessions`](Self::sessions),
     /// [`log_out_everywhere`](Self::log_out_everywhere)), and
     /// [`SessionLayer::accounts`](crate::SessionLayer::accounts) reaches it from outside a

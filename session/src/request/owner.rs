@@ -16,12 +16,16 @@ use crate::time::unix_us;
 use std::time::SystemTime;
 
 impl RequestSession {
-    /// Binds the session to `owner`, with a new id unless it already was.
+    /// Binds the session to `owner`, with a new id unless it already was. A session bound
+    /// to another owner ends first: `owner` starts afresh, with none of the other's data.
     pub(crate) fn bind_owner(&self, owner: &Owner) {
         let mut state = self.lock();
         let ownership = state.view::<Ownership>().fields();
-        if ownership.read(|ownership| ownership.owner.as_deref() == Some(owner.as_str())) {
-            return;
+        let bound = ownership.read(|ownership| ownership.owner.clone());
+        match bound {
+            Some(bound) if bound == owner.as_str() => return,
+            Some(_) => state.end(Ending::Invalidated, SystemTime::now()),
+            None => {}
         }
         let now_us = unix_us(SystemTime::now());
         ownership.write(0, |ownership| {
