@@ -150,7 +150,9 @@ fn short_lived(layer: SessionLayer) -> Router {
         .layer(
             layer
                 .with_idle_timeout(Duration::from_secs(1))
-                .with_max_lifetime(Some(Duration::from_secs(1))),
+                .with_max_lifetime(Some(Duration::from_secs(1)))
+                // Remember-me may outlast the lifetime only because the layer says so.
+                .with_remember_limit(Duration::from_secs(24 * 3600)),
         )
 }
 
@@ -263,4 +265,66 @@ async fn remembering_and_a_concurrent_change_on_another_instance_are_both_kept()
     // The property above holds however the requests interleave; this says the rounds did
     // race (a loaded machine can still serialize one).
     assert!(store.counts().conflicts >= 1, "{:?}", store.counts());
+}
+
+/// A route that remembers for longer than the layer allows gets the layer's limit: by
+/// default its absolute lifetime, else 400 days; `with_remember_limit` sets another. The
+/// cookie's `Max-Age`, what `remembered()` says and when the session dies all follow the
+/// limit. On every store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remember_me_is_capped_by_the_layer_on_every_store() {
+    async fn remember(auth: Session<Auth>, Path(secs): Path<u64>) -> String {
+        auth.set_user(Some("ada".into()));
+        auth.remember(Some(Duration::from_secs(secs)));
+        format!("{:?}", auth.remembered().map(|d| d.as_secs()))
+    }
+    async fn who(auth: Session<Auth>) -> String {
+        auth.user().unwrap_or_default()
+    }
+    let routes = || {
+        Router::new()
+            .route("/remember/{secs}", post(remember))
+            .route("/who", get(who))
+    };
+    let day = 24 * 3600;
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, layer) in every_layer(&dir).await {
+        let cases = [
+            // (layer, asked, capped): the absolute lifetime caps by default.
+            (
+                layer
+                    .clone()
+                    .with_max_lifetime(Some(Duration::from_secs(2))),
+                3600,
+                2,
+            ),
+            (layer.clone(), 1000 * day, 400 * day),
+            (
+                layer
+                    .clone()
+                    .with_remember_limit(Duration::from_secs(7 * day)),
+                30 * day,
+                7 * day,
+            ),
+        ];
+        for (layer, asked, capped) in cases {
+            let mut client = Client::new(routes().layer(layer));
+            let reply = client.post(&format!("/remember/{asked}")).await;
+            assert_eq!(reply.body, format!("Some({capped})"), "{kind:?}");
+            let cookie = reply.set_cookie().expect("a cookie");
+            let max_age = cookie.max_age().map(|age| age.whole_seconds());
+            assert_eq!(max_age, Some(i64::try_from(capped).unwrap()), "{kind:?}");
+        }
+        // The capped session dies with its lifetime, not an hour later.
+        let capped = layer.with_max_lifetime(Some(Duration::from_secs(1)));
+        let mut client = Client::new(routes().layer(capped));
+        client.post("/remember/3600").await;
+        assert_eq!(client.get("/who").await.body, "ada", "{kind:?}");
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        assert_eq!(
+            client.get("/who").await.body,
+            "",
+            "{kind:?}: outlived its lifetime"
+        );
+    }
 }

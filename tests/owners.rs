@@ -421,3 +421,35 @@ async fn binding_another_owner_starts_afresh_on_every_store() {
         }
     }
 }
+
+/// An owner with a control character (or past 256 bytes) is refused with a typed error, 400
+/// from the tests' login route, before any store sees it: on every store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_with_control_characters_are_refused_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(257);
+    for (kind, layer) in every_layer(&dir).await {
+        let mut client = Client::new(app(layer));
+        for bad in [
+            "a%00b",
+            "tab%09",
+            "line%0Abreak",
+            "esc%1B%5B31m",
+            long.as_str(),
+        ] {
+            let reply = client.post(&format!("/login/{bad}")).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{kind:?} {bad}");
+            assert!(
+                reply.body.contains("control characters"),
+                "{kind:?}: {}",
+                reply.body
+            );
+        }
+        assert_eq!(client.get("/session").await.view().user, None, "{kind:?}");
+        assert_eq!(
+            client.post("/login/ada").await.status,
+            StatusCode::OK,
+            "{kind:?}"
+        );
+    }
+}

@@ -178,3 +178,20 @@ async fn an_app_started_while_redis_is_down_serves_sessions_once_it_is_up() {
     assert_eq!(served.expect("serves once Redis is up").view().visits, 1);
     assert_eq!(client.post("/visit").await.view().visits, 2);
 }
+
+/// A key prefix with a brace would break the hash tag each key carries: refused, naming it.
+#[tokio::test]
+async fn a_key_prefix_with_a_brace_is_refused() {
+    for prefix in ["app{", "}app:", "a{b}c:"] {
+        let store = redis_store().await;
+        let refused =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.with_prefix(prefix)));
+        let message = refused.expect_err(prefix);
+        let message = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("cannot hold"), "{prefix}: {message}");
+    }
+    let _kept = redis_store().await.with_prefix("app:session:");
+}

@@ -62,6 +62,9 @@ pub struct DemoConfig {
     pub csrf: bool,
     /// `DEMO_METRICS=1`: the session metrics at `GET /metrics`, in the Prometheus format.
     pub metrics: bool,
+    /// `DEMO_REMEMBER_MAX_DAYS` (default 90): the longest `POST /remember?days=N` keeps a
+    /// session, whatever N.
+    pub remember_max_days: u64,
 }
 
 impl DemoConfig {
@@ -122,6 +125,7 @@ impl DemoConfig {
             secure: var("SESSION_SECURE").as_deref() == Some("1"),
             csrf: var("DEMO_CSRF").as_deref() == Some("1"),
             metrics: var("DEMO_METRICS").as_deref() == Some("1"),
+            remember_max_days: parse(&var, "DEMO_REMEMBER_MAX_DAYS", 90u64)?.min(400),
         })
     }
 
@@ -186,7 +190,11 @@ impl DemoConfig {
                 SessionLayer::new(store, key)
             }
         };
-        Ok(layer.with_idle_timeout(self.idle).with_secure(self.secure))
+        let remember_limit = Duration::from_secs(self.remember_max_days * 24 * 60 * 60);
+        Ok(layer
+            .with_idle_timeout(self.idle)
+            .with_secure(self.secure)
+            .with_remember_limit(remember_limit))
     }
 
     /// The demo's options this configuration turns on.
@@ -259,6 +267,7 @@ mod tests {
         assert!(!config.secure);
         assert!(!config.options().csrf, "off: existing clients keep working");
         assert!(!config.metrics);
+        assert_eq!(config.remember_max_days, 90);
     }
 
     #[test]

@@ -35,7 +35,10 @@ async fn page(
     token: CsrfToken,
 ) -> Result<Html<String>, session::Error> {
     let notice = flash.take().await?.map_or_else(String::new, |notice| {
-        format!(r#"<p id="flash" role="status">{}</p>"#, notice.text)
+        format!(
+            r#"<p id="flash" role="status">{}</p>"#,
+            html_escape::encode_text(&notice.text)
+        )
     });
     let form = |action: &str, button: &str, fields: &str| {
         format!(
@@ -44,8 +47,11 @@ async fn page(
         )
     };
     let body = match session.user() {
+        // The name may come from the JSON login (`POST /login/{user}`), which takes any
+        // owner: escaped, it cannot inject markup into the page.
         Some(user) => format!(
-            r#"<p id="user">Logged in as {user}</p><p>Visits: <span id="visits">{}</span></p>{}{}"#,
+            r#"<p id="user">Logged in as {}</p><p>Visits: <span id="visits">{}</span></p>{}{}"#,
+            html_escape::encode_text(&user),
             session.visits(),
             form("/ui/visit", "visit", ""),
             form("/ui/logout", "logout", ""),

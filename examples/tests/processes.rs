@@ -370,3 +370,84 @@ async fn the_demo_serves_its_metrics_when_asked_and_metrics_never_touch_the_sess
     let response = reqwest::get(format!("{}/metrics", off.base)).await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// A login whose user is not an owner (a control character) is answered 400 and changes
+/// nothing; one whose user is markup is shown escaped on the HTML page. On every store the
+/// demo runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_refuses_control_characters_in_owners_and_escapes_user_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let files = dir.path().join("files");
+    let stores: [(&str, Vec<(&str, &str)>); 6] = [
+        ("memory", vec![]),
+        ("file", vec![("SESSION_DIR", files.to_str().unwrap())]),
+        ("sqlite", vec![("SQLITE_URL", sqlite.as_str())]),
+        ("redis", vec![]),
+        ("postgres", vec![]),
+        ("cookie", vec![]),
+    ];
+    for (store, env) in stores {
+        let demo = Demo::start_with(store, &env).await;
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        for bad in ["a%00b", "tab%09", "esc%1B%5B31m"] {
+            let reply = browser
+                .post(format!("{}/login/{bad}", demo.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                reply.status(),
+                reqwest::StatusCode::BAD_REQUEST,
+                "{store} {bad}"
+            );
+        }
+        let script = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+        let login = browser
+            .post(format!("{}/login/{script}", demo.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(login.status().is_success(), "{store}: {}", login.status());
+        let page = browser.get(format!("{}/", demo.base)).send().await.unwrap();
+        let page = page.text().await.unwrap();
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{store}: {page}"
+        );
+        assert!(!page.contains("<script>"), "{store}: markup injected");
+    }
+}
+
+/// `POST /remember?days=N` keeps a session at most `DEMO_REMEMBER_MAX_DAYS` (default 90):
+/// the cookie's `Max-Age` says so.
+#[tokio::test]
+async fn the_demo_caps_remember_me() {
+    for (env, days) in [(None, 90), (Some("2"), 2)] {
+        let env: Vec<_> = env
+            .map(|days| ("DEMO_REMEMBER_MAX_DAYS", days))
+            .into_iter()
+            .collect();
+        let demo = Demo::start_with("memory", &env).await;
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        browser
+            .post(format!("{}/login/ada", demo.base))
+            .send()
+            .await
+            .unwrap();
+        let reply = browser
+            .post(format!("{}/remember?days=365", demo.base))
+            .send()
+            .await
+            .unwrap();
+        let set_cookie = reply.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let max_age = format!("Max-Age={}", days * 24 * 60 * 60);
+        assert!(set_cookie.contains(&max_age), "{days} days: {set_cookie}");
+    }
+}

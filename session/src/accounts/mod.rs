@@ -19,7 +19,6 @@ mod revocations;
 pub(crate) use revocations::{bump, is_revoked};
 
 use crate::backend::KeyedBackend;
-use crate::builtin::lifetime::remembered;
 use crate::builtin::owner::owner_of;
 use crate::config::Config;
 use crate::error::Error;
@@ -124,7 +123,7 @@ pub(crate) async fn sessions(
             let fingerprint = Fingerprint::of_storage_key(&listed.key);
             // The expiry is the last use plus the idle timeout (the session's own when it
             // is remembered), unless the absolute lifetime came first.
-            let idle = remembered(record).unwrap_or(config.idle_timeout);
+            let idle = config.remembered(record).unwrap_or(config.idle_timeout);
             let last_seen = expires
                 .checked_sub(idle)
                 .unwrap_or(record.created())

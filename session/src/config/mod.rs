@@ -13,6 +13,10 @@ use crate::record::Record;
 use crate::transport::Transport;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+/// The longest a session is remembered for without a limit of the layer's: 400 days, the
+/// longest browsers keep a cookie (RFC 6265bis caps `Max-Age` there).
+const REMEMBER_LIMIT: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 use turns::Turns;
 
 /// When a request's session is written back to the store.
@@ -50,6 +54,8 @@ pub(crate) struct Config {
     pub(crate) cache_headers: bool,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
+    /// The longest `remember()` keeps a session (`None`: see [`Config::remember_limit`]).
+    pub(crate) remember_limit: Option<Duration>,
     /// `None`: a quarter of the idle timeout, at most a minute.
     pub(crate) refresh_interval: Option<Duration>,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
@@ -72,16 +78,32 @@ impl Config {
             cache_headers: true,
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
+            remember_limit: None,
             refresh_interval: None,
             revocations: None,
         }
     }
 
+    /// The longest a session is remembered for: the layer's `with_remember_limit`, else
+    /// its absolute lifetime, else 400 days (as long as browsers keep a cookie).
+    pub(crate) fn remember_limit(&self) -> Duration {
+        self.remember_limit
+            .or(self.max_lifetime)
+            .unwrap_or(REMEMBER_LIMIT)
+    }
+
+    /// How long the session in `record` is remembered for, within the layer's limit: a
+    /// record remembered for longer (before the limit was lowered, or by a route that asked
+    /// for more) is kept no longer than the limit.
+    pub(crate) fn remembered(&self, record: &Record) -> Option<Duration> {
+        remembered(record).map(|remembered| remembered.min(self.remember_limit()))
+    }
+
     /// When the session in `record`, saved or touched `now`, expires: after its idle
     /// timeout, but never past its absolute lifetime counted from its creation. A
-    /// remembered session has its own (see [`lifetime`](crate::lifetime)).
+    /// remembered session has its own (see [`crate::builtin::lifetime`]).
     pub(crate) fn expiry(&self, record: &Record, now: SystemTime) -> SystemTime {
-        let remembered = remembered(record);
+        let remembered = self.remembered(record);
         let idle = now + remembered.unwrap_or(self.idle_timeout);
         match self.deadline(record, || remembered) {
             Some(deadline) => idle.min(deadline),
@@ -92,7 +114,7 @@ impl Config {
     /// The end of the absolute lifetime of the session in `record`, if there is one: the
     /// layer's, or as long as it is remembered for if that is longer.
     pub(crate) fn lifetime_end(&self, record: &Record) -> Option<SystemTime> {
-        self.deadline(record, || remembered(record))
+        self.deadline(record, || self.remembered(record))
     }
 
     fn deadline(
@@ -113,7 +135,7 @@ impl Config {
     /// The `Max-Age` of the cookie of the session in `record`: as long as it is
     /// remembered for, else the layer's.
     pub(crate) fn cookie_max_age(&self, record: &Record) -> Option<Duration> {
-        remembered(record).or(self.cookie.max_age)
+        self.remembered(record).or(self.cookie.max_age)
     }
 
     /// The turns a save of `id` takes. Without them, two requests of one session that write

@@ -90,7 +90,8 @@ where
     };
     if !token.is_some_and(|token| session.csrf_verify(&token)) {
         session.refuse();
-        tracing::warn!(method = %parts.method, path = parts.uri.path(), "CSRF token missing or invalid: request refused");
+        // DEBUG: any site can make a browser send these, so WARN would let it flood the log.
+        tracing::debug!(method = %parts.method, path = parts.uri.path(), "CSRF token missing or invalid: request refused");
         return Ok((StatusCode::FORBIDDEN, "CSRF token missing or invalid").into_response());
     }
     inner.call(Request::from_parts(parts, body)).await

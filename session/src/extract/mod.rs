@@ -121,7 +121,10 @@ impl<T: SessionData> Session<T> {
     /// request (its idle timeout), at least that long in all (its absolute lifetime, if the
     /// layer sets one), with a cookie that outlives the browser session (`Max-Age`).
     /// `None` takes it back: the layer's timeouts again, and its cookie. Saved with the
-    /// session at the end of the request; `delete()` and `invalidate()` forget it.
+    /// session at the end of the request; `delete()` and `invalidate()` forget it. Never
+    /// longer than the layer's
+    /// [`with_remember_limit`](crate::SessionLayer::with_remember_limit) (by default its
+    /// absolute lifetime, else 400 days): a route that asks for more gets the limit.
     ///
     /// ```
     /// use session::Session;

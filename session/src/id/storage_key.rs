@@ -9,9 +9,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 /// The key a [`Store`](crate::Store) keeps a session's record under: never the id its cookie
-/// holds, but the first 16 bytes of that id's SHA-256, so that a dump of a store (a Redis
-/// snapshot, a database backup, a session directory) yields nothing that opens a session:
-/// finding an id from its key means inverting SHA-256 on 128 random bits. And a stored key
+/// holds, but the id's first two bytes followed by 14 bytes of its SHA-256, so that a dump
+/// of a store (a Redis snapshot, a database backup, a session directory) yields nothing that
+/// opens a session: finding an id from its key means inverting SHA-256 on the 112 random
+/// bits the key does not show. And a stored key
 /// sent back in a cookie, even signed, names no record: the store would be asked for the
 /// key's own hash.
 ///
@@ -19,10 +20,9 @@ use std::hash::{Hash, Hasher};
 /// ([`SessionLayer::with_previous_keys`](crate::SessionLayer::with_previous_keys)) keeps
 /// every stored session reachable; ids are random, which is what makes a plain hash enough.
 ///
-/// The first two bytes are the id's own, its [shard](StorageKey::shard): random for a
-/// session without an owner, a hash of the owner for one with an owner, so that a store can
-/// keep the sessions of one owner together (one Redis Cluster slot). The other 14 are the
-/// hash's (112 bits of the id stay unknown).
+/// The first two bytes, the [shard](StorageKey::shard), are random for a session without an
+/// owner and a hash of the owner for one with an owner, so that a store can keep the
+/// sessions of one owner together (one Redis Cluster slot).
 ///
 /// Its base64url form ([`to_base64`](StorageKey::to_base64)) uses only `A-Z a-z 0-9 - _`,
 /// which makes it safe in file names and store keys. Not a credential, so `Debug` shows it.

@@ -114,6 +114,26 @@ impl SessionLayer {
         self.with(|config| config.max_lifetime = lifetime.map(|lifetime| lifetime.min(LONGEST)))
     }
 
+    /// The longest [`Session::remember`](crate::Session::remember) keeps a session, whatever
+    /// a route asks for (default: the absolute lifetime if the layer has one, else 400 days,
+    /// as long as browsers keep a cookie). A route that remembers for longer, or a session
+    /// remembered before the limit was lowered, gets the limit: a stolen cookie cannot be
+    /// kept alive past it by calling that route.
+    ///
+    /// ```
+    /// use session::{Key, MemoryStore, SessionLayer};
+    /// use std::time::Duration;
+    ///
+    /// let day = Duration::from_secs(24 * 60 * 60);
+    /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
+    ///     .with_max_lifetime(Some(7 * day))
+    ///     .with_remember_limit(30 * day); // remember-me may outlast the 7 days, up to 30
+    /// # let _ = layer;
+    /// ```
+    pub fn with_remember_limit(self, limit: Duration) -> Self {
+        self.with(|config| config.remember_limit = Some(limit.min(LONGEST)))
+    }
+
     /// A read-only request renews the idle expiry only once it would move by at least this
     /// much, so that reads do not write to the store every time (default: a quarter of the
     /// idle timeout, at most a minute).

@@ -145,7 +145,8 @@ impl RequestSession {
     pub(crate) fn remembered(&self) -> Option<std::time::Duration> {
         let mut state = self.lock();
         let lifetime = state.view::<crate::builtin::lifetime::Lifetime>().fields();
-        lifetime.read(crate::builtin::lifetime::Lifetime::remembered)
+        let remembered = lifetime.read(crate::builtin::lifetime::Lifetime::remembered);
+        remembered.map(|remembered| remembered.min(self.config.remember_limit()))
     }
 
     /// Commits without waiting, when that needs no store I/O: always for cookie stores

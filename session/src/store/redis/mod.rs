@@ -165,9 +165,19 @@ impl RedisStore {
     }
 
     /// Prefixes every key with `prefix` (default `session:`).
+    ///
+    /// # Panics
+    /// If `prefix` holds `{` or `}`: the store puts a hash tag after it (the owner's shard),
+    /// and a brace of the prefix's would make Redis Cluster hash the wrong part of the key,
+    /// scattering an owner's sessions and index over slots that one script cannot reach.
     #[must_use = "the builder returns a new store"]
     pub fn with_prefix(mut self, prefix: impl Into<Arc<str>>) -> Self {
-        self.prefix = prefix.into();
+        let prefix = prefix.into();
+        assert!(
+            !prefix.contains(['{', '}']),
+            "a RedisStore key prefix cannot hold `{{` or `}}`: {prefix:?}"
+        );
+        self.prefix = prefix;
         self
     }
 
