@@ -107,3 +107,52 @@ async fn cache_headers_can_be_left_to_the_application() {
     assert_eq!(all(&created, &CACHE_CONTROL), ["public, s-maxage=600"]);
     assert_eq!(all(&created, &VARY), ["Accept-Encoding"]);
 }
+
+/// A response that hands out a CSRF token holds a secret of the session's: never stored by
+/// a shared cache, whether or not it also sets the cookie. On every store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_with_a_csrf_token_are_not_stored_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, layer) in session_tests::every_layer(&dir).await {
+        let mut client = session_tests::Client::new(session_tests::app(layer));
+        let first = client.get("/csrf").await;
+        assert!(
+            !first.set_cookies.is_empty(),
+            "{kind:?}: the secret is saved"
+        );
+        let again = client.get("/csrf").await;
+        assert!(again.set_cookies.is_empty(), "{kind:?}: no new cookie");
+        for reply in [&first, &again] {
+            assert_eq!(
+                all(&reply.headers, &CACHE_CONTROL),
+                ["no-store"],
+                "{kind:?}"
+            );
+            assert_eq!(all(&reply.headers, &VARY), ["Cookie"], "{kind:?}");
+        }
+        let read = client.get("/session").await;
+        assert!(
+            read.headers.get(CACHE_CONTROL).is_none(),
+            "{kind:?}: a plain read"
+        );
+    }
+}
+
+/// A store that fails the load answers 503, and the answer varies by the cookie like any
+/// other of a request that asked for its session.
+#[tokio::test]
+async fn a_failed_load_still_varies_by_the_cookie() {
+    let store = session_tests::ProbeStore::new(MemoryStore::new());
+    let mut client =
+        session_tests::Client::new(session_tests::app(SessionLayer::new(store.clone(), &key())));
+    client.post("/visit").await;
+    store.set_down(true);
+    let reply = client.get("/session").await;
+    assert_eq!(reply.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(all(&reply.headers, &VARY), ["Cookie"]);
+    let health = client.get("/health").await;
+    assert!(
+        health.headers.get(VARY).is_none(),
+        "a route that never asked"
+    );
+}

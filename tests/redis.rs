@@ -195,3 +195,29 @@ async fn a_key_prefix_with_a_brace_is_refused() {
     }
     let _kept = redis_store().await.with_prefix("app:session:");
 }
+
+/// The owner index's key is named by a hash of the owner: no Redis key shows a user id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_redis_key_shows_a_user_id() {
+    let prefix = unique("test:");
+    let store = RedisStore::connect(&redis_url())
+        .await
+        .unwrap()
+        .with_prefix(prefix.clone());
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    let user = "ada-lovelace-1815";
+    client.post(&format!("/login/{user}")).await;
+    assert_eq!(client.get("/sessions").await.status, StatusCode::OK);
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 2, "the session and its owner's index: {keys:?}");
+    assert!(keys.iter().all(|key| !key.contains(user)), "{keys:?}");
+}

@@ -29,6 +29,8 @@ pub(crate) enum Label {
     CookieMac,
     /// The shard of an owner's session ids.
     OwnerShard,
+    /// The name of the index of an owner's sessions in a store.
+    OwnerIndex,
     /// A session's fingerprint, from its storage key.
     Fingerprint,
     /// The key of an owner's revocation time.
@@ -40,12 +42,13 @@ pub(crate) enum Label {
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
         Self::CookieMac,
         Self::OwnerShard,
+        Self::OwnerIndex,
         Self::Fingerprint,
         Self::Revocation,
         Self::FlashType,
@@ -59,6 +62,7 @@ impl Label {
             Self::CookieSeal => "session/cookie-xchacha20poly1305/v1",
             Self::CookieMac => "session/cookie-hmac-sha256/v1",
             Self::OwnerShard => "session/owner-shard/v1",
+            Self::OwnerIndex => "session/owner-index/v1",
             Self::Fingerprint => "session/fingerprint/v1",
             Self::Revocation => "session/revocation/v1",
             Self::FlashType => "session/flash-type/v1",

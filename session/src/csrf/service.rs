@@ -2,6 +2,7 @@
 
 use super::CsrfFuture;
 use super::layer::CsrfConfig;
+use crate::request::RequestSession;
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
@@ -73,6 +74,10 @@ where
     if session.came_by_header() {
         return inner.call(Request::from_parts(parts, body)).await;
     }
+    // No secret, so no token can match: refused before any of the body is read.
+    if !session.has_csrf_secret() {
+        return Ok(refuse(&session, &parts));
+    }
     let (token, body) = match header_token(&parts.headers, &config.header) {
         Some(token) => (Some(token), body),
         None if is_form(&parts.headers) => {
@@ -89,12 +94,17 @@ where
         None => (None, body),
     };
     if !token.is_some_and(|token| session.csrf_verify(&token)) {
-        session.refuse();
-        // DEBUG: any site can make a browser send these, so WARN would let it flood the log.
-        tracing::debug!(method = %parts.method, path = parts.uri.path(), "CSRF token missing or invalid: request refused");
-        return Ok((StatusCode::FORBIDDEN, "CSRF token missing or invalid").into_response());
+        return Ok(refuse(&session, &parts));
     }
     inner.call(Request::from_parts(parts, body)).await
+}
+
+/// Refuses the request: 403, and its session is left as it was.
+fn refuse(session: &RequestSession, parts: &http::request::Parts) -> Response {
+    session.refuse();
+    // DEBUG: any site can make a browser send these, so WARN would let it flood the log.
+    tracing::debug!(method = %parts.method, path = parts.uri.path(), "CSRF token missing or invalid: request refused");
+    (StatusCode::FORBIDDEN, "CSRF token missing or invalid").into_response()
 }
 
 fn header_token(headers: &HeaderMap, name: &HeaderName) -> Option<String> {

@@ -7,6 +7,7 @@ mod owner;
 mod storage_key;
 
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub(crate) use owner::index_name;
 pub use owner::{InvalidOwnerError, Owner};
 pub use storage_key::StorageKey;
 

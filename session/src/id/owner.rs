@@ -81,6 +81,13 @@ impl Owner {
     }
 }
 
+/// The name a store gives the index of `owner`'s sessions: 16 bytes of its tagged SHA-256,
+/// in hex, so that the index's key or path does not show the user id.
+pub(crate) fn index_name(owner: &str) -> String {
+    let digest = tagged_sha256(Label::OwnerIndex, owner.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl fmt::Debug for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Owner({:?})", self.0)

@@ -93,7 +93,9 @@ fn respond<B: From<String>>(
     };
     if session.config.cache_headers {
         let vary = session.config.transport.vary(via);
-        cache::mark_private(response.headers_mut(), vary, header.is_some());
+        // A CSRF token in the body is a secret of the session's, as a new cookie is.
+        let no_store = header.is_some() || session.showed_token();
+        cache::mark_private(response.headers_mut(), vary, no_store);
     }
     if let Some((name, value)) = header {
         response.headers_mut().append(name, value);

@@ -13,6 +13,8 @@ impl RequestSession {
     /// A fresh masked token of the session's CSRF secret. The first one creates the secret,
     /// which is then saved with the session (a new visitor's session is created for it).
     pub(crate) fn csrf_token(&self) -> String {
+        self.token_shown
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut state = self.lock();
         let fields = state.view::<CsrfSecret>().fields();
         let secret = match fields.read(|csrf| csrf.secret) {
@@ -26,6 +28,13 @@ impl RequestSession {
             }
         };
         mask::mask(&secret)
+    }
+
+    /// Whether the session has a CSRF secret (a token was ever handed out).
+    pub(crate) fn has_csrf_secret(&self) -> bool {
+        let mut state = self.lock();
+        let fields = state.view::<CsrfSecret>().fields();
+        fields.read(|csrf| csrf.secret.is_some())
     }
 
     /// Whether `token` is one of this session's; never for a session without a secret.

@@ -36,12 +36,18 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 pub(crate) use state::Phase;
 use state::{CookieOut, Kind, State};
 pub(crate) use state::{Decision, Ending};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 pub(crate) struct RequestSession {
     pub(crate) config: Arc<Config>,
     loaded: tokio::sync::OnceCell<()>,
+    /// An extractor asked for the session, whether or not its load succeeded: the response
+    /// varies by the token either way (a 503 included).
+    asked: AtomicBool,
+    /// A CSRF token was handed out: the response holds a secret of the session's.
+    token_shown: AtomicBool,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
@@ -53,6 +59,8 @@ impl RequestSession {
         Self {
             config,
             loaded: tokio::sync::OnceCell::new(),
+            asked: AtomicBool::new(false),
+            token_shown: AtomicBool::new(false),
             commit: tokio::sync::Mutex::new(()),
             state: OnceLock::new(),
         }
@@ -85,12 +93,18 @@ impl RequestSession {
 
     /// Whether any extractor asked for the session.
     pub(crate) fn is_used(&self) -> bool {
-        self.loaded.initialized()
+        self.asked.load(Ordering::Relaxed)
+    }
+
+    /// Whether the response holds a CSRF token of the session: it must not be stored.
+    pub(crate) fn showed_token(&self) -> bool {
+        self.token_shown.load(Ordering::Relaxed)
     }
 
     /// Loads the session named by the request's cookie, once per request. No cookie, or a
     /// cookie that does not verify, costs no store I/O.
     pub(crate) async fn ready(&self, headers: &HeaderMap) -> Result<(), Error> {
+        self.asked.store(true, Ordering::Relaxed);
         self.loaded
             .get_or_try_init(|| async {
                 match &self.config.backend {
@@ -222,6 +236,7 @@ impl RequestSession {
         let now = SystemTime::now();
         let session = Self::new(config);
         let _ = session.loaded.set(());
+        session.asked.store(true, Ordering::Relaxed);
         let Some(record) = record else {
             session.arrive(
                 arrival::Arrival {

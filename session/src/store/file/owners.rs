@@ -6,6 +6,7 @@
 
 use super::{Inner, private_file};
 use crate::id::StorageKey;
+use crate::id::index_name;
 use crate::time::unix_ms;
 use std::fs;
 use std::io;
@@ -17,10 +18,7 @@ pub(super) const OWNERS_DIR: &str = "owners";
 
 impl Inner {
     fn owner_dir(&self, owner: &str) -> PathBuf {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(owner.as_bytes());
-        let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(OWNERS_DIR).join(name)
+        self.dir.join(OWNERS_DIR).join(index_name(owner))
     }
 
     /// Marks `id` as `owner`'s, if it is not yet. Called under `id`'s lock, before its file

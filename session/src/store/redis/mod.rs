@@ -202,10 +202,12 @@ impl RedisStore {
         format!("{}{{{a:02x}{b:02x}}}{}", self.prefix, id.to_base64())
     }
 
-    /// The index of `owner`'s sessions, in their shard.
+    /// The index of `owner`'s sessions, in their shard, named by a hash of the owner: the
+    /// key shows no user id.
     fn owner_key(&self, owner: &Owner) -> String {
         let [a, b] = owner.shard();
-        format!("{}owner:{{{a:02x}{b:02x}}}{owner}", self.prefix)
+        let name = crate::id::index_name(owner.as_str());
+        format!("{}owner:{{{a:02x}{b:02x}}}{name}", self.prefix)
     }
 }
 
