@@ -451,3 +451,63 @@ async fn the_demo_caps_remember_me() {
         assert!(set_cookie.contains(&max_age), "{days} days: {set_cookie}");
     }
 }
+
+/// SIGTERM (what `kill`, systemd and container runtimes send): the demo stops accepting,
+/// answers the request in flight with its session saved, and exits 0 well within 10 s. A
+/// new demo on the same directory finds the save.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_drains_its_requests_on_sigterm_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("SESSION_DIR", dir.path().to_str().unwrap())];
+    let mut demo = Demo::start_with("file", &env).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let visit = view(
+        &browser,
+        reqwest::Method::POST,
+        format!("{}/visit", demo.base),
+    )
+    .await;
+    assert_eq!(visit.visits, 1);
+    let slow = tokio::spawn({
+        let (browser, base) = (browser.clone(), demo.base.clone());
+        async move {
+            view(
+                &browser,
+                reqwest::Method::POST,
+                format!("{base}/inc/a?delay_ms=1500"),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = demo.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let answered = slow.await.expect("the request in flight is answered");
+    assert_eq!(answered.a, 1);
+    let status = loop {
+        if let Some(status) = demo.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit: {status}");
+
+    let again = Demo::start_with("file", &env).await;
+    let after = view(
+        &browser,
+        reqwest::Method::GET,
+        format!("{}/session", again.base),
+    )
+    .await;
+    assert_eq!(
+        (after.visits, after.a),
+        (1, 1),
+        "the drained request's save landed"
+    );
+}

@@ -94,7 +94,9 @@ impl RequestSession {
             // A cookie session: it stays by being bound after the revocation.
             let mut state = self.lock();
             let ownership = state.view::<Ownership>().fields();
-            ownership.write(1, |ownership| ownership.bound_us = revoked_us + 1);
+            ownership.write(1, |ownership| {
+                ownership.bound_us = revoked_us.saturating_add(1)
+            });
             state.save_requested = true;
         }
         Ok(())
