@@ -6,6 +6,7 @@ use axum::http::{Method, StatusCode};
 use futures_util::future::join_all;
 use session::{CookieBackend, MemoryStore, SessionLayer, Store};
 use session_tests::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A request of a session still running when its owner logs out everywhere (from another
@@ -67,9 +68,13 @@ async fn log_out_everywhere_does_not_miss_a_rotation_in_flight() {
     };
     let (reply, ()) = tokio::join!(rotation, revoke);
     assert!(reply.status.is_success());
-    assert!(reply.set_cookie().is_none(), "no new id is handed out");
     assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
     assert_eq!(me(&app, &cookie).await, "- 0");
+    // A new id handed out meanwhile names a record that is gone too.
+    if let Some(new) = reply.set_cookie() {
+        let new = format!("{}={}", new.name(), new.value());
+        assert_eq!(me(&app, &new).await, "- 0", "the moved session survived");
+    }
 }
 
 /// A cookie session with an owner is checked against the revocation store on every
@@ -214,5 +219,97 @@ async fn a_garbled_revocation_time_revokes_every_session_of_the_owner() {
         client.get("/session").await.view().user,
         None,
         "failed closed"
+    );
+}
+
+/// One round of the race that "log out everywhere" must win: the owner has `others` other
+/// sessions (so the listing and the deletes take a while), and a thief's session of theirs
+/// moves to a new id in a loop (`POST /login/ada` on a bound session rotates it) while the
+/// owner logs out everywhere. Once both have answered, the thief's session (marked by a
+/// visit) opens nothing: a request of the thief's after the logout may log in afresh (the
+/// route takes no password), but holds none of the old session's data. Returns whether the
+/// old session survived.
+async fn a_rotation_racing_log_out_everywhere(store: Arc<dyn Store>, others: usize) -> bool {
+    let layer = SessionLayer::new(store, &key());
+    let app = app(layer);
+    let mut owner_client = Client::new(app.clone());
+    owner_client.post("/login/ada").await;
+    join_all((0..others).map(|_| {
+        let app = app.clone();
+        async move { Client::new(app).post("/login/ada").await }
+    }))
+    .await;
+    let mut thief = Client::new(app.clone());
+    thief.post("/login/ada").await;
+    assert_eq!(thief.post("/visit").await.view().visits, 1);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rotating = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                thief.post("/login/ada").await;
+            }
+            thief
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let logout = owner_client.post("/logout-everywhere").await;
+    assert_eq!(logout.status, StatusCode::OK, "{}", logout.body);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut thief = rotating.await.expect("the thief's loop");
+    thief.get("/session").await.view().visits > 0
+}
+
+/// The race of a rotation in flight during "log out everywhere", on every server store:
+/// no round leaves a session (`SESSION_RACE_ROUNDS` rounds, 50 by default, of 100 other
+/// sessions each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_ends_a_session_rotating_meanwhile_on_every_server_store() {
+    let rounds: usize = std::env::var("SESSION_RACE_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, store) in every_server_store(&dir).await {
+        let mut survived = Vec::new();
+        for round in 0..rounds {
+            if a_rotation_racing_log_out_everywhere(Arc::clone(&store), 100).await {
+                survived.push(round);
+            }
+        }
+        assert!(
+            survived.is_empty(),
+            "{kind:?}: the thief's session survived rounds {survived:?}"
+        );
+    }
+}
+
+/// The other side of the race: a rotation that writes its new record and deletes the old
+/// one while "log out everywhere" holds a listing read before the new record existed (the
+/// listing is held 400 ms). The revocation's time, recorded before the listing, is what
+/// the rotation finds after its write: it deletes its new record, and no session is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
+    let store = ProbeStore::new(MemoryStore::new());
+    let layer = SessionLayer::new(store.clone(), &key());
+    let accounts = layer.accounts();
+    let mut client = Client::new(app(layer));
+    client.post("/login/ada").await;
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    store.delay_listings(Duration::from_millis(400));
+    let revoke = async { accounts.revoke_all(&owner("ada")).await.expect("revoked") };
+    let rotate = async {
+        // The listing has been read (with the old id) and is held.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.post("/login/ada").await
+    };
+    let ((), rotated) = tokio::join!(revoke, rotate);
+    assert!(rotated.status.is_success(), "{}", rotated.body);
+    store.delay_listings(Duration::ZERO);
+    assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
+    assert_eq!(
+        client.get("/session").await.view().visits,
+        0,
+        "the session survived"
     );
 }

@@ -47,6 +47,7 @@ struct ProbeState {
     failing_save: AtomicUsize,
     /// How long each save takes, in milliseconds, like a store across a network.
     save_ms: AtomicU64,
+    listing_ms: AtomicU64,
     conflicts: AtomicUsize,
 }
 
@@ -85,6 +86,13 @@ impl ProbeStore {
     pub fn delay_saves(&self, delay: std::time::Duration) {
         let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         self.state.save_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Holds each listing of an owner's sessions for `delay` after it was read: what it
+    /// returns is that long out of date.
+    pub fn delay_listings(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.listing_ms.store(ms, Ordering::SeqCst);
     }
 
     fn check(&self, counter: &AtomicUsize) -> Result<(), StoreError> {
@@ -175,7 +183,12 @@ impl Store for ProbeStore {
     ) -> BoxFuture<'a, Result<Vec<session::store::OwnedRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
-            self.inner.owned(owner).await
+            let listed = self.inner.owned(owner).await;
+            let delay = self.state.listing_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
+            listed
         })
     }
 

@@ -14,7 +14,7 @@
 //! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
 //! (listing and revoking from anywhere).
 
-mod revocations;
+pub(crate) mod revocations;
 
 pub(crate) use revocations::{bump, is_revoked};
 
@@ -158,15 +158,21 @@ pub(crate) async fn revoke(
     Ok(false)
 }
 
-/// Revokes every session of `owner` but the one with fingerprint `keep`. For cookie
-/// sessions, returns the revocation time: the kept session must be bound after it.
+/// Revokes every session of `owner` but the one with fingerprint `keep`; returns the
+/// revocation time, after which the kept session must be bound to stay.
+///
+/// The time is recorded first, then the listed sessions are deleted: a session moving to a
+/// new id meanwhile, whose new record the listing may miss, finds the time once it has
+/// written that record and deletes it ([`crate::request`]'s rotation). Either its new
+/// record was written before the listing, and is listed, or its check comes after the time.
 pub(crate) async fn revoke_all_but(
     config: &Config,
     owner: &Owner,
     keep: Option<Fingerprint>,
-) -> Result<Option<u64>, Error> {
+) -> Result<u64, Error> {
+    let revoked = bump(config, owner).await?;
     if let KeyedBackend::Cookie(_) = &config.backend {
-        return bump(config, owner).await.map(Some);
+        return Ok(revoked);
     }
     let store = server_store(config)?;
     for listed in owned(config, owner).await? {
@@ -174,7 +180,7 @@ pub(crate) async fn revoke_all_but(
             store.delete(&listed.key, Some(owner)).await?;
         }
     }
-    Ok(None)
+    Ok(revoked)
 }
 
 fn server_store(config: &Config) -> Result<&ObservedStore, Error> {

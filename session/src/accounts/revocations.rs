@@ -1,7 +1,9 @@
-//! Revocation of cookie sessions: per owner, a time (Unix µs) in the revocation store
-//! before which every cookie session bound to that owner is dead. Checked when a cookie
-//! session with an owner is opened, and only then: one store read for those requests,
-//! none for the others.
+//! Revocation times: per owner, a time (Unix µs) before which every session bound to that
+//! owner is dead. Cookie sessions keep it in the layer's revocation store, checked when a
+//! cookie session with an owner is opened (one read for those requests, none for the
+//! others). Server stores keep it beside the sessions, checked when a session of the owner
+//! moves to a new id: a rotation in flight while its owner logs out everywhere, whose new
+//! record the listing could not see, deletes that record itself.
 
 use crate::backend::KeyedBackend;
 use crate::config::Config;
@@ -9,17 +11,33 @@ use crate::error::Error;
 use crate::id::{Owner, StorageKey};
 use crate::observe::ObservedStore;
 use crate::store::{SaveOutcome, StoreError};
-use crate::time::{LONGEST, unix_us};
+use crate::time::unix_us;
 use std::time::SystemTime;
 
 /// How many times a revocation retries a lost compare-and-swap.
 const ATTEMPTS: u32 = 16;
 
+/// Where `config` keeps revocation times: the revocation store for cookie sessions, the
+/// session store for the others.
 fn store(config: &Config) -> Result<&ObservedStore, Error> {
     match (&config.backend, &config.revocations) {
         (KeyedBackend::Cookie(_), Some(store)) => Ok(store),
-        _ => Err(StoreError::NoOwnerIndex.into()),
+        (KeyedBackend::Cookie(_), None) => Err(StoreError::NoOwnerIndex.into()),
+        (KeyedBackend::Server(backend), _) => Ok(&backend.store),
     }
+}
+
+/// Whether a session bound to `owner` at `bound_us` was revoked since, by the time kept in
+/// `store`.
+pub(crate) async fn revoked_in(
+    store: &ObservedStore,
+    owner: &Owner,
+    bound_us: u64,
+) -> Result<bool, Error> {
+    let Some(stored) = store.load(&StorageKey::of_revocation(owner)).await? else {
+        return Ok(false);
+    };
+    Ok(bound_us <= revoked_before(&stored.data))
 }
 
 /// Whether a cookie session bound to `owner` at `bound_us` was revoked since. Without a
@@ -35,20 +53,18 @@ pub(crate) async fn is_revoked(
     let Some(store) = &config.revocations else {
         return Ok(false);
     };
-    let Some(stored) = store.load(&StorageKey::of_revocation(owner)).await? else {
-        return Ok(false);
-    };
-    Ok(bound_us <= revoked_before(&stored.data))
+    revoked_in(store, owner, bound_us).await
 }
 
-/// Revokes every cookie session of `owner` bound until now; returns the time, after which
-/// a session must be bound to stay.
+/// Revokes every session of `owner` bound until now; returns the time, after which a
+/// session must be bound to stay.
 pub(crate) async fn bump(config: &Config, owner: &Owner) -> Result<u64, Error> {
     let store = store(config)?;
     let key = StorageKey::of_revocation(owner);
-    // Long enough for every cookie bound before now to have expired (none is renewed once
-    // revoked, and none has a longer timeout), since remember-me timeouts are per session.
-    let expires_at = SystemTime::now() + LONGEST;
+    // Long enough for every session bound before now to have expired: none is renewed once
+    // revoked, and none stays unused longer than its idle timeout (a remembered one's is
+    // at most the remember limit).
+    let expires_at = SystemTime::now() + config.idle_timeout.max(config.remember_limit());
     for _ in 0..ATTEMPTS {
         let now_us = unix_us(SystemTime::now());
         let stored = store.load(&key).await?;

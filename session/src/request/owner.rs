@@ -90,15 +90,15 @@ impl RequestSession {
         // The record as stored: a login that binds and logs out the others in one request
         // keeps the session it is moving to a new id.
         let keep = self.lock().stored_fingerprint();
-        if let Some(revoked_us) = accounts::revoke_all_but(&self.config, &owner, keep).await? {
-            // A cookie session: it stays by being bound after the revocation.
-            let mut state = self.lock();
-            let ownership = state.view::<Ownership>().fields();
-            ownership.write(1, |ownership| {
-                ownership.bound_us = revoked_us.saturating_add(1)
-            });
-            state.save_requested = true;
-        }
+        let revoked_us = accounts::revoke_all_but(&self.config, &owner, keep).await?;
+        // This session stays by being bound after the revocation: a cookie is then not
+        // refused, and its move to a new id in flight keeps its new record.
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        ownership.write(1, |ownership| {
+            ownership.bound_us = revoked_us.saturating_add(1)
+        });
+        state.save_requested = true;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 use super::commit::{Replaced, Rotation, Save};
 use super::live::decode;
 use super::state::Current;
+use crate::accounts::revocations::revoked_in;
 use crate::builtin::owner::owner_of;
 use crate::error::Error;
 use crate::id::{Owner, StorageKey};
@@ -44,22 +45,32 @@ async fn rebase_on_old(
     })))
 }
 
-/// Deletes the `replaced` record once its successor (`new`, of `owner`) is saved: only if
-/// this request is the one that kills the old id, so that a logout (or a revocation) that
-/// won the race stays one. If the old one was gone, the new one is deleted too, and
-/// `false` says so. The new record is written first, so that at every moment a listing of
-/// the owner's sessions finds the old one or the new one: revoking them all cannot miss a
-/// rotation in flight.
+/// Deletes the `replaced` record once its successor (`new`, of `owner`, bound at
+/// `bound_us`) is saved: only if this request is the one that kills the old id, so that a
+/// logout (or a revocation) that won the race stays one. If the old one was gone, the new
+/// one is deleted too, and `false` says so. The new record is written first, so that at
+/// every moment a listing of the owner's sessions finds the old one or the new one; and a
+/// revocation of the owner recorded meanwhile (log out everywhere, whose listing came too
+/// early to see the new record) is looked up after it, and deletes the new one too.
 pub(super) async fn retire(
     store: &ObservedStore,
     replaced: &Replaced,
     new: StorageKey,
     owner: Option<Owner>,
+    bound_us: u64,
 ) -> Result<bool, Error> {
-    if store
+    let retired = store
         .delete(&replaced.old.key, replaced.owner.as_ref())
-        .await?
-    {
+        .await?;
+    // Only a session that had this owner before the move can have been listed, and missed,
+    // by a revocation: binding a session on login costs no read.
+    let revoked = match (&owner, &replaced.owner, retired) {
+        (Some(owner), Some(before), true) if owner == before => {
+            revoked_in(store, owner, bound_us).await?
+        }
+        _ => false,
+    };
+    if retired && !revoked {
         return Ok(true);
     }
     store.delete(&new, owner.as_ref()).await?;

@@ -241,7 +241,8 @@ impl RequestSession {
         };
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
-            if !Box::pin(retire(store, replaced, key, owner)).await? {
+            let bound_us = crate::builtin::owner::bound_us(&save.record);
+            if !Box::pin(retire(store, replaced, key, owner, bound_us)).await? {
                 return Ok(Attempt::Done(Written::Gone));
             }
             observe::count(observe::names::ROTATIONS, store.name());
