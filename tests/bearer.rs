@@ -8,7 +8,7 @@ use axum::http::{HeaderName, Method, Request, StatusCode, header};
 use axum::routing::get;
 use futures_util::future::join_all;
 use session::{CookieBackend, MemoryStore, Session, SessionLayer, Transport};
-use session_tests::{BearerClient, Client, key, send_request};
+use session_tests::{BearerClient, Client, key, send, send_request};
 use session_tests::{View, app, every_layer};
 
 /// `GET /api/session` with `token` as the bearer token.
@@ -167,9 +167,12 @@ async fn with_both_the_header_wins_and_each_is_answered_the_way_it_came() {
         .clone();
     assert!(!by_cookie.headers.contains_key("x-new-session"));
 
-    // The cookie's value is a token, too: sent in the header it is the same session.
+    // The cookie's value is no header token: sent in the header it opens nothing.
     let as_header = get_with(&app, &[("x-session", cookie.value())]).await;
-    assert_eq!(as_header.body, "2");
+    assert_eq!(
+        as_header.body, "1",
+        "a cookie's value is a token only as the cookie"
+    );
     assert!(as_header.set_cookies.is_empty(), "answered the way it came");
     assert_eq!(as_header.headers[header::VARY], "x-session");
 
@@ -193,7 +196,7 @@ async fn with_both_the_header_wins_and_each_is_answered_the_way_it_came() {
     let cookie_only = [("cookie", &format!("id={}", cookie.value()) as &str)];
     assert_eq!(
         get_with(&app, &cookie_only).await.body,
-        "3",
+        "2",
         "the cookie's, untouched"
     );
 }
@@ -232,4 +235,54 @@ async fn api_sessions_are_devices_of_their_owner() {
         None,
         "the API session ended too"
     );
+}
+
+/// A token opens a session only on the transport it was issued on: a `Session-Token` sent
+/// as the cookie, and a cookie's value sent as a bearer token, are no session (a fresh
+/// one, nothing of the other's). On every store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_opens_only_on_the_transport_it_was_issued_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, layer) in every_layer(&dir).await {
+        let app = app(layer);
+        let mut api = BearerClient::new(app.clone());
+        api.post("/api/login/ada").await;
+        let token = api.token.clone().expect("a token");
+        let as_cookie = send(
+            &app,
+            Method::GET,
+            "/session",
+            Some(&format!("id={token}")),
+            "",
+        )
+        .await;
+        assert_eq!(
+            as_cookie.view().user,
+            None,
+            "{kind:?}: a header token as a cookie"
+        );
+        assert_eq!(
+            api.get("/api/session").await.view().user.as_deref(),
+            Some("ada")
+        );
+
+        let mut browser = Client::new(app.clone());
+        browser.post("/login/bob").await;
+        let value = browser.cookie("id").expect("a cookie").to_owned();
+        let bearer = format!("Bearer {value}");
+        let request = axum::http::Request::get("/api/session")
+            .header(header::AUTHORIZATION, bearer)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let as_token = send_request(&app, request).await;
+        assert_eq!(
+            as_token.view().user,
+            None,
+            "{kind:?}: a cookie as a bearer token"
+        );
+        assert_eq!(
+            browser.get("/session").await.view().user.as_deref(),
+            Some("bob")
+        );
+    }
 }

@@ -44,6 +44,10 @@ pub(crate) struct Config {
     pub(crate) cookie: CookieConfig,
     /// Where the session token travels: the cookie, or a header.
     pub(crate) transport: Transport,
+    /// The name a header token is signed or sealed under: the cookie's name after a NUL,
+    /// which no cookie name holds, so that a token opens only on the transport it was
+    /// issued on (a `Session-Token` is no cookie, a cookie value no bearer token).
+    pub(crate) header_token_name: Arc<str>,
     /// The longest `Set-Cookie` value a cookie store may send.
     pub(crate) cookie_size_limit: usize,
     pub(crate) statuses: Statuses,
@@ -62,7 +66,20 @@ pub(crate) struct Config {
     pub(crate) revocations: Option<crate::observe::ObservedStore>,
 }
 
+/// The name header tokens are signed under, for the cookie called `cookie_name`.
+pub(crate) fn header_token_name(cookie_name: &str) -> Arc<str> {
+    Arc::from(format!("\0{cookie_name}"))
+}
+
 impl Config {
+    /// The name the token of a request that came `via` is signed or sealed under.
+    pub(crate) fn token_name(&self, via: crate::transport::Via) -> &str {
+        match via {
+            crate::transport::Via::Cookie => &self.cookie.name,
+            crate::transport::Via::Header => &self.header_token_name,
+        }
+    }
+
     pub(crate) fn new(kind: BackendKind, key: &Key) -> Self {
         let keys = vec![key.clone()];
         Self {
@@ -74,6 +91,7 @@ impl Config {
             turns: (0..1024).map(|_| Turns::default()).collect(),
             cookie: CookieConfig::default(),
             transport: Transport::cookie(),
+            header_token_name: header_token_name(&CookieConfig::default().name),
             save_mode: SaveMode::Changed,
             cache_headers: true,
             idle_timeout: Duration::from_secs(30 * 60),

@@ -31,7 +31,10 @@ impl SessionLayer {
             cookie::is_token(&name),
             "invalid session cookie name {name:?}"
         );
-        self.with(|config| config.cookie.name = name)
+        self.with(|config| {
+            config.header_token_name = crate::config::header_token_name(&name);
+            config.cookie.name = name;
+        })
     }
 
     /// Where the session token travels (default: the cookie): in `Authorization: Bearer`

@@ -213,8 +213,10 @@ impl RequestSession {
                 CookieOut::Keep => return None,
                 CookieOut::Sealed(token) => token,
                 CookieOut::Expire => HeaderValue::from_static(""),
-                CookieOut::Id { id, ids, .. } => HeaderValue::try_from(ids.sign(&cookie.name, &id))
-                    .expect("a signed id is base64url"),
+                CookieOut::Id { id, ids, .. } => {
+                    HeaderValue::try_from(ids.sign(self.config.token_name(Via::Header), &id))
+                        .expect("a signed id is base64url")
+                }
             };
             return Some((self.config.transport.response_header().clone(), value));
         }

@@ -25,7 +25,9 @@ impl RequestSession {
         let (via, opened) = match found {
             Found::Header(token) => (
                 Via::Header,
-                token.and_then(|token| codec.open(name, token, now_ms)),
+                token.and_then(|token| {
+                    codec.open(self.config.token_name(Via::Header), token, now_ms)
+                }),
             ),
             Found::Cookie => (
                 Via::Cookie,
@@ -98,7 +100,7 @@ impl State {
             .filter(|_| !self.rotate)
             .unwrap_or_else(SessionId::random);
         let value = cookie.codec.seal(
-            &config.cookie.name,
+            config.token_name(self.via),
             &id,
             &record,
             unix_ms(expires_at),

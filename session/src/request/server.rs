@@ -44,7 +44,10 @@ impl RequestSession {
         let (via, verified) = match found {
             Found::Header(token) => (
                 Via::Header,
-                token.and_then(|token| backend.ids.verify(name, token)),
+                token.and_then(|token| {
+                    let name = self.config.token_name(Via::Header);
+                    backend.ids.verify(name, token)
+                }),
             ),
             Found::Cookie => (Via::Cookie, backend.ids.find(name, headers)),
         };
