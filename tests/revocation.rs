@@ -143,65 +143,12 @@ async fn cookie_revocations_a_moment_apart_keep_their_order() {
     }
 }
 
-/// A revocation store whose records read back as garbage (not 8 bytes): every time in them
-/// reads as "revoke everything".
-#[derive(Clone, Debug)]
-struct GarbledRevocations(MemoryStore);
-
-impl Store for GarbledRevocations {
-    fn load<'a>(
-        &'a self,
-        key: &'a session::store::StorageKey,
-    ) -> session::store::BoxFuture<
-        'a,
-        Result<Option<session::store::StoredRecord>, session::store::StoreError>,
-    > {
-        Box::pin(async move {
-            let stored = self.0.load(key).await?;
-            Ok(stored.map(|stored| session::store::StoredRecord {
-                data: b"garbled".to_vec(),
-                ..stored
-            }))
-        })
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a session::store::StorageKey,
-        data: &'a [u8],
-        expires_at: std::time::SystemTime,
-        expected: Option<session::store::Version>,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<
-        'a,
-        Result<session::store::SaveOutcome, session::store::StoreError>,
-    > {
-        self.0.save(key, data, expires_at, expected, owner)
-    }
-
-    fn touch<'a>(
-        &'a self,
-        key: &'a session::store::StorageKey,
-        expires_at: std::time::SystemTime,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::store::StoreError>> {
-        self.0.touch(key, expires_at, owner)
-    }
-
-    fn delete<'a>(
-        &'a self,
-        key: &'a session::store::StorageKey,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::store::StoreError>> {
-        self.0.delete(key, owner)
-    }
-}
-
 /// A garbled revocation time revokes every cookie session of the owner (fail closed): the
 /// session that logged out the others is refused too once the time reads as garbage.
 #[tokio::test]
 async fn a_garbled_revocation_time_revokes_every_session_of_the_owner() {
-    let revocations = GarbledRevocations(MemoryStore::new());
+    let revocations = ProbeStore::new(MemoryStore::new());
+    revocations.set_garbled(true);
     let layer =
         SessionLayer::new(CookieBackend::sealed(), &key()).with_revocation_store(revocations);
     let mut client = Client::new(app(layer));

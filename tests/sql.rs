@@ -2,7 +2,6 @@
 //! start-up, lost mid-traffic, partitioned, and crashed after a logout.
 
 use axum::http::Method;
-use session::store::StorageKey;
 use session::store::conformance;
 use session::{SessionLayer, Store};
 use session_tests::*;
@@ -51,24 +50,14 @@ async fn sql_stores_sweep_expired_rows_and_keep_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_store(&dir).await;
     let postgres = postgres_store().await;
-    let later = |ms| std::time::SystemTime::now() + Duration::from_millis(ms);
     let stores: [(&dyn Store, &str); 2] = [(&sqlite, "sqlite"), (&postgres, "postgres")];
     for (store, name) in stores {
-        for _ in 0..25 {
-            let _ = store
-                .save(&StorageKey::random(), b"x", later(50), None, None)
-                .await
-                .unwrap();
-        }
-        let keep = StorageKey::random();
-        let _ = store
-            .save(&keep, b"keep", later(60_000), None, None)
-            .await
-            .unwrap();
+        save_records(store, 25, Duration::from_millis(50)).await;
+        let keep = save_records(store, 1, Duration::from_secs(60)).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(store.sweep_expired().await.unwrap(), 25, "{name}");
         assert_eq!(store.sweep_expired().await.unwrap(), 0, "{name}");
-        assert!(store.load(&keep).await.unwrap().is_some(), "{name}");
+        assert!(store.load(&keep[0]).await.unwrap().is_some(), "{name}");
     }
 }
 
@@ -195,22 +184,15 @@ async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_stores_sweep_by_themselves_once_per_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let later = |ms| std::time::SystemTime::now() + Duration::from_millis(ms);
     for interval in [Duration::from_millis(200), Duration::ZERO] {
         let sqlite = sqlite_store(&dir).await.with_sweep_interval(interval);
         let postgres = postgres_store().await.with_sweep_interval(interval);
         let stores: [(&dyn Store, &str); 2] = [(&sqlite, "sqlite"), (&postgres, "postgres")];
         for (store, name) in stores {
-            for _ in 0..5 {
-                let key = StorageKey::random();
-                let _ = store.save(&key, b"x", later(50), None, None).await.unwrap();
-            }
+            save_records(store, 5, Duration::from_millis(50)).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             // The create that finds the interval passed sweeps.
-            let _ = store
-                .save(&StorageKey::random(), b"y", later(60_000), None, None)
-                .await
-                .unwrap();
+            save_records(store, 1, Duration::from_secs(60)).await;
             let left = store.sweep_expired().await.unwrap();
             let expected = if interval.is_zero() { 5 } else { 0 };
             assert_eq!(left, expected, "{name}, every {interval:?}");

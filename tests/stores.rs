@@ -6,15 +6,11 @@ use session::store::StorageKey;
 use session::store::conformance;
 use session::{FileStore, MemoryStore, SessionLayer, Store};
 use session_tests::{
-    Client, IdCookies, SECRET, app, capture_logs, every_server_store, key, login_flow, send,
-    view_with,
+    Client, IdCookies, SECRET, app, capture_logs, every_server_store, key, login_flow,
+    save_records, send, view_with,
 };
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-fn later(ms: u64) -> SystemTime {
-    SystemTime::now() + Duration::from_millis(ms)
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_with_fsync_meets_the_contract() {
@@ -26,21 +22,11 @@ async fn file_store_with_fsync_meets_the_contract() {
 #[tokio::test]
 async fn memory_store_sweeps_expired_records() {
     let store = MemoryStore::new().with_sweep_interval(Duration::ZERO);
-    for _ in 0..200 {
-        let _ = store
-            .save(&StorageKey::random(), b"x", later(30), None, None)
-            .await
-            .unwrap();
-    }
+    save_records(&store, 200, Duration::from_millis(30)).await;
     assert_eq!(store.len(), 200);
     tokio::time::sleep(Duration::from_millis(60)).await;
     // Reads of expired records allocate nothing and the next writes sweep.
-    for _ in 0..StorageKey::LEN * 64 {
-        let _ = store
-            .save(&StorageKey::random(), b"y", later(60_000), None, None)
-            .await
-            .unwrap();
-    }
+    save_records(&store, StorageKey::LEN * 64, Duration::from_secs(60)).await;
     assert_eq!(
         store.len(),
         StorageKey::LEN * 64,
@@ -155,17 +141,8 @@ async fn corrupt_or_truncated_session_files_are_no_session() {
 async fn file_store_sweeps_expired_files() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::open(dir.path()).unwrap();
-    for _ in 0..5 {
-        let _ = store
-            .save(&StorageKey::random(), b"x", later(30), None, None)
-            .await
-            .unwrap();
-    }
-    let keep = StorageKey::random();
-    let _ = store
-        .save(&keep, b"keep", later(60_000), None, None)
-        .await
-        .unwrap();
+    save_records(&store, 5, Duration::from_millis(30)).await;
+    let keep = save_records(&store, 1, Duration::from_secs(60)).await;
     std::fs::write(dir.path().join("unrelated.txt"), b"left alone").unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
     assert_eq!(store.sweep_expired().await.unwrap(), 5);
@@ -174,7 +151,7 @@ async fn file_store_sweeps_expired_files() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    let mut expected = vec![keep.to_base64(), "unrelated.txt".to_owned()];
+    let mut expected = vec![keep[0].to_base64(), "unrelated.txt".to_owned()];
     expected.sort();
     assert_eq!(names, expected);
 }

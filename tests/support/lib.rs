@@ -32,7 +32,7 @@ pub use owner_routes::{OwnedVisit, instances, listed, me, owner_routes};
 pub use probe::{Counts, ProbeStore};
 pub use proxy::TcpProxy;
 pub use scenarios::{
-    a_hot_session_loses_no_update, different_fields_are_both_kept, login_flow,
+    a_hot_session_loses_no_update, different_fields_are_both_kept, login_flow, save_records,
     slow_requests_never_revive_an_ended_session, spawn_all, two_instances,
 };
 #[cfg(unix)]

@@ -43,6 +43,7 @@ struct ProbeState {
     touches: AtomicUsize,
     deletes: AtomicUsize,
     down: AtomicBool,
+    garbled: AtomicBool,
     /// The number of saves to let through before one fails, plus one (0: none fails).
     failing_save: AtomicUsize,
     /// How long each save takes, in milliseconds, like a store across a network.
@@ -75,6 +76,12 @@ impl ProbeStore {
     /// While `down`, every operation fails like an unreachable server.
     pub fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Makes every record read back as garbage (its version kept): what a corrupted store
+    /// returns.
+    pub fn set_garbled(&self, garbled: bool) {
+        self.state.garbled.store(garbled, Ordering::SeqCst);
     }
 
     /// Lets `passing` saves through, then fails one like a dropped connection.
@@ -117,7 +124,14 @@ impl Store for ProbeStore {
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
-            self.inner.load(id).await
+            let loaded = self.inner.load(id).await?;
+            if !self.state.garbled.load(Ordering::SeqCst) {
+                return Ok(loaded);
+            }
+            Ok(loaded.map(|stored| StoredRecord {
+                data: b"garbled".to_vec(),
+                ..stored
+            }))
         })
     }
 

@@ -4,6 +4,7 @@
 use crate::{Client, app, key, send, view_with};
 use axum::Router;
 use axum::http::Method;
+use session::store::{SaveOutcome, StorageKey};
 use session::{SessionLayer, Store};
 use std::time::Duration;
 
@@ -182,4 +183,17 @@ where
         outputs.push(task.await.unwrap());
     }
     outputs
+}
+
+/// Saves `count` new one-byte records in `store` that expire `lasting` from now; their keys.
+pub async fn save_records(store: &dyn Store, count: usize, lasting: Duration) -> Vec<StorageKey> {
+    let mut keys = Vec::with_capacity(count);
+    for _ in 0..count {
+        let key = StorageKey::random();
+        let expires_at = std::time::SystemTime::now() + lasting;
+        let saved = store.save(&key, b"x", expires_at, None, None).await;
+        assert!(matches!(saved, Ok(SaveOutcome::Saved(_))), "{saved:?}");
+        keys.push(key);
+    }
+    keys
 }

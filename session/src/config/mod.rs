@@ -114,7 +114,12 @@ impl Config {
     /// record remembered for longer (before the limit was lowered, or by a route that asked
     /// for more) is kept no longer than the limit.
     pub(crate) fn remembered(&self, record: &Record) -> Option<Duration> {
-        remembered(record).map(|remembered| remembered.min(self.remember_limit()))
+        remembered(record).map(|remembered| self.capped(remembered))
+    }
+
+    /// `remembered`, within the layer's remember limit.
+    pub(crate) fn capped(&self, remembered: Duration) -> Duration {
+        remembered.min(self.remember_limit())
     }
 
     /// When the session in `record`, saved or touched `now`, expires: after its idle

@@ -39,6 +39,18 @@ pub(super) struct Live {
     pub(super) version: Option<Version>,
 }
 
+impl Arrival {
+    /// A request `via` which no token verified or opened: a fresh session.
+    pub(super) const fn none(via: Via) -> Self {
+        Self {
+            via,
+            token: Token::None,
+            old_key: false,
+            live: None,
+        }
+    }
+}
+
 impl RequestSession {
     /// Makes `arrival` the request's state: the live record its base (else a fresh one as
     /// of `now`), and what the backend keeps of the token.

@@ -160,7 +160,7 @@ impl RequestSession {
         let mut state = self.lock();
         let lifetime = state.view::<crate::builtin::lifetime::Lifetime>().fields();
         let remembered = lifetime.read(crate::builtin::lifetime::Lifetime::remembered);
-        remembered.map(|remembered| remembered.min(self.config.remember_limit()))
+        remembered.map(|remembered| self.config.capped(remembered))
     }
 
     /// Commits without waiting, when that needs no store I/O: always for cookie stores
@@ -240,15 +240,7 @@ impl RequestSession {
         let _ = session.loaded.set(());
         session.asked.store(true, Ordering::Relaxed);
         let Some(record) = record else {
-            session.arrive(
-                arrival::Arrival {
-                    via: Via::Cookie,
-                    token: arrival::Token::None,
-                    old_key: false,
-                    live: None,
-                },
-                now,
-            );
+            session.arrive(arrival::Arrival::none(Via::Cookie), now);
             return session;
         };
         let id = crate::id::SessionId::random();
@@ -264,15 +256,12 @@ impl RequestSession {
             record,
             version: Some(crate::store::Version::new(1)),
         };
-        session.arrive(
-            arrival::Arrival {
-                via: Via::Cookie,
-                token,
-                old_key: false,
-                live: Some(live),
-            },
-            now,
-        );
+        let arrival = arrival::Arrival {
+            live: Some(live),
+            token,
+            ..arrival::Arrival::none(Via::Cookie)
+        };
+        session.arrive(arrival, now);
         session
     }
 

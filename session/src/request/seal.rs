@@ -41,16 +41,7 @@ impl RequestSession {
                 observe::rejected(codec.name(), "unopenable");
                 observe::loaded(codec.name(), Loaded::Miss);
             }
-            let token = Token::None;
-            self.arrive(
-                Arrival {
-                    via,
-                    token,
-                    old_key: false,
-                    live: None,
-                },
-                now,
-            );
+            self.arrive(Arrival::none(via), now);
             return;
         };
         let live = !self.config.past_lifetime(&opened.record, now);

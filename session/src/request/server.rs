@@ -55,14 +55,7 @@ impl RequestSession {
             if observe::ENABLED && super::presented(found, name, headers) {
                 observe::rejected(backend.store.name(), "forged");
             }
-            let token = Token::None;
-            let arrival = Arrival {
-                via,
-                token,
-                old_key: false,
-                live: None,
-            };
-            self.arrive(arrival, SystemTime::now());
+            self.arrive(Arrival::none(via), SystemTime::now());
             return Ok(());
         };
         let key = verified.id.storage_key();

@@ -256,7 +256,7 @@ where
                 .map_err(backend)?;
         }
         // The rest leave in a batch once per sweep interval, paid by one create.
-        if self.sweep.due(unix_ms(SystemTime::now()))
+        if self.sweep.due(now.unsigned_abs())
             && let Err(error) = self.sweep_batch().await
         {
             tracing::warn!(error = %ErrorChain(&error), "sweeping expired sessions failed");
