@@ -6,6 +6,7 @@ mod bearer;
 mod caching;
 mod concurrency;
 mod cookies;
+mod credentials;
 mod csrf;
 mod docs;
 mod flash;

@@ -87,6 +87,7 @@ async fn a_cookie_session_with_an_owner_fails_closed_when_the_revocation_store_i
         SessionLayer::new(CookieBackend::sealed(), &key())
             .with_revocation_store(revocations.clone()),
     );
+    let ada_app = app.clone();
     let mut guest = Client::new(app.clone());
     guest.post("/count").await;
     assert_eq!(guest.get("/me").await.body, "- 1");
@@ -94,13 +95,19 @@ async fn a_cookie_session_with_an_owner_fails_closed_when_the_revocation_store_i
 
     let mut ada = Client::new(app);
     ada.post("/login/ada").await;
+    assert_eq!(revocations.counts().loads, 1, "a login reads the epoch");
     assert_eq!(ada.get("/me").await.body, "ada 1");
     assert_eq!(
         revocations.counts().loads,
-        1,
+        2,
         "one read per request with an owner"
     );
     revocations.set_down(true);
+    assert_eq!(
+        Client::new(ada_app.clone()).post("/login/ada").await.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a login that cannot read the epoch is not let through"
+    );
     assert_eq!(ada.get("/me").await.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         guest.get("/me").await.body,
@@ -231,32 +238,28 @@ async fn log_out_everywhere_ends_a_session_rotating_meanwhile_on_every_server_st
     }
 }
 
-/// The other side of the race: a rotation that writes its new record and deletes the old
-/// one while "log out everywhere" holds a listing read before the new record existed (the
-/// listing is held 400 ms). The revocation's time, recorded before the listing, is what
-/// the rotation finds after its write: it deletes its new record, and no session is left.
+/// The other side of the race: a rotation that loaded its session before "log out
+/// everywhere" raised the owner's epoch, and writes its new record and deletes the old one
+/// while the revocation holds a listing read before the new record existed (held 800 ms).
+/// The epoch, raised before the listing, is what the rotation finds after its write: it
+/// deletes its new record, and no session is left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
     let store = ProbeStore::new(MemoryStore::new());
     let layer = SessionLayer::new(store.clone(), &key());
     let accounts = layer.accounts();
-    let mut client = Client::new(app(layer));
+    let mut client = Client::new(owner_routes().layer(layer));
     client.post("/login/ada").await;
-    assert_eq!(client.post("/visit").await.view().visits, 1);
-    store.delay_listings(Duration::from_millis(400));
-    let revoke = async { accounts.revoke_all(&owner("ada")).await.expect("revoked") };
-    let rotate = async {
-        // The listing has been read (with the old id) and is held.
+    assert_eq!(client.get("/me").await.body, "ada 1");
+    store.delay_listings(Duration::from_millis(800));
+    let revoke = async {
+        // The slow rotation has loaded the session, and sleeps 500 ms.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        client.post("/login/ada").await
+        accounts.revoke_all(&owner("ada")).await.expect("revoked");
     };
-    let ((), rotated) = tokio::join!(revoke, rotate);
+    let (rotated, ()) = tokio::join!(client.post("/slow-cycle"), revoke);
     assert!(rotated.status.is_success(), "{}", rotated.body);
     store.delay_listings(Duration::ZERO);
     assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
-    assert_eq!(
-        client.get("/session").await.view().visits,
-        0,
-        "the session survived"
-    );
+    assert_eq!(client.get("/me").await.body, "- 0", "the session survived");
 }

@@ -21,5 +21,9 @@ pub(crate) const SESSION_METHODS: &[&str] = &[
     "sessions",
     "log_out_everywhere",
     "log_out_others",
+    "credentials_changed",
+    "reauthenticated",
+    "authenticated_at",
+    "authenticated_within",
     "revoke",
 ];

@@ -83,7 +83,7 @@ pub use crypto::Key;
 pub use csrf::{CsrfLayer, CsrfToken};
 #[doc(inline)]
 pub use error::Error;
-pub use extract::{Flash, Session};
+pub use extract::{Flash, Fresh, Session};
 pub use id::{Fingerprint, Owner};
 #[doc(inline)]
 pub use layer::SessionLayer;

@@ -24,6 +24,13 @@ pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
 
+/// The time `us` microseconds after the epoch; the latest time a `SystemTime` holds past it.
+pub(crate) fn from_unix_us(us: u64) -> SystemTime {
+    UNIX_EPOCH
+        .checked_add(Duration::from_micros(us))
+        .unwrap_or(UNIX_EPOCH + LONGEST)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use session::{Fingerprint, Session, SessionLayer};
+use session::{Fingerprint, Fresh, Session, SessionLayer};
 use std::time::Duration;
 
 /// What the owner tests keep: a count.
@@ -16,7 +16,9 @@ pub struct OwnedVisit {
     count: u64,
 }
 
-/// The routes of a user's devices: log in as someone, see who you are, list, revoke.
+/// The routes of a user's devices: log in as someone, see who you are, list, revoke; a
+/// change of password (`POST /password`), re-authentication (`POST /sudo`) and a route
+/// that needs a fresh login (`POST /sensitive`: `count += 1`).
 pub fn owner_routes() -> Router {
     async fn login(visit: Session<OwnedVisit>, Path(user): Path<String>) -> String {
         visit.bind_owner(&user).expect("a valid owner");
@@ -51,6 +53,16 @@ pub fn owner_routes() -> Router {
     async fn others(visit: Session<OwnedVisit>) -> Result<(), session::Error> {
         visit.log_out_others().await
     }
+    async fn password(visit: Session<OwnedVisit>) -> Result<(), session::Error> {
+        visit.credentials_changed().await
+    }
+    async fn sudo(visit: Session<OwnedVisit>) {
+        visit.reauthenticated();
+    }
+    async fn sensitive(visit: Fresh<OwnedVisit>) -> &'static str {
+        visit.update_count(|n| *n += 1);
+        "ok"
+    }
     async fn revoke(
         visit: Session<OwnedVisit>,
         Path(fingerprint): Path<String>,
@@ -83,6 +95,9 @@ pub fn owner_routes() -> Router {
         .route("/sessions", get(sessions))
         .route("/logout-everywhere", post(everywhere))
         .route("/logout-others", post(others))
+        .route("/password", post(password))
+        .route("/sudo", post(sudo))
+        .route("/sensitive", post(sensitive))
         .route("/revoke/{fingerprint}", post(revoke))
         .route("/login-only-here/{user}", post(login_only_here))
         .route("/slow-count", post(slow_count))

@@ -18,8 +18,10 @@ pub(crate) mod revocations;
 
 pub(crate) use revocations::{bump, is_revoked};
 
+use revocations::epoch;
+
 use crate::backend::KeyedBackend;
-use crate::builtin::owner::owner_of;
+use crate::builtin::owner::{bound, owner_of};
 use crate::config::Config;
 use crate::error::Error;
 use crate::id::Fingerprint;
@@ -158,29 +160,28 @@ pub(crate) async fn revoke(
     Ok(false)
 }
 
-/// Revokes every session of `owner` but the one with fingerprint `keep`; returns the
-/// revocation time, after which the kept session must be bound to stay.
+/// Revokes every session of `owner` but the one stored under `keep`; returns the new
+/// revocation epoch, which the kept session must be stamped with to stay.
 ///
-/// The time is recorded first, then the listed sessions are deleted: a session moving to a
-/// new id meanwhile, whose new record the listing may miss, finds the time once it has
-/// written that record and deletes it ([`crate::request`]'s rotation). Either its new
-/// record was written before the listing, and is listed, or its check comes after the time.
+/// The epoch is raised first, then the owner's sessions are deleted, in one round trip where
+/// the store can ([`Store::delete_owned`](crate::Store::delete_owned)). A session moving to
+/// a new id meanwhile, whose new record the deletion may miss, finds the epoch once it has
+/// written that record and deletes it ([`crate::request`]'s rotation); and any record
+/// stamped before the epoch that turns up later (a restored backup) is refused when loaded.
 pub(crate) async fn revoke_all_but(
     config: &Config,
     owner: &Owner,
-    keep: Option<Fingerprint>,
+    keep: Option<&StorageKey>,
 ) -> Result<u64, Error> {
     let revoked = bump(config, owner).await?;
-    if let KeyedBackend::Cookie(_) = &config.backend {
+    let KeyedBackend::Server(backend) = &config.backend else {
         return Ok(revoked);
+    };
+    match backend.store.delete_owned(owner, keep).await {
+        // Without an index the records stay until they expire, refused by the epoch.
+        Ok(_) | Err(StoreError::NoOwnerIndex) => Ok(revoked),
+        Err(error) => Err(error.into()),
     }
-    let store = server_store(config)?;
-    for listed in owned(config, owner).await? {
-        if Some(Fingerprint::of_storage_key(&listed.key)) != keep {
-            store.delete(&listed.key, Some(owner)).await?;
-        }
-    }
-    Ok(revoked)
 }
 
 fn server_store(config: &Config) -> Result<&ObservedStore, Error> {
@@ -198,11 +199,14 @@ struct Listed {
 }
 
 /// `owner`'s live sessions in the store, decoded: corrupt records, records of another
-/// owner (an index that lags, or a hash that collides), and sessions past their absolute
+/// owner (an index that lags, or a hash that collides), records revoked but not deleted
+/// (a restored backup, a store without an index) and sessions past their absolute
 /// lifetime are left out.
 async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
     let now = SystemTime::now();
-    let owned = server_store(config)?.owned(owner).await?;
+    let store = server_store(config)?;
+    let owned = store.owned(owner).await?;
+    let revoked = epoch(store, owner).await?;
     Ok(owned
         .into_iter()
         .filter_map(
@@ -212,12 +216,14 @@ async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
              }| {
                 let expires_at = stored.expires_at;
                 let record = Record::decode_vec(stored.data).ok()?;
-                (owner_of(&record).as_ref() == Some(owner) && !config.past_lifetime(&record, now))
-                    .then_some(Listed {
-                        key,
-                        expires_at,
-                        record,
-                    })
+                (owner_of(&record).as_ref() == Some(owner)
+                    && bound(&record) >= revoked
+                    && !config.past_lifetime(&record, now))
+                .then_some(Listed {
+                    key,
+                    expires_at,
+                    record,
+                })
             },
         )
         .collect())

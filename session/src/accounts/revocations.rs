@@ -1,9 +1,17 @@
-//! Revocation times: per owner, a time (Unix µs) before which every session bound to that
-//! owner is dead. Cookie sessions keep it in the layer's revocation store, checked when a
-//! cookie session with an owner is opened (one read for those requests, none for the
-//! others). Server stores keep it beside the sessions, checked when a session of the owner
-//! moves to a new id: a rotation in flight while its owner logs out everywhere, whose new
-//! record the listing could not see, deletes that record itself.
+//! Revocation epochs: per owner, a number that every revocation raises. A session stamps
+//! its owner's epoch when it is bound, read from where the epochs are kept; it is dead once
+//! the epoch has passed its stamp. No clock of any instance is compared with another's:
+//! both numbers come from the one record.
+//!
+//! Cookie sessions keep the epochs in the layer's revocation store, server stores beside
+//! the sessions. Either is checked when a session with an owner arrives (one read for
+//! those requests, none for the others), and by a session of the owner moving to a new id
+//! (a rotation in flight while its owner logs out everywhere, whose new record the listing
+//! could not see, deletes that record itself).
+//!
+//! A raised epoch is at least the revoker's clock in µs: when an owner's record has expired
+//! (every session it revoked gone with it) and is raised again, it starts above every
+//! stamp of the sessions still live, which were read from it long before.
 
 use crate::backend::KeyedBackend;
 use crate::config::Config;
@@ -17,76 +25,91 @@ use std::time::SystemTime;
 /// How many times a revocation retries a lost compare-and-swap.
 const ATTEMPTS: u32 = 16;
 
-/// Where `config` keeps revocation times: the revocation store for cookie sessions, the
-/// session store for the others.
-fn store(config: &Config) -> Result<&ObservedStore, Error> {
-    match (&config.backend, &config.revocations) {
-        (KeyedBackend::Cookie(_), Some(store)) => Ok(store),
-        (KeyedBackend::Cookie(_), None) => Err(StoreError::NoOwnerIndex.into()),
-        (KeyedBackend::Server(backend), _) => Ok(&backend.store),
+/// Where `config` keeps revocation epochs: the revocation store for cookie sessions (none
+/// without one: they cannot be revoked), the session store for the others.
+pub(crate) fn location(config: &Config) -> Option<&ObservedStore> {
+    match &config.backend {
+        KeyedBackend::Cookie(_) => config.revocations.as_ref(),
+        KeyedBackend::Server(backend) => Some(&backend.store),
     }
 }
 
-/// Whether a session bound to `owner` at `bound_us` was revoked since, by the time kept in
-/// `store`.
+/// `owner`'s epoch in `store`: 0 before any revocation.
+pub(crate) async fn epoch(store: &ObservedStore, owner: &Owner) -> Result<u64, Error> {
+    let stored = store.load(&StorageKey::of_revocation(owner)).await?;
+    Ok(stored.map_or(0, |stored| stored_epoch(&stored.data)))
+}
+
+/// Whether a session of `owner` stamped with epoch `bound` was revoked since, by the epoch
+/// kept in `store`.
 pub(crate) async fn revoked_in(
     store: &ObservedStore,
     owner: &Owner,
-    bound_us: u64,
+    bound: u64,
 ) -> Result<bool, Error> {
-    let Some(stored) = store.load(&StorageKey::of_revocation(owner)).await? else {
-        return Ok(false);
-    };
-    Ok(bound_us <= revoked_before(&stored.data))
+    Ok(bound < epoch(store, owner).await?)
 }
 
-/// Whether a cookie session bound to `owner` at `bound_us` was revoked since. Without a
-/// revocation store, nothing is.
+/// Whether a session of `owner` stamped with epoch `bound` was revoked since. Where there
+/// are no epochs (cookie sessions without a revocation store), none is.
 ///
 /// # Errors
-/// When the revocation store fails: the request is answered 503, never let through.
-pub(crate) async fn is_revoked(
-    config: &Config,
-    owner: &Owner,
-    bound_us: u64,
-) -> Result<bool, Error> {
-    let Some(store) = &config.revocations else {
-        return Ok(false);
-    };
-    revoked_in(store, owner, bound_us).await
+/// When the store fails: the request is answered 503, never let through.
+pub(crate) async fn is_revoked(config: &Config, owner: &Owner, bound: u64) -> Result<bool, Error> {
+    match location(config) {
+        Some(store) => revoked_in(store, owner, bound).await,
+        None => Ok(false),
+    }
 }
 
-/// Revokes every session of `owner` bound until now; returns the time, after which a
-/// session must be bound to stay.
+/// The epoch a session bound to `owner` now is stamped with (0 where there are none).
+pub(crate) async fn current(config: &Config, owner: &Owner) -> Result<u64, Error> {
+    match location(config) {
+        Some(store) => epoch(store, owner).await,
+        None => Ok(0),
+    }
+}
+
+/// Revokes every session of `owner` stamped until now; returns the new epoch, which a
+/// session must be stamped with to stay.
 pub(crate) async fn bump(config: &Config, owner: &Owner) -> Result<u64, Error> {
-    let store = store(config)?;
+    let store = location(config).ok_or(StoreError::NoOwnerIndex)?;
     let key = StorageKey::of_revocation(owner);
-    // Long enough for every session bound before now to have expired: none is renewed once
-    // revoked, and none stays unused longer than its idle timeout (a remembered one's is
-    // at most the remember limit).
+    // Long enough for every session stamped before now to have expired: none is renewed
+    // once revoked, and none stays unused longer than its idle timeout (a remembered one's
+    // is at most the remember limit).
     let expires_at = SystemTime::now() + config.idle_timeout.max(config.remember_limit());
     for _ in 0..ATTEMPTS {
-        let now_us = unix_us(SystemTime::now());
         let stored = store.load(&key).await?;
         let before = stored
             .as_ref()
-            .map_or(0, |stored| revoked_before(&stored.data));
-        // Later than any earlier revocation, so that it also revokes the session that "log
-        // out others" kept (bound just after that one), however close the clocks.
-        let revoked = now_us.max(before.saturating_add(1));
+            .map_or(0, |stored| stored_epoch(&stored.data));
+        let raised = before.saturating_add(1).max(unix_us(SystemTime::now()));
         let expected = stored.map(|stored| stored.version);
         match store
-            .save(&key, &revoked.to_le_bytes(), expires_at, expected, None)
+            .save(&key, &raised.to_le_bytes(), expires_at, expected, None)
             .await?
         {
-            SaveOutcome::Saved(_) => return Ok(revoked),
+            SaveOutcome::Saved(_) => return Ok(raised),
             SaveOutcome::Conflict | SaveOutcome::Missing => {}
         }
     }
     Err(Error::Contention { attempts: ATTEMPTS })
 }
 
-/// The stored time; a record that is not 8 bytes revokes everything (fail closed).
-fn revoked_before(data: &[u8]) -> u64 {
+/// The stored epoch; a record that is not 8 bytes revokes everything (fail closed).
+fn stored_epoch(data: &[u8]) -> u64 {
     data.try_into().map_or(u64::MAX, u64::from_le_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_garbled_epoch_revokes_everything() {
+        assert_eq!(stored_epoch(&7u64.to_le_bytes()), 7);
+        assert_eq!(stored_epoch(b"short"), u64::MAX);
+        assert_eq!(stored_epoch(&[0; 9]), u64::MAX);
+    }
 }

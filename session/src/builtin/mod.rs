@@ -24,7 +24,10 @@ pub(crate) mod keys {
     pub(crate) const CSRF: &str = "~session.csrf";
     /// [`FlashSlot`](super::flash::FlashSlot)'s message.
     pub(crate) const FLASH: &str = "~session.flash";
-    /// When [`Ownership`](super::owner::Ownership) bound its owner.
+    /// When [`Ownership`](super::owner::Ownership)'s user last authenticated.
+    pub(crate) const AUTHENTICATED: &str = "~session.auth_us";
+    /// The revocation epoch [`Ownership`](super::owner::Ownership) was bound at. Named for
+    /// the bind time in µs it was before epochs; the epochs carry on from those times.
     pub(crate) const BOUND: &str = "~session.bound_us";
     /// [`Ownership`](super::owner::Ownership)'s owner.
     pub(crate) const OWNER: &str = "~session.owner";
@@ -34,7 +37,7 @@ pub(crate) mod keys {
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 5] = [BOUND, CSRF, FLASH, OWNER, REMEMBER];
+    pub(crate) const ALL: [&str; 6] = [AUTHENTICATED, BOUND, CSRF, FLASH, OWNER, REMEMBER];
 }
 
 /// The value under built-in `key`, or the default when it is missing or unreadable.

@@ -11,20 +11,26 @@
 //! (listing and revoking from anywhere).
 
 use super::builtin_session_data;
-use super::keys::{BOUND, OWNER};
+use super::keys::{AUTHENTICATED, BOUND, OWNER};
 use crate::id::Owner;
 use crate::record::Record;
 
-/// The owner of a session, and when it was bound (Unix µs, so that a login a millisecond
-/// after a revocation is told from one before it): a cookie session bound before
-/// its owner last logged out everywhere is dead.
+/// The owner of a session; the owner's revocation epoch when it was bound
+/// ([`crate::accounts::revocations`]): a session whose owner's epoch has passed it is dead;
+/// and when its user last proved who they are (Unix µs: bound, or
+/// [`reauthenticated`](crate::Session::reauthenticated)).
 #[derive(Default)]
 pub(crate) struct Ownership {
     pub(crate) owner: Option<String>,
-    pub(crate) bound_us: u64,
+    pub(crate) bound: u64,
+    pub(crate) authenticated_us: u64,
 }
 
-builtin_session_data!(Ownership { 0: owner at OWNER, 1: bound_us at BOUND });
+builtin_session_data!(Ownership {
+    0: owner at OWNER,
+    1: bound at BOUND,
+    2: authenticated_us at AUTHENTICATED,
+});
 
 /// The owner of the session in `record`, if it has one. Asked on every save and refresh:
 /// a record without built-in keys answers in one comparison.
@@ -36,10 +42,7 @@ pub(crate) fn owner_of(record: &Record) -> Option<Owner> {
     Owner::new(owner).ok()
 }
 
-/// When the session in `record` was bound to its owner (Unix µs; 0 if it was not).
-pub(crate) fn bound_us(record: &Record) -> u64 {
-    record
-        .get_builtin(BOUND)
-        .and_then(|bytes| postcard::from_bytes(bytes).ok())
-        .unwrap_or(0)
+/// The revocation epoch the session in `record` was stamped with (0 if it was not bound).
+pub(crate) fn bound(record: &Record) -> u64 {
+    super::decode_builtin(record, BOUND)
 }

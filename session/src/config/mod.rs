@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime};
 /// The longest a session is remembered for without a limit of the layer's: 400 days, the
 /// longest browsers keep a cookie (RFC 6265bis caps `Max-Age` there).
 const REMEMBER_LIMIT: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+/// How recently a user must have authenticated for [`crate::Fresh`] by default: 5 minutes.
+const FRESHNESS: Duration = Duration::from_secs(5 * 60);
 use turns::Turns;
 
 /// When a request's session is written back to the store.
@@ -62,6 +64,8 @@ pub(crate) struct Config {
     pub(crate) remember_limit: Option<Duration>,
     /// `None`: a quarter of the idle timeout, at most a minute.
     pub(crate) refresh_interval: Option<Duration>,
+    /// How recently a session's user must have authenticated for [`crate::Fresh`].
+    pub(crate) freshness: Duration,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
     pub(crate) revocations: Option<crate::observe::ObservedStore>,
 }
@@ -97,6 +101,7 @@ impl Config {
             idle_timeout: Duration::from_secs(30 * 60),
             max_lifetime: None,
             remember_limit: None,
+            freshness: FRESHNESS,
             refresh_interval: None,
             revocations: None,
         }

@@ -5,8 +5,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use std::fmt;
 
-/// Why a [`Session`](struct@crate::Session), [`Flash`](crate::Flash) or
-/// [`CsrfToken`](crate::CsrfToken) could not be extracted.
+/// Why a [`Session`](struct@crate::Session), [`Fresh`](crate::Fresh),
+/// [`Flash`](crate::Flash) or [`CsrfToken`](crate::CsrfToken) could not be extracted.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionRejection {
@@ -21,6 +21,11 @@ pub enum SessionRejection {
         /// What failed.
         error: Error,
     },
+    /// [`Fresh`](crate::Fresh): the session's user has not authenticated within the layer's
+    /// [freshness](crate::SessionLayer::with_freshness), or has no owner. Answered with 403;
+    /// the session is left as it was. A handler that would rather send the user to log in
+    /// again extracts `Result<Fresh<T>, SessionRejection>` and redirects on this.
+    NotFresh,
 }
 
 impl fmt::Display for SessionRejection {
@@ -31,6 +36,7 @@ impl fmt::Display for SessionRejection {
             ),
             // The cause is the `source()`: printed here too, a chain would say it twice.
             Self::Unavailable { .. } => f.write_str("session unavailable"),
+            Self::NotFresh => f.write_str("authenticate again to do this"),
         }
     }
 }
@@ -38,7 +44,7 @@ impl fmt::Display for SessionRejection {
 impl std::error::Error for SessionRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::MissingLayer => None,
+            Self::MissingLayer | Self::NotFresh => None,
             Self::Unavailable { error, .. } => Some(error),
         }
     }
@@ -54,6 +60,7 @@ impl IntoResponse for SessionRejection {
                 (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response()
             }
             Self::Unavailable { status, error } => error.respond(status),
+            Self::NotFresh => (StatusCode::FORBIDDEN, "authenticate again").into_response(),
         }
     }
 }

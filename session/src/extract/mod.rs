@@ -3,8 +3,10 @@
 //! the rest of CSRF, in [`crate::csrf`].
 
 mod flash;
+mod fresh;
 
 pub use flash::Flash;
+pub use fresh::Fresh;
 
 use crate::error::Error;
 use crate::error::SessionRejection;
@@ -224,6 +226,63 @@ impl<T: SessionData> Session<T> {
     /// As [`log_out_everywhere`](Self::log_out_everywhere).
     pub async fn log_out_others(&self) -> Result<(), Error> {
         self.request.log_out_others().await
+    }
+
+    /// The owner's password (or another credential) changed: every other session of the
+    /// owner ends, on every instance sharing the store, as on
+    /// [`log_out_others`](Self::log_out_others), and this one goes on under a new id, so
+    /// that whoever copied its old id has nothing. A session of the owner bound before
+    /// this call is refused wherever it turns up later: a rotation in flight, a restored
+    /// backup of the store, a copied cookie (with a cookie store, given a
+    /// [revocation store](crate::SessionLayer::with_revocation_store)). Does nothing when
+    /// the session has no owner.
+    ///
+    /// ```
+    /// use session::Session;
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     name: Option<String>,
+    /// }
+    ///
+    /// async fn change_password(auth: Session<Auth>) -> Result<(), session::Error> {
+    ///     // ... once the new password is stored:
+    ///     auth.credentials_changed().await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`log_out_everywhere`](Self::log_out_everywhere).
+    pub async fn credentials_changed(&self) -> Result<(), Error> {
+        self.request.credentials_changed().await
+    }
+
+    /// The user has just proved who they are again (a password, a second factor): the
+    /// session counts as freshly authenticated, as on login, for [`Fresh`] and
+    /// [`authenticated_within`](Self::authenticated_within). Does nothing without an owner.
+    pub fn reauthenticated(&self) {
+        self.request.reauthenticated();
+    }
+
+    /// When the session's user last authenticated: bound the session to its owner (see
+    /// [`bind_owner`](Self::bind_owner)) or was [`reauthenticated`](Self::reauthenticated).
+    /// `None` without an owner. The clock is the instance's that recorded it.
+    #[must_use]
+    pub fn authenticated_at(&self) -> Option<std::time::SystemTime> {
+        self.request.authenticated_at()
+    }
+
+    /// Whether the session's user authenticated less than `within` ago; `false` without an
+    /// owner. [`Fresh`] refuses a handler on the layer's
+    /// [freshness](crate::SessionLayer::with_freshness); this asks for any other duration.
+    #[must_use]
+    pub fn authenticated_within(&self, within: std::time::Duration) -> bool {
+        // A time ahead of this instance's clock (another's runs fast) counts as now.
+        self.authenticated_at().is_some_and(|at| {
+            std::time::SystemTime::now()
+                .duration_since(at)
+                .map_or(true, |age| age < within)
+        })
     }
 
     /// Revokes the session of this session's owner that has `fingerprint` (as

@@ -137,6 +137,17 @@ impl SessionLayer {
         self.with(|config| config.remember_limit = Some(limit.min(LONGEST)))
     }
 
+    /// How recently a session's user must have authenticated ([`Session::bind_owner`] on
+    /// login, or [`Session::reauthenticated`]) for a handler that extracts [`Fresh`] to run
+    /// (default: 5 minutes): "sudo mode" for changing a password or an e-mail address.
+    ///
+    /// [`Session::bind_owner`]: crate::Session::bind_owner
+    /// [`Session::reauthenticated`]: crate::Session::reauthenticated
+    /// [`Fresh`]: crate::Fresh
+    pub fn with_freshness(self, freshness: Duration) -> Self {
+        self.with(|config| config.freshness = freshness.min(LONGEST))
+    }
+
     /// A read-only request renews the idle expiry only once it would move by at least this
     /// much, so that reads do not write to the store every time (default: a quarter of the
     /// idle timeout, at most a minute).

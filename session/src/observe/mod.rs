@@ -111,6 +111,14 @@ pub(crate) fn count(name: &'static str, store: &'static str) {
     recorded::counter(name, store, None);
 }
 
+/// Adds `amount` to counter `name` of `store`.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn count_many(name: &'static str, store: &'static str, amount: u64) {
+    #[cfg(feature = "metrics")]
+    recorded::counter_many(name, store, None, amount);
+}
+
 /// Adds one to counter `name` of `store`, with one more label.
 #[inline]
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
@@ -182,8 +190,12 @@ pub(crate) mod recorded {
     }
 
     pub(crate) fn counter(name: &'static str, store: &'static str, extra: Extra) {
+        counter_many(name, store, extra, 1);
+    }
+
+    pub(crate) fn counter_many(name: &'static str, store: &'static str, extra: Extra, by: u64) {
         let key = Key::from_static_parts(name, labels(store, extra));
-        metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(1));
+        metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(by));
     }
 
     pub(crate) fn histogram(name: &'static str, store: &'static str, extra: Extra, value: f64) {

@@ -33,6 +33,7 @@ struct Operations {
     touch: &'static str,
     delete: &'static str,
     owned: &'static str,
+    delete_owned: &'static str,
 }
 
 const SESSION_OPERATIONS: Operations = Operations {
@@ -41,6 +42,7 @@ const SESSION_OPERATIONS: Operations = Operations {
     touch: "touch",
     delete: "delete",
     owned: "owned",
+    delete_owned: "delete_owned",
 };
 
 const REVOCATION_OPERATIONS: Operations = Operations {
@@ -49,6 +51,7 @@ const REVOCATION_OPERATIONS: Operations = Operations {
     touch: "revocation_touch",
     delete: "revocation_delete",
     owned: "revocation_owned",
+    delete_owned: "revocation_delete_owned",
 };
 
 impl ObservedStore {
@@ -128,6 +131,16 @@ impl ObservedStore {
         StoreCall::new(self, Op::Owned, None, 0, self.store.owned(owner))
     }
 
+    /// Removes an owner's sessions but `except`. Its span names no session.
+    pub(crate) fn delete_owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+        except: Option<&'a StorageKey>,
+    ) -> StoreCall<'a, u64> {
+        let call = self.store.delete_owned(owner, except);
+        StoreCall::new(self, Op::DeleteOwned, None, 0, call)
+    }
+
     fn count(&self, counter: &'static str) {
         if self.sessions {
             super::count(counter, self.name);
@@ -144,6 +157,7 @@ enum Op {
     Touch,
     Delete,
     Owned,
+    DeleteOwned,
 }
 
 impl Op {
@@ -154,6 +168,7 @@ impl Op {
             Self::Touch => operations.touch,
             Self::Delete => operations.delete,
             Self::Owned => operations.owned,
+            Self::DeleteOwned => operations.delete_owned,
         }
     }
 }
@@ -300,6 +315,16 @@ impl Outcome for bool {
             _ => {}
         }
         "found"
+    }
+}
+
+impl Outcome for u64 {
+    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
+        call.span.record("records", *self);
+        if call.store.sessions && *self > 0 {
+            super::count_many(names::DELETES, call.store.name, *self);
+        }
+        "removed"
     }
 }
 

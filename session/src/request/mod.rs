@@ -108,12 +108,10 @@ impl RequestSession {
         self.loaded
             .get_or_try_init(|| async {
                 match &self.config.backend {
-                    KeyedBackend::Server(backend) => self.load_stored(backend, headers).await,
-                    KeyedBackend::Cookie(codec) => {
-                        self.open_cookie(codec, headers);
-                        self.refuse_if_revoked().await
-                    }
+                    KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
+                    KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),
                 }
+                self.refuse_if_revoked().await
             })
             .await
             .map(|&()| ())
@@ -170,6 +168,9 @@ impl RequestSession {
         // A `persist()` still running in a task the handler spawned: wait for it.
         let _serial = self.commit.try_lock().ok()?;
         let mut state = self.lock();
+        if state.stamp_pending {
+            return None;
+        }
         match &state.kind {
             Kind::Cookie(_) => Some(state.prepare(&self.config, now).map(|_| ())),
             Kind::Server(server) => (server.doomed.is_empty()
@@ -181,6 +182,10 @@ impl RequestSession {
     /// Writes what the request did, as of `now`.
     pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
         let _serial = self.commit.lock().await;
+        if self.lock().stamp_pending {
+            // Boxed: once per login, and inline it would make every commit's future larger.
+            Box::pin(self.stamp_bound()).await?;
+        }
         let Some(mut plan) = self.lock().prepare(&self.config, now)? else {
             return Ok(());
         };

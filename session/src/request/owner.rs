@@ -8,7 +8,7 @@
 
 use super::RequestSession;
 use super::state::{Ending, Kind};
-use crate::accounts::{self, ActiveSession};
+use crate::accounts::{self, ActiveSession, revocations};
 use crate::builtin::owner::{self, Ownership};
 use crate::error::Error;
 use crate::id::{Fingerprint, Owner};
@@ -18,24 +18,83 @@ use std::time::SystemTime;
 impl RequestSession {
     /// Binds the session to `owner`, with a new id unless it already was. A session bound
     /// to another owner ends first: `owner` starts afresh, with none of the other's data.
+    /// Either way the user has just authenticated.
     pub(crate) fn bind_owner(&self, owner: &Owner) {
         let mut state = self.lock();
         let ownership = state.view::<Ownership>().fields();
         let bound = ownership.read(|ownership| ownership.owner.clone());
+        let now_us = unix_us(SystemTime::now());
         match bound {
-            Some(bound) if bound == owner.as_str() => return,
+            Some(bound) if bound == owner.as_str() => {
+                ownership.write(2, |ownership| ownership.authenticated_us = now_us);
+                state.save_requested = true;
+                return;
+            }
             Some(_) => state.end(Ending::Invalidated, SystemTime::now()),
             None => {}
         }
-        let now_us = unix_us(SystemTime::now());
         ownership.write(0, |ownership| {
             ownership.owner = Some(owner.as_str().to_owned())
         });
-        ownership.write(1, |ownership| ownership.bound_us = now_us);
+        // Stamped with the owner's revocation epoch before it is written; 0 until then,
+        // which any revocation has passed.
+        ownership.write(1, |ownership| ownership.bound = 0);
+        ownership.write(2, |ownership| ownership.authenticated_us = now_us);
+        state.stamp_pending = revocations::location(&self.config).is_some();
+        state.save_requested = true;
         // A new id: against session fixation, and because a stored id's owner never
         // changes (its key is in its owner's shard).
         state.cycle_id();
+    }
+
+    /// Stamps a session bound in this request with its owner's revocation epoch, read now:
+    /// before its record is first written, so that a revocation after this read ends it.
+    pub(super) async fn stamp_bound(&self) -> Result<(), Error> {
+        let owner = {
+            let mut state = self.lock();
+            if !std::mem::take(&mut state.stamp_pending) {
+                return Ok(());
+            }
+            let ownership = state.view::<Ownership>().fields();
+            ownership.read(|ownership| ownership.owner.clone())
+        };
+        let Some(owner) = owner.and_then(|owner| Owner::new(owner).ok()) else {
+            return Ok(());
+        };
+        let epoch = match revocations::current(&self.config, &owner).await {
+            Ok(epoch) => epoch,
+            Err(error) => {
+                // Tried again by a later commit (a `persist()` then the response's).
+                self.lock().stamp_pending = true;
+                return Err(error);
+            }
+        };
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        ownership.write(1, |ownership| ownership.bound = epoch);
+        Ok(())
+    }
+
+    /// The user has just proved who they are again (a password, a second factor).
+    pub(crate) fn reauthenticated(&self) {
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        if ownership.read(|ownership| ownership.owner.is_none()) {
+            return;
+        }
+        let now_us = unix_us(SystemTime::now());
+        ownership.write(2, |ownership| ownership.authenticated_us = now_us);
         state.save_requested = true;
+    }
+
+    /// When the session's user last authenticated: bound it to its owner, or
+    /// [`reauthenticated`](Self::reauthenticated). `None` without an owner.
+    pub(crate) fn authenticated_at(&self) -> Option<SystemTime> {
+        let mut state = self.lock();
+        let ownership = state.view::<Ownership>().fields();
+        let (owner, at_us) =
+            ownership.read(|ownership| (ownership.owner.is_some(), ownership.authenticated_us));
+        owner.then(|| crate::time::from_unix_us(at_us))
     }
 
     pub(crate) fn owner(&self) -> Option<Owner> {
@@ -84,22 +143,35 @@ impl RequestSession {
 
     /// Revokes every session of the owner but this one.
     pub(crate) async fn log_out_others(&self) -> Result<(), Error> {
+        self.revoke_others().await.map(|_| ())
+    }
+
+    /// Revokes every session of the owner but this one, which goes on under a new id:
+    /// after a change of password, whoever had a copy of its id has nothing.
+    pub(crate) async fn credentials_changed(&self) -> Result<(), Error> {
+        if self.revoke_others().await? {
+            self.lock().cycle_id();
+        }
+        Ok(())
+    }
+
+    /// Revokes every session of the owner but this one; `false` without an owner.
+    async fn revoke_others(&self) -> Result<bool, Error> {
         let Some(owner) = self.owner() else {
-            return Ok(());
+            return Ok(false);
         };
         // The record as stored: a login that binds and logs out the others in one request
         // keeps the session it is moving to a new id.
-        let keep = self.lock().stored_fingerprint();
-        let revoked_us = accounts::revoke_all_but(&self.config, &owner, keep).await?;
-        // This session stays by being bound after the revocation: a cookie is then not
+        let keep = self.lock().stored_key();
+        let epoch = accounts::revoke_all_but(&self.config, &owner, keep.as_ref()).await?;
+        // This session stays by being stamped with the new epoch: a cookie is then not
         // refused, and its move to a new id in flight keeps its new record.
         let mut state = self.lock();
+        state.stamp_pending = false;
         let ownership = state.view::<Ownership>().fields();
-        ownership.write(1, |ownership| {
-            ownership.bound_us = revoked_us.saturating_add(1)
-        });
+        ownership.write(1, |ownership| ownership.bound = epoch);
         state.save_requested = true;
-        Ok(())
+        Ok(true)
     }
 
     /// Revokes the owner's session with `fingerprint`: this one ends like on `delete()`.
@@ -114,21 +186,18 @@ impl RequestSession {
         accounts::revoke(&self.config, &owner, fingerprint).await
     }
 
-    /// A cookie session whose owner revoked it since it was bound is no session: the
-    /// request goes on with a fresh one, and the cookie is expired.
+    /// A session whose owner revoked it since it was bound is no session: the request goes
+    /// on with a fresh one, and the cookie is expired (a stored record is deleted).
     pub(super) async fn refuse_if_revoked(&self) -> Result<(), Error> {
-        if self.config.revocations.is_none() {
-            return Ok(());
-        }
         let bound = {
             let state = self.lock();
-            owner::owner_of(&state.base).map(|owner| (owner, owner::bound_us(&state.base)))
+            owner::owner_of(&state.base).map(|owner| (owner, owner::bound(&state.base)))
         };
-        let Some((owner, bound_us)) = bound else {
+        let Some((owner, bound)) = bound else {
             return Ok(());
         };
-        if accounts::is_revoked(&self.config, &owner, bound_us).await? {
-            tracing::debug!("cookie session was revoked by its owner; starting a fresh one");
+        if accounts::is_revoked(&self.config, &owner, bound).await? {
+            tracing::debug!("session was revoked by its owner; starting a fresh one");
             self.lock().end(Ending::Invalidated, SystemTime::now());
         }
         Ok(())

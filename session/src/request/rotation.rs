@@ -45,8 +45,8 @@ async fn rebase_on_old(
     })))
 }
 
-/// Deletes the `replaced` record once its successor (`new`, of `owner`, bound at
-/// `bound_us`) is saved: only if this request is the one that kills the old id, so that a
+/// Deletes the `replaced` record once its successor (`new`, of `owner`, stamped with
+/// revocation epoch `bound`) is saved: only if this request is the one that kills the old id, so that a
 /// logout (or a revocation) that won the race stays one. If the old one was gone, the new
 /// one is deleted too, and `false` says so. The new record is written first, so that at
 /// every moment a listing of the owner's sessions finds the old one or the new one; and a
@@ -57,16 +57,16 @@ pub(super) async fn retire(
     replaced: &Replaced,
     new: StorageKey,
     owner: Option<Owner>,
-    bound_us: u64,
+    bound: u64,
 ) -> Result<bool, Error> {
     let retired = store
         .delete(&replaced.old.key, replaced.owner.as_ref())
         .await?;
     // Only a session that had this owner before the move can have been listed, and missed,
-    // by a revocation: binding a session on login costs no read.
+    // by a revocation: one bound in this request read its epoch before it was written.
     let revoked = match (&owner, &replaced.owner, retired) {
         (Some(owner), Some(before), true) if owner == before => {
-            revoked_in(store, owner, bound_us).await?
+            revoked_in(store, owner, bound).await?
         }
         _ => false,
     };

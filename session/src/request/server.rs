@@ -237,8 +237,8 @@ impl RequestSession {
         };
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
-            let bound_us = crate::builtin::owner::bound_us(&save.record);
-            if !Box::pin(retire(store, replaced, key, owner, bound_us)).await? {
+            let bound = crate::builtin::owner::bound(&save.record);
+            if !Box::pin(retire(store, replaced, key, owner, bound)).await? {
                 return Ok(Attempt::Done(Written::Gone));
             }
             observe::count(observe::names::ROTATIONS, store.name());

@@ -50,6 +50,9 @@ pub(super) struct State {
     pub(super) arrived: bool,
     /// `remember()` was called: the cookie is sent again with its new `Max-Age`.
     pub(super) remember_changed: bool,
+    /// The session was bound to an owner and is not stamped with the owner's revocation
+    /// epoch yet: the commit reads it first.
+    pub(super) stamp_pending: bool,
     /// How the request's token came (the cookie, or a header): its answer goes back that way.
     pub(super) via: Via,
     pub(super) kind: Kind,
@@ -161,6 +164,7 @@ impl State {
             old_key: false,
             arrived: false,
             remember_changed: false,
+            stamp_pending: false,
             via,
             kind,
         }
@@ -213,19 +217,18 @@ impl State {
         if self.rotate {
             return None;
         }
-        self.stored_fingerprint()
+        self.stored_key().as_ref().map(Fingerprint::of_storage_key)
     }
 
-    /// The fingerprint of the record this session is now, a rotation pending or not.
-    pub(super) fn stored_fingerprint(&self) -> Option<Fingerprint> {
-        let key = match &self.kind {
+    /// The storage key of the record this session is now, a rotation pending or not.
+    pub(super) fn stored_key(&self) -> Option<StorageKey> {
+        match &self.kind {
             Kind::Server(server) => server.stored.live().map(|current| current.key),
             Kind::Cookie(cookie) => cookie
                 .id
                 .filter(|_| cookie.stored.live().is_some())
                 .map(|id| id.storage_key()),
-        };
-        key.as_ref().map(Fingerprint::of_storage_key)
+        }
     }
 
     /// Moves the session to a new id at the next commit; a CSRF secret it has is renewed

@@ -194,6 +194,26 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         Box::pin(std::future::ready(Err(StoreError::NoOwnerIndex)))
     }
 
+    /// Removes every live record of `owner`'s sessions but the one under `except`; returns
+    /// how many it removed. What "log out everywhere" runs: a store that can should do it
+    /// in one round trip (or one per batch), however many sessions the owner has. The
+    /// default lists them ([`owned`](Store::owned)) and deletes them one by one.
+    fn delete_owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+        except: Option<&'a StorageKey>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut removed = 0;
+            for listed in self.owned(owner).await? {
+                if Some(&listed.key) != except && self.delete(&listed.key, Some(owner)).await? {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
     /// Removes every expired record now; returns how many. Expired records are never
     /// returned anyway: this only reclaims space. The default, for a store that expires
     /// records itself, removes none.
@@ -248,6 +268,14 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         owner: &'a Owner,
     ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         (**self).owned(owner)
+    }
+
+    fn delete_owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+        except: Option<&'a StorageKey>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        (**self).delete_owned(owner, except)
     }
 
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {

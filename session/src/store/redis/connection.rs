@@ -1,6 +1,7 @@
 //! What a [`RedisStore`](super::RedisStore) talks through: one server, a cluster, or the
 //! master that Redis Sentinel names.
 
+use super::backend;
 use crate::store::StoreError;
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::ClusterClient;
@@ -246,7 +247,7 @@ impl ConnectionLike for Active {
 
 /// The replicas connected to a master, from its `ROLE` reply
 /// (`["master", offset, [[host, port, offset], ...]]`); 0 from anything else.
-pub(super) fn connected_replicas(role: &Value) -> usize {
+fn connected_replicas(role: &Value) -> usize {
     match role {
         Value::Array(reply) => match reply.get(2) {
             Some(Value::Array(replicas)) => replicas.len(),
@@ -254,4 +255,33 @@ pub(super) fn connected_replicas(role: &Value) -> usize {
         },
         _ => 0,
     }
+}
+
+/// Waits, up to `wait`, for a replica to acknowledge the deletes just sent, if the master
+/// (as `role`, its `ROLE`, says) has any: a delete must survive a failover.
+pub(super) async fn acknowledged(
+    connection: &mut Active,
+    key: &str,
+    wait: Duration,
+    role: &Value,
+) -> Result<(), StoreError> {
+    if connected_replicas(role) == 0 {
+        return Ok(());
+    }
+    // The key routes the pipeline to the same master on a cluster.
+    let (_, acknowledged): (i64, i64) = redis::pipe()
+        .cmd("EXISTS")
+        .arg(key)
+        .cmd("WAIT")
+        .arg(1)
+        .arg(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+        .query_async(connection)
+        .await
+        .map_err(backend)?;
+    if acknowledged < 1 {
+        return Err(StoreError::backend(format!(
+            "the delete reached the master, but no replica acknowledged it within {wait:?}"
+        )));
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord
 use crate::id::Owner;
 use crate::id::StorageKey;
 use crate::time::{from_unix_ms, unix_ms};
-use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, connected_replicas};
+use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, acknowledged};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
@@ -363,23 +363,7 @@ impl Store for RedisStore {
                 .query_async(&mut connection)
                 .await
                 .map_err(backend)?;
-            if connected_replicas(&role) > 0 {
-                // The key routes the pipeline to the same master on a cluster.
-                let (_, acknowledged): (i64, i64) = redis::pipe()
-                    .cmd("EXISTS")
-                    .arg(&key)
-                    .cmd("WAIT")
-                    .arg(1)
-                    .arg(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(backend)?;
-                if acknowledged < 1 {
-                    return Err(StoreError::backend(format!(
-                        "the delete reached the master, but no replica acknowledged it within {wait:?}"
-                    )));
-                }
-            }
+            acknowledged(&mut connection, &key, wait, &role).await?;
             Ok(removed == 1)
         })
     }
@@ -389,5 +373,13 @@ impl Store for RedisStore {
         owner: &'a Owner,
     ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         Box::pin(owned::owned(self, owner))
+    }
+
+    fn delete_owned<'a>(
+        &'a self,
+        owner: &'a Owner,
+        except: Option<&'a StorageKey>,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(owned::delete_owned(self, owner, except))
     }
 }

@@ -1,11 +1,37 @@
-//! Listing an owner's sessions from their index.
+//! Listing and removing an owner's sessions from their index.
 
+use super::connection::Active;
+use super::connection::acknowledged;
 use super::{RedisStore, backend, stored};
 use crate::id::Owner;
 use crate::id::StorageKey;
 use crate::store::{OwnedRecord, StoreError};
 use crate::time::unix_ms;
+use redis::Value;
 use std::time::SystemTime;
+
+/// How many keys one `DEL` of [`delete_owned`] names.
+const DELETE_BATCH: usize = 512;
+
+/// The members of `owner`'s index that have not expired by `now_ms`.
+async fn indexed(
+    store: &RedisStore,
+    connection: &mut Active,
+    owner: &Owner,
+    now_ms: u64,
+) -> Result<Vec<StorageKey>, StoreError> {
+    let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(store.owner_key(owner))
+        .arg(format!("({now_ms}"))
+        .arg("+inf")
+        .query_async(connection)
+        .await
+        .map_err(backend)?;
+    Ok(members
+        .iter()
+        .filter_map(|member| StorageKey::from_base64(member))
+        .collect())
+}
 
 /// `owner`'s live sessions: the index's members that have not expired, then their values, in
 /// two round trips to the owner's slot.
@@ -15,17 +41,7 @@ pub(super) async fn owned(
 ) -> Result<Vec<OwnedRecord>, StoreError> {
     let mut connection = store.connection().await?;
     let now_ms = unix_ms(SystemTime::now());
-    let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-        .arg(store.owner_key(owner))
-        .arg(format!("({now_ms}"))
-        .arg("+inf")
-        .query_async(&mut connection)
-        .await
-        .map_err(backend)?;
-    let ids: Vec<StorageKey> = members
-        .iter()
-        .filter_map(|member| StorageKey::from_base64(member))
-        .collect();
+    let ids = indexed(store, &mut connection, owner, now_ms).await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -42,4 +58,49 @@ pub(super) async fn owned(
             Some(OwnedRecord { key, record })
         })
         .collect())
+}
+
+/// Removes `owner`'s sessions but `except`, and their index entries: the index's members,
+/// then one pipeline of `DEL`s and a `ZREM` to the owner's slot, two round trips however
+/// many sessions there are. A session indexed after the first is not removed: the
+/// owner's revocation time, recorded before, ends it when it is next used.
+pub(super) async fn delete_owned(
+    store: &RedisStore,
+    owner: &Owner,
+    except: Option<&StorageKey>,
+) -> Result<u64, StoreError> {
+    let mut connection = store.connection().await?;
+    let now_ms = unix_ms(SystemTime::now());
+    let mut doomed = indexed(store, &mut connection, owner, now_ms).await?;
+    doomed.retain(|key| Some(key) != except);
+    let Some(first) = doomed.first().map(|key| store.key(key)) else {
+        return Ok(0);
+    };
+    let mut pipe = redis::pipe();
+    for batch in doomed.chunks(DELETE_BATCH) {
+        pipe.cmd("DEL");
+        for key in batch {
+            pipe.arg(store.key(key));
+        }
+    }
+    pipe.cmd("ZREM").arg(store.owner_key(owner));
+    for key in &doomed {
+        pipe.arg(key.to_base64());
+    }
+    pipe.ignore();
+    if store.delete_wait.is_some() {
+        pipe.cmd("ROLE");
+    }
+    let mut replies: Vec<Value> = pipe.query_async(&mut connection).await.map_err(backend)?;
+    if let Some(wait) = store.delete_wait {
+        let role = replies.pop().unwrap_or(Value::Nil);
+        acknowledged(&mut connection, &first, wait, &role).await?;
+    }
+    Ok(replies
+        .iter()
+        .map(|reply| match reply {
+            Value::Int(removed) => u64::try_from(*removed).unwrap_or(0),
+            _ => 0,
+        })
+        .sum())
 }

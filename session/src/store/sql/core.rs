@@ -319,16 +319,23 @@ where
         .await
     }
 
+    /// A transaction whose commit waits for the disk (PostgreSQL), for deletes: a logout
+    /// survives a crash of the database server.
+    async fn durable(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
+        let mut transaction = self.pool.begin().await.map_err(backend)?;
+        if let Some(durable) = &self.queries.durable {
+            sqlx::query(sql(durable))
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(transaction)
+    }
+
     pub(super) async fn delete(&self, key: &StorageKey) -> Result<bool, StoreError> {
         within(self.timeout, async {
             let now = ms(SystemTime::now());
-            let mut transaction = self.pool.begin().await.map_err(backend)?;
-            if let Some(durable) = &self.queries.durable {
-                sqlx::query(sql(durable))
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(backend)?;
-            }
+            let mut transaction = self.durable().await?;
             let row = sqlx::query(sql(&self.queries.delete))
                 .bind(key.as_bytes().as_slice())
                 .fetch_optional(&mut *transaction)
@@ -339,6 +346,29 @@ where
                 Some(row) => Ok(row.try_get::<i64, _>(0).map_err(backend)? > now),
                 None => Ok(false),
             }
+        })
+        .await
+    }
+
+    /// `owner`'s live sessions but `except`, removed in one statement.
+    pub(super) async fn delete_owned(
+        &self,
+        owner: &Owner,
+        except: Option<&StorageKey>,
+    ) -> Result<u64, StoreError> {
+        within(self.timeout, async {
+            let except: &[u8] = except.map_or(&[], |key| key.as_bytes().as_slice());
+            let mut transaction = self.durable().await?;
+            let removed = sqlx::query(sql(&self.queries.delete_owned))
+                .bind(owner.as_str())
+                .bind(ms(SystemTime::now()))
+                .bind(except)
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?
+                .rows();
+            transaction.commit().await.map_err(backend)?;
+            Ok(removed)
         })
         .await
     }

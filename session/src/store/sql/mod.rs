@@ -85,6 +85,14 @@ macro_rules! delegate_store {
                 Box::pin(self.core.owned(owner))
             }
 
+            fn delete_owned<'a>(
+                &'a self,
+                owner: &'a $crate::id::Owner,
+                except: Option<&'a $crate::store::StorageKey>,
+            ) -> $crate::store::BoxFuture<'a, Result<u64, $crate::store::StoreError>> {
+                Box::pin(self.core.delete_owned(owner, except))
+            }
+
             fn sweep_expired(
                 &self,
             ) -> $crate::store::BoxFuture<'_, Result<u64, $crate::store::StoreError>> {

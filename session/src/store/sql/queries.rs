@@ -26,6 +26,8 @@ pub(crate) struct Queries {
     pub(crate) delete: Arc<str>,
     /// An owner's live sessions.
     pub(crate) owned: Arc<str>,
+    /// An owner's live sessions but one, removed.
+    pub(crate) delete_owned: Arc<str>,
     /// Run after a session with an owner is created: that owner's expired rows leave.
     pub(crate) drop_expired_of_owner: Arc<str>,
     /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
@@ -98,6 +100,14 @@ impl Queries {
                 "SELECT id, data, version, expires_at FROM {t} WHERE owner = {} AND expires_at > {}",
                 p(1),
                 p(2)
+            )
+            .into(),
+            // An empty `except` is no id: every session of the owner goes.
+            delete_owned: format!(
+                "DELETE FROM {t} WHERE owner = {} AND expires_at > {} AND id <> {}",
+                p(1),
+                p(2),
+                p(3)
             )
             .into(),
             drop_expired_of_owner: format!(
