@@ -2,6 +2,7 @@
 
 mod accounts;
 mod architecture;
+mod background_tasks;
 mod bearer;
 mod caching;
 mod concurrency;
@@ -18,6 +19,7 @@ mod redis_deployments;
 mod revocation;
 mod security;
 mod semantics;
+mod sentinel_credentials;
 mod shared_stores;
 mod sql;
 mod store_security;

@@ -1,4 +1,5 @@
-//! The demo's "users and devices" routes: a logged-in user's sessions, listed and revoked.
+//! The demo's "users and devices" routes: a logged-in user's sessions, listed and revoked;
+//! re-authentication ("sudo mode") and a change of password.
 
 use super::{Demo, View, view};
 use axum::Json;
@@ -6,7 +7,8 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use session::{Fingerprint, Session};
+use session::error::SessionRejection;
+use session::{Fingerprint, Fresh, Session};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One session in `GET /sessions`.
@@ -31,6 +33,8 @@ pub(super) enum Refused {
     NoOwner,
     /// The store failed (503), or cannot list (501).
     Session(session::Error),
+    /// The user has not authenticated recently enough: 403.
+    NotFresh,
 }
 
 impl From<session::Error> for Refused {
@@ -46,6 +50,11 @@ impl IntoResponse for Refused {
                 (StatusCode::UNAUTHORIZED, "log in first: POST /login/{user}").into_response()
             }
             Self::Session(error) => error.into_response(),
+            Self::NotFresh => (
+                StatusCode::FORBIDDEN,
+                "authenticate again first: POST /sudo",
+            )
+                .into_response(),
         }
     }
 }
@@ -121,5 +130,35 @@ pub(super) async fn remember(
     owned(&session)?;
     let days = days.min(400);
     session.remember((days > 0).then(|| Duration::from_secs(days * 24 * 60 * 60)));
+    Ok(view(&session))
+}
+
+/// `POST /sudo`: the user proved who they are again (in a real application, a password or a
+/// second factor checked here).
+pub(super) async fn sudo(session: Session<Demo>) -> Result<Json<View>, Refused> {
+    owned(&session)?;
+    session.reauthenticated();
+    Ok(view(&session))
+}
+
+/// `POST /sensitive`: `{"ok":true}` when the user authenticated within `DEMO_FRESH_SECS`,
+/// else 403 and the session is left as it was.
+pub(super) async fn sensitive(
+    session: Session<Demo>,
+    fresh: Result<Fresh<Demo>, SessionRejection>,
+) -> Result<Json<serde_json::Value>, Response> {
+    owned(&session).map_err(IntoResponse::into_response)?;
+    match fresh {
+        Ok(_) => Ok(Json(serde_json::json!({ "ok": true }))),
+        Err(SessionRejection::NotFresh) => Err(Refused::NotFresh.into_response()),
+        Err(other) => Err(other.into_response()),
+    }
+}
+
+/// `POST /password`: every other session of the owner ends, on every instance; this one
+/// goes on under a new id.
+pub(super) async fn password(session: Session<Demo>) -> Result<Json<View>, Refused> {
+    owned(&session)?;
+    session.credentials_changed().await?;
     Ok(view(&session))
 }

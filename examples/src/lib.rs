@@ -17,7 +17,10 @@
 //! | `POST /logout-everywhere` | revokes every session of the owner, this one too |
 //! | `POST /logout-others` | revokes every session of the owner but this one |
 //! | `POST /revoke/{fingerprint}` | revokes one of the owner's sessions: 204, or 404 |
-//! | `POST /remember?days=N` | keeps this session N days (0: the layer's lifetime again) |
+//! | `POST /remember?days=N` | keeps this session N days (0: the layer's lifetime again), at most `DEMO_REMEMBER_MAX_DAYS` |
+//! | `POST /sudo` | the user authenticated again, now |
+//! | `POST /sensitive` | `{"ok":true}` if the user logged in (or `POST /sudo`) within `DEMO_FRESH_SECS` (default 300), else 403 and nothing changes |
+//! | `POST /password` | the password changed: every other session of the owner ends, on every instance; this one goes on under a new id |
 //!
 //! | `GET /csrf` | `{"token": …}`: a CSRF token of the session (creates its secret) |
 //! | `POST /flash` | the request body becomes the flash message of the next request |
@@ -26,7 +29,8 @@
 //! | `GET /api/session`, `POST /api/visit`, `POST /api/login/{user}`, `POST /api/logout` | the same routes for API clients: the token in `Authorization: Bearer`, a new one in the `Session-Token` response header, never a cookie |
 //!
 //! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The device
-//! routes answer 401 when the session has no owner (no `POST /login/{user}` yet). With
+//! routes (from `GET /sessions` to `POST /password`) answer 401 when the session has no
+//! owner (no `POST /login/{user}` yet). With
 //! [`Options::csrf`] (`DEMO_CSRF=1`) the unsafe cookie routes require the `X-CSRF-Token`
 //! header, else 403 and nothing changes.
 
@@ -104,6 +108,9 @@ pub fn app_with(layer: SessionLayer, options: Options) -> Router {
         .route("/logout-others", post(devices::logout_others))
         .route("/revoke/{fingerprint}", post(devices::revoke))
         .route("/remember", post(devices::remember))
+        .route("/sudo", post(devices::sudo))
+        .route("/sensitive", post(devices::sensitive))
+        .route("/password", post(devices::password))
         .route("/csrf", get(csrf))
         .route("/flash", get(take_flash).post(set_flash));
     if options.csrf {

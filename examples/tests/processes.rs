@@ -3,64 +3,12 @@
 //! session written through one is read through the other, and a logout through one ends it
 //! for both.
 
+mod support;
+
 use session_examples::View;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-const SECRET: &str = "processes-test-secret-processes-test-secret-processes-test-secret!";
-
-/// A demo process, killed on drop.
-struct Demo {
-    child: Child,
-    base: String,
-}
-
-impl Demo {
-    async fn start(store: &str) -> Self {
-        Self::start_with(store, &[]).await
-    }
-
-    async fn start_with(store: &str, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .env("SESSION_STORE", store)
-            .env("SESSION_SECRET", SECRET)
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the demo starts");
-        let demo = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..100 {
-            if reqwest::get(format!("{}/health", demo.base)).await.is_ok() {
-                return demo;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the demo on port {port} did not answer");
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn view(browser: &reqwest::Client, method: reqwest::Method, url: String) -> View {
-    let response = browser.request(method, url).send().await.expect("request");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.expect("json")
-}
+use support::{Demo, view};
 
 async fn two_processes_share(store: &str) {
     let (one, two) = (Demo::start(store).await, Demo::start(store).await);

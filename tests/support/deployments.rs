@@ -15,8 +15,14 @@ fn script(name: &str) -> PathBuf {
 /// Runs `scripts/<name> <args>` and returns what it printed; panics with its errors if it
 /// failed.
 fn run(name: &str, args: &[&str]) -> String {
+    run_with(name, args, &[])
+}
+
+/// Runs `scripts/<name> args` with `env` added to its environment.
+fn run_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(script(name))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
     assert!(
@@ -112,8 +118,12 @@ impl Owned {
     }
 
     fn start(script: &'static str, arg: u16) -> Self {
+        Self::start_with(script, arg, &[])
+    }
+
+    fn start_with(script: &'static str, arg: u16, env: &[(&str, &str)]) -> Self {
         let owned = Self::stopped(script, arg);
-        run(script, &["start", &owned.arg]);
+        run_with(script, &["start", &owned.arg], env);
         owned
     }
 }
@@ -225,6 +235,24 @@ impl RedisSentinel {
             offset,
             _owned: Owned::start("redis-sentinel", offset),
         }
+    }
+
+    /// Starts one whose master and replica take `password`, and whose sentinels take
+    /// `sentinel_password`; stopped when dropped.
+    pub fn start_protected(offset: u16, password: &str, sentinel_password: &str) -> Self {
+        let env = [
+            ("REDIS_SENTINEL_PASSWORD", password),
+            ("REDIS_SENTINEL_SENTINEL_PASSWORD", sentinel_password),
+        ];
+        Self {
+            offset,
+            _owned: Owned::start_with("redis-sentinel", offset, &env),
+        }
+    }
+
+    /// The port the master starts on (before any failover).
+    pub fn first_master_port(&self) -> u16 {
+        6380 + self.offset
     }
 
     /// The sentinels' URLs.

@@ -6,7 +6,7 @@ use crate::store::StoreError;
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::Sentinel;
+use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use redis::{
     AsyncConnectionConfig, Client, Cmd, ConnectionAddr, ErrorKind, Pipeline, RedisError,
     RedisFuture, Value,
@@ -68,13 +68,27 @@ pub(super) struct SentinelMaster {
     /// The same sentinels, for the watch's address queries.
     sentinels: Vec<Client>,
     service: String,
+    /// How to reach the master the sentinels name: its credentials, database and TLS.
+    node: SentinelNodeConnectionInfo,
     config: AsyncConnectionConfig,
     current: Mutex<Option<(MultiplexedConnection, ConnectionAddr)>>,
     watching: AtomicBool,
+    /// Told when the store is dropped: the watch ends at once.
+    dropped: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for SentinelMaster {
+    fn drop(&mut self) {
+        self.dropped.notify_one();
+    }
 }
 
 impl SentinelMaster {
-    pub(super) fn new(sentinels: &[&str], service: &str) -> Result<Self, StoreError> {
+    /// The master `master` of `sentinels`: a name (`mymaster`), or a URL whose host is the
+    /// name, with the master's credentials, database and TLS (`rediss://`):
+    /// `redis://user:password@mymaster/2`. The sentinels' own credentials are in their URLs.
+    pub(super) fn new(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
+        let (service, node) = master_of(master)?;
         let sentinel = Sentinel::build(sentinels.to_vec()).map_err(StoreError::backend)?;
         let clients = sentinels
             .iter()
@@ -84,12 +98,14 @@ impl SentinelMaster {
         Ok(Self {
             sentinel: tokio::sync::Mutex::new(sentinel),
             sentinels: clients,
-            service: service.to_owned(),
+            service,
+            node,
             config: AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(TIMEOUT))
                 .set_response_timeout(Some(TIMEOUT)),
             current: Mutex::new(None),
             watching: AtomicBool::new(false),
+            dropped: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -115,7 +131,9 @@ impl SentinelMaster {
             return Ok(connection);
         }
         let connect = async {
-            let client = sentinel.async_master_for(&master.service, None).await?;
+            let client = sentinel
+                .async_master_for(&master.service, Some(&master.node))
+                .await?;
             let connection = client
                 .get_multiplexed_async_connection_with_config(&master.config)
                 .await?;
@@ -127,7 +145,7 @@ impl SentinelMaster {
             .map_err(StoreError::backend)?;
         *master.current() = Some((connection.clone(), addr));
         if !master.watching.swap(true, Ordering::Relaxed) {
-            tokio::spawn(watch(Arc::downgrade(master)));
+            tokio::spawn(watch(Arc::downgrade(master), Arc::clone(&master.dropped)));
         }
         Ok(connection)
     }
@@ -170,11 +188,14 @@ impl SentinelMaster {
 }
 
 /// Every [`WATCH_EVERY`] while the store lives: drops the connection when the sentinels
-/// name a master other than the one it leads to.
-async fn watch(master: Weak<SentinelMaster>) {
+/// name a master other than the one it leads to. Ends when the store is dropped.
+async fn watch(master: Weak<SentinelMaster>, dropped: Arc<tokio::sync::Notify>) {
     let mut asking = None;
     loop {
-        tokio::time::sleep(WATCH_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(WATCH_EVERY) => {}
+            () = dropped.notified() => return,
+        }
         let Some(master) = master.upgrade() else {
             return;
         };
@@ -196,6 +217,31 @@ async fn watch(master: Weak<SentinelMaster>) {
         if moved {
             *current = None;
         }
+    }
+}
+
+/// The name of the master `master` names, and how to reach it (see [`SentinelMaster::new`]).
+fn master_of(master: &str) -> Result<(String, SentinelNodeConnectionInfo), StoreError> {
+    let node = SentinelNodeConnectionInfo::default();
+    if !master.contains("://") {
+        return Ok((master.to_owned(), node));
+    }
+    let info =
+        redis::IntoConnectionInfo::into_connection_info(master).map_err(StoreError::backend)?;
+    let node = node.set_redis_connection_info(info.redis_settings().clone());
+    match info.addr() {
+        ConnectionAddr::Tcp(name, _) => Ok((name.clone(), node)),
+        ConnectionAddr::TcpTls { host, insecure, .. } => {
+            let tls = if *insecure {
+                redis::TlsMode::Insecure
+            } else {
+                redis::TlsMode::Secure
+            };
+            Ok((host.clone(), node.set_tls_mode(tls)))
+        }
+        _ => Err(StoreError::backend(
+            "a Sentinel master's URL names the master as its host: redis://user:password@mymaster/0",
+        )),
     }
 }
 

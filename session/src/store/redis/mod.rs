@@ -131,11 +131,18 @@ impl RedisStore {
     /// the store writes to the new master without a restart. Meanwhile, requests that use
     /// the session get the layer's store-error response (503).
     ///
+    /// `master` is the master's name, or a URL whose host is the name and which carries the
+    /// master's (and its replicas') password, user, database and TLS (`rediss://`); each
+    /// sentinel's own password is in its URL.
+    ///
     /// ```no_run
     /// use session::{Key, RedisStore, SessionLayer};
     /// # async fn example() -> Result<(), session::error::StoreError> {
     /// let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
     /// let store = RedisStore::connect_sentinel(&sentinels, "mymaster").await?;
+    /// // Password-protected: the sentinels', and the master's, its database 2.
+    /// let sentinels = ["redis://:sentinel-pw@10.0.0.1:26379", "redis://:sentinel-pw@10.0.0.2:26379"];
+    /// let store = RedisStore::connect_sentinel(&sentinels, "redis://:master-pw@mymaster/2").await?;
     /// let layer = SessionLayer::new(store, &Key::generate());
     /// # let _ = layer;
     /// # Ok(())
@@ -143,7 +150,8 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// When a URL is not a valid Redis URL.
+    /// When a URL is not a valid Redis URL (a `rediss://` one: unless the `redis` crate's
+    /// TLS is built in).
     #[allow(clippy::unused_async)] // as `connect`
     pub async fn connect_sentinel(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
         let master = SentinelMaster::new(sentinels, master)?;

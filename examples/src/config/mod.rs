@@ -1,0 +1,121 @@
+//! The demo's configuration, read from the environment: the stores in `store.rs`, the rest
+//! here.
+
+mod store;
+#[cfg(test)]
+use std::path::PathBuf;
+pub use store::{RevocationStore, StoreKind};
+
+use session::{Key, SessionLayer};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything the demo reads from its environment.
+#[derive(Debug)]
+pub struct DemoConfig {
+    /// `SESSION_STORE`: `file` (default, in `SESSION_DIR`, default `./sessions`), `memory`,
+    /// `cookie`, `signed-cookie`, `redis`, `redis-cluster`, `redis-sentinel`, `postgres` or
+    /// `sqlite`.
+    pub store: StoreKind,
+    /// `SESSION_REVOCATION_STORE` for the cookie stores: `memory` (the default: this
+    /// process's own), `redis` (at `REDIS_URL`) or `postgres` (at `DATABASE_URL`), which
+    /// instances share so that "log out everywhere" reaches all of them.
+    pub revocations: RevocationStore,
+    /// `PORT` (default 3000), always on 127.0.0.1.
+    pub addr: SocketAddr,
+    /// `SESSION_SECRET`: at least 64 bytes, used as given. Unset: a random key, with a
+    /// warning, and sessions die with the process.
+    pub key: Key,
+    /// Whether `key` was generated because `SESSION_SECRET` was unset.
+    pub key_generated: bool,
+    /// `SESSION_IDLE_SECS` (default 1800).
+    pub idle: Duration,
+    /// `SESSION_SECURE=1` adds `Secure` to the cookie. Off by default in the demo, unlike
+    /// the library, so that `curl` over plain HTTP keeps sending its cookie.
+    pub secure: bool,
+    /// `DEMO_CSRF=1`: unsafe methods on the cookie routes require `X-CSRF-Token`.
+    pub csrf: bool,
+    /// `DEMO_METRICS=1`: the session metrics at `GET /metrics`, in the Prometheus format.
+    pub metrics: bool,
+    /// `DEMO_REMEMBER_MAX_DAYS` (default 90): the longest `POST /remember?days=N` keeps a
+    /// session, whatever N.
+    pub remember_max_days: u64,
+    /// `DEMO_FRESH_SECS` (default 300): how recently the user must have logged in (or
+    /// called `POST /sudo`) for `POST /sensitive`.
+    pub fresh: Duration,
+}
+
+impl DemoConfig {
+    /// Reads the configuration through `var` (`std::env::var` in the binary).
+    ///
+    /// # Errors
+    /// A message naming the variable that is wrong.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let store = StoreKind::from_vars(&var)?;
+        let revocations = RevocationStore::from_vars(&var)?;
+        let port = parse(&var, "PORT", 3000u16)?;
+        let (key, key_generated) = match var("SESSION_SECRET") {
+            Some(secret) => (
+                Key::from_secret(secret.as_bytes()).map_err(|e| format!("SESSION_SECRET: {e}"))?,
+                false,
+            ),
+            None => (Key::generate(), true),
+        };
+        Ok(Self {
+            store,
+            revocations,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            key,
+            key_generated,
+            idle: Duration::from_secs(parse(&var, "SESSION_IDLE_SECS", 1800u64)?),
+            secure: var("SESSION_SECURE").as_deref() == Some("1"),
+            csrf: var("DEMO_CSRF").as_deref() == Some("1"),
+            metrics: var("DEMO_METRICS").as_deref() == Some("1"),
+            remember_max_days: parse(&var, "DEMO_REMEMBER_MAX_DAYS", 90u64)?.min(400),
+            fresh: Duration::from_secs(parse(&var, "DEMO_FRESH_SECS", 300u64)?),
+        })
+    }
+
+    /// The session layer this configuration describes, with its store connected and its
+    /// table created.
+    ///
+    /// # Errors
+    /// A message naming the store that could not be opened.
+    pub async fn layer(&self) -> Result<SessionLayer, String> {
+        let layer = self.store.layer(&self.key, &self.revocations).await?;
+        let remember_limit = Duration::from_secs(self.remember_max_days * 24 * 60 * 60);
+        Ok(layer
+            .with_idle_timeout(self.idle)
+            .with_secure(self.secure)
+            .with_remember_limit(remember_limit)
+            .with_freshness(self.fresh))
+    }
+
+    /// The demo's options this configuration turns on.
+    #[must_use]
+    pub fn options(&self) -> crate::Options {
+        crate::Options { csrf: self.csrf }
+    }
+
+    /// How the store is named in logs.
+    #[must_use]
+    pub fn store_name(&self) -> String {
+        self.store.name()
+    }
+}
+
+pub(super) fn parse<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("{name}={text:?} is not a valid number")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+//! The demo's configuration, read from made-up environments.
+
+use super::*;
+
+fn config(vars: &[(&str, &str)]) -> Result<DemoConfig, String> {
+    DemoConfig::from_vars(|name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
+#[test]
+fn defaults_are_a_file_store_on_port_3000() {
+    let config = config(&[]).unwrap();
+    assert_eq!(config.store, StoreKind::File(PathBuf::from("sessions")));
+    assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+    assert!(config.key_generated);
+    assert_eq!(config.idle, Duration::from_secs(1800));
+    assert!(!config.secure);
+    assert!(!config.options().csrf, "off: existing clients keep working");
+    assert!(!config.metrics);
+    assert_eq!(config.remember_max_days, 90);
+    assert_eq!(config.fresh, Duration::from_secs(300));
+    assert_eq!(config.revocations, RevocationStore::Memory);
+}
+
+#[test]
+fn every_variable_is_read_and_bad_values_are_named() {
+    let secret = "s".repeat(64);
+    let vars = [
+        ("SESSION_STORE", "memory"),
+        ("PORT", "4000"),
+        ("SESSION_SECRET", secret.as_str()),
+        ("SESSION_IDLE_SECS", "60"),
+        ("SESSION_SECURE", "1"),
+        ("DEMO_CSRF", "1"),
+        ("DEMO_METRICS", "1"),
+        ("DEMO_FRESH_SECS", "5"),
+        ("SESSION_REVOCATION_STORE", "redis"),
+        ("REDIS_URL", "redis://r:1"),
+    ];
+    let config = config(&vars).unwrap();
+    assert!(config.options().csrf);
+    assert!(config.metrics);
+    assert_eq!(config.fresh, Duration::from_secs(5));
+    assert_eq!(
+        config.revocations,
+        RevocationStore::Redis("redis://r:1".into())
+    );
+    let postgres = self::config(&[("SESSION_REVOCATION_STORE", "postgres")]).unwrap();
+    assert_eq!(
+        postgres.revocations,
+        RevocationStore::Postgres("postgres://postgres@127.0.0.1:5432/test".into())
+    );
+    assert!(
+        self::config(&[("SESSION_REVOCATION_STORE", "floppy")])
+            .unwrap_err()
+            .contains("SESSION_REVOCATION_STORE")
+    );
+    assert!(
+        self::config(&[("DEMO_FRESH_SECS", "soon")])
+            .unwrap_err()
+            .contains("DEMO_FRESH_SECS")
+    );
+    assert_eq!(
+        (config.store, config.addr.port(), config.key_generated),
+        (StoreKind::Memory, 4000, false)
+    );
+    assert_eq!(
+        (config.idle, config.secure),
+        (Duration::from_secs(60), true)
+    );
+    assert!(
+        self::config(&[("SESSION_STORE", "floppy")])
+            .unwrap_err()
+            .contains("SESSION_STORE")
+    );
+    assert_eq!(
+        self::config(&[("SESSION_STORE", "cookie")]).unwrap().store,
+        StoreKind::Cookie
+    );
+    let signed = self::config(&[("SESSION_STORE", "signed-cookie")]).unwrap();
+    assert_eq!(signed.store, StoreKind::SignedCookie);
+    let redis = self::config(&[("SESSION_STORE", "redis"), ("REDIS_URL", "redis://h:1")]).unwrap();
+    assert_eq!(redis.store, StoreKind::Redis("redis://h:1".into()));
+    let cluster = self::config(&[("SESSION_STORE", "redis-cluster")]).unwrap();
+    assert_eq!(
+        cluster.store,
+        StoreKind::RedisCluster(
+            (7001..=7003)
+                .map(|port| format!("redis://127.0.0.1:{port}"))
+                .collect()
+        )
+    );
+    let sentinel = self::config(&[
+        ("SESSION_STORE", "redis-sentinel"),
+        ("REDIS_SENTINELS", "redis://a:1, redis://b:2"),
+    ])
+    .unwrap();
+    assert_eq!(
+        sentinel.store,
+        StoreKind::RedisSentinel {
+            sentinels: vec!["redis://a:1".into(), "redis://b:2".into()],
+            master: "mymaster".into()
+        }
+    );
+    let postgres = self::config(&[("SESSION_STORE", "postgres")]).unwrap();
+    assert_eq!(
+        postgres.store,
+        StoreKind::Postgres("postgres://postgres@127.0.0.1:5432/test".into())
+    );
+    let sqlite =
+        self::config(&[("SESSION_STORE", "sqlite"), ("SQLITE_URL", "sqlite://x.db")]).unwrap();
+    assert_eq!(sqlite.store, StoreKind::Sqlite("sqlite://x.db".into()));
+    assert!(
+        self::config(&[("SESSION_SECRET", "short")])
+            .unwrap_err()
+            .contains("SESSION_SECRET")
+    );
+    assert!(
+        self::config(&[("PORT", "http")])
+            .unwrap_err()
+            .contains("PORT")
+    );
+}

@@ -1,0 +1,114 @@
+//! The demo's account routes, on real `demo` processes: `POST /sudo` and `POST /sensitive`
+//! ("sudo mode", `DEMO_FRESH_SECS`), `POST /password` on two instances, and cookie sessions
+//! revoked across instances through `SESSION_REVOCATION_STORE`.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+use support::{Demo, browser, view};
+
+async fn post(browser: &reqwest::Client, url: String) -> reqwest::Response {
+    browser.post(url).send().await.expect("request")
+}
+
+/// Without an owner the three routes answer 401; after a login `POST /sensitive` answers
+/// 200 until `DEMO_FRESH_SECS` have passed, then 403 with the session unchanged (no
+/// `Set-Cookie`), until `POST /sudo`. On a server store and on a cookie store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_asks_for_a_fresh_login_before_a_sensitive_action() {
+    for store in ["memory", "redis", "cookie"] {
+        let demo = Demo::start_with(store, &[("DEMO_FRESH_SECS", "1")]).await;
+        let base = &demo.base;
+        let browser = browser();
+        for route in ["sudo", "sensitive", "password"] {
+            let reply = post(&browser, format!("{base}/{route}")).await;
+            assert_eq!(reply.status(), StatusCode::UNAUTHORIZED, "{store} /{route}");
+        }
+        view(&browser, Method::POST, format!("{base}/login/ada")).await;
+        let fresh = post(&browser, format!("{base}/sensitive")).await;
+        assert_eq!(fresh.status(), StatusCode::OK, "{store}");
+        assert_eq!(fresh.text().await.unwrap(), r#"{"ok":true}"#);
+
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let before = view(&browser, Method::GET, format!("{base}/session")).await;
+        let stale = post(&browser, format!("{base}/sensitive")).await;
+        assert_eq!(stale.status(), StatusCode::FORBIDDEN, "{store}");
+        assert!(stale.headers().get("set-cookie").is_none(), "{store}");
+        let after = view(&browser, Method::GET, format!("{base}/session")).await;
+        assert_eq!(before, after, "{store}: the session is unchanged");
+
+        view(&browser, Method::POST, format!("{base}/sudo")).await;
+        let again = post(&browser, format!("{base}/sensitive")).await;
+        assert_eq!(again.status(), StatusCode::OK, "{store}: fresh after /sudo");
+    }
+    // The default: 300 s.
+    let demo = Demo::start("memory").await;
+    let browser = browser();
+    view(&browser, Method::POST, format!("{}/login/ada", demo.base)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let reply = post(&browser, format!("{}/sensitive", demo.base)).await;
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+/// Ada on a laptop (through one demo) and a phone (through the other): the phone changes
+/// the password, and the laptop is logged out on both instances while the phone goes on
+/// under a new id. Then the phone logs out everywhere, and a later login is not refused.
+async fn a_change_of_password_reaches_the_other_instance(store: &str, env: &[(&str, &str)]) {
+    let (one, two) = (
+        Demo::start_with(store, env).await,
+        Demo::start_with(store, env).await,
+    );
+    // A user of this run's own: other tests revoke their users in the same Redis.
+    let ada = support::unique("ada-");
+    let (laptop, phone) = (browser(), browser());
+    view(&laptop, Method::POST, format!("{}/login/{ada}", one.base)).await;
+    view(&phone, Method::POST, format!("{}/login/{ada}", two.base)).await;
+    let changed = post(&phone, format!("{}/password", two.base)).await;
+    assert_eq!(changed.status(), StatusCode::OK, "{store} {env:?}");
+    assert!(
+        changed.headers().get("set-cookie").is_some(),
+        "{store} {env:?}: a new id"
+    );
+    for demo in [&one, &two] {
+        let seen = view(&laptop, Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(seen.user, None, "{store} {env:?}: the laptop is out");
+    }
+    let seen = view(&phone, Method::GET, format!("{}/session", one.base)).await;
+    assert_eq!(seen.user.as_deref(), Some(ada.as_str()), "{store} {env:?}");
+
+    view(
+        &phone,
+        Method::POST,
+        format!("{}/logout-everywhere", one.base),
+    )
+    .await;
+    for demo in [&one, &two] {
+        let seen = view(&laptop, Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(seen.user, None, "{store} {env:?}: out everywhere");
+    }
+    view(&laptop, Method::POST, format!("{}/login/{ada}", two.base)).await;
+    let seen = view(&laptop, Method::GET, format!("{}/session", one.base)).await;
+    assert_eq!(
+        seen.user.as_deref(),
+        Some(ada.as_str()),
+        "{store} {env:?}: a later login"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_password_reaches_every_instance_through_a_shared_store() {
+    a_change_of_password_reaches_the_other_instance("redis", &[]).await;
+    a_change_of_password_reaches_the_other_instance("postgres", &[]).await;
+}
+
+/// Cookie sessions on two instances, their revocations in a shared Redis or PostgreSQL
+/// (`SESSION_REVOCATION_STORE`): what one instance revokes, the other refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_sessions_are_revoked_across_instances_through_a_shared_revocation_store() {
+    for revocations in ["redis", "postgres"] {
+        let env = [("SESSION_REVOCATION_STORE", revocations)];
+        a_change_of_password_reaches_the_other_instance("cookie", &env).await;
+        a_change_of_password_reaches_the_other_instance("signed-cookie", &env).await;
+    }
+}
