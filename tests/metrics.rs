@@ -480,6 +480,51 @@ async fn no_label_or_span_holds_a_session_id_or_a_cookie() {
     }
 }
 
+/// A server store keeps owners' revocation epochs beside the sessions: their calls are
+/// labelled `revocation_*`, are not counted as sessions, and their spans name no key (a
+/// revocation record's key is a hash of its owner, which a log must not let anyone check a
+/// guessed user id against).
+#[tokio::test]
+async fn revocation_records_are_not_counted_as_sessions_and_their_spans_name_no_key() {
+    let spans = &installed().1;
+    let mut client = Client::new(app(SessionLayer::new(MemoryStore::new(), &key())));
+    let before = spans.text().len();
+    let ((), readings) = measure(async {
+        client.post("/login/ada").await;
+        assert_eq!(client.post("/logout-everywhere").await.status, 200);
+        client.post("/login/ada").await;
+        client.get("/session").await;
+    })
+    .await;
+    let on = [("store", "memory")];
+    assert_eq!(
+        get(&readings, names::CREATES, &on),
+        2,
+        "two logins: {readings:?}"
+    );
+    assert_eq!(get(&readings, names::SAVES, &on), 0, "{readings:?}");
+    let text = &spans.text()[before..];
+    let revocation_calls: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("operation=\"revocation_"))
+        .collect();
+    assert!(
+        revocation_calls
+            .iter()
+            .any(|line| line.contains("revocation_save")),
+        "{text}"
+    );
+    assert!(
+        revocation_calls
+            .iter()
+            .any(|line| line.contains("revocation_load")),
+        "{text}"
+    );
+    for line in revocation_calls {
+        assert!(!line.contains("session="), "{line}");
+    }
+}
+
 #[test]
 fn the_readme_lists_every_metric() {
     let readme = include_str!("../README.md");

@@ -36,6 +36,7 @@ pub(crate) fn location(config: &Config) -> Option<&ObservedStore> {
 
 /// `owner`'s epoch in `store`: 0 before any revocation.
 pub(crate) async fn epoch(store: &ObservedStore, owner: &Owner) -> Result<u64, Error> {
+    let store = store.for_revocations();
     let stored = store.load(&StorageKey::of_revocation(owner)).await?;
     Ok(stored.map_or(0, |stored| stored_epoch(&stored.data)))
 }
@@ -73,7 +74,9 @@ pub(crate) async fn current(config: &Config, owner: &Owner) -> Result<u64, Error
 /// Revokes every session of `owner` stamped until now; returns the new epoch, which a
 /// session must be stamped with to stay.
 pub(crate) async fn bump(config: &Config, owner: &Owner) -> Result<u64, Error> {
-    let store = location(config).ok_or(StoreError::NoOwnerIndex)?;
+    let store = location(config)
+        .ok_or(StoreError::NoOwnerIndex)?
+        .for_revocations();
     let key = StorageKey::of_revocation(owner);
     // Long enough for every session stamped before now to have expired: none is renewed
     // once revoked, and none stays unused longer than its idle timeout (a remembered one's

@@ -66,13 +66,20 @@ impl ObservedStore {
         }
     }
 
-    /// The store of cookie sessions' revocation times: its calls are traced, timed and
+    /// The store of cookie sessions' revocation epochs: its calls are traced, timed and
     /// their errors counted (as `revocation_load`, ...), but not as sessions.
     pub(crate) fn revocations(store: Arc<dyn Store>) -> Self {
+        Self::sessions(store).for_revocations()
+    }
+
+    /// This store, for calls on revocation records (of a server store, which keeps them
+    /// beside the sessions): labelled `revocation_*`, not counted as sessions, and their
+    /// spans name no key (a revocation record's key is a hash of its owner).
+    pub(crate) fn for_revocations(&self) -> Self {
         Self {
             sessions: false,
             operations: &REVOCATION_OPERATIONS,
-            ..Self::sessions(store)
+            ..self.clone()
         }
     }
 
@@ -207,7 +214,7 @@ impl<'a, T: Outcome> StoreCall<'a, T> {
             session = Empty,
         );
         if !span.is_disabled() {
-            if let Some(key) = key {
+            if let Some(key) = key.filter(|_| store.sessions) {
                 // Hashed only for a span someone listens to.
                 span.record(
                     "session",
