@@ -20,6 +20,7 @@ mod revocation;
 mod security;
 mod semantics;
 mod sentinel_credentials;
+mod session_limits;
 mod shared_stores;
 mod sql;
 mod store_security;

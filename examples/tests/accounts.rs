@@ -112,3 +112,49 @@ async fn cookie_sessions_are_revoked_across_instances_through_a_shared_revocatio
         a_change_of_password_reaches_the_other_instance("signed-cookie", &env).await;
     }
 }
+
+/// `DEMO_MAX_SESSIONS=N`: 8 parallel logins of one user through two demos sharing a store
+/// leave exactly N live sessions, on every server store two processes can share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_logins_leave_exactly_demo_max_sessions() {
+    for store in ["redis", "postgres"] {
+        let env = [("DEMO_MAX_SESSIONS", "3")];
+        let (one, two) = (
+            Demo::start_with(store, &env).await,
+            Demo::start_with(store, &env).await,
+        );
+        let user = support::unique("ada-");
+        let browsers: Vec<_> = (0..8).map(|_| browser()).collect();
+        let mut logins = tokio::task::JoinSet::new();
+        for (n, browser) in browsers.iter().enumerate() {
+            let base = if n % 2 == 0 { &one.base } else { &two.base };
+            let (browser, url) = (browser.clone(), format!("{base}/login/{user}"));
+            logins.spawn(async move { post(&browser, url).await.status() });
+        }
+        for status in logins.join_all().await {
+            assert_eq!(status, StatusCode::OK, "{store}");
+        }
+        let mut listed = None;
+        for browser in &browsers {
+            let reply = browser
+                .get(format!("{}/sessions", one.base))
+                .send()
+                .await
+                .unwrap();
+            if reply.status() == StatusCode::OK {
+                let devices: Vec<serde_json::Value> = reply.json().await.unwrap();
+                listed = Some(devices.len());
+            }
+        }
+        assert_eq!(listed, Some(3), "{store}: exactly 3 left");
+        let in_count = {
+            let mut live = 0;
+            for browser in &browsers {
+                let seen = view(browser, Method::GET, format!("{}/session", two.base)).await;
+                live += usize::from(seen.user.is_some());
+            }
+            live
+        };
+        assert_eq!(in_count, 3, "{store}: 3 browsers still logged in");
+    }
+}

@@ -76,7 +76,7 @@ extern crate self as session;
 
 pub use ::cookie::SameSite;
 pub use accounts::{Accounts, ActiveSession};
-pub use config::SaveMode;
+pub use config::{OverLimit, SaveMode};
 pub use cookie::CookieBackend;
 pub use crypto::Key;
 #[doc(inline)]

@@ -6,7 +6,7 @@ mod store;
 use std::path::PathBuf;
 pub use store::{RevocationStore, StoreKind};
 
-use session::{Key, SessionLayer};
+use session::{Key, OverLimit, SessionLayer};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -43,6 +43,9 @@ pub struct DemoConfig {
     /// `DEMO_FRESH_SECS` (default 300): how recently the user must have logged in (or
     /// called `POST /sudo`) for `POST /sensitive`.
     pub fresh: Duration,
+    /// `DEMO_MAX_SESSIONS` (default: no limit): a login beyond so many live sessions of its
+    /// user ends the user's oldest session.
+    pub max_sessions: Option<usize>,
 }
 
 impl DemoConfig {
@@ -73,6 +76,17 @@ impl DemoConfig {
             metrics: var("DEMO_METRICS").as_deref() == Some("1"),
             remember_max_days: parse(&var, "DEMO_REMEMBER_MAX_DAYS", 90u64)?.min(400),
             fresh: Duration::from_secs(parse(&var, "DEMO_FRESH_SECS", 300u64)?),
+            max_sessions: match var("DEMO_MAX_SESSIONS") {
+                None => None,
+                Some(_) => match parse(&var, "DEMO_MAX_SESSIONS", 0usize)? {
+                    0 => {
+                        return Err(
+                            "DEMO_MAX_SESSIONS=0 lets no one log in: unset it for no limit".into(),
+                        );
+                    }
+                    max => Some(max),
+                },
+            },
         })
     }
 
@@ -84,6 +98,10 @@ impl DemoConfig {
     pub async fn layer(&self) -> Result<SessionLayer, String> {
         let layer = self.store.layer(&self.key, &self.revocations).await?;
         let remember_limit = Duration::from_secs(self.remember_max_days * 24 * 60 * 60);
+        let layer = match self.max_sessions {
+            Some(max) => layer.with_session_limit(max, OverLimit::EndOldest),
+            None => layer,
+        };
         Ok(layer
             .with_idle_timeout(self.idle)
             .with_secure(self.secure)

@@ -23,6 +23,7 @@ fn defaults_are_a_file_store_on_port_3000() {
     assert_eq!(config.remember_max_days, 90);
     assert_eq!(config.fresh, Duration::from_secs(300));
     assert_eq!(config.revocations, RevocationStore::Memory);
+    assert_eq!(config.max_sessions, None);
 }
 
 #[test]
@@ -37,6 +38,7 @@ fn every_variable_is_read_and_bad_values_are_named() {
         ("DEMO_CSRF", "1"),
         ("DEMO_METRICS", "1"),
         ("DEMO_FRESH_SECS", "5"),
+        ("DEMO_MAX_SESSIONS", "3"),
         ("SESSION_REVOCATION_STORE", "redis"),
         ("REDIS_URL", "redis://r:1"),
     ];
@@ -44,6 +46,15 @@ fn every_variable_is_read_and_bad_values_are_named() {
     assert!(config.options().csrf);
     assert!(config.metrics);
     assert_eq!(config.fresh, Duration::from_secs(5));
+    assert_eq!(config.max_sessions, Some(3));
+    for bad in ["0", "-1", "many"] {
+        assert!(
+            self::config(&[("DEMO_MAX_SESSIONS", bad)])
+                .unwrap_err()
+                .contains("DEMO_MAX_SESSIONS"),
+            "{bad}"
+        );
+    }
     assert_eq!(
         config.revocations,
         RevocationStore::Redis("redis://r:1".into())

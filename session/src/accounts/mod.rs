@@ -184,6 +184,27 @@ pub(crate) async fn revoke_all_but(
     }
 }
 
+/// Ends `owner`'s session that began first, if they have one: a record the listing would
+/// leave out (corrupt, revoked, of another owner) goes before any.
+pub(crate) async fn end_oldest(config: &Config, owner: &Owner) -> Result<(), Error> {
+    let store = server_store(config)?;
+    let revoked = epoch(store, owner).await?;
+    let began = |stored: &crate::store::StoredRecord| {
+        let record = Record::decode_vec(stored.data.clone()).ok()?;
+        (owner_of(&record).as_ref() == Some(owner) && bound(&record) >= revoked)
+            .then(|| record.created())
+    };
+    let oldest = store
+        .owned(owner)
+        .await?
+        .into_iter()
+        .min_by_key(|listed| began(&listed.record).unwrap_or(SystemTime::UNIX_EPOCH));
+    if let Some(oldest) = oldest {
+        store.delete(&oldest.key, Some(owner)).await?;
+    }
+    Ok(())
+}
+
 fn server_store(config: &Config) -> Result<&ObservedStore, Error> {
     match &config.backend {
         KeyedBackend::Server(backend) => Ok(&backend.store),

@@ -36,6 +36,27 @@ pub enum SaveMode {
     Auto,
 }
 
+/// What a login does when its owner already has as many live sessions as the layer's
+/// [session limit](crate::SessionLayer::with_session_limit) allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OverLimit {
+    /// The owner's oldest session (by when it began) ends, and the login goes on.
+    EndOldest,
+    /// The login is refused: the request is answered 409
+    /// ([`Error::TooManySessions`](crate::Error::TooManySessions)), its session not
+    /// written. A handler that calls [`persist`](crate::Session::persist) after
+    /// `bind_owner` learns it there, and can answer in its own way.
+    Refuse,
+}
+
+/// At most `max` live sessions per owner, and what a login beyond does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SessionLimit {
+    pub(crate) max: usize,
+    pub(crate) over: OverLimit,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) kind: BackendKind,
@@ -66,6 +87,8 @@ pub(crate) struct Config {
     pub(crate) refresh_interval: Option<Duration>,
     /// How recently a session's user must have authenticated for [`crate::Fresh`].
     pub(crate) freshness: Duration,
+    /// At most so many live sessions per owner (server stores).
+    pub(crate) session_limit: Option<SessionLimit>,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
     pub(crate) revocations: Option<crate::observe::ObservedStore>,
 }
@@ -102,6 +125,7 @@ impl Config {
             max_lifetime: None,
             remember_limit: None,
             freshness: FRESHNESS,
+            session_limit: None,
             refresh_interval: None,
             revocations: None,
         }

@@ -41,6 +41,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A login beyond the owner's [session limit](crate::SessionLayer::with_session_limit),
+    /// with [`OverLimit::Refuse`](crate::OverLimit::Refuse): the session was not written.
+    /// Answered with 409.
+    #[error("this user already has {max} sessions, the most allowed: log out of one first")]
+    TooManySessions {
+        /// The limit.
+        max: usize,
+    },
     /// Other requests kept changing the session while this one tried to save it.
     #[error("session was changed by other requests {attempts} times while saving it")]
     Contention {
@@ -53,19 +61,25 @@ impl Error {
     /// The response status: `statuses.store` (503 by default) for store trouble,
     /// `statuses.too_large` (413 by default) for an oversized cookie, 500 for a field that
     /// cannot be encoded (a bug in the application), 501 for a listing or revocation the
-    /// store cannot do.
+    /// store cannot do, 409 for a login over the session limit.
     pub(crate) fn status(&self, statuses: Statuses) -> StatusCode {
         match self {
             Self::Store(StoreError::NoOwnerIndex) => StatusCode::NOT_IMPLEMENTED,
             Self::Store(_) | Self::Contention { .. } => statuses.store,
             Self::SessionTooLarge { .. } => statuses.too_large,
             Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooManySessions { .. } => StatusCode::CONFLICT,
         }
     }
 
     /// Logs the error, once, and answers it with `status`.
     pub(crate) fn respond<B: From<String>>(&self, status: StatusCode) -> http::Response<B> {
-        tracing::error!(error = %ErrorChain(self), %status, "session failed");
+        if let Self::TooManySessions { .. } = self {
+            // The user's doing, not a failure.
+            tracing::info!(error = %ErrorChain(self), %status, "login refused");
+        } else {
+            tracing::error!(error = %ErrorChain(self), %status, "session failed");
+        }
         let message = match self {
             Self::Store(StoreError::NoOwnerIndex) => "sessions are not listed by owner here",
             Self::Store(_) | Self::Contention { .. } => {
@@ -73,6 +87,7 @@ impl Error {
             }
             Self::SessionTooLarge { .. } => "session too large to store in a cookie",
             Self::Encode { .. } => "session error",
+            Self::TooManySessions { .. } => "too many sessions: log out on another device first",
         };
         let mut response = http::Response::new(B::from(message.to_owned()));
         *response.status_mut() = status;

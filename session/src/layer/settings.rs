@@ -2,7 +2,7 @@
 //! mode, keys, revocation store, size limit and statuses.
 
 use super::SessionLayer;
-use crate::config::{Config, SaveMode};
+use crate::config::{Config, OverLimit, SaveMode, SessionLimit};
 use crate::cookie;
 use crate::crypto::Key;
 use crate::observe::ObservedStore;
@@ -146,6 +146,39 @@ impl SessionLayer {
     /// [`Fresh`]: crate::Fresh
     pub fn with_freshness(self, freshness: Duration) -> Self {
         self.with(|config| config.freshness = freshness.min(LONGEST))
+    }
+
+    /// At most `max` live sessions per owner: a login (a [`bind_owner`] that starts a new
+    /// session of the owner) beyond them ends the owner's oldest session
+    /// ([`OverLimit::EndOldest`]) or is refused ([`OverLimit::Refuse`]). Decided in the
+    /// store in one atomic step with the write of the new session
+    /// ([`Store::create_owned`](crate::Store::create_owned)), so that logins in parallel,
+    /// on any number of instances, never leave more than `max`. A session moving to a new
+    /// id keeps its place. Server stores only: cookie sessions are not counted (a warning
+    /// says so).
+    ///
+    /// ```
+    /// use session::{Key, MemoryStore, OverLimit, SessionLayer};
+    ///
+    /// // Three devices per user; a fourth login logs the oldest one out.
+    /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
+    ///     .with_session_limit(3, OverLimit::EndOldest);
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// # Panics
+    /// If `max` is 0: no login could ever succeed.
+    ///
+    /// [`bind_owner`]: crate::Session::bind_owner
+    pub fn with_session_limit(self, max: usize, over: OverLimit) -> Self {
+        assert!(
+            max > 0,
+            "a session limit of 0 refuses every login: give at least 1"
+        );
+        if matches!(self.config.backend, crate::backend::KeyedBackend::Cookie(_)) {
+            tracing::warn!("cookie sessions are not counted: the session limit has no effect");
+        }
+        self.with(|config| config.session_limit = Some(SessionLimit { max, over }))
     }
 
     /// A read-only request renews the idle expiry only once it would move by at least this

@@ -3,7 +3,9 @@
 use super::names;
 use crate::id::Fingerprint;
 use crate::id::{Owner, StorageKey};
-use crate::store::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use crate::store::{
+    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -107,6 +109,19 @@ impl ObservedStore {
         };
         let call = self.store.save(key, data, expires_at, expected, owner);
         StoreCall::new(self, op, Some(key), data.len(), call)
+    }
+
+    /// A create within `owner`'s session limit.
+    pub(crate) fn create_owned<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        owner: &'a Owner,
+        max: usize,
+    ) -> StoreCall<'a, CreateOutcome> {
+        let call = self.store.create_owned(key, data, expires_at, owner, max);
+        StoreCall::new(self, Op::Create, Some(key), data.len(), call)
     }
 
     pub(crate) fn touch<'a>(
@@ -307,6 +322,16 @@ impl Outcome for SaveOutcome {
                 "conflict"
             }
             SaveOutcome::Missing => "missing",
+        }
+    }
+}
+
+impl Outcome for CreateOutcome {
+    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
+        match self {
+            Self::Created(version) => SaveOutcome::Saved(*version).outcome(call),
+            Self::Taken => SaveOutcome::Conflict.outcome(call),
+            Self::Full => "full",
         }
     }
 }

@@ -10,6 +10,7 @@ mod arrival;
 mod commit;
 mod csrf;
 mod flash;
+mod limit;
 mod live;
 mod owner;
 mod phase;
@@ -193,7 +194,13 @@ impl RequestSession {
         // response future too big for the allocator's per-thread cache (over 1 KiB: a
         // slower path in glibc). The plan is lent to `carry_out`, not moved: an async fn
         // keeps a by-value argument twice (rust-lang/rust#62958).
-        Box::pin(async move { self.carry_out(&mut plan, now).await }).await
+        let done = Box::pin(async move { self.carry_out(&mut plan, now).await }).await;
+        if let Err(Error::TooManySessions { .. }) = done {
+            // A refused login: the request's session is left as it came, in the store and
+            // in the client's cookie.
+            self.lock().phase = state::Phase::Refused;
+        }
+        done
     }
 
     /// How the request's token came, and so how the response answers.

@@ -9,8 +9,9 @@ pub(crate) enum Phase {
     Open,
     /// The handler ended the session the client came with.
     Ended(Ending),
-    /// The request was refused before its handler ran (a failed CSRF check): nothing is
-    /// written, not even a refresh, and no cookie is sent.
+    /// The request was refused before its handler ran (a failed CSRF check), or its login
+    /// went over the owner's session limit: nothing is written, not even a refresh, and no
+    /// cookie is sent.
     Refused,
 }
 

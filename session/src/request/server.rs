@@ -5,6 +5,7 @@
 use super::RequestSession;
 use super::arrival::{Arrival, Live, Token};
 use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
+use super::limit;
 use super::live::{decode, live};
 use super::rotation::{begin_rotation, retire};
 use super::state::{Current, Decision, Kind, State, Stored};
@@ -14,7 +15,7 @@ use crate::builtin::owner::owner_of;
 use crate::config::Config;
 use crate::config::turns::LastSave;
 use crate::error::Error;
-use crate::id::{SessionId, StorageKey};
+use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::{self, Loaded, ObservedStore};
 use crate::record::Record;
 use crate::store::SaveOutcome;
@@ -226,10 +227,28 @@ impl RequestSession {
         };
         let expected = save.current.map(|current| current.version);
         let bytes = save.record.as_bytes();
-        let version = match store
-            .save(&key, bytes, expires_at, expected, owner.as_ref())
-            .await?
-        {
+        let limit = self.config.session_limit;
+        let outcome = match (new_session_of(save, replaced, owner.as_ref()), limit) {
+            // Boxed: once per login, and inline it would make every save's future larger.
+            (Some(owner), Some(limit)) => {
+                Box::pin(limit::create(
+                    &self.config,
+                    store,
+                    &key,
+                    bytes,
+                    expires_at,
+                    owner,
+                    limit,
+                ))
+                .await?
+            }
+            _ => {
+                store
+                    .save(&key, bytes, expires_at, expected, owner.as_ref())
+                    .await?
+            }
+        };
+        let version = match outcome {
             SaveOutcome::Saved(version) => version,
             SaveOutcome::Missing => return Ok(Attempt::Done(Written::Gone)),
             SaveOutcome::Conflict if save.current.is_none() => return Ok(Attempt::Collided),
@@ -285,6 +304,17 @@ impl RequestSession {
         }
         Ok(true)
     }
+}
+
+/// The owner of the session `save` creates, if it is a new session of theirs (a login),
+/// not one of theirs moving to a new id: what a session limit counts.
+fn new_session_of<'a>(
+    save: &Save,
+    replaced: Option<&Replaced>,
+    owner: Option<&'a Owner>,
+) -> Option<&'a Owner> {
+    let moving = replaced.is_some_and(|replaced| replaced.owner.as_ref() == owner);
+    owner.filter(|_| save.current.is_none() && !moving)
 }
 
 impl State {

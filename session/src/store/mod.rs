@@ -83,6 +83,18 @@ pub enum SaveOutcome {
     Missing,
 }
 
+/// The result of [`Store::create_owned`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a create can be refused; the outcome says whether it was"]
+pub enum CreateOutcome {
+    /// Written; the record has this version.
+    Created(Version),
+    /// Nothing written: a live record already has this id.
+    Taken,
+    /// Nothing written: the owner already has as many live sessions as allowed, or more.
+    Full,
+}
+
 /// A session store's failure. The underlying error is kept as the `source()`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -194,6 +206,36 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         Box::pin(std::future::ready(Err(StoreError::NoOwnerIndex)))
     }
 
+    /// Creates the record of a new session of `owner`, as [`save`](Store::save) with
+    /// `expected: None`, unless `owner` already has `max` live sessions or more: then it
+    /// writes nothing and answers [`CreateOutcome::Full`]. What a layer with a
+    /// [session limit](crate::SessionLayer::with_session_limit) runs on login.
+    ///
+    /// The count and the write are one atomic step against every other `create_owned` of
+    /// the owner, so that logins in parallel, on any instance, never leave more than `max`.
+    /// The default counts with [`owned`](Store::owned) and then saves: not atomic, so
+    /// parallel logins can exceed `max` on a store that does not override it.
+    fn create_owned<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        owner: &'a Owner,
+        max: usize,
+    ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
+        Box::pin(async move {
+            if self.owned(owner).await?.len() >= max {
+                return Ok(CreateOutcome::Full);
+            }
+            Ok(
+                match self.save(key, data, expires_at, None, Some(owner)).await? {
+                    SaveOutcome::Saved(version) => CreateOutcome::Created(version),
+                    SaveOutcome::Conflict | SaveOutcome::Missing => CreateOutcome::Taken,
+                },
+            )
+        })
+    }
+
     /// Removes every live record of `owner`'s sessions but the one under `except`; returns
     /// how many it removed. What "log out everywhere" runs: a store that can should do it
     /// in one round trip (or one per batch), however many sessions the owner has. The
@@ -268,6 +310,17 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         owner: &'a Owner,
     ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         (**self).owned(owner)
+    }
+
+    fn create_owned<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        owner: &'a Owner,
+        max: usize,
+    ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
+        (**self).create_owned(key, data, expires_at, owner, max)
     }
 
     fn delete_owned<'a>(

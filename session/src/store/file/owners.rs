@@ -21,6 +21,29 @@ impl Inner {
         self.dir.join(OWNERS_DIR).join(index_name(owner))
     }
 
+    /// Creates `id`'s record as `owner`'s session unless `owner` has `max` live sessions
+    /// or more (`None`: nothing was written). Under the owner's lock, taken before any
+    /// session's: creates of one owner take turns, within this process (the only one a
+    /// directory has).
+    pub(super) fn create_owned(
+        &self,
+        owner: &str,
+        id: &StorageKey,
+        data: &[u8],
+        expires_ms: u64,
+        max: usize,
+    ) -> io::Result<Option<super::SaveOutcome>> {
+        let name = index_name(owner);
+        let stripe = usize::from(name.as_bytes()[0]) % self.owner_locks.len();
+        let _owner = self.owner_locks[stripe]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.owned(owner)?.len() >= max {
+            return Ok(None);
+        }
+        self.save(id, data, expires_ms, None, Some(owner)).map(Some)
+    }
+
     /// Marks `id` as `owner`'s, if it is not yet. Called under `id`'s lock, before its file
     /// is written.
     pub(super) fn mark_owned(&self, owner: &str, id: &StorageKey) -> io::Result<()> {

@@ -3,7 +3,9 @@
 mod owners;
 mod records;
 
-use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use super::{
+    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+};
 use crate::id::Owner;
 use crate::id::StorageKey;
 use crate::time::{from_unix_ms, unix_ms};
@@ -147,6 +149,8 @@ impl MemoryStore {
         })
     }
 
+    /// Saves as [`Store::save`]; with `max`, a create of a session of `owner` only while
+    /// the owner has fewer live sessions (`None`: it had as many, nothing was written).
     fn save_now(
         &self,
         id: &StorageKey,
@@ -154,7 +158,8 @@ impl MemoryStore {
         expires: SystemTime,
         expected: Option<Version>,
         owner: Option<&str>,
-    ) -> Result<SaveOutcome, StoreError> {
+        max: Option<usize>,
+    ) -> Result<Option<SaveOutcome>, StoreError> {
         let now = unix_ms(SystemTime::now());
         if self.sweep_due(&self.inner.next_owner_sweep_ms, now) {
             self.owners().sweep(now);
@@ -169,22 +174,29 @@ impl MemoryStore {
             .filter(|record| record.expires_ms > now)
             .map(|record| record.version);
         match (expected, live) {
-            (None, Some(_)) => return Ok(SaveOutcome::Conflict),
-            (Some(_), None) => return Ok(SaveOutcome::Missing),
+            (None, Some(_)) => return Ok(Some(SaveOutcome::Conflict)),
+            (Some(_), None) => return Ok(Some(SaveOutcome::Missing)),
             (Some(expected), Some(live)) if expected.get() != live => {
-                return Ok(SaveOutcome::Conflict);
+                return Ok(Some(SaveOutcome::Conflict));
             }
             _ => {}
+        }
+        // Held from the count to the index entry: creates within a limit take turns.
+        let mut owners = owner.map(|_| self.owners());
+        if let (Some(owners), Some(owner), Some(max)) = (&owners, owner, max)
+            && owners.live(owner, now) >= max
+        {
+            return Ok(None);
         }
         let version = self.inner.versions.fetch_add(1, Ordering::Relaxed);
         records
             .put(id, version, unix_ms(expires), data)
             .map_err(StoreError::backend)?;
         // Under the shard's lock: no reader sees the record without its index entry.
-        if let Some(owner) = owner {
-            self.owners().put(owner, *id, unix_ms(expires));
+        if let (Some(owners), Some(owner)) = (&mut owners, owner) {
+            owners.put(owner, *id, unix_ms(expires));
         }
-        Ok(SaveOutcome::Saved(Version::new(version)))
+        Ok(Some(SaveOutcome::Saved(Version::new(version))))
     }
 
     fn touch_now(&self, id: &StorageKey, expires: SystemTime, owner: Option<&str>) -> bool {
@@ -256,13 +268,34 @@ impl Store for MemoryStore {
         expected: Option<Version>,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        Box::pin(std::future::ready(self.save_now(
+        let saved = self.save_now(
             id,
             data,
             expires_at,
             expected,
             owner.map(Owner::as_str),
-        )))
+            None,
+        );
+        // Never full: there is no limit.
+        Box::pin(std::future::ready(
+            saved.map(|saved| saved.unwrap_or(SaveOutcome::Conflict)),
+        ))
+    }
+
+    fn create_owned<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        owner: &'a Owner,
+        max: usize,
+    ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
+        let saved = self.save_now(id, data, expires_at, None, Some(owner.as_str()), Some(max));
+        Box::pin(std::future::ready(saved.map(|saved| match saved {
+            Some(SaveOutcome::Saved(version)) => CreateOutcome::Created(version),
+            Some(SaveOutcome::Conflict | SaveOutcome::Missing) => CreateOutcome::Taken,
+            None => CreateOutcome::Full,
+        })))
     }
 
     fn touch<'a>(

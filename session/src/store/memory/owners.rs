@@ -42,6 +42,15 @@ impl Owners {
         })
     }
 
+    /// How many keys indexed under `owner` have not expired by `now_ms`.
+    pub(super) fn live(&self, owner: &str, now_ms: u64) -> usize {
+        self.by_owner.get(owner).map_or(0, |keys| {
+            keys.values()
+                .filter(|&&expires_ms| expires_ms > now_ms)
+                .count()
+        })
+    }
+
     /// Drops every entry expired by `now_ms`, and owners left with none.
     pub(super) fn sweep(&mut self, now_ms: u64) {
         self.by_owner.retain(|_, keys| {

@@ -3,24 +3,25 @@
 mod connection;
 mod owned;
 mod scripts;
+mod value;
 
-use super::{BoxFuture, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version};
+use super::{
+    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+};
 use crate::id::Owner;
 use crate::id::StorageKey;
-use crate::time::{from_unix_ms, unix_ms};
+use crate::time::unix_ms;
 use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, acknowledged};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
-use scripts::{INDEX, SAVE, TOUCH};
+use scripts::{CREATE_OWNED, INDEX, SAVE, TOUCH};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use value::{in_shard, stored, value};
 
 /// How long a delete waits for a replica, by default.
 const DELETE_WAIT: Duration = Duration::from_secs(1);
-
-/// `version (8) | expires at, Unix ms (8)`, before the record in every value.
-const HEADER_LEN: usize = 16;
 
 /// Sessions in Redis, one key per session (`prefix` + the base64url of the
 /// [storage key](crate::store::StorageKey)), each a single string holding
@@ -62,6 +63,7 @@ pub struct RedisStore {
     delete_wait: Option<Duration>,
     save: Arc<Script>,
     touch: Arc<Script>,
+    create_owned: Arc<Script>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -165,6 +167,7 @@ impl RedisStore {
             delete_wait: Some(DELETE_WAIT),
             save: Arc::new(Script::new(&format!("{INDEX}{SAVE}"))),
             touch: Arc::new(Script::new(&format!("{INDEX}{TOUCH}"))),
+            create_owned: Arc::new(Script::new(&format!("{INDEX}{CREATE_OWNED}"))),
         }
     }
 
@@ -223,26 +226,6 @@ fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)
 }
 
-/// The record in a session's `value`, unless it is corrupt or expired by `now_ms`.
-fn stored(key: &str, mut value: Vec<u8>, now_ms: u64) -> Option<StoredRecord> {
-    if value.len() < HEADER_LEN {
-        tracing::warn!(
-            key,
-            "corrupt session value in Redis; treating it as no session"
-        );
-        return None;
-    }
-    let data = value.split_off(HEADER_LEN);
-    let version = u64::from_le_bytes(value[..8].try_into().unwrap_or_default());
-    let expires_ms = u64::from_le_bytes(value[8..].try_into().unwrap_or_default());
-    // Redis evicts on its own clock; this is the app's, as for every other store.
-    (expires_ms > now_ms).then(|| StoredRecord {
-        data,
-        version: Version::new(version),
-        expires_at: from_unix_ms(expires_ms),
-    })
-}
-
 impl Store for RedisStore {
     fn name(&self) -> &'static str {
         "redis"
@@ -273,11 +256,7 @@ impl Store for RedisStore {
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
-            let version = crate::crypto::random::u64().to_le_bytes();
-            let mut value = Vec::with_capacity(HEADER_LEN + data.len());
-            value.extend_from_slice(&version);
-            value.extend_from_slice(&unix_ms(expires_at).to_le_bytes());
-            value.extend_from_slice(data);
+            let (version, value) = value(expires_at, data);
             let expected = expected
                 .map(|v| v.get().to_le_bytes().to_vec())
                 .unwrap_or_default();
@@ -290,11 +269,7 @@ impl Store for RedisStore {
                 .arg(value)
                 .arg(ttl_ms);
             if let Some(owner) = owner {
-                if id.shard() != owner.shard() {
-                    return Err(StoreError::backend(
-                        "a session with an owner must have an id in its owner's shard",
-                    ));
-                }
+                in_shard(id, owner)?;
                 invocation
                     .key(self.owner_key(owner))
                     .arg(id.to_base64())
@@ -307,7 +282,7 @@ impl Store for RedisStore {
                 .await
                 .map_err(backend)?;
             Ok(match outcome {
-                1 => SaveOutcome::Saved(Version::new(u64::from_le_bytes(version))),
+                1 => SaveOutcome::Saved(version),
                 -1 => SaveOutcome::Missing,
                 _ => SaveOutcome::Conflict,
             })
@@ -389,5 +364,16 @@ impl Store for RedisStore {
         except: Option<&'a StorageKey>,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(owned::delete_owned(self, owner, except))
+    }
+
+    fn create_owned<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        owner: &'a Owner,
+        max: usize,
+    ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
+        Box::pin(owned::create_owned(self, id, data, expires_at, owner, max))
     }
 }

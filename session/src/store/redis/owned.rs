@@ -2,9 +2,11 @@
 
 use super::connection::Active;
 use super::connection::acknowledged;
-use super::{RedisStore, backend, stored};
+use super::value::{in_shard, stored, value};
+use super::{RedisStore, backend};
 use crate::id::Owner;
 use crate::id::StorageKey;
+use crate::store::CreateOutcome;
 use crate::store::{OwnedRecord, StoreError};
 use crate::time::unix_ms;
 use redis::Value;
@@ -103,4 +105,40 @@ pub(super) async fn delete_owned(
             _ => 0,
         })
         .sum())
+}
+
+/// Creates `id`'s record as a session of `owner`, unless the owner's index holds `max` live
+/// sessions or more: one script on the owner's slot, which counts and writes in one step.
+pub(super) async fn create_owned(
+    store: &RedisStore,
+    id: &StorageKey,
+    data: &[u8],
+    expires_at: SystemTime,
+    owner: &Owner,
+    max: usize,
+) -> Result<CreateOutcome, StoreError> {
+    in_shard(id, owner)?;
+    let (version, value) = value(expires_at, data);
+    let now_ms = unix_ms(SystemTime::now());
+    let ttl_ms = unix_ms(expires_at).saturating_sub(now_ms).max(1);
+    let mut invocation = store.create_owned.prepare_invoke();
+    invocation
+        .key(store.key(id))
+        .key(store.owner_key(owner))
+        .arg(value)
+        .arg(ttl_ms)
+        .arg(id.to_base64())
+        .arg(unix_ms(expires_at))
+        .arg(now_ms)
+        .arg(max);
+    let mut connection = store.connection().await?;
+    let outcome: i64 = invocation
+        .invoke_async(&mut connection)
+        .await
+        .map_err(backend)?;
+    Ok(match outcome {
+        1 => CreateOutcome::Created(version),
+        -2 => CreateOutcome::Full,
+        _ => CreateOutcome::Taken,
+    })
 }

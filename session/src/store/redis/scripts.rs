@@ -18,6 +18,19 @@ if KEYS[2] then index(KEYS[2], ARGV[4], ARGV[5], ARGV[6]) end
 return 1
 ";
 
+/// A create within an owner's session limit, in one round trip to the owner's slot:
+/// `KEYS[1]` the session, `KEYS[2]` the owner's index; `ARGV[1]` the value, `ARGV[2]`
+/// milliseconds to live, `ARGV[3]` the session in the index, `ARGV[4]` its expiry and
+/// `ARGV[5]` now (Unix ms), `ARGV[6]` the limit. Returns 1 created, 0 taken (a live
+/// session has this id), -2 full (the owner has the limit's live sessions or more).
+pub(super) const CREATE_OWNED: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[5], '+inf') >= tonumber(ARGV[6]) then return -2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+index(KEYS[2], ARGV[3], ARGV[4], ARGV[5])
+return 1
+";
+
 /// A new expiry for a live session, in the value and as its TTL. `ARGV[1]`: expires at,
 /// Unix ms, as the value's 8 bytes; `ARGV[2]`: the same as a number. With an owner,
 /// `KEYS[2]` is the owner's index, `ARGV[3]` the session in it and `ARGV[4]` now. Returns

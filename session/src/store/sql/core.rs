@@ -4,14 +4,16 @@
 use super::backend;
 use super::queries::{Dialect, Queries};
 use super::rows::{RowsAffected, owned_record, stored_record};
+use super::statement::{first_version, ms, sql, within};
+use super::sweep::SweepSchedule;
 use super::table::Table;
 use crate::chain::ErrorChain;
 use crate::id::Owner;
-use crate::store::{OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord, Version};
-use crate::time::unix_ms;
+use crate::store::{
+    CreateOutcome, OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord, Version,
+};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// How long a store operation may take by default: a database behind a network partition
@@ -44,72 +46,6 @@ impl<DB: Database> Clone for SqlCore<DB> {
             sweep: Arc::clone(&self.sweep),
         }
     }
-}
-
-/// When the next sweep of expired rows is due (Unix ms), and the interval (0: never).
-#[derive(Debug)]
-struct SweepSchedule {
-    interval_ms: AtomicU64,
-    next_ms: AtomicU64,
-}
-
-impl SweepSchedule {
-    fn every(interval: Duration) -> Self {
-        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
-        Self {
-            interval_ms: AtomicU64::new(interval_ms),
-            next_ms: AtomicU64::new(unix_ms(SystemTime::now()).saturating_add(interval_ms)),
-        }
-    }
-
-    /// Whether a sweep is due `now`; if it is, the next one is scheduled an interval later.
-    fn due(&self, now: u64) -> bool {
-        let interval = self.interval_ms.load(Ordering::Relaxed);
-        let next = self.next_ms.load(Ordering::Relaxed);
-        interval != 0
-            && now >= next
-            && self
-                .next_ms
-                .compare_exchange(
-                    next,
-                    now.saturating_add(interval),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-    }
-}
-
-/// Milliseconds since the Unix epoch as SQL's signed 64-bit integer.
-fn ms(time: SystemTime) -> i64 {
-    i64::try_from(unix_ms(time)).unwrap_or(i64::MAX)
-}
-
-/// A first version for a new row: random, so a recreated id never reuses an old one, and
-/// far below `i64::MAX` so that `version + 1` never overflows.
-fn first_version() -> i64 {
-    i64::from_le_bytes(crate::crypto::random::u64().to_le_bytes()) & (i64::MAX >> 2)
-}
-
-/// `statement` as sqlx takes it: every statement is built by [`Queries`] from a checked
-/// table name, never from input.
-fn sql(statement: &Arc<str>) -> sqlx::AssertSqlSafe<Arc<str>> {
-    sqlx::AssertSqlSafe(Arc::clone(statement))
-}
-
-/// Runs `operation`, failing it once `limit` has passed.
-async fn within<T>(
-    limit: Duration,
-    operation: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    tokio::time::timeout(limit, operation)
-        .await
-        .unwrap_or_else(|_| {
-            Err(StoreError::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the database did not answer in time",
-            )))
-        })
 }
 
 impl<DB: Database> SqlCore<DB> {
@@ -245,8 +181,14 @@ where
         if created != 1 {
             return Ok(SaveOutcome::Conflict);
         }
-        // The owner's expired rows leave with each new session of theirs: the index of an
-        // owner holds their live sessions and those that expired since their last login.
+        self.after_create(owner, now).await?;
+        Ok(SaveOutcome::Saved(Version::new(version.unsigned_abs())))
+    }
+
+    /// What follows a create: the owner's expired rows leave with each new session of
+    /// theirs (the index of an owner holds their live sessions and those that expired since
+    /// their last login), and the rest in a batch once per sweep interval.
+    async fn after_create(&self, owner: Option<&Owner>, now: i64) -> Result<(), StoreError> {
         if let Some(owner) = owner {
             sqlx::query(sql(&self.queries.drop_expired_of_owner))
                 .bind(owner.as_str())
@@ -255,13 +197,66 @@ where
                 .await
                 .map_err(backend)?;
         }
-        // The rest leave in a batch once per sweep interval, paid by one create.
         if self.sweep.due(now.unsigned_abs())
             && let Err(error) = self.sweep_batch().await
         {
             tracing::warn!(error = %ErrorChain(&error), "sweeping expired sessions failed");
         }
-        Ok(SaveOutcome::Saved(Version::new(version.unsigned_abs())))
+        Ok(())
+    }
+
+    /// Creates `key`'s row as a session of `owner` while the owner has fewer than `max`
+    /// live ones: the count and the insert are one statement, after the owner's lock.
+    pub(super) async fn create_owned(
+        &self,
+        key: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        owner: &Owner,
+        max: usize,
+    ) -> Result<CreateOutcome, StoreError> {
+        within(self.timeout, async {
+            let now = ms(SystemTime::now());
+            let version = first_version();
+            let mut transaction = self.pool.begin().await.map_err(backend)?;
+            if let Some(lock) = &self.queries.owner_lock {
+                sqlx::query(sql(lock))
+                    .bind(owner.as_str())
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(backend)?;
+            }
+            let created = sqlx::query(sql(&self.queries.create_within))
+                .bind(key.as_bytes().as_slice())
+                .bind(data)
+                .bind(version)
+                .bind(ms(expires_at))
+                .bind(now)
+                .bind(owner.as_str())
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?
+                .rows();
+            transaction.commit().await.map_err(backend)?;
+            if created == 1 {
+                self.after_create(Some(owner), now).await?;
+                return Ok(CreateOutcome::Created(Version::new(version.unsigned_abs())));
+            }
+            // Nothing written: a live row with this id (a collision), or the owner is full.
+            let live = sqlx::query(sql(&self.queries.exists))
+                .bind(key.as_bytes().as_slice())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(if live.is_some() {
+                CreateOutcome::Taken
+            } else {
+                CreateOutcome::Full
+            })
+        })
+        .await
     }
 
     async fn replace(

@@ -5,6 +5,8 @@
 mod core;
 mod queries;
 mod rows;
+mod statement;
+mod sweep;
 mod table;
 
 #[cfg(feature = "postgres")]
@@ -83,6 +85,20 @@ macro_rules! delegate_store {
                 Result<Vec<$crate::store::OwnedRecord>, $crate::store::StoreError>,
             > {
                 Box::pin(self.core.owned(owner))
+            }
+
+            fn create_owned<'a>(
+                &'a self,
+                key: &'a $crate::store::StorageKey,
+                data: &'a [u8],
+                expires_at: std::time::SystemTime,
+                owner: &'a $crate::id::Owner,
+                max: usize,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::CreateOutcome, $crate::store::StoreError>,
+            > {
+                Box::pin(self.core.create_owned(key, data, expires_at, owner, max))
             }
 
             fn delete_owned<'a>(

@@ -26,6 +26,11 @@ pub(crate) struct Queries {
     pub(crate) delete: Arc<str>,
     /// An owner's live sessions.
     pub(crate) owned: Arc<str>,
+    /// A create of a session of an owner (`?6`) while they have fewer than `?7` live ones.
+    pub(crate) create_within: Arc<str>,
+    /// Run first in the transaction of `create_within`: creates of one owner take turns
+    /// (PostgreSQL; SQLite runs one write at a time anyway).
+    pub(crate) owner_lock: Option<Arc<str>>,
     /// An owner's live sessions but one, removed.
     pub(crate) delete_owned: Arc<str>,
     /// Run after a session with an owner is created: that owner's expired rows leave.
@@ -72,6 +77,26 @@ impl Queries {
                 p(5)
             )
             .into(),
+            create_within: format!(
+                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) \
+                 SELECT {}, {}, {}, {}, {} \
+                 WHERE (SELECT count(*) FROM {t} WHERE owner = {} AND expires_at > {}) < {} \
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
+                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(6),
+                p(6),
+                p(5),
+                p(7),
+                p(5)
+            )
+            .into(),
+            // Two 32-bit keys: a space apart from the migration's one 64-bit key.
+            owner_lock: (dialect == Dialect::Postgres)
+                .then(|| "SELECT pg_advisory_xact_lock(1397049165, hashtext($1))".into()),
             update: format!(
                 "UPDATE {t} SET data = {}, version = version + 1, expires_at = {} \
                  WHERE id = {} AND version = {} AND expires_at > {} RETURNING version",
