@@ -17,6 +17,7 @@ mod owners;
 mod redis;
 mod redis_deployments;
 mod revocation;
+mod rotation;
 mod security;
 mod semantics;
 mod sentinel_credentials;

@@ -158,3 +158,61 @@ async fn parallel_logins_leave_exactly_demo_max_sessions() {
         assert_eq!(in_count, 3, "{store}: 3 browsers still logged in");
     }
 }
+
+/// `SESSION_ROTATE_SECS=1`, `SESSION_ROTATE_GRACE_MS=500`: after a second the session moves
+/// to a new id (a new `Set-Cookie`, the visits kept); the old id still works for half a
+/// second, and sent after that it ends the session under both ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_rotates_ids_and_ends_a_session_whose_old_id_is_replayed() {
+    let env = [
+        ("SESSION_ROTATE_SECS", "1"),
+        ("SESSION_ROTATE_GRACE_MS", "500"),
+    ];
+    let demo = Demo::start_with("memory", &env).await;
+    let visit = |cookie: Option<String>| {
+        let url = format!("{}/visit", demo.base);
+        async move {
+            let client = reqwest::Client::new();
+            let mut request = client.post(url);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let reply = request.send().await.unwrap();
+            let renewed = reply.headers().get("set-cookie").map(|value| {
+                value
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            });
+            let seen: session_examples::View = reply.json().await.unwrap();
+            (seen.visits, renewed)
+        }
+    };
+    let (_, first) = visit(None).await;
+    let first = first.expect("a cookie");
+    assert_eq!(visit(Some(first.clone())).await, (2, None));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (visits, second) = visit(Some(first.clone())).await;
+    let second = second.expect("a new id after a second");
+    assert_eq!(visits, 3);
+    let (visits, handed) = visit(Some(first.clone())).await;
+    assert_eq!(
+        (visits, handed.as_deref()),
+        (4, Some(second.as_str())),
+        "within the grace"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        visit(Some(first)).await.0,
+        1,
+        "the replayed id gets a fresh session"
+    );
+    assert_eq!(
+        visit(Some(second)).await.0,
+        1,
+        "and the current id is ended too"
+    );
+}

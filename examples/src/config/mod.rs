@@ -46,6 +46,12 @@ pub struct DemoConfig {
     /// `DEMO_MAX_SESSIONS` (default: no limit): a login beyond so many live sessions of its
     /// user ends the user's oldest session.
     pub max_sessions: Option<usize>,
+    /// `SESSION_ROTATE_SECS` (default: off): a session whose id is older moves to a new id
+    /// on its next request.
+    pub rotate: Option<Duration>,
+    /// `SESSION_ROTATE_GRACE_MS` (default 10000): how long the old id still leads to the
+    /// session; sent after that, it ends the session under every id.
+    pub rotate_grace: Duration,
 }
 
 impl DemoConfig {
@@ -76,6 +82,15 @@ impl DemoConfig {
             metrics: var("DEMO_METRICS").as_deref() == Some("1"),
             remember_max_days: parse(&var, "DEMO_REMEMBER_MAX_DAYS", 90u64)?.min(400),
             fresh: Duration::from_secs(parse(&var, "DEMO_FRESH_SECS", 300u64)?),
+            rotate: match var("SESSION_ROTATE_SECS") {
+                None => None,
+                Some(_) => Some(Duration::from_secs(parse(
+                    &var,
+                    "SESSION_ROTATE_SECS",
+                    0u64,
+                )?)),
+            },
+            rotate_grace: Duration::from_millis(parse(&var, "SESSION_ROTATE_GRACE_MS", 10_000u64)?),
             max_sessions: match var("DEMO_MAX_SESSIONS") {
                 None => None,
                 Some(_) => match parse(&var, "DEMO_MAX_SESSIONS", 0usize)? {
@@ -102,11 +117,16 @@ impl DemoConfig {
             Some(max) => layer.with_session_limit(max, OverLimit::EndOldest),
             None => layer,
         };
+        let layer = match self.rotate {
+            Some(interval) => layer.with_rotation_interval(interval),
+            None => layer,
+        };
         Ok(layer
             .with_idle_timeout(self.idle)
             .with_secure(self.secure)
             .with_remember_limit(remember_limit)
-            .with_freshness(self.fresh))
+            .with_freshness(self.fresh)
+            .with_rotation_grace(self.rotate_grace))
     }
 
     /// The demo's options this configuration turns on.

@@ -24,6 +24,8 @@ fn defaults_are_a_file_store_on_port_3000() {
     assert_eq!(config.fresh, Duration::from_secs(300));
     assert_eq!(config.revocations, RevocationStore::Memory);
     assert_eq!(config.max_sessions, None);
+    assert_eq!(config.rotate, None);
+    assert_eq!(config.rotate_grace, Duration::from_secs(10));
 }
 
 #[test]
@@ -39,6 +41,8 @@ fn every_variable_is_read_and_bad_values_are_named() {
         ("DEMO_METRICS", "1"),
         ("DEMO_FRESH_SECS", "5"),
         ("DEMO_MAX_SESSIONS", "3"),
+        ("SESSION_ROTATE_SECS", "900"),
+        ("SESSION_ROTATE_GRACE_MS", "2500"),
         ("SESSION_REVOCATION_STORE", "redis"),
         ("REDIS_URL", "redis://r:1"),
     ];
@@ -47,6 +51,13 @@ fn every_variable_is_read_and_bad_values_are_named() {
     assert!(config.metrics);
     assert_eq!(config.fresh, Duration::from_secs(5));
     assert_eq!(config.max_sessions, Some(3));
+    assert_eq!(config.rotate, Some(Duration::from_secs(900)));
+    assert_eq!(config.rotate_grace, Duration::from_millis(2500));
+    assert!(
+        self::config(&[("SESSION_ROTATE_SECS", "often")])
+            .unwrap_err()
+            .contains("SESSION_ROTATE_SECS")
+    );
     for bad in ["0", "-1", "many"] {
         assert!(
             self::config(&[("DEMO_MAX_SESSIONS", bad)])

@@ -1,16 +1,17 @@
 //! The session structs the crate keeps in every record beside the user's (lifetime, owner,
-//! CSRF secret, flash): written by hand rather than derived, under `~` keys no user field
-//! can have, and read back as their defaults when missing or unreadable.
+//! CSRF secret, flash, id age): written by hand rather than derived, under `~` keys no user
+//! field can have, and read back as their defaults when missing or unreadable.
 //!
 //! One file a struct: `lifetime.rs` ("remember me"), `owner.rs` (the user a session is
 //! bound to), `csrf.rs` (the secret of CSRF tokens), `flash.rs` (a message for the next
-//! request). Their record keys are all declared here, in [`keys`], so that one test checks
-//! how they sort.
+//! request), `rotation.rs` (when the session's id was issued). Their record keys are all
+//! declared here, in [`keys`], so that one test checks how they sort.
 
 pub(crate) mod csrf;
 pub(crate) mod flash;
 pub(crate) mod lifetime;
 pub(crate) mod owner;
+pub(crate) mod rotation;
 
 use crate::record::Record;
 use serde::de::DeserializeOwned;
@@ -29,6 +30,8 @@ pub(crate) mod keys {
     /// The revocation epoch [`Ownership`](super::owner::Ownership) was bound at. Named for
     /// the bind time in µs it was before epochs; the epochs carry on from those times.
     pub(crate) const BOUND: &str = "~session.bound_us";
+    /// When [`IdIssued`](super::rotation::IdIssued)'s id was issued.
+    pub(crate) const ISSUED: &str = "~session.issued_us";
     /// [`Ownership`](super::owner::Ownership)'s owner.
     pub(crate) const OWNER: &str = "~session.owner";
     /// How long [`Lifetime`](super::lifetime::Lifetime) remembers: the very last key, which
@@ -37,7 +40,7 @@ pub(crate) mod keys {
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 6] = [AUTHENTICATED, BOUND, CSRF, FLASH, OWNER, REMEMBER];
+    pub(crate) const ALL: [&str; 7] = [AUTHENTICATED, BOUND, CSRF, FLASH, ISSUED, OWNER, REMEMBER];
 }
 
 /// The value under built-in `key`, or the default when it is missing or unreadable.

@@ -19,6 +19,8 @@ use std::time::{Duration, SystemTime};
 const REMEMBER_LIMIT: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 /// How recently a user must have authenticated for [`crate::Fresh`] by default: 5 minutes.
 const FRESHNESS: Duration = Duration::from_secs(5 * 60);
+/// How long a periodically retired id still leads to its session by default: 10 s.
+const ROTATION_GRACE: Duration = Duration::from_secs(10);
 use turns::Turns;
 
 /// When a request's session is written back to the store.
@@ -89,6 +91,10 @@ pub(crate) struct Config {
     pub(crate) freshness: Duration,
     /// At most so many live sessions per owner (server stores).
     pub(crate) session_limit: Option<SessionLimit>,
+    /// A session whose id is older moves to a new id on its next request.
+    pub(crate) rotation_interval: Option<Duration>,
+    /// How long a periodically retired id still leads to its session.
+    pub(crate) rotation_grace: Duration,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
     pub(crate) revocations: Option<crate::observe::ObservedStore>,
 }
@@ -126,6 +132,8 @@ impl Config {
             remember_limit: None,
             freshness: FRESHNESS,
             session_limit: None,
+            rotation_interval: None,
+            rotation_grace: ROTATION_GRACE,
             refresh_interval: None,
             revocations: None,
         }

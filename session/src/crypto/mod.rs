@@ -35,6 +35,10 @@ pub(crate) enum Label {
     Fingerprint,
     /// The key of an owner's revocation time.
     Revocation,
+    /// The key of the record a periodically retired id leaves.
+    RetiredKey,
+    /// The XChaCha20-Poly1305 key, from a retired id, that seals its successor.
+    RetiredSeal,
     /// The tag of a flash message's type.
     FlashType,
 }
@@ -42,7 +46,7 @@ pub(crate) enum Label {
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 11] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -51,6 +55,8 @@ impl Label {
         Self::OwnerIndex,
         Self::Fingerprint,
         Self::Revocation,
+        Self::RetiredKey,
+        Self::RetiredSeal,
         Self::FlashType,
     ];
 
@@ -65,6 +71,8 @@ impl Label {
             Self::OwnerIndex => "session/owner-index/v1",
             Self::Fingerprint => "session/fingerprint/v1",
             Self::Revocation => "session/revocation/v1",
+            Self::RetiredKey => "session/retired-key/v1",
+            Self::RetiredSeal => "session/retired-xchacha20poly1305/v1",
             Self::FlashType => "session/flash-type/v1",
         }
     }

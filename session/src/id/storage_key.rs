@@ -61,6 +61,16 @@ impl StorageKey {
         Self(bytes)
     }
 
+    /// The key of the record that `id`, retired by a periodic rotation, leaves: a tagged
+    /// hash of the id, in its shard, which no session's key (a plain hash) can equal.
+    pub(crate) fn of_retired(id: &SessionId) -> Self {
+        let digest = tagged_sha256(Label::RetiredKey, id.as_bytes());
+        let mut bytes = [0; Self::LEN];
+        bytes[..2].copy_from_slice(&id.shard());
+        bytes[2..].copy_from_slice(&digest[..Self::LEN - 2]);
+        Self(bytes)
+    }
+
     /// A random key, for testing a store: the keys the layer gives a store are made from
     /// session ids, never at random.
     #[cfg(feature = "test-util")]

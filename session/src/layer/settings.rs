@@ -181,6 +181,41 @@ impl SessionLayer {
         self.with(|config| config.session_limit = Some(SessionLimit { max, over }))
     }
 
+    /// Moves a session to a new id, its data kept, on its first request once its id is
+    /// older than `interval` (default: never): a stolen id is good for at most that long
+    /// plus the [grace window](Self::with_rotation_grace), while its user keeps using the
+    /// session. Durations past 100 years count as 100 years.
+    ///
+    /// With a server store the old id stays valid for the grace window, for requests in
+    /// flight when it moved; one that comes later is a replay (a copy of the id exists),
+    /// and ends the session under every id it had: the thief's copy and the user's session
+    /// both, the user logging in again (the refresh-token reuse rule). The `session_replays_total`
+    /// metric counts them. A cookie store moves its sessions to new ids too, but cannot tell
+    /// a replay: the old cookie opens until it expires.
+    ///
+    /// A login ([`bind_owner`](crate::Session::bind_owner), `cycle_id()`) issues a new id as
+    /// before, with no grace: the old id of a login must stop at once.
+    ///
+    /// ```
+    /// use session::{Key, MemoryStore, SessionLayer};
+    /// use std::time::Duration;
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
+    ///     .with_rotation_interval(Duration::from_secs(15 * 60))
+    ///     .with_rotation_grace(Duration::from_secs(10));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_rotation_interval(self, interval: Duration) -> Self {
+        self.with(|config| config.rotation_interval = Some(interval.min(LONGEST)))
+    }
+
+    /// How long an id a periodic rotation retired still leads to its session (default
+    /// 10 s): long enough for the requests in flight when it moved, short enough that a
+    /// copy sent later is caught. See [`with_rotation_interval`](Self::with_rotation_interval).
+    pub fn with_rotation_grace(self, grace: Duration) -> Self {
+        self.with(|config| config.rotation_grace = grace.min(LONGEST))
+    }
+
     /// A read-only request renews the idle expiry only once it would move by at least this
     /// much, so that reads do not write to the store every time (default: a quarter of the
     /// idle timeout, at most a minute).

@@ -31,6 +31,9 @@ pub mod names {
     pub const TOUCHES: &str = "session_touches_total";
     /// Counter: sessions moved to a new id, by `store`.
     pub const ROTATIONS: &str = "session_rotations_total";
+    /// Counter: ids retired by a periodic rotation and sent again after the grace window
+    /// (a copy of the id exists: the session was ended under every id), by `store`.
+    pub const REPLAYS: &str = "session_replays_total";
     /// Counter: records deleted, by `store`.
     pub const DELETES: &str = "session_deletes_total";
     /// Counter: saves that found another version stored, by `store`.
@@ -51,7 +54,8 @@ pub mod names {
     /// limit, by `store`.
     pub const TOO_LARGE: &str = "session_too_large_total";
     /// Histogram: how long store calls take, in seconds, by `store` and `operation`
-    /// (`load`, `save`, `touch`, `delete`, `owned`).
+    /// (`load`, `save`, `touch`, `delete`, `owned`, `delete_owned`, and for revocation
+    /// records `revocation_load`, `revocation_save`).
     pub const STORE_CALL_SECONDS: &str = "session_store_call_duration_seconds";
     /// Histogram: the size of records saved, in bytes, by `store`.
     pub const RECORD_BYTES: &str = "session_record_size_bytes";
@@ -65,6 +69,7 @@ pub mod names {
         SAVES,
         TOUCHES,
         ROTATIONS,
+        REPLAYS,
         DELETES,
         CONFLICTS,
         RETRIES,

@@ -3,9 +3,11 @@
 
 use super::RequestSession;
 use super::state::{Current, Kind, Stored};
+use crate::builtin::rotation::issued;
 use crate::id::{SessionId, StorageKey};
 use crate::record::Record;
 use crate::store::Version;
+use crate::time::unix_us;
 use crate::transport::Via;
 use std::time::SystemTime;
 
@@ -89,6 +91,12 @@ impl RequestSession {
                 }
             }
             _ => {}
+        }
+        if let Some(interval) = self.config.rotation_interval
+            && is_live
+            && now.duration_since(issued(&state.base)).unwrap_or_default() >= interval
+        {
+            state.rotate_periodically(unix_us(now));
         }
     }
 }

@@ -39,6 +39,8 @@ pub(super) struct Save {
     /// of `followers`).
     pub(super) record: Record,
     pub(super) rotate: bool,
+    /// The old id is retired with a grace window ([`super::retired`]), not deleted.
+    pub(super) grace: bool,
     /// `record` was rebuilt on another request's record (a lost race, or a rotation), or
     /// holds other requests' changes.
     pub(super) rebased: bool,
@@ -80,6 +82,8 @@ pub(super) enum Attempt {
     Lost { id: SessionId, key: StorageKey },
     /// A new random id collided with a live one: draw another.
     Collided,
+    /// The record is gone, and a periodic rotation may have retired its id: follow it.
+    Retired(SessionId),
 }
 
 impl Save {

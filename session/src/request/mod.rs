@@ -12,14 +12,17 @@ mod csrf;
 mod flash;
 mod limit;
 mod live;
+mod load;
 mod owner;
 mod phase;
+mod retired;
 mod rotation;
 mod seal;
 mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+mod token_out;
 mod turn;
 #[cfg(test)]
 pub(crate) use tests::ALLOCATOR_CACHE_MAX;
@@ -35,11 +38,12 @@ use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderName, HeaderValue};
 #[cfg(feature = "test-util")]
 pub(crate) use state::Phase;
-use state::{CookieOut, Kind, State};
 pub(crate) use state::{Decision, Ending};
+use state::{Kind, State};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
+use token_out::CookieOut;
 
 pub(crate) struct RequestSession {
     pub(crate) config: Arc<Config>,
@@ -136,7 +140,16 @@ impl RequestSession {
     }
 
     pub(crate) fn cycle_id(&self) {
-        self.lock().cycle_id();
+        self.cycle(&mut self.lock());
+    }
+
+    /// `state`'s move to a new id at the commit; with a rotation interval, the new id's
+    /// issue time with it, which the interval counts from.
+    fn cycle(&self, state: &mut State) {
+        state.cycle_id();
+        if self.config.rotation_interval.is_some() && state.rotate {
+            state.mark_issued(crate::time::unix_us(SystemTime::now()));
+        }
     }
 
     pub(crate) fn is_new(&self) -> bool {

@@ -44,7 +44,7 @@ impl RequestSession {
         state.save_requested = true;
         // A new id: against session fixation, and because a stored id's owner never
         // changes (its key is in its owner's shard).
-        state.cycle_id();
+        self.cycle(&mut state);
     }
 
     /// Stamps a session bound in this request with its owner's revocation epoch, read now:
@@ -150,7 +150,7 @@ impl RequestSession {
     /// after a change of password, whoever had a copy of its id has nothing.
     pub(crate) async fn credentials_changed(&self) -> Result<(), Error> {
         if self.revoke_others().await? {
-            self.lock().cycle_id();
+            self.cycle(&mut self.lock());
         }
         Ok(())
     }

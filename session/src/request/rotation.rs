@@ -3,13 +3,15 @@
 
 use super::commit::{Replaced, Rotation, Save};
 use super::live::decode;
+use super::retired::{Followed, Late, follow, retirement};
 use super::state::Current;
 use crate::accounts::revocations::revoked_in;
 use crate::builtin::owner::owner_of;
 use crate::error::Error;
-use crate::id::{Owner, StorageKey};
+use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::ObservedStore;
 use crate::typed::Dirty;
+use std::time::SystemTime;
 
 /// Begins the move of `save` to a new id, if it asked for one and has an id to leave:
 /// rebases it on the old record as it is now.
@@ -36,7 +38,7 @@ async fn rebase_on_old(
     dirty: &Dirty,
 ) -> Result<Rotation, Error> {
     let Some((now_stored, _)) = store.load(&old.key).await?.and_then(decode) else {
-        return Ok(Rotation::Gone);
+        return successor_or_gone(store, old, save, dirty).await;
     };
     save.rebase_on(&now_stored, None, dirty)?;
     Ok(Rotation::Replacing(Box::new(Replaced {
@@ -45,20 +47,67 @@ async fn rebase_on_old(
     })))
 }
 
+/// A periodic rotation whose old record is gone: another request moved the session to a
+/// new id first. Within the grace window this save goes to that new id, not moving it
+/// again; else the session is gone.
+async fn successor_or_gone(
+    store: &ObservedStore,
+    old: Current,
+    save: &mut Save,
+    dirty: &Dirty,
+) -> Result<Rotation, Error> {
+    if !save.grace {
+        return Ok(Rotation::Gone);
+    }
+    let Followed::Successor { id, key, stored } = follow(store, old.id, Late::Gone).await? else {
+        return Ok(Rotation::Gone);
+    };
+    let Some((stored, version)) = decode(stored) else {
+        return Ok(Rotation::Gone);
+    };
+    save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
+    save.rotate = false;
+    save.grace = false;
+    Ok(Rotation::None)
+}
+
+/// What a periodic rotation leaves under the retired id ([`super::retired`]): a record
+/// that leads to the new id until `grace_until`, kept until `kept_until`.
+pub(super) struct Retiring {
+    pub(super) grace_until: SystemTime,
+    pub(super) kept_until: SystemTime,
+}
+
 /// Deletes the `replaced` record once its successor (`new`, of `owner`, stamped with
-/// revocation epoch `bound`) is saved: only if this request is the one that kills the old id, so that a
-/// logout (or a revocation) that won the race stays one. If the old one was gone, the new
-/// one is deleted too, and `false` says so. The new record is written first, so that at
-/// every moment a listing of the owner's sessions finds the old one or the new one; and a
-/// revocation of the owner recorded meanwhile (log out everywhere, whose listing came too
-/// early to see the new record) is looked up after it, and deletes the new one too.
+/// revocation epoch `bound`) is saved: only if this request is the one that kills the old
+/// id, so that a logout (or a revocation) that won the race stays one. If the old one was
+/// gone, the new one is deleted too, and `false` says so. The new record is written first,
+/// so that at every moment a listing of the owner's sessions finds the old one or the new
+/// one; and a revocation of the owner recorded meanwhile (log out everywhere, whose listing
+/// came too early to see the new record) is looked up after it, and deletes the new one
+/// too. A periodic rotation (`retiring`) leaves its record under the old id before the old
+/// record goes, so that a request in flight with the old id always finds one or the other.
 pub(super) async fn retire(
     store: &ObservedStore,
     replaced: &Replaced,
-    new: StorageKey,
+    (new_id, new): (SessionId, StorageKey),
     owner: Option<Owner>,
     bound: u64,
+    retiring: Option<Retiring>,
 ) -> Result<bool, Error> {
+    let left = match retiring {
+        Some(retiring) => {
+            let key = StorageKey::of_retired(&replaced.old.id);
+            let record = retirement(&replaced.old.id, &new_id, retiring.grace_until);
+            // A conflict is a record already there: this id was retired before, by this
+            // very rotation tried again.
+            let _written = store
+                .save(&key, &record, retiring.kept_until, None, None)
+                .await?;
+            Some(key)
+        }
+        None => None,
+    };
     let retired = store
         .delete(&replaced.old.key, replaced.owner.as_ref())
         .await?;
@@ -74,5 +123,8 @@ pub(super) async fn retire(
         return Ok(true);
     }
     store.delete(&new, owner.as_ref()).await?;
+    if let Some(left) = left {
+        store.delete(&left, None).await?;
+    }
     Ok(false)
 }

@@ -1,27 +1,24 @@
-//! A session kept in a server-side store: loaded by the id its cookie names, and committed:
+//! A session kept in a server-side store, committed (its load is `load.rs`):
 //! worked out under the state lock
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
-use super::arrival::{Arrival, Live, Token};
 use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
 use super::limit;
-use super::live::{decode, live};
-use super::rotation::{begin_rotation, retire};
+use super::live::decode;
+use super::retired::{self, Followed, Late};
+use super::rotation::{Retiring, begin_rotation, retire};
 use super::state::{Current, Decision, Kind, State, Stored};
 use super::turn::{self, Turn, TurnGuard};
-use crate::backend::ServerBackend;
 use crate::builtin::owner::owner_of;
 use crate::config::Config;
 use crate::config::turns::LastSave;
 use crate::error::Error;
 use crate::id::{Owner, SessionId, StorageKey};
-use crate::observe::{self, Loaded, ObservedStore};
+use crate::observe::{self, ObservedStore};
 use crate::record::Record;
 use crate::store::SaveOutcome;
-use crate::transport::{Found, Via};
 use crate::typed::Dirty;
-use http::HeaderMap;
 use std::time::SystemTime;
 
 /// How long a save goes on retrying compare-and-swap races lost to other processes before
@@ -34,63 +31,6 @@ const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(2)
 const HOT_RECORD_MAX: usize = 16 * 1024;
 
 impl RequestSession {
-    /// Loads the record the request's id cookie names, if it verifies and is live.
-    pub(super) async fn load_stored(
-        &self,
-        backend: &ServerBackend,
-        headers: &HeaderMap,
-    ) -> Result<(), Error> {
-        let name = &self.config.cookie.name;
-        let found = self.config.transport.find(headers);
-        let (via, verified) = match found {
-            Found::Header(token) => (
-                Via::Header,
-                token.and_then(|token| {
-                    let name = self.config.token_name(Via::Header);
-                    backend.ids.verify(name, token)
-                }),
-            ),
-            Found::Cookie => (Via::Cookie, backend.ids.find(name, headers)),
-        };
-        let Some(verified) = verified else {
-            if observe::ENABLED && super::presented(found, name, headers) {
-                observe::rejected(backend.store.name(), "forged");
-            }
-            self.arrive(Arrival::none(via), SystemTime::now());
-            return Ok(());
-        };
-        let key = verified.id.storage_key();
-        let stored = backend.store.load(&key).await?;
-        let now = SystemTime::now();
-        let loaded = stored.map_or(Err(Loaded::Miss), |stored| live(&self.config, stored, now));
-        observe::loaded(
-            backend.store.name(),
-            loaded
-                .as_ref()
-                .map_or_else(|outcome| *outcome, |_| Loaded::Hit),
-        );
-        let live = loaded.ok().map(|live| Live {
-            record: live.record,
-            expires_at: live.expires_at,
-            version: Some(live.version),
-        });
-        let token = Token::Server {
-            id: verified.id,
-            key,
-        };
-        let old_key = verified.old_key;
-        self.arrive(
-            Arrival {
-                via,
-                token,
-                old_key,
-                live,
-            },
-            now,
-        );
-        Ok(())
-    }
-
     /// Deletes, touches or saves as planned, then records the outcome in the state. The plan
     /// is worked on in place, where the caller keeps it.
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
@@ -192,6 +132,13 @@ impl RequestSession {
                     return Err(Error::Contention { attempts: attempt });
                 }
                 Attempt::Collided => continue,
+                Attempt::Retired(id) => {
+                    // Boxed: rare, and inline it would make every save's future larger.
+                    if Box::pin(self.rebase_on_successor(store, save, dirty, id)).await? {
+                        continue;
+                    }
+                    return Ok(Written::Gone);
+                }
                 Attempt::Lost { id, key } => (id, key),
             };
             if !self
@@ -250,6 +197,9 @@ impl RequestSession {
         };
         let version = match outcome {
             SaveOutcome::Saved(version) => version,
+            SaveOutcome::Missing if self.config.rotation_interval.is_some() => {
+                return Ok(Attempt::Retired(id));
+            }
             SaveOutcome::Missing => return Ok(Attempt::Done(Written::Gone)),
             SaveOutcome::Conflict if save.current.is_none() => return Ok(Attempt::Collided),
             SaveOutcome::Conflict => return Ok(Attempt::Lost { id, key }),
@@ -257,7 +207,15 @@ impl RequestSession {
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
             let bound = crate::builtin::owner::bound(&save.record);
-            if !Box::pin(retire(store, replaced, key, owner, bound)).await? {
+            let retiring = save.grace.then(|| {
+                let grace_until = now + self.config.rotation_grace;
+                Retiring {
+                    grace_until,
+                    kept_until: retired::kept_until(expires_at, grace_until),
+                }
+            });
+            let retire = retire(store, replaced, (id, key), owner, bound, retiring);
+            if !Box::pin(retire).await? {
                 return Ok(Attempt::Done(Written::Gone));
             }
             observe::count(observe::names::ROTATIONS, store.name());
@@ -274,6 +232,30 @@ impl RequestSession {
             current: Current { id, key, version },
             expires_at,
         }))
+    }
+
+    /// A request in flight when a periodic rotation retired its id: rebases `save` on the
+    /// session under its new id, if the grace window is still open. `false`: the session is
+    /// gone. A save late past the window is no replay (the request had the id before it
+    /// was retired), and ends nothing.
+    async fn rebase_on_successor(
+        &self,
+        store: &ObservedStore,
+        save: &mut Save,
+        dirty: &Dirty,
+        id: SessionId,
+    ) -> Result<bool, Error> {
+        let Followed::Successor { id, key, stored } =
+            retired::follow(store, id, Late::Gone).await?
+        else {
+            return Ok(false);
+        };
+        let Some((stored, version)) = decode(stored) else {
+            return Ok(false);
+        };
+        tracing::debug!("session moved to a new id while this request ran; saving it there");
+        save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
+        Ok(true)
     }
 
     /// After a race lost to another process: backs off a random while from the second loss
@@ -344,6 +326,7 @@ impl State {
                     current,
                     record: self.base.with(changes.iter()),
                     rotate: self.rotate,
+                    grace: self.grace,
                     rebased: false,
                     followers: Vec::new(),
                 };

@@ -7,9 +7,9 @@ pub(crate) use super::phase::{Ending, Phase};
 use crate::backend::{KeyedBackend, ServerBackend};
 use crate::builtin::csrf::CsrfSecret;
 use crate::builtin::owner::owner_of;
+use crate::builtin::rotation::IdIssued;
 use crate::config::{Config, SaveMode};
 use crate::cookie::codec::CookieCodec;
-use crate::cookie::signed_id::IdSigner;
 use crate::error::Error;
 use crate::id::Fingerprint;
 use crate::id::{Owner, SessionId, StorageKey};
@@ -41,6 +41,9 @@ pub(super) struct State {
     pub(super) save_requested: bool,
     /// `cycle_id()` was called on an existing session since the last commit.
     pub(super) rotate: bool,
+    /// The move to a new id is a periodic one: the old id leads to the new one for the
+    /// layer's grace window (a request in flight with it), and is a replay after.
+    pub(super) grace: bool,
     /// Where the request is with its session: open, ended by the handler, or refused.
     pub(super) phase: Phase,
     /// The request's cookie was made with a previous key: re-issue it with the current one.
@@ -118,23 +121,6 @@ pub(crate) enum Decision {
     Save,
 }
 
-/// The session cookie a response carries.
-#[derive(Debug)]
-pub(super) enum CookieOut<'a> {
-    /// No `Set-Cookie`: the client's cookie stays as it is.
-    Keep,
-    /// The id of this record, signed by `ids`, for `max_age`.
-    Id {
-        id: SessionId,
-        ids: &'a IdSigner,
-        max_age: Option<std::time::Duration>,
-    },
-    /// This sealed or signed session.
-    Sealed(HeaderValue),
-    /// Expire the client's cookie.
-    Expire,
-}
-
 impl State {
     /// A request's state before anything is known of its cookie.
     pub(super) fn fresh(base: Record, backend: &KeyedBackend, via: Via) -> Self {
@@ -160,6 +146,7 @@ impl State {
             views: SmallVec::new(),
             save_requested: false,
             rotate: false,
+            grace: false,
             phase: Phase::Open,
             old_key: false,
             arrived: false,
@@ -197,14 +184,6 @@ impl State {
         }
     }
 
-    /// The request came with a session cookie that verified.
-    fn came_with_cookie(&self) -> bool {
-        match &self.kind {
-            Kind::Server(server) => server.client_id.is_some(),
-            Kind::Cookie(cookie) => cookie.from_client,
-        }
-    }
-
     /// The session this request uses did not exist before it: the request came without a
     /// live one, or ended the one it came with.
     pub(super) fn is_new(&self) -> bool {
@@ -229,6 +208,23 @@ impl State {
                 .filter(|_| cookie.stored.live().is_some())
                 .map(|id| id.storage_key()),
         }
+    }
+
+    /// Moves the session to a new id at the next commit, as a layer with a rotation
+    /// interval does once its id is older: the CSRF secret stays (forms open in other tabs
+    /// keep working), the old id leads to the new one for the grace window. With `now` as
+    /// when the new id is issued.
+    pub(super) fn rotate_periodically(&mut self, now_us: u64) {
+        self.rotate = self.exists();
+        self.grace = self.rotate;
+        self.mark_issued(now_us);
+    }
+
+    /// The session's id is issued at `now_us` (when it is written): what a rotation
+    /// interval counts from.
+    pub(super) fn mark_issued(&mut self, now_us: u64) {
+        let issued = self.view::<IdIssued>().fields();
+        issued.write(0, |issued| issued.issued_us = now_us);
     }
 
     /// Moves the session to a new id at the next commit; a CSRF secret it has is renewed
@@ -269,6 +265,7 @@ impl State {
         }
         self.save_requested = false;
         self.rotate = false;
+        self.grace = false;
         if self.phase != Phase::Refused {
             self.phase = Phase::Ended(ending);
         }
@@ -302,6 +299,7 @@ impl State {
             view.saved(*bits, written);
         }
         self.rotate = false;
+        self.grace = false;
         self.save_requested = false;
     }
 
@@ -339,46 +337,5 @@ impl State {
         let current = self.expires_at?;
         let renewed = config.expiry(&self.base, now);
         (renewed >= current + config.refresh_interval()).then_some(renewed)
-    }
-
-    /// The cookie the response carries. A sealed cookie is handed over, not copied.
-    pub(super) fn cookie_out(&mut self, config: &Config) -> CookieOut<'_> {
-        let expire = match self.phase {
-            Phase::Refused => return CookieOut::Keep,
-            Phase::Ended(_) => self.came_with_cookie(),
-            Phase::Open => false,
-        };
-        let old_key = self.old_key;
-        let or_expire = || {
-            if expire {
-                CookieOut::Expire
-            } else {
-                CookieOut::Keep
-            }
-        };
-        let max_age = || config.cookie_max_age(&self.base);
-        // A cookie with `Max-Age` is renewed with each save or touch; one whose lifetime
-        // changed is sent again.
-        let renew = || self.remember_changed || max_age().is_some();
-        match &mut self.kind {
-            Kind::Server(server) => match server.stored {
-                Stored::Gone => CookieOut::Keep,
-                Stored::Live(Current { id, .. })
-                    if Some(id) != server.client_id || old_key || (server.refreshed && renew()) =>
-                {
-                    CookieOut::Id {
-                        id,
-                        ids: &server.backend.ids,
-                        max_age: max_age(),
-                    }
-                }
-                Stored::Live(_) => CookieOut::Keep,
-                Stored::Nothing => or_expire(),
-            },
-            Kind::Cookie(cookie) => cookie
-                .sealed
-                .take()
-                .map_or_else(or_expire, CookieOut::Sealed),
-        }
     }
 }

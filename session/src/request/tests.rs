@@ -2,7 +2,8 @@
 //! can leave its session in x both kinds of backend, the refresh rule, and the cookie each
 //! outcome sends.
 
-use super::state::{CookieOut, Current, Decision, Ending, Kind, State, Stored};
+use super::state::{Current, Decision, Ending, Kind, State, Stored};
+use super::token_out::CookieOut;
 use crate::Session;
 use crate::backend::BackendKind;
 use crate::config::{Config, SaveMode};

@@ -1,0 +1,206 @@
+//! A periodically retired id. A layer with a rotation interval moves a session whose id is
+//! older to a new id, and leaves under the old id's own key ([`StorageKey::of_retired`])
+//! a record that leads to the new one: the new id, sealed under a key only the old id
+//! gives (a store's dump opens nothing), and the end of the grace window.
+//!
+//! A request with the old id within the grace window (one in flight at the rotation) goes
+//! on as the session under its new id, and its response hands the new id out. After the
+//! window, the old id is a replay: someone has a copy of it. The session ends under every
+//! id it has had (the refresh-token reuse rule), and the request gets a fresh one.
+//!
+//! The rotation feature lives where the layering puts each part: `builtin/rotation.rs`
+//! (when the id was issued), `request/arrival.rs` (deciding, when a session arrives, that
+//! its id is due), `request/rotation.rs` (the move, and the retired id's record) and
+//! `request/retired.rs` (a request that comes with a retired id).
+
+use crate::builtin::owner::owner_of;
+use crate::crypto::Label;
+use crate::crypto::aead::{NONCE_LEN, TAG_LEN, XChaCha20Poly1305};
+use crate::crypto::hash::tagged_sha256;
+use crate::error::Error;
+use crate::id::{SessionId, StorageKey};
+use crate::observe::{self, ObservedStore};
+use crate::record::Record;
+use crate::store::StoredRecord;
+use crate::time::unix_ms;
+use std::time::{Duration, SystemTime};
+use zeroize::Zeroizing;
+
+/// How many ids a chain of retired ids is followed through at most.
+const CHAIN_MAX: usize = 16;
+
+/// `grace until (Unix ms, 8) | nonce (24) | successor id (16) | tag (16)`.
+const RECORD_LEN: usize = 8 + NONCE_LEN + SessionId::LEN + TAG_LEN;
+
+/// The record `old` leaves when it is retired for `successor`, leading to it until
+/// `grace_until`.
+pub(super) fn retirement(
+    old: &SessionId,
+    successor: &SessionId,
+    grace_until: SystemTime,
+) -> Vec<u8> {
+    let mut record = Vec::with_capacity(RECORD_LEN);
+    record.extend_from_slice(&unix_ms(grace_until).to_le_bytes());
+    let mut nonce = [0; NONCE_LEN];
+    crate::crypto::random::fill(&mut nonce);
+    record.extend_from_slice(&nonce);
+    let mut sealed = *successor.as_bytes();
+    // The grace window is authenticated too: a store cannot stretch it.
+    let tag = seal_key(old).seal(&nonce, &record[..8], &mut sealed);
+    record.extend_from_slice(&sealed);
+    record.extend_from_slice(&tag);
+    record
+}
+
+/// The end of the grace window and the successor, if `record` is one `old` left.
+fn open(old: &SessionId, record: &[u8]) -> Option<(u64, SessionId)> {
+    if record.len() != RECORD_LEN {
+        return None;
+    }
+    let (grace, rest) = record.split_at(8);
+    let (nonce, rest) = rest.split_at(NONCE_LEN);
+    let (sealed, tag) = rest.split_at(SessionId::LEN);
+    let mut successor: [u8; SessionId::LEN] = sealed.try_into().ok()?;
+    seal_key(old).open(
+        nonce.try_into().ok()?,
+        grace,
+        &mut successor,
+        tag.try_into().ok()?,
+    )?;
+    Some((
+        u64::from_le_bytes(grace.try_into().ok()?),
+        SessionId::from_bytes(successor),
+    ))
+}
+
+/// The key that seals a retired id's successor: from the retired id, which only its
+/// holders have (the store keeps a hash of it).
+fn seal_key(old: &SessionId) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(Zeroizing::new(tagged_sha256(
+        Label::RetiredSeal,
+        old.as_bytes(),
+    )))
+}
+
+/// What a request with an id whose record is gone found.
+pub(super) enum Followed {
+    /// Nothing was retired under it.
+    Nothing,
+    /// Within the grace window: the session under its new id.
+    Successor {
+        id: SessionId,
+        key: StorageKey,
+        stored: StoredRecord,
+    },
+    /// After the grace window: the session was ended under every id it had.
+    Replayed,
+}
+
+/// What an id sent after its grace window means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Late {
+    /// A request came with it: a replay, which ends the session under every id.
+    Replay,
+    /// A request that had it before it was retired is saving: the session is gone for it.
+    Gone,
+}
+
+/// Follows `id`, whose record is gone, through the records retired ids left.
+pub(super) async fn follow(
+    store: &ObservedStore,
+    id: SessionId,
+    late: Late,
+) -> Result<Followed, Error> {
+    let mut current = id;
+    for _ in 0..CHAIN_MAX {
+        let retired = StorageKey::of_retired(&current);
+        let Some(left) = store.load(&retired).await? else {
+            return Ok(Followed::Nothing);
+        };
+        let Some((grace_until_ms, successor)) = open(&current, &left.data) else {
+            return Ok(Followed::Nothing);
+        };
+        if unix_ms(SystemTime::now()) >= grace_until_ms {
+            if late == Late::Gone {
+                return Ok(Followed::Nothing);
+            }
+            end_every_id(store, id).await?;
+            return Ok(Followed::Replayed);
+        }
+        let key = successor.storage_key();
+        if let Some(stored) = store.load(&key).await? {
+            return Ok(Followed::Successor {
+                id: successor,
+                key,
+                stored,
+            });
+        }
+        current = successor;
+    }
+    Ok(Followed::Nothing)
+}
+
+/// Ends the session that `first` began, under every id it had since: each one's record,
+/// and each record a retired one left.
+async fn end_every_id(store: &ObservedStore, first: SessionId) -> Result<(), Error> {
+    tracing::warn!(
+        "a retired session id was sent after its grace window: a copy of it exists, so the session is ended under every id"
+    );
+    observe::count(observe::names::REPLAYS, store.name());
+    let mut current = first;
+    for _ in 0..CHAIN_MAX {
+        let key = current.storage_key();
+        if let Some(stored) = store.load(&key).await? {
+            let owner = Record::decode_vec(stored.data)
+                .ok()
+                .and_then(|record| owner_of(&record));
+            store.delete(&key, owner.as_ref()).await?;
+        }
+        let retired = StorageKey::of_retired(&current);
+        let Some(left) = store.load(&retired).await? else {
+            break;
+        };
+        store.delete(&retired, None).await?;
+        let Some((_, successor)) = open(&current, &left.data) else {
+            break;
+        };
+        current = successor;
+    }
+    Ok(())
+}
+
+/// How long the record a retired id leaves is kept: as long as the new record lives from
+/// the rotation, and at least the grace window.
+pub(super) fn kept_until(new_expires_at: SystemTime, grace_until: SystemTime) -> SystemTime {
+    new_expires_at.max(grace_until + Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retired_id_opens_only_its_own_record() {
+        let (old, new, other) = (
+            SessionId::random(),
+            SessionId::random(),
+            SessionId::random(),
+        );
+        let until = SystemTime::now() + Duration::from_secs(10);
+        let record = retirement(&old, &new, until);
+        assert_eq!(open(&old, &record), Some((unix_ms(until), new)));
+        assert_eq!(open(&other, &record), None, "another id opens nothing");
+        let mut stretched = record.clone();
+        stretched[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(
+            open(&old, &stretched),
+            None,
+            "the window cannot be stretched"
+        );
+        assert_eq!(open(&old, &record[..RECORD_LEN - 1]), None);
+        assert!(
+            !record.windows(16).any(|window| window == new.as_bytes()),
+            "sealed"
+        );
+    }
+}
