@@ -453,6 +453,18 @@ const SPLIT_FEATURES: &[(&str, &[&str])] = &[
             "accounts/mod.rs",
         ],
     ),
+    (
+        "freshness",
+        &["extract/fresh.rs", "builtin/owner.rs", "request/owner.rs"],
+    ),
+    (
+        "rotation",
+        &[
+            "builtin/rotation.rs",
+            "request/rotation.rs",
+            "request/retired.rs",
+        ],
+    ),
 ];
 
 /// Each home of a split feature names the others in its module doc: why the layering

@@ -11,6 +11,7 @@ mod credentials;
 mod csrf;
 mod docs;
 mod flash;
+mod freshness;
 mod fuzz_inputs;
 mod owner_index;
 mod owners;

@@ -263,3 +263,70 @@ async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
     assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
     assert_eq!(client.get("/me").await.body, "- 0", "the session survived");
 }
+
+/// "Log out everywhere" on an instance whose clock is ten minutes ahead or behind (its
+/// revocation record skewed so), then logins and "log out others" on one whose clock is
+/// right: a session bound before the revocation is refused, a login after it stays, and
+/// "log out others" keeps the current session and ends the rest. A session is stamped with
+/// the epoch it reads from the record, never with a clock, and an epoch only ever rises.
+#[tokio::test]
+async fn revocations_by_instances_whose_clocks_are_off_keep_their_order() {
+    const MINUTE_US: i64 = 60 * 1_000_000;
+    for skew in [10 * MINUTE_US, -10 * MINUTE_US] {
+        let sessions = ProbeStore::new(MemoryStore::new());
+        let revocations = ProbeStore::new(MemoryStore::new());
+        let layers = [
+            (
+                "server",
+                SessionLayer::new(sessions.clone(), &key()),
+                &sessions,
+            ),
+            (
+                "cookie",
+                SessionLayer::new(CookieBackend::sealed(), &key())
+                    .with_revocation_store(revocations.clone()),
+                &revocations,
+            ),
+        ];
+        for (name, layer, store) in layers {
+            let case = format!("{name}, skew {skew} µs");
+            let app = owner_routes().layer(layer);
+            let (mut laptop, mut phone) = (Client::new(app.clone()), Client::new(app.clone()));
+            laptop.post("/login/ada").await;
+            let copied = laptop.cookie_header().expect("a cookie");
+            phone.post("/login/ada").await;
+            store.skew_revocations(skew);
+            assert_eq!(
+                phone.post("/logout-everywhere").await.status,
+                StatusCode::OK
+            );
+            store.skew_revocations(0);
+            assert_eq!(
+                me(&app, &copied).await,
+                "- 0",
+                "{case}: bound before, refused"
+            );
+
+            phone.jar.clear();
+            phone.post("/login/ada").await;
+            assert_eq!(
+                phone.get("/me").await.body,
+                "ada 1",
+                "{case}: a login after stays"
+            );
+            let mut tablet = Client::new(app.clone());
+            tablet.post("/login/ada").await;
+            assert_eq!(phone.post("/logout-others").await.status, StatusCode::OK);
+            assert_eq!(
+                phone.get("/me").await.body,
+                "ada 1",
+                "{case}: the kept one stays"
+            );
+            assert_eq!(
+                tablet.get("/me").await.body,
+                "- 0",
+                "{case}: the others end"
+            );
+        }
+    }
+}

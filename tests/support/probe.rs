@@ -50,6 +50,8 @@ struct ProbeState {
     save_ms: AtomicU64,
     listing_ms: AtomicU64,
     conflicts: AtomicUsize,
+    /// Added to each revocation record saved, in µs.
+    revocation_skew_us: std::sync::atomic::AtomicI64,
 }
 
 impl ProbeStore {
@@ -87,6 +89,14 @@ impl ProbeStore {
     /// Lets `passing` saves through, then fails one like a dropped connection.
     pub fn fail_a_save_after(&self, passing: usize) {
         self.state.failing_save.store(passing + 1, Ordering::SeqCst);
+    }
+
+    /// Adds `skew_us` to each revocation record saved (8 bytes, with no owner): the record
+    /// as a revoking instance whose clock is off by that much would have written it.
+    pub fn skew_revocations(&self, skew_us: i64) {
+        self.state
+            .revocation_skew_us
+            .store(skew_us, Ordering::SeqCst);
     }
 
     /// Makes each save take `delay` before it reaches the store.
@@ -157,6 +167,15 @@ impl Store for ProbeStore {
                 let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "save failed");
                 return Err(StoreError::Io(reset));
             }
+            let skew = self.state.revocation_skew_us.load(Ordering::SeqCst);
+            let skewed = match <[u8; 8]>::try_from(data) {
+                Ok(value) if skew != 0 && owner.is_none() => {
+                    let value = u64::from_le_bytes(value).saturating_add_signed(skew);
+                    Some(value.to_le_bytes())
+                }
+                _ => None,
+            };
+            let data = skewed.as_ref().map_or(data, |skewed| skewed.as_slice());
             let outcome = self
                 .inner
                 .save(id, data, expires_at, expected, owner)

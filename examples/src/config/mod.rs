@@ -82,25 +82,15 @@ impl DemoConfig {
             metrics: var("DEMO_METRICS").as_deref() == Some("1"),
             remember_max_days: parse(&var, "DEMO_REMEMBER_MAX_DAYS", 90u64)?.min(400),
             fresh: Duration::from_secs(parse(&var, "DEMO_FRESH_SECS", 300u64)?),
-            rotate: match var("SESSION_ROTATE_SECS") {
-                None => None,
-                Some(_) => Some(Duration::from_secs(parse(
-                    &var,
-                    "SESSION_ROTATE_SECS",
-                    0u64,
-                )?)),
-            },
+            rotate: optional(&var, "SESSION_ROTATE_SECS")?.map(Duration::from_secs),
             rotate_grace: Duration::from_millis(parse(&var, "SESSION_ROTATE_GRACE_MS", 10_000u64)?),
-            max_sessions: match var("DEMO_MAX_SESSIONS") {
-                None => None,
-                Some(_) => match parse(&var, "DEMO_MAX_SESSIONS", 0usize)? {
-                    0 => {
-                        return Err(
-                            "DEMO_MAX_SESSIONS=0 lets no one log in: unset it for no limit".into(),
-                        );
-                    }
-                    max => Some(max),
-                },
+            max_sessions: match optional(&var, "DEMO_MAX_SESSIONS")? {
+                Some(0) => {
+                    return Err(
+                        "DEMO_MAX_SESSIONS=0 lets no one log in: unset it for no limit".into(),
+                    );
+                }
+                max => max,
             },
         })
     }
@@ -140,6 +130,19 @@ impl DemoConfig {
     pub fn store_name(&self) -> String {
         self.store.name()
     }
+}
+
+/// `name`'s number, if it is set.
+fn optional<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<T>, String> {
+    var(name)
+        .map(|text| {
+            text.parse()
+                .map_err(|_| format!("{name}={text:?} is not a valid number"))
+        })
+        .transpose()
 }
 
 pub(super) fn parse<T: std::str::FromStr>(

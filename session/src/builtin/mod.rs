@@ -111,6 +111,7 @@ mod tests {
             super::owner::Ownership::KEYS,
             super::csrf::CsrfSecret::KEYS,
             super::flash::FlashSlot::KEYS,
+            super::rotation::IdIssued::KEYS,
         ]
         .concat();
         declared.sort_unstable();

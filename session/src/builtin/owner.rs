@@ -8,7 +8,9 @@
 //! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
 //! type and its check), `builtin/owner.rs` (the owner, kept in the record),
 //! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
-//! (listing and revoking from anywhere).
+//! (listing and revoking from anywhere). When the user last authenticated, which
+//! `extract/fresh.rs` ("sudo mode") asks, is kept here too, and recorded in
+//! `request/owner.rs`.
 
 use super::builtin_session_data;
 use super::keys::{AUTHENTICATED, BOUND, OWNER};

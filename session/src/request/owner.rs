@@ -4,7 +4,8 @@
 //! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
 //! type and its check), `builtin/owner.rs` (the owner, kept in the record),
 //! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
-//! (listing and revoking from anywhere).
+//! (listing and revoking from anywhere). Recording when the user last authenticated is
+//! here too: `builtin/owner.rs` keeps it, `extract/fresh.rs` asks it.
 
 use super::RequestSession;
 use super::state::{Ending, Kind};

@@ -1,5 +1,11 @@
-//! Moving a session to a new id (`cycle_id()`, a login): the new record is written before
-//! the old one is deleted, and only the request that deletes the old one keeps the new.
+//! Moving a session to a new id (`cycle_id()`, a login, a periodic rotation): the new
+//! record is written before the old one is deleted, and only the request that deletes the
+//! old one keeps the new.
+//!
+//! The rotation feature lives where the layering puts each part: `builtin/rotation.rs`
+//! (when the id was issued), `request/arrival.rs` (deciding, when a session arrives, that
+//! its id is due), `request/rotation.rs` (the move, and the retired id's record) and
+//! `request/retired.rs` (a request that comes with a retired id).
 
 use super::commit::{Replaced, Rotation, Save};
 use super::live::decode;

@@ -162,16 +162,10 @@ impl RequestSession {
     ) -> Result<Attempt, Error> {
         let expires_at = self.config.expiry(&save.record, now);
         let owner = owner_of(&save.record);
-        let (id, key) = match save.current {
-            Some(current) => (current.id, current.key),
-            None => {
-                // An owner's sessions share a shard: one Redis Cluster slot.
-                let id = owner.as_ref().map_or_else(SessionId::random, |owner| {
-                    SessionId::random_in(owner.shard())
-                });
-                (id, id.storage_key())
-            }
-        };
+        let (id, key) = save.current.map_or_else(
+            || new_id(owner.as_ref()),
+            |current| (current.id, current.key),
+        );
         let expected = save.current.map(|current| current.version);
         let bytes = save.record.as_bytes();
         let limit = self.config.session_limit;
@@ -207,13 +201,7 @@ impl RequestSession {
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
             let bound = crate::builtin::owner::bound(&save.record);
-            let retiring = save.grace.then(|| {
-                let grace_until = now + self.config.rotation_grace;
-                Retiring {
-                    grace_until,
-                    kept_until: retired::kept_until(expires_at, grace_until),
-                }
-            });
+            let retiring = save.grace.then(|| self.retiring(now, expires_at));
             let retire = retire(store, replaced, (id, key), owner, bound, retiring);
             if !Box::pin(retire).await? {
                 return Ok(Attempt::Done(Written::Gone));
@@ -232,6 +220,16 @@ impl RequestSession {
             current: Current { id, key, version },
             expires_at,
         }))
+    }
+
+    /// What a periodic rotation at `now` leaves under the old id, for a new record that
+    /// expires at `expires_at`.
+    fn retiring(&self, now: SystemTime, expires_at: SystemTime) -> Retiring {
+        let grace_until = now + self.config.rotation_grace;
+        Retiring {
+            grace_until,
+            kept_until: retired::kept_until(expires_at, grace_until),
+        }
     }
 
     /// A request in flight when a periodic rotation retired its id: rebases `save` on the
@@ -286,6 +284,15 @@ impl RequestSession {
         }
         Ok(true)
     }
+}
+
+/// A new id, and its storage key: in `owner`'s shard (one Redis Cluster slot for all of an
+/// owner's sessions), else anywhere.
+fn new_id(owner: Option<&Owner>) -> (SessionId, StorageKey) {
+    let id = owner.map_or_else(SessionId::random, |owner| {
+        SessionId::random_in(owner.shard())
+    });
+    (id, id.storage_key())
 }
 
 /// The owner of the session `save` creates, if it is a new session of theirs (a login),

@@ -190,7 +190,7 @@ where
     /// their last login), and the rest in a batch once per sweep interval.
     async fn after_create(&self, owner: Option<&Owner>, now: i64) -> Result<(), StoreError> {
         if let Some(owner) = owner {
-            sqlx::query(sql(&self.queries.drop_expired_of_owner))
+            sqlx::query(sql(&self.queries.owners.drop_expired_of_owner))
                 .bind(owner.as_str())
                 .bind(now)
                 .execute(&self.pool)
@@ -219,14 +219,14 @@ where
             let now = ms(SystemTime::now());
             let version = first_version();
             let mut transaction = self.pool.begin().await.map_err(backend)?;
-            if let Some(lock) = &self.queries.owner_lock {
+            if let Some(lock) = &self.queries.owners.owner_lock {
                 sqlx::query(sql(lock))
                     .bind(owner.as_str())
                     .execute(&mut *transaction)
                     .await
                     .map_err(backend)?;
             }
-            let created = sqlx::query(sql(&self.queries.create_within))
+            let created = sqlx::query(sql(&self.queries.owners.create_within))
                 .bind(key.as_bytes().as_slice())
                 .bind(data)
                 .bind(version)
@@ -354,7 +354,7 @@ where
         within(self.timeout, async {
             let except: &[u8] = except.map_or(&[], |key| key.as_bytes().as_slice());
             let mut transaction = self.durable().await?;
-            let removed = sqlx::query(sql(&self.queries.delete_owned))
+            let removed = sqlx::query(sql(&self.queries.owners.delete_owned))
                 .bind(owner.as_str())
                 .bind(ms(SystemTime::now()))
                 .bind(except)
@@ -370,7 +370,7 @@ where
 
     pub(super) async fn owned(&self, owner: &Owner) -> Result<Vec<OwnedRecord>, StoreError> {
         within(self.timeout, async {
-            let rows = sqlx::query(sql(&self.queries.owned))
+            let rows = sqlx::query(sql(&self.queries.owners.owned))
                 .bind(owner.as_str())
                 .bind(ms(SystemTime::now()))
                 .fetch_all(&self.pool)

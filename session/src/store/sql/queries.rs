@@ -24,6 +24,18 @@ pub(crate) struct Queries {
     pub(crate) exists: Arc<str>,
     pub(crate) touch: Arc<str>,
     pub(crate) delete: Arc<str>,
+    /// The statements on an owner's sessions.
+    pub(crate) owners: OwnerQueries,
+    /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
+    /// even on connections whose saves do not, so that a logout survives a crash of the
+    /// database server. PostgreSQL only.
+    pub(crate) durable: Option<Arc<str>>,
+    pub(crate) sweep: Arc<str>,
+}
+
+/// The statements on an owner's sessions, found by the indexed `owner` column.
+#[derive(Debug)]
+pub(crate) struct OwnerQueries {
     /// An owner's live sessions.
     pub(crate) owned: Arc<str>,
     /// A create of a session of an owner (`?6`) while they have fewer than `?7` live ones.
@@ -35,11 +47,6 @@ pub(crate) struct Queries {
     pub(crate) delete_owned: Arc<str>,
     /// Run after a session with an owner is created: that owner's expired rows leave.
     pub(crate) drop_expired_of_owner: Arc<str>,
-    /// Run before `delete`, in its transaction: makes the delete's commit wait for the disk
-    /// even on connections whose saves do not, so that a logout survives a crash of the
-    /// database server. PostgreSQL only.
-    pub(crate) durable: Option<Arc<str>>,
-    pub(crate) sweep: Arc<str>,
 }
 
 impl Dialect {
@@ -77,26 +84,6 @@ impl Queries {
                 p(5)
             )
             .into(),
-            create_within: format!(
-                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) \
-                 SELECT {}, {}, {}, {}, {} \
-                 WHERE (SELECT count(*) FROM {t} WHERE owner = {} AND expires_at > {}) < {} \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
-                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(6),
-                p(6),
-                p(5),
-                p(7),
-                p(5)
-            )
-            .into(),
-            // Two 32-bit keys: a space apart from the migration's one 64-bit key.
-            owner_lock: (dialect == Dialect::Postgres)
-                .then(|| "SELECT pg_advisory_xact_lock(1397049165, hashtext($1))".into()),
             update: format!(
                 "UPDATE {t} SET data = {}, version = version + 1, expires_at = {} \
                  WHERE id = {} AND version = {} AND expires_at > {} RETURNING version",
@@ -121,6 +108,43 @@ impl Queries {
             )
             .into(),
             delete: format!("DELETE FROM {t} WHERE id = {} RETURNING expires_at", p(1)).into(),
+            owners: OwnerQueries::new(dialect, &t),
+            durable: (dialect == Dialect::Postgres)
+                .then(|| "SET LOCAL synchronous_commit = on".into()),
+            sweep: format!(
+                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
+                p(1),
+                p(2)
+            )
+            .into(),
+        }
+    }
+}
+
+impl OwnerQueries {
+    fn new(dialect: Dialect, t: &str) -> Self {
+        let p = |n: u8| dialect.param(n);
+        Self {
+            create_within: format!(
+                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) \
+                 SELECT {}, {}, {}, {}, {} \
+                 WHERE (SELECT count(*) FROM {t} WHERE owner = {} AND expires_at > {}) < {} \
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
+                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(6),
+                p(6),
+                p(5),
+                p(7),
+                p(5)
+            )
+            .into(),
+            // Two 32-bit keys: a space apart from the migration's one 64-bit key.
+            owner_lock: (dialect == Dialect::Postgres)
+                .then(|| "SELECT pg_advisory_xact_lock(1397049165, hashtext($1))".into()),
             owned: format!(
                 "SELECT id, data, version, expires_at FROM {t} WHERE owner = {} AND expires_at > {}",
                 p(1),
@@ -137,14 +161,6 @@ impl Queries {
             .into(),
             drop_expired_of_owner: format!(
                 "DELETE FROM {t} WHERE owner = {} AND expires_at <= {}",
-                p(1),
-                p(2)
-            )
-            .into(),
-            durable: (dialect == Dialect::Postgres)
-                .then(|| "SET LOCAL synchronous_commit = on".into()),
-            sweep: format!(
-                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
                 p(1),
                 p(2)
             )
