@@ -242,7 +242,7 @@ async fn log_out_everywhere_ends_a_session_rotating_meanwhile_on_every_server_st
 /// everywhere" raised the owner's epoch, and writes its new record and deletes the old one
 /// while the revocation holds a listing read before the new record existed (held 800 ms).
 /// The epoch, raised before the listing, is what the rotation finds after its write: it
-/// deletes its new record, and no session is left.
+/// deletes its new record, and no session (and no record) is left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
     let store = ProbeStore::new(MemoryStore::new());
@@ -261,6 +261,12 @@ async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
     assert!(rotated.status.is_success(), "{}", rotated.body);
     store.delay_listings(Duration::ZERO);
     assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
+    // Not only refused: gone from the store (else it would count against a session
+    // limit until it expired).
+    assert!(
+        store.owned(&owner("ada")).await.unwrap().is_empty(),
+        "a record is left"
+    );
     assert_eq!(client.get("/me").await.body, "- 0", "the session survived");
 }
 

@@ -48,6 +48,36 @@ pub fn router(layer: SessionLayer) -> Router {
         .layer(layer)
 }
 
+/// The three routes behind `layer`, on sessions bound to an owner: `/write` binds a new
+/// visitor's session to one (a login), then counts. What an owned session's requests cost
+/// beside an anonymous one's.
+pub fn owned_router(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route(
+            "/read",
+            get(|c: Session<Counter>| async move {
+                let _ = c.count();
+                "ok"
+            }),
+        )
+        .route(
+            "/write",
+            get(|c: Session<Counter>| async move {
+                if c.owner().is_none() {
+                    c.bind_owner("bench-user").expect("an owner");
+                }
+                c.update_count(|n| *n += 1);
+                "ok"
+            }),
+        )
+        .route(
+            "/count",
+            get(|c: Session<Counter>| async move { c.count().to_string() }),
+        )
+        .layer(layer)
+}
+
 /// The three routes with no session layer: the ceiling.
 pub fn bare() -> Router {
     Router::new()

@@ -1,6 +1,6 @@
 //! The stacks and workloads the in-process benchmarks compare: bare axum (the ceiling), a
-//! no-op layer, this crate on its memory, file and sealed-cookie stores, and tower-sessions'
-//! `MemoryStore`.
+//! no-op layer, this crate on its memory (anonymous and owned sessions), file and
+//! sealed-cookie stores, and tower-sessions' `MemoryStore`.
 
 use crate::{bare, call, noop_layer, router};
 use axum::Router;
@@ -32,6 +32,10 @@ pub fn all(dir: &Path) -> Vec<Stack> {
         (
             "session MemoryStore",
             router(SessionLayer::new(MemoryStore::new(), &key)),
+        ),
+        (
+            "session MemoryStore, owned",
+            crate::owned_router(SessionLayer::new(MemoryStore::new(), &key)),
         ),
         (
             "session FileStore",
