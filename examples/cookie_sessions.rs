@@ -51,6 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let previous: Vec<Key> = key("SESSION_PREVIOUS_SECRET")?.into_iter().collect();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("http://127.0.0.1:3000");
-    axum::serve(listener, app(&current, &previous)).await?;
+    // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
+    axum::serve(listener, app(&current, &previous))
+        .with_graceful_shutdown(session_examples::shutdown())
+        .await?;
     Ok(())
 }

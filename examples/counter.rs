@@ -36,6 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = app(FileStore::open("sessions")?, &key);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("http://127.0.0.1:3000");
-    axum::serve(listener, app).await?;
+    // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(session_examples::shutdown())
+        .await?;
     Ok(())
 }

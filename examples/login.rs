@@ -48,6 +48,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("http://127.0.0.1:3000");
     // A random key: sessions end with the process. Read a fixed one from configuration.
-    axum::serve(listener, app(&Key::generate())).await?;
+    // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
+    axum::serve(listener, app(&Key::generate()))
+        .with_graceful_shutdown(session_examples::shutdown())
+        .await?;
     Ok(())
 }

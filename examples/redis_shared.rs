@@ -45,7 +45,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("http://127.0.0.1:{port}");
-        servers.spawn(async move { axum::serve(listener, app).await });
+        // Ctrl-C or SIGTERM: both answer their requests in flight, then stop.
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(session_examples::shutdown())
+                .await
+        });
     }
     while let Some(served) = servers.join_next().await {
         served??;

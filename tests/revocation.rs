@@ -336,3 +336,34 @@ async fn revocations_by_instances_whose_clocks_are_off_keep_their_order() {
         }
     }
 }
+
+/// "Log out everywhere" whose deletes are slow (50 ms each, one by one: a store without
+/// `delete_owned` of its own), while a session of the owner that loaded before it moves to
+/// a new id: the move writes its new record while the deletes go on, finds the epoch, and
+/// deletes it. No session and no record is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_with_slow_deletes_ends_a_rotation_in_flight() {
+    let store = ProbeStore::new(MemoryStore::new());
+    let layer = SessionLayer::new(store.clone(), &key());
+    let accounts = layer.accounts();
+    let app = owner_routes().layer(layer);
+    for _ in 0..20 {
+        Client::new(app.clone()).post("/login/ada").await;
+    }
+    let mut laptop = Client::new(app);
+    laptop.post("/login/ada").await;
+    let revoke = async {
+        // The slow rotation has loaded the session, and sleeps 500 ms.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.delay_deletes(Duration::from_millis(50));
+        accounts.revoke_all(&owner("ada")).await.expect("revoked");
+    };
+    let (rotated, ()) = tokio::join!(laptop.post("/slow-cycle"), revoke);
+    assert!(rotated.status.is_success(), "{}", rotated.body);
+    store.delay_deletes(Duration::ZERO);
+    assert!(
+        store.owned(&owner("ada")).await.unwrap().is_empty(),
+        "a record is left"
+    );
+    assert_eq!(laptop.get("/me").await.body, "- 0", "the session survived");
+}

@@ -217,3 +217,31 @@ async fn note(session: Session<Demo>, body: String) -> Json<View> {
     session.set_note(body);
     view(&session)
 }
+
+/// Ctrl-C or SIGTERM (as `kill`, systemd and container runtimes send it): the server stops
+/// accepting, answers the requests in flight (their sessions saved), then returns.
+pub async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still stops the demo");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

@@ -49,6 +49,7 @@ struct ProbeState {
     /// How long each save takes, in milliseconds, like a store across a network.
     save_ms: AtomicU64,
     listing_ms: AtomicU64,
+    delete_ms: AtomicU64,
     conflicts: AtomicUsize,
     /// Added to each revocation record saved, in µs.
     revocation_skew_us: std::sync::atomic::AtomicI64,
@@ -89,6 +90,12 @@ impl ProbeStore {
     /// Lets `passing` saves through, then fails one like a dropped connection.
     pub fn fail_a_save_after(&self, passing: usize) {
         self.state.failing_save.store(passing + 1, Ordering::SeqCst);
+    }
+
+    /// Makes each delete take `delay` before it reaches the store.
+    pub fn delay_deletes(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.delete_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Adds `skew_us` to each revocation record saved (8 bytes, with no owner): the record
@@ -206,6 +213,10 @@ impl Store for ProbeStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.deletes)?;
+            let delay = self.state.delete_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
             self.inner.delete(id, owner).await
         })
     }

@@ -48,37 +48,9 @@ async fn run() -> Result<(), String> {
         app = app.merge(session_examples::metrics_route(recorder));
     }
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(session_examples::shutdown())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("demo stopped: every request in flight was answered");
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (as `kill`, systemd and container runtimes send it): the server stops
-/// accepting, answers the requests in flight (their sessions saved), then returns.
-async fn shutdown() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still stops the demo");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down: finishing the requests in flight");
 }
