@@ -36,8 +36,12 @@ pub(crate) fn location(config: &Config) -> Option<&ObservedStore> {
 
 /// `owner`'s epoch in `store`: 0 before any revocation.
 pub(crate) async fn epoch(store: &ObservedStore, owner: &Owner) -> Result<u64, Error> {
-    let store = store.for_revocations();
-    let stored = store.load(&StorageKey::of_revocation(owner)).await?;
+    epoch_under(store, &StorageKey::of_revocation(owner)).await
+}
+
+/// The epoch kept under `key` ([`StorageKey::of_revocation`]) in `store`.
+async fn epoch_under(store: &ObservedStore, key: &StorageKey) -> Result<u64, Error> {
+    let stored = store.for_revocations().load(key).await?;
     Ok(stored.map_or(0, |stored| stored_epoch(&stored.data)))
 }
 
@@ -51,14 +55,19 @@ pub(crate) async fn revoked_in(
     Ok(bound < epoch(store, owner).await?)
 }
 
-/// Whether a session of `owner` stamped with epoch `bound` was revoked since. Where there
-/// are no epochs (cookie sessions without a revocation store), none is.
+/// Whether a session stamped with epoch `bound` was revoked since, by its owner's epoch
+/// (kept under `key`). Where there are no epochs (cookie sessions without a revocation
+/// store), none is.
 ///
 /// # Errors
 /// When the store fails: the request is answered 503, never let through.
-pub(crate) async fn is_revoked(config: &Config, owner: &Owner, bound: u64) -> Result<bool, Error> {
+pub(crate) async fn is_revoked(
+    config: &Config,
+    key: &StorageKey,
+    bound: u64,
+) -> Result<bool, Error> {
     match location(config) {
-        Some(store) => revoked_in(store, owner, bound).await,
+        Some(store) => Ok(bound < epoch_under(store, key).await?),
         None => Ok(false),
     }
 }

@@ -34,13 +34,25 @@ pub(crate) mod keys {
     pub(crate) const ISSUED: &str = "~session.issued_us";
     /// [`Ownership`](super::owner::Ownership)'s owner.
     pub(crate) const OWNER: &str = "~session.owner";
+    /// The key of the owner's revocation epoch, kept with the owner so that a request need
+    /// not hash the owner to find it.
+    pub(crate) const OWNER_KEY: &str = "~session.owner_key";
     /// How long [`Lifetime`](super::lifetime::Lifetime) remembers: the very last key, which
     /// [`Record::get_last`](crate::record::Record::get_last) reads in one comparison.
     pub(crate) const REMEMBER: &str = "~session.remember_ms";
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 7] = [AUTHENTICATED, BOUND, CSRF, FLASH, ISSUED, OWNER, REMEMBER];
+    pub(crate) const ALL: [&str; 8] = [
+        AUTHENTICATED,
+        BOUND,
+        CSRF,
+        FLASH,
+        ISSUED,
+        OWNER,
+        OWNER_KEY,
+        REMEMBER,
+    ];
 }
 
 /// The value under built-in `key`, or the default when it is missing or unreadable.

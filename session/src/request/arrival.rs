@@ -9,6 +9,7 @@ use crate::record::Record;
 use crate::store::Version;
 use crate::time::unix_us;
 use crate::transport::Via;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 /// What a request's token led to.
@@ -91,6 +92,9 @@ impl RequestSession {
                 }
             }
             _ => {}
+        }
+        if is_live && crate::builtin::owner::has_owner(&state.base) {
+            self.arrived_owned.store(true, Ordering::Relaxed);
         }
         if let Some(interval) = self.config.rotation_interval
             && is_live

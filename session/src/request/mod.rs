@@ -53,6 +53,13 @@ pub(crate) struct RequestSession {
     asked: AtomicBool,
     /// A CSRF token was handed out: the response holds a secret of the session's.
     token_shown: AtomicBool,
+    /// The session was bound to an owner and is not stamped with the owner's revocation
+    /// epoch yet: the commit reads it first. Beside the state, so that a commit asks it
+    /// without the lock.
+    stamp_pending: AtomicBool,
+    /// The session arrived bound to an owner: it is checked against the owner's
+    /// revocation epoch before use.
+    arrived_owned: AtomicBool,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
@@ -66,6 +73,8 @@ impl RequestSession {
             loaded: tokio::sync::OnceCell::new(),
             asked: AtomicBool::new(false),
             token_shown: AtomicBool::new(false),
+            stamp_pending: AtomicBool::new(false),
+            arrived_owned: AtomicBool::new(false),
             commit: tokio::sync::Mutex::new(()),
             state: OnceLock::new(),
         }
@@ -116,7 +125,10 @@ impl RequestSession {
                     KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
                     KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),
                 }
-                self.refuse_if_revoked().await
+                if self.arrived_owned.load(Ordering::Relaxed) {
+                    self.refuse_if_revoked().await?;
+                }
+                Ok(())
             })
             .await
             .map(|&()| ())
@@ -181,10 +193,10 @@ impl RequestSession {
     pub(crate) fn commit_now(&self, now: SystemTime) -> Option<Result<(), Error>> {
         // A `persist()` still running in a task the handler spawned: wait for it.
         let _serial = self.commit.try_lock().ok()?;
-        let mut state = self.lock();
-        if state.stamp_pending {
+        if self.stamp_pending.load(Ordering::Relaxed) {
             return None;
         }
+        let mut state = self.lock();
         match &state.kind {
             Kind::Cookie(_) => Some(state.prepare(&self.config, now).map(|_| ())),
             Kind::Server(server) => (server.doomed.is_empty()
@@ -196,7 +208,7 @@ impl RequestSession {
     /// Writes what the request did, as of `now`.
     pub(crate) async fn commit(&self, now: SystemTime) -> Result<(), Error> {
         let _serial = self.commit.lock().await;
-        if self.lock().stamp_pending {
+        if self.stamp_pending.load(Ordering::Relaxed) {
             // Boxed: once per login, and inline it would make every commit's future larger.
             Box::pin(self.stamp_bound()).await?;
         }

@@ -12,8 +12,9 @@ use super::state::{Ending, Kind};
 use crate::accounts::{self, ActiveSession, revocations};
 use crate::builtin::owner::{self, Ownership};
 use crate::error::Error;
-use crate::id::{Fingerprint, Owner};
+use crate::id::{Fingerprint, Owner, StorageKey};
 use crate::time::unix_us;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 impl RequestSession {
@@ -41,7 +42,14 @@ impl RequestSession {
         // which any revocation has passed.
         ownership.write(1, |ownership| ownership.bound = 0);
         ownership.write(2, |ownership| ownership.authenticated_us = now_us);
-        state.stamp_pending = revocations::location(&self.config).is_some();
+        // Where there are epochs, the session keeps where its owner's is: a request then
+        // finds it without hashing the owner.
+        let revocable = revocations::location(&self.config).is_some();
+        if revocable {
+            let key = *StorageKey::of_revocation(owner).as_bytes();
+            ownership.write(3, |ownership| ownership.revocation_key = Some(key));
+        }
+        self.stamp_pending.store(revocable, Ordering::Relaxed);
         state.save_requested = true;
         // A new id: against session fixation, and because a stored id's owner never
         // changes (its key is in its owner's shard).
@@ -51,11 +59,11 @@ impl RequestSession {
     /// Stamps a session bound in this request with its owner's revocation epoch, read now:
     /// before its record is first written, so that a revocation after this read ends it.
     pub(super) async fn stamp_bound(&self) -> Result<(), Error> {
+        if !self.stamp_pending.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
         let owner = {
             let mut state = self.lock();
-            if !std::mem::take(&mut state.stamp_pending) {
-                return Ok(());
-            }
             let ownership = state.view::<Ownership>().fields();
             ownership.read(|ownership| ownership.owner.clone())
         };
@@ -66,7 +74,7 @@ impl RequestSession {
             Ok(epoch) => epoch,
             Err(error) => {
                 // Tried again by a later commit (a `persist()` then the response's).
-                self.lock().stamp_pending = true;
+                self.stamp_pending.store(true, Ordering::Relaxed);
                 return Err(error);
             }
         };
@@ -167,8 +175,8 @@ impl RequestSession {
         let epoch = accounts::revoke_all_but(&self.config, &owner, keep.as_ref()).await?;
         // This session stays by being stamped with the new epoch: a cookie is then not
         // refused, and its move to a new id in flight keeps its new record.
+        self.stamp_pending.store(false, Ordering::Relaxed);
         let mut state = self.lock();
-        state.stamp_pending = false;
         let ownership = state.view::<Ownership>().fields();
         ownership.write(1, |ownership| ownership.bound = epoch);
         state.save_requested = true;
@@ -190,14 +198,11 @@ impl RequestSession {
     /// A session whose owner revoked it since it was bound is no session: the request goes
     /// on with a fresh one, and the cookie is expired (a stored record is deleted).
     pub(super) async fn refuse_if_revoked(&self) -> Result<(), Error> {
-        let bound = {
-            let state = self.lock();
-            owner::owner_of(&state.base).map(|owner| (owner, owner::bound(&state.base)))
-        };
-        let Some((owner, bound)) = bound else {
+        let check = owner::revocation_check(&self.lock().base);
+        let Some((key, bound)) = check else {
             return Ok(());
         };
-        if accounts::is_revoked(&self.config, &owner, bound).await? {
+        if accounts::is_revoked(&self.config, &key, bound).await? {
             tracing::debug!("session was revoked by its owner; starting a fresh one");
             self.lock().end(Ending::Invalidated, SystemTime::now());
         }

@@ -53,9 +53,6 @@ pub(super) struct State {
     pub(super) arrived: bool,
     /// `remember()` was called: the cookie is sent again with its new `Max-Age`.
     pub(super) remember_changed: bool,
-    /// The session was bound to an owner and is not stamped with the owner's revocation
-    /// epoch yet: the commit reads it first.
-    pub(super) stamp_pending: bool,
     /// How the request's token came (the cookie, or a header): its answer goes back that way.
     pub(super) via: Via,
     pub(super) kind: Kind,
@@ -151,7 +148,6 @@ impl State {
             old_key: false,
             arrived: false,
             remember_changed: false,
-            stamp_pending: false,
             via,
             kind,
         }
