@@ -25,33 +25,18 @@ pub struct Counter {
 
 /// The three routes behind `layer`.
 pub fn router(layer: SessionLayer) -> Router {
-    Router::new()
-        .route("/untouched", get(|| async { "ok" }))
-        .route(
-            "/read",
-            get(|c: Session<Counter>| async move {
-                let _ = c.count();
-                "ok"
-            }),
-        )
-        .route(
-            "/write",
-            get(|c: Session<Counter>| async move {
-                c.update_count(|n| *n += 1);
-                "ok"
-            }),
-        )
-        .route(
-            "/count",
-            get(|c: Session<Counter>| async move { c.count().to_string() }),
-        )
-        .layer(layer)
+    routes(layer, false)
 }
 
 /// The three routes behind `layer`, on sessions bound to an owner: `/write` binds a new
 /// visitor's session to one (a login), then counts. What an owned session's requests cost
 /// beside an anonymous one's.
 pub fn owned_router(layer: SessionLayer) -> Router {
+    routes(layer, true)
+}
+
+/// The routes; with `owned`, `/write` binds a session that has no owner yet.
+fn routes(layer: SessionLayer, owned: bool) -> Router {
     Router::new()
         .route("/untouched", get(|| async { "ok" }))
         .route(
@@ -63,8 +48,8 @@ pub fn owned_router(layer: SessionLayer) -> Router {
         )
         .route(
             "/write",
-            get(|c: Session<Counter>| async move {
-                if c.owner().is_none() {
+            get(move |c: Session<Counter>| async move {
+                if owned && c.owner().is_none() {
                     c.bind_owner("bench-user").expect("an owner");
                 }
                 c.update_count(|n| *n += 1);

@@ -192,9 +192,12 @@ impl SentinelMaster {
 async fn watch(master: Weak<SentinelMaster>, dropped: Arc<tokio::sync::Notify>) {
     let mut asking = None;
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(WATCH_EVERY) => {}
-            () = dropped.notified() => return,
+        // Woken early only by the drop.
+        if tokio::time::timeout(WATCH_EVERY, dropped.notified())
+            .await
+            .is_ok()
+        {
+            return;
         }
         let Some(master) = master.upgrade() else {
             return;

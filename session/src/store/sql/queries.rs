@@ -73,15 +73,13 @@ impl Queries {
             .into(),
             // An expired row with the same id may be replaced; a live one may not.
             create: format!(
-                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) VALUES ({}, {}, {}, {}, {}) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
-                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
+                "INSERT INTO {t} AS s (id, data, version, expires_at, owner) VALUES ({}, {}, {}, {}, {}) {}",
                 p(1),
                 p(2),
                 p(3),
                 p(4),
                 p(6),
-                p(5)
+                over_expired(&p(5))
             )
             .into(),
             update: format!(
@@ -128,9 +126,7 @@ impl OwnerQueries {
             create_within: format!(
                 "INSERT INTO {t} AS s (id, data, version, expires_at, owner) \
                  SELECT {}, {}, {}, {}, {} \
-                 WHERE (SELECT count(*) FROM {t} WHERE owner = {} AND expires_at > {}) < {} \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
-                 expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {}",
+                 WHERE (SELECT count(*) FROM {t} WHERE owner = {} AND expires_at > {}) < {} {}",
                 p(1),
                 p(2),
                 p(3),
@@ -139,7 +135,7 @@ impl OwnerQueries {
                 p(6),
                 p(5),
                 p(7),
-                p(5)
+                over_expired(&p(5))
             )
             .into(),
             // Two 32-bit keys: a space apart from the migration's one 64-bit key.
@@ -167,6 +163,15 @@ impl OwnerQueries {
             .into(),
         }
     }
+}
+
+/// The tail of a create: an expired row with the same id (expired by `now`) may be
+/// replaced; a live one may not.
+fn over_expired(now: &str) -> String {
+    format!(
+        "ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \
+         expires_at = excluded.expires_at, owner = excluded.owner WHERE s.expires_at <= {now}"
+    )
 }
 
 /// What `migrate` runs, in one transaction, in order.
