@@ -273,27 +273,26 @@ async fn log_out_everywhere_ends_a_rotation_that_finishes_during_its_listing() {
 /// "Log out everywhere" on an instance whose clock is ten minutes ahead or behind (its
 /// revocation record skewed so), then logins and "log out others" on one whose clock is
 /// right: a session bound before the revocation is refused, a login after it stays, and
-/// "log out others" keeps the current session and ends the rest. A session is stamped with
+/// "log out others" keeps the current session and ends the rest. On every server store,
+/// and on both cookie stores with a revocation store. A session is stamped with
 /// the epoch it reads from the record, never with a clock, and an epoch only ever rises.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_by_instances_whose_clocks_are_off_keep_their_order() {
     const MINUTE_US: i64 = 60 * 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
     for skew in [10 * MINUTE_US, -10 * MINUTE_US] {
-        let sessions = ProbeStore::new(MemoryStore::new());
-        let revocations = ProbeStore::new(MemoryStore::new());
-        let layers = [
-            (
-                "server",
-                SessionLayer::new(sessions.clone(), &key()),
-                &sessions,
-            ),
-            (
-                "cookie",
-                SessionLayer::new(CookieBackend::sealed(), &key())
-                    .with_revocation_store(revocations.clone()),
-                &revocations,
-            ),
-        ];
+        let mut layers = Vec::new();
+        for (kind, store) in every_server_store(&dir).await {
+            let probe = ProbeStore::new(store);
+            let layer = SessionLayer::new(probe.clone(), &key());
+            layers.push((format!("{kind:?}"), layer, probe));
+        }
+        for backend in [CookieBackend::sealed(), CookieBackend::signed()] {
+            let revocations = ProbeStore::new(MemoryStore::new());
+            let layer =
+                SessionLayer::new(backend, &key()).with_revocation_store(revocations.clone());
+            layers.push(("a cookie store".to_owned(), layer, revocations));
+        }
         for (name, layer, store) in layers {
             let case = format!("{name}, skew {skew} µs");
             let app = owner_routes().layer(layer);
