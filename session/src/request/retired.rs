@@ -13,6 +13,9 @@
 //! its id is due), `request/rotation.rs` (the move, and the retired id's record) and
 //! `request/retired.rs` (a request that comes with a retired id).
 
+use super::commit::Save;
+use super::live::decode;
+use super::state::Current;
 use crate::builtin::owner::owner_of;
 use crate::crypto::Label;
 use crate::crypto::aead::{NONCE_LEN, TAG_LEN, XChaCha20Poly1305};
@@ -23,6 +26,7 @@ use crate::observe::{self, ObservedStore};
 use crate::record::Record;
 use crate::store::StoredRecord;
 use crate::time::unix_ms;
+use crate::typed::Dirty;
 use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
@@ -138,6 +142,27 @@ pub(super) async fn follow(
         current = successor;
     }
     Ok(Followed::Nothing)
+}
+
+/// A request in flight when a periodic rotation retired `id`: rebases `save` on the session
+/// under its new id, if the grace window is still open. `false`: the session is gone for
+/// it. A save late past the window is no replay (the request had the id before it was
+/// retired), and ends nothing.
+pub(super) async fn rebase_on_successor(
+    store: &ObservedStore,
+    save: &mut Save,
+    dirty: &Dirty,
+    id: SessionId,
+) -> Result<bool, Error> {
+    let Followed::Successor { id, key, stored } = follow(store, id, Late::Gone).await? else {
+        return Ok(false);
+    };
+    let Some((stored, version)) = decode(stored) else {
+        return Ok(false);
+    };
+    tracing::debug!("session moved to a new id while this request ran; saving it there");
+    save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
+    Ok(true)
 }
 
 /// Ends the session that `first` began, under every id it had since: each one's record,

@@ -9,7 +9,7 @@
 
 use super::commit::{Replaced, Rotation, Save};
 use super::live::decode;
-use super::retired::{Followed, Late, follow, retirement};
+use super::retired::{rebase_on_successor, retirement};
 use super::state::Current;
 use crate::accounts::revocations::revoked_in;
 use crate::builtin::owner::owner_of;
@@ -62,16 +62,9 @@ async fn successor_or_gone(
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<Rotation, Error> {
-    if !save.grace {
+    if !save.grace || !rebase_on_successor(store, save, dirty, old.id).await? {
         return Ok(Rotation::Gone);
     }
-    let Followed::Successor { id, key, stored } = follow(store, old.id, Late::Gone).await? else {
-        return Ok(Rotation::Gone);
-    };
-    let Some((stored, version)) = decode(stored) else {
-        return Ok(Rotation::Gone);
-    };
-    save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
     save.rotate = false;
     save.grace = false;
     Ok(Rotation::None)

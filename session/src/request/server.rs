@@ -6,7 +6,7 @@ use super::RequestSession;
 use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
 use super::limit;
 use super::live::decode;
-use super::retired::{self, Followed, Late};
+use super::retired;
 use super::rotation::{Retiring, begin_rotation, retire};
 use super::state::{Current, Decision, Kind, State, Stored};
 use super::turn::{self, Turn, TurnGuard};
@@ -134,7 +134,7 @@ impl RequestSession {
                 Attempt::Collided => continue,
                 Attempt::Retired(id) => {
                     // Boxed: rare, and inline it would make every save's future larger.
-                    if Box::pin(self.rebase_on_successor(store, save, dirty, id)).await? {
+                    if Box::pin(retired::rebase_on_successor(store, save, dirty, id)).await? {
                         continue;
                     }
                     return Ok(Written::Gone);
@@ -230,30 +230,6 @@ impl RequestSession {
             grace_until,
             kept_until: retired::kept_until(expires_at, grace_until),
         }
-    }
-
-    /// A request in flight when a periodic rotation retired its id: rebases `save` on the
-    /// session under its new id, if the grace window is still open. `false`: the session is
-    /// gone. A save late past the window is no replay (the request had the id before it
-    /// was retired), and ends nothing.
-    async fn rebase_on_successor(
-        &self,
-        store: &ObservedStore,
-        save: &mut Save,
-        dirty: &Dirty,
-        id: SessionId,
-    ) -> Result<bool, Error> {
-        let Followed::Successor { id, key, stored } =
-            retired::follow(store, id, Late::Gone).await?
-        else {
-            return Ok(false);
-        };
-        let Some((stored, version)) = decode(stored) else {
-            return Ok(false);
-        };
-        tracing::debug!("session moved to a new id while this request ran; saving it there");
-        save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
-        Ok(true)
     }
 
     /// After a race lost to another process: backs off a random while from the second loss
