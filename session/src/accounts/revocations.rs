@@ -45,14 +45,14 @@ async fn epoch_under(store: &ObservedStore, key: &StorageKey) -> Result<u64, Err
     Ok(stored.map_or(0, |stored| stored_epoch(&stored.data)))
 }
 
-/// Whether a session of `owner` stamped with epoch `bound` was revoked since, by the epoch
-/// kept in `store`.
+/// Whether a session stamped with epoch `bound` was revoked since, by its owner's epoch
+/// (kept under `key`) in `store`.
 pub(crate) async fn revoked_in(
     store: &ObservedStore,
-    owner: &Owner,
+    key: &StorageKey,
     bound: u64,
 ) -> Result<bool, Error> {
-    Ok(bound < epoch(store, owner).await?)
+    Ok(bound < epoch_under(store, key).await?)
 }
 
 /// Whether a session stamped with epoch `bound` was revoked since, by its owner's epoch
@@ -67,15 +67,16 @@ pub(crate) async fn is_revoked(
     bound: u64,
 ) -> Result<bool, Error> {
     match location(config) {
-        Some(store) => Ok(bound < epoch_under(store, key).await?),
+        Some(store) => revoked_in(store, key, bound).await,
         None => Ok(false),
     }
 }
 
-/// The epoch a session bound to `owner` now is stamped with (0 where there are none).
-pub(crate) async fn current(config: &Config, owner: &Owner) -> Result<u64, Error> {
+/// The epoch kept under `key` that a session bound now is stamped with (0 where there are
+/// none).
+pub(crate) async fn current(config: &Config, key: &StorageKey) -> Result<u64, Error> {
     match location(config) {
-        Some(store) => epoch(store, owner).await,
+        Some(store) => epoch_under(store, key).await,
         None => Ok(0),
     }
 }

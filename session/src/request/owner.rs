@@ -62,15 +62,16 @@ impl RequestSession {
         if !self.stamp_pending.swap(false, Ordering::Relaxed) {
             return Ok(());
         }
-        let owner = {
+        // Kept by `bind_owner` beside the owner, whenever a stamp is pending.
+        let key = {
             let mut state = self.lock();
             let ownership = state.view::<Ownership>().fields();
-            ownership.read(|ownership| ownership.owner.clone())
+            ownership.read(|ownership| ownership.revocation_key)
         };
-        let Some(owner) = owner.and_then(|owner| Owner::new(owner).ok()) else {
+        let Some(key) = key.map(StorageKey::from_bytes) else {
             return Ok(());
         };
-        let epoch = match revocations::current(&self.config, &owner).await {
+        let epoch = match revocations::current(&self.config, &key).await {
             Ok(epoch) => epoch,
             Err(error) => {
                 // Tried again by a later commit (a `persist()` then the response's).

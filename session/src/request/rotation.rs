@@ -77,8 +77,8 @@ pub(super) struct Retiring {
     pub(super) kept_until: SystemTime,
 }
 
-/// Deletes the `replaced` record once its successor (`new`, of `owner`, stamped with
-/// revocation epoch `bound`) is saved: only if this request is the one that kills the old
+/// Deletes the `replaced` record once its successor (`new`, of `owner`; `check`: the key
+/// of the owner's revocation epoch and the epoch it is stamped with) is saved: only if this request is the one that kills the old
 /// id, so that a logout (or a revocation) that won the race stays one. If the old one was
 /// gone, the new one is deleted too, and `false` says so. The new record is written first,
 /// so that at every moment a listing of the owner's sessions finds the old one or the new
@@ -91,7 +91,7 @@ pub(super) async fn retire(
     replaced: &Replaced,
     (new_id, new): (SessionId, StorageKey),
     owner: Option<Owner>,
-    bound: u64,
+    check: Option<(StorageKey, u64)>,
     retiring: Option<Retiring>,
 ) -> Result<bool, Error> {
     let left = match retiring {
@@ -112,9 +112,9 @@ pub(super) async fn retire(
         .await?;
     // Only a session that had this owner before the move can have been listed, and missed,
     // by a revocation: one bound in this request read its epoch before it was written.
-    let revoked = match (&owner, &replaced.owner, retired) {
-        (Some(owner), Some(before), true) if owner == before => {
-            revoked_in(store, owner, bound).await?
+    let revoked = match (&owner, &replaced.owner, retired, check) {
+        (Some(owner), Some(before), true, Some((key, bound))) if owner == before => {
+            revoked_in(store, &key, bound).await?
         }
         _ => false,
     };

@@ -200,9 +200,9 @@ impl RequestSession {
         };
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
-            let bound = crate::builtin::owner::bound(&save.record);
+            let check = crate::builtin::owner::revocation_check(&save.record);
             let retiring = save.grace.then(|| self.retiring(now, expires_at));
-            let retire = retire(store, replaced, (id, key), owner, bound, retiring);
+            let retire = retire(store, replaced, (id, key), owner, check, retiring);
             if !Box::pin(retire).await? {
                 return Ok(Attempt::Done(Written::Gone));
             }
