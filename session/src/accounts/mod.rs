@@ -191,8 +191,7 @@ pub(crate) async fn end_oldest(config: &Config, owner: &Owner) -> Result<(), Err
     let revoked = epoch(store, owner).await?;
     let began = |stored: &crate::store::StoredRecord| {
         let record = Record::decode_vec(stored.data.clone()).ok()?;
-        (owner_of(&record).as_ref() == Some(owner) && bound(&record) >= revoked)
-            .then(|| record.created())
+        is_owners(&record, owner, revoked).then(|| record.created())
     };
     let oldest = store
         .owned(owner)
@@ -219,6 +218,13 @@ struct Listed {
     record: Record,
 }
 
+/// Whether `record` is a session of `owner` that their epoch `revoked` has not revoked: what
+/// the index names may be another owner's (an index that lags, a hash that collides), or a
+/// record the revocation did not delete (a restored backup, a store without an index).
+fn is_owners(record: &Record, owner: &Owner, revoked: u64) -> bool {
+    owner_of(record).as_ref() == Some(owner) && bound(record) >= revoked
+}
+
 /// `owner`'s live sessions in the store, decoded: corrupt records, records of another
 /// owner (an index that lags, or a hash that collides), records revoked but not deleted
 /// (a restored backup, a store without an index) and sessions past their absolute
@@ -237,14 +243,12 @@ async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
              }| {
                 let expires_at = stored.expires_at;
                 let record = Record::decode_vec(stored.data).ok()?;
-                (owner_of(&record).as_ref() == Some(owner)
-                    && bound(&record) >= revoked
-                    && !config.past_lifetime(&record, now))
-                .then_some(Listed {
-                    key,
-                    expires_at,
-                    record,
-                })
+                (is_owners(&record, owner, revoked) && !config.past_lifetime(&record, now))
+                    .then_some(Listed {
+                        key,
+                        expires_at,
+                        record,
+                    })
             },
         )
         .collect())

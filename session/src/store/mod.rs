@@ -95,6 +95,18 @@ pub enum CreateOutcome {
     Full,
 }
 
+impl CreateOutcome {
+    /// What a create (`save` with no version expected) answered, as a create within a
+    /// limit: `None` when the owner was full.
+    pub(crate) fn of_create(saved: Option<SaveOutcome>) -> Self {
+        match saved {
+            Some(SaveOutcome::Saved(version)) => Self::Created(version),
+            Some(SaveOutcome::Conflict | SaveOutcome::Missing) => Self::Taken,
+            None => Self::Full,
+        }
+    }
+}
+
 /// A session store's failure. The underlying error is kept as the `source()`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -227,12 +239,8 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
             if self.owned(owner).await?.len() >= max {
                 return Ok(CreateOutcome::Full);
             }
-            Ok(
-                match self.save(key, data, expires_at, None, Some(owner)).await? {
-                    SaveOutcome::Saved(version) => CreateOutcome::Created(version),
-                    SaveOutcome::Conflict | SaveOutcome::Missing => CreateOutcome::Taken,
-                },
-            )
+            let saved = self.save(key, data, expires_at, None, Some(owner)).await?;
+            Ok(CreateOutcome::of_create(Some(saved)))
         })
     }
 

@@ -233,11 +233,7 @@ impl Store for FileStore {
                 .blocking(move |inner| inner.create_owned(&owner, &id, &data, expires_ms, max))
                 .await?;
             self.maybe_sweep();
-            Ok(match outcome {
-                Some(SaveOutcome::Saved(version)) => CreateOutcome::Created(version),
-                Some(SaveOutcome::Conflict | SaveOutcome::Missing) => CreateOutcome::Taken,
-                None => CreateOutcome::Full,
-            })
+            Ok(CreateOutcome::of_create(outcome))
         })
     }
 

@@ -291,11 +291,7 @@ impl Store for MemoryStore {
         max: usize,
     ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
         let saved = self.save_now(id, data, expires_at, None, Some(owner.as_str()), Some(max));
-        Box::pin(std::future::ready(saved.map(|saved| match saved {
-            Some(SaveOutcome::Saved(version)) => CreateOutcome::Created(version),
-            Some(SaveOutcome::Conflict | SaveOutcome::Missing) => CreateOutcome::Taken,
-            None => CreateOutcome::Full,
-        })))
+        Box::pin(std::future::ready(saved.map(CreateOutcome::of_create)))
     }
 
     fn touch<'a>(
