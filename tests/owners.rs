@@ -281,7 +281,8 @@ async fn the_demo_lists_and_revokes_a_users_devices_on_every_store() {
 
 /// Binding an owner on login costs one read beyond the login's own (the owner's revocation
 /// epoch, which the session is stamped with): the index is written inside the save's
-/// script. Measured against the same login without an owner.
+/// script. Measured against the same login without an owner. Listing and revoking all are
+/// a fixed number of commands, however many sessions the owner has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binding_an_owner_adds_one_redis_read() {
     let server = session_tests::RedisServer::start();
@@ -345,6 +346,22 @@ async fn binding_an_owner_adds_one_redis_read() {
         let expected = [("get", 1), ("mget", 1), ("zrangebyscore", 1)]
             .map(|(command, calls)| (command.to_owned(), calls));
         assert_eq!(listing, expected.into(), "{name}");
+    }
+
+    // Revoking all: the epoch raised (a read, a compare-and-swap), then one index read and
+    // one `DEL` and one `ZREM` for 20 sessions as for 1, whatever their number.
+    for (name, sessions) in [("ada", 1), ("many", 20)] {
+        let before = server.command_calls();
+        accounts.revoke_all(&owner(name)).await.unwrap();
+        let revoking = server.calls_since(&before);
+        for (command, calls) in [("del", 1), ("zrem", 1), ("zrangebyscore", 1)] {
+            assert_eq!(
+                revoking.get(command),
+                Some(&calls),
+                "{name} ({sessions}): {revoking:?}"
+            );
+        }
+        assert!(accounts.sessions(&owner(name)).await.unwrap().is_empty());
     }
 }
 
