@@ -17,7 +17,7 @@ STACKS=(${STACKS:-memory file sqlite sqlite-defaults redis postgres tower-sessio
 BASE_PORT=${BASE_PORT:-3290}
 WORKERS=${WORKERS:-2}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet --features compare --bin bench_server -p session-bench
+cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
 rm -rf target/bench-sessions target/bench-ts-files
 
 pids=()

@@ -17,7 +17,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 STACKS=(${STACKS:-bare memory file cookie redis tower-sessions})
 BASE_PORT=${BASE_PORT:-3190}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet --features compare --bin bench_server -p session-bench
+cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
 rm -rf target/bench-sessions
 
 pids=()

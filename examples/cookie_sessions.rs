@@ -2,12 +2,12 @@
 //! number of servers that share the key serve the same sessions. Keys rotate: cookies made
 //! with the previous key are still accepted, and sealed again under the new one.
 //!
-//! `SESSION_SECRET=... SESSION_PREVIOUS_SECRET=... cargo run -p session-examples --example
+//! `SESSION_SECRET=... SESSION_PREVIOUS_SECRET=... cargo run -p typed-sessions-examples --example
 //! cookie_sessions` (each secret at least 64 bytes; `openssl rand -base64 64` makes one).
 
 use axum::{Router, routing::get};
-use session::error::InvalidKeyError;
-use session::{CookieBackend, Key, Session, SessionLayer};
+use typed_sessions::error::InvalidKeyError;
+use typed_sessions::{CookieBackend, Key, Session, SessionLayer};
 
 /// A short theme preference: cookies hold about 4 KB, so keep sealed sessions small.
 #[derive(Session, Default, Debug)]
@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("http://127.0.0.1:3000");
     // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
     axum::serve(listener, app(&current, &previous))
-        .with_graceful_shutdown(session_examples::shutdown())
+        .with_graceful_shutdown(typed_sessions_examples::shutdown())
         .await?;
     Ok(())
 }

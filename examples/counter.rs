@@ -1,11 +1,11 @@
 //! A visit counter, kept in files under `./sessions`.
 //!
-//! `cargo run -p session-examples --example counter`, then open http://127.0.0.1:3000 and
+//! `cargo run -p typed-sessions-examples --example counter`, then open http://127.0.0.1:3000 and
 //! reload: the count goes up, and survives a restart of the server (the key is fixed here;
 //! read yours from configuration).
 
 use axum::{Router, routing::get};
-use session::{FileStore, Key, Session, SessionLayer};
+use typed_sessions::{FileStore, Key, Session, SessionLayer};
 
 /// What the session holds.
 #[derive(Session, Default, Debug)]
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("http://127.0.0.1:3000");
     // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
     axum::serve(listener, app)
-        .with_graceful_shutdown(session_examples::shutdown())
+        .with_graceful_shutdown(typed_sessions_examples::shutdown())
         .await?;
     Ok(())
 }

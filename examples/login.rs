@@ -1,7 +1,7 @@
 //! Log in and out: a new session id on login (against session fixation), the session
 //! deleted on logout.
 //!
-//! `cargo run -p session-examples --example login`, then:
+//! `cargo run -p typed-sessions-examples --example login`, then:
 //! `curl -c jar -b jar -X POST 127.0.0.1:3000/login/ada`, `curl -b jar 127.0.0.1:3000/me`,
 //! `curl -c jar -b jar -X POST 127.0.0.1:3000/logout`.
 
@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use session::{Key, MemoryStore, Session, SessionLayer};
+use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
 
 /// Who is logged in.
 #[derive(Session, Default, Debug)]
@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A random key: sessions end with the process. Read a fixed one from configuration.
     // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
     axum::serve(listener, app(&Key::generate()))
-        .with_graceful_shutdown(session_examples::shutdown())
+        .with_graceful_shutdown(typed_sessions_examples::shutdown())
         .await?;
     Ok(())
 }

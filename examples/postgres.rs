@@ -1,12 +1,12 @@
 //! Sessions in PostgreSQL: a table of its own, created on start, expired rows swept in the
 //! background.
 //!
-//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run -p session-examples
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run -p typed-sessions-examples
 //! --example postgres`, then open http://127.0.0.1:3000.
 
 use axum::{Router, routing::get};
-use session::{Key, PostgresStore, Session, SessionLayer};
 use std::time::Duration;
+use typed_sessions::{Key, PostgresStore, Session, SessionLayer};
 
 /// A shopping cart.
 #[derive(Session, Default, Debug)]
@@ -29,7 +29,7 @@ pub fn app(store: PostgresStore, key: &Key) -> Router {
 }
 
 /// The store on `url`, its table created if missing, sweeping expired rows every minute.
-pub async fn store(url: &str) -> Result<PostgresStore, session::error::StoreError> {
+pub async fn store(url: &str) -> Result<PostgresStore, typed_sessions::error::StoreError> {
     // Expired sessions are never served; sweeping only reclaims their rows.
     let store = PostgresStore::connect(url)
         .await?
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("http://127.0.0.1:3000");
     // Ctrl-C or SIGTERM: the requests in flight are answered, their sessions saved.
     axum::serve(listener, app)
-        .with_graceful_shutdown(session_examples::shutdown())
+        .with_graceful_shutdown(typed_sessions_examples::shutdown())
         .await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Two instances of one app sharing sessions through Redis: a visitor may land on either.
 //!
-//! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p session-examples --example redis_shared`
+//! `REDIS_URL=redis://127.0.0.1:6379 cargo run -p typed-sessions-examples --example redis_shared`
 //! serves the same app on ports 3001 and 3002. A cookie set by one works on the other:
 //! `curl -c jar -b jar 127.0.0.1:3001/`, then `curl -c jar -b jar 127.0.0.1:3002/`.
 
 use axum::{Router, routing::get};
-use session::{Key, RedisStore, Session, SessionLayer};
+use typed_sessions::{Key, RedisStore, Session, SessionLayer};
 
 /// What both instances see.
 #[derive(Session, Default, Debug)]
@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Ctrl-C or SIGTERM: both answer their requests in flight, then stop.
         servers.spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(session_examples::shutdown())
+                .with_graceful_shutdown(typed_sessions_examples::shutdown())
                 .await
         });
     }

@@ -6,10 +6,10 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
 use futures_util::future::join_all;
-use session::layer::Backend;
-use session::{CookieBackend, Fingerprint, MemoryStore, Session, SessionLayer};
-use session_tests::{Client, ProbeStore, every_layer, key, send};
 use std::time::Duration;
+use typed_sessions::layer::Backend;
+use typed_sessions::{CookieBackend, Fingerprint, MemoryStore, Session, SessionLayer};
+use typed_sessions_tests::{Client, ProbeStore, every_layer, key, send};
 
 #[derive(Session, Default)]
 struct Visit {

@@ -2,7 +2,7 @@
 //! request on top of a layer that does nothing. A count, not a timing, so it is the same on
 //! every machine; each allocation is also a trip through the allocator, which costs far more
 //! on a large, fragmented heap than in a benchmark. The figures for every stack are printed
-//! by `cargo bench -p session-bench --bench allocations`, on the same router.
+//! by `cargo bench -p typed-sessions-bench --bench allocations`, on the same router.
 //!
 //! Its own test binary: the counting allocator sees every thread of its process.
 
@@ -10,12 +10,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, header};
-use session::{CookieBackend, Key, MemoryStore, SessionLayer};
-use session_bench::router;
-use session_tests::send;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
 use tower::ServiceExt;
+use typed_sessions::{CookieBackend, Key, MemoryStore, SessionLayer};
+use typed_sessions_bench::router;
+use typed_sessions_tests::send;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -57,7 +57,7 @@ fn the_session_layer_stays_within_its_allocation_budget() {
         .unwrap();
     let key = Key::from_secret(&[7; 64]).unwrap();
     // Routers turned into services once, as `axum::serve` does.
-    let noop = session_bench::noop_layer().with_state(());
+    let noop = typed_sessions_bench::noop_layer().with_state(());
     let baseline = allocations(&runtime, &noop, "/untouched", "id=x");
 
     // The most allocations the layer may add to each workload. Untouched: the per-request

@@ -46,7 +46,7 @@ fn is_test_file(path: &ModulePath) -> bool {
 /// benchmark and fuzz hooks, which reach into the layers they stand in for.
 fn modules() -> Vec<Module> {
     let mut files = Vec::new();
-    session_tests::rust_files(&src(), &mut files);
+    typed_sessions_tests::rust_files(&src(), &mut files);
     files
         .into_iter()
         .map(|file| {
@@ -418,7 +418,7 @@ const LONG_FILE_REASON: &str = "Longer than 400 lines:";
 #[test]
 fn no_source_file_passes_400_lines_without_saying_why() {
     let mut files = Vec::new();
-    session_tests::rust_files(&src(), &mut files);
+    typed_sessions_tests::rust_files(&src(), &mut files);
     let long: Vec<_> = files
         .iter()
         .map(|file| (file, std::fs::read_to_string(file).unwrap()))

@@ -2,9 +2,9 @@
 //! ends when the layer (and with it the store) is dropped. The stores that sweep expired
 //! records (memory, file, SQL) do it on their own calls, with no task of their own.
 
-use session::SessionLayer;
-use session_tests::{Client, app, key, redis_sentinel_store};
 use std::time::Duration;
+use typed_sessions::SessionLayer;
+use typed_sessions_tests::{Client, app, key, redis_sentinel_store};
 
 /// Tasks alive on this runtime once the ones that are ending have ended (a connection's
 /// driver ends a moment after its last handle is dropped).

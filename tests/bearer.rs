@@ -7,9 +7,9 @@ use axum::body::Body;
 use axum::http::{HeaderName, Method, Request, StatusCode, header};
 use axum::routing::get;
 use futures_util::future::join_all;
-use session::{CookieBackend, MemoryStore, Session, SessionLayer, Transport};
-use session_tests::{BearerClient, Client, key, send, send_request};
-use session_tests::{View, app, every_layer};
+use typed_sessions::{CookieBackend, MemoryStore, Session, SessionLayer, Transport};
+use typed_sessions_tests::{BearerClient, Client, key, send, send_request};
+use typed_sessions_tests::{View, app, every_layer};
 
 /// `GET /api/session` with `token` as the bearer token.
 async fn view_of(app: &Router, token: &str) -> View {
@@ -111,7 +111,7 @@ async fn forged_truncated_and_garbage_tokens_get_a_fresh_session() {
     let mut client = BearerClient::new(app.clone());
     client.post("/api/visit").await;
     let token = client.token.clone().unwrap();
-    let forged = session_tests::single_character_changes(&token);
+    let forged = typed_sessions_tests::single_character_changes(&token);
     for bad in [
         &token[..token.len() - 1],
         "",
@@ -129,7 +129,7 @@ async fn forged_truncated_and_garbage_tokens_get_a_fresh_session() {
     assert_eq!(view_of(&app, &token).await.visits, 1);
 }
 
-#[derive(session::Session, Default)]
+#[derive(typed_sessions::Session, Default)]
 struct Count {
     n: u64,
 }
@@ -148,7 +148,7 @@ fn either() -> Router {
         .layer(SessionLayer::new(MemoryStore::new(), &key()).with_transport(transport))
 }
 
-async fn get_with(app: &Router, pairs: &[(&str, &str)]) -> session_tests::Reply {
+async fn get_with(app: &Router, pairs: &[(&str, &str)]) -> typed_sessions_tests::Reply {
     let mut request = Request::get("/");
     for (name, value) in pairs {
         request = request.header(*name, *value);

@@ -6,12 +6,12 @@ use axum::Router;
 use axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use axum::http::{HeaderMap, Request};
 use axum::routing::get;
-use session::layer::Backend;
-use session::{CookieBackend, MemoryStore, Session, SessionLayer};
-use session_tests::key;
 use tower::ServiceExt;
+use typed_sessions::layer::Backend;
+use typed_sessions::{CookieBackend, MemoryStore, Session, SessionLayer};
+use typed_sessions_tests::key;
 
-#[derive(session::Session, Default)]
+#[derive(typed_sessions::Session, Default)]
 struct Visits {
     count: u64,
 }
@@ -113,8 +113,8 @@ async fn cache_headers_can_be_left_to_the_application() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_with_a_csrf_token_are_not_stored_on_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    for (kind, layer) in session_tests::every_layer(&dir).await {
-        let mut client = session_tests::Client::new(session_tests::app(layer));
+    for (kind, layer) in typed_sessions_tests::every_layer(&dir).await {
+        let mut client = typed_sessions_tests::Client::new(typed_sessions_tests::app(layer));
         let first = client.get("/csrf").await;
         assert!(
             !first.set_cookies.is_empty(),
@@ -142,9 +142,10 @@ async fn responses_with_a_csrf_token_are_not_stored_on_every_store() {
 /// other of a request that asked for its session.
 #[tokio::test]
 async fn a_failed_load_still_varies_by_the_cookie() {
-    let store = session_tests::ProbeStore::new(MemoryStore::new());
-    let mut client =
-        session_tests::Client::new(session_tests::app(SessionLayer::new(store.clone(), &key())));
+    let store = typed_sessions_tests::ProbeStore::new(MemoryStore::new());
+    let mut client = typed_sessions_tests::Client::new(typed_sessions_tests::app(
+        SessionLayer::new(store.clone(), &key()),
+    ));
     client.post("/visit").await;
     store.set_down(true);
     let reply = client.get("/session").await;

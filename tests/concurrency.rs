@@ -3,13 +3,13 @@
 //! rotated session back.
 
 use axum::http::{Method, StatusCode};
-use session::{MemoryStore, SessionLayer, Store};
-use session_tests::{
+use std::time::Duration;
+use typed_sessions::{MemoryStore, SessionLayer, Store};
+use typed_sessions_tests::{
     Client, ProbeStore, Reply, StoreKind, a_hot_session_loses_no_update, app,
     different_fields_are_both_kept, every_server_store, key, send,
     slow_requests_never_revive_an_ended_session, view_with,
 };
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_changes_to_different_fields_are_kept_on_every_server_store() {
@@ -155,45 +155,45 @@ struct AlwaysChanged(MemoryStore);
 impl Store for AlwaysChanged {
     fn load<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
-    ) -> session::store::BoxFuture<
+        id: &'a typed_sessions::store::StorageKey,
+    ) -> typed_sessions::store::BoxFuture<
         'a,
-        Result<Option<session::store::StoredRecord>, session::error::StoreError>,
+        Result<Option<typed_sessions::store::StoredRecord>, typed_sessions::error::StoreError>,
     > {
         self.0.load(id)
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         data: &'a [u8],
         expires_at: std::time::SystemTime,
-        expected: Option<session::store::Version>,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<
+        expected: Option<typed_sessions::store::Version>,
+        owner: Option<&'a typed_sessions::Owner>,
+    ) -> typed_sessions::store::BoxFuture<
         'a,
-        Result<session::store::SaveOutcome, session::error::StoreError>,
+        Result<typed_sessions::store::SaveOutcome, typed_sessions::error::StoreError>,
     > {
         match expected {
-            Some(_) => Box::pin(async { Ok(session::store::SaveOutcome::Conflict) }),
+            Some(_) => Box::pin(async { Ok(typed_sessions::store::SaveOutcome::Conflict) }),
             None => self.0.save(id, data, expires_at, expected, owner),
         }
     }
 
     fn touch<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         expires_at: std::time::SystemTime,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::error::StoreError>> {
+        owner: Option<&'a typed_sessions::Owner>,
+    ) -> typed_sessions::store::BoxFuture<'a, Result<bool, typed_sessions::error::StoreError>> {
         self.0.touch(id, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
-        owner: Option<&'a session::Owner>,
-    ) -> session::store::BoxFuture<'a, Result<bool, session::error::StoreError>> {
+        id: &'a typed_sessions::store::StorageKey,
+        owner: Option<&'a typed_sessions::Owner>,
+    ) -> typed_sessions::store::BoxFuture<'a, Result<bool, typed_sessions::error::StoreError>> {
         self.0.delete(id, owner)
     }
 }
@@ -237,7 +237,7 @@ async fn soak(store: impl Store, name: &str) {
             tasks.push(tokio::spawn(async move {
                 let mut done = 0u64;
                 while tokio::time::Instant::now() < deadline {
-                    let reply = session_tests::send(
+                    let reply = typed_sessions_tests::send(
                         &router,
                         axum::http::Method::POST,
                         &format!("/inc/{field}"),

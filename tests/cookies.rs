@@ -2,11 +2,11 @@
 //! rotation, expiry inside the seal, and the size limit.
 
 use axum::http::{Method, StatusCode};
-use session::{CookieBackend, Key, MemoryStore, SessionLayer};
-use session_tests::{
+use std::time::Duration;
+use typed_sessions::{CookieBackend, Key, MemoryStore, SessionLayer};
+use typed_sessions_tests::{
     Client, app, assert_each_gives_a_fresh_session, key, single_character_changes, view_with,
 };
-use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -5,10 +5,10 @@
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use session::{CookieBackend, FileStore, MemoryStore, SessionLayer, Store};
-use session_tests::*;
 use std::sync::Arc;
 use std::time::Duration;
+use typed_sessions::{CookieBackend, FileStore, MemoryStore, SessionLayer, Store};
+use typed_sessions_tests::*;
 
 /// Ada on a laptop (instance one) and a phone (instance two), Bob on a third device; the
 /// phone changes Ada's password.
@@ -113,14 +113,14 @@ async fn a_session_restored_from_a_backup_after_a_change_of_password_is_refused(
     let files = dir.path().join("files");
     let prefix = unique("test:");
     let table = unique("t_");
-    let redis = session::RedisStore::connect(&redis_url())
+    let redis = typed_sessions::RedisStore::connect(&redis_url())
         .await
         .unwrap()
         .with_prefix(prefix.clone());
-    let postgres = session::PostgresStore::connect(&database_url())
+    let postgres = typed_sessions::PostgresStore::connect(&database_url())
         .await
         .unwrap()
-        .with_table(Some("session_tests"), &table)
+        .with_table(Some("typed_sessions_tests"), &table)
         .unwrap();
     postgres.migrate().await.unwrap();
     let stores: [(Backup, Arc<dyn Store>); 3] = [
@@ -164,7 +164,7 @@ enum Backup {
     Files(std::path::PathBuf, std::path::PathBuf),
     /// The store's key prefix, and each key's `DUMP`.
     Redis(String, Vec<(String, Vec<u8>)>),
-    /// The store's table in schema `session_tests`.
+    /// The store's table in schema `typed_sessions_tests`.
     Postgres(String),
 }
 
@@ -198,7 +198,7 @@ impl Backup {
             }
             Self::Postgres(table) => {
                 postgres(&format!(
-                    "CREATE TABLE session_tests.{table}_backup AS SELECT * FROM session_tests.{table}"
+                    "CREATE TABLE typed_sessions_tests.{table}_backup AS SELECT * FROM typed_sessions_tests.{table}"
                 ))
                 .await;
             }
@@ -237,7 +237,7 @@ impl Backup {
             }
             Self::Postgres(table) => {
                 postgres(&format!(
-                    "INSERT INTO session_tests.{table} SELECT * FROM session_tests.{table}_backup \
+                    "INSERT INTO typed_sessions_tests.{table} SELECT * FROM typed_sessions_tests.{table}_backup \
                      ON CONFLICT (id) DO NOTHING"
                 ))
                 .await

@@ -6,11 +6,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::post;
 use futures_util::future::join_all;
-use session::{CsrfLayer, MemoryStore, SessionLayer};
-use session_tests::{
+use std::time::Duration;
+use typed_sessions::{CsrfLayer, MemoryStore, SessionLayer};
+use typed_sessions_tests::{
     BearerClient, Client, Counts, ProbeStore, app_with_csrf, every_layer, key, send_request,
 };
-use std::time::Duration;
 
 fn protected(layer: SessionLayer) -> Router {
     app_with_csrf(layer, true)
@@ -24,7 +24,11 @@ async fn token(client: &mut Client) -> String {
 }
 
 /// `POST path` with `token` in `X-CSRF-Token` (none: no header).
-async fn post_with(client: &mut Client, path: &str, token: Option<&str>) -> session_tests::Reply {
+async fn post_with(
+    client: &mut Client,
+    path: &str,
+    token: Option<&str>,
+) -> typed_sessions_tests::Reply {
     let mut request = Request::post(path);
     if let Some(cookie) = client.cookie_header() {
         request = request.header(header::COOKIE, cookie);
@@ -139,7 +143,10 @@ async fn a_refused_request_writes_nothing_and_sessions_without_forms_store_no_se
     // Every read would refresh the expiry: a refused request does not.
     let layer = SessionLayer::new(store.clone(), &key()).with_refresh_interval(Duration::ZERO);
     let mut client = Client::new(protected(layer));
-    let mut plain = Client::new(session_tests::app(SessionLayer::new(store.clone(), &key())));
+    let mut plain = Client::new(typed_sessions_tests::app(SessionLayer::new(
+        store.clone(),
+        &key(),
+    )));
     plain.post("/visit").await;
     plain.get("/session").await;
     assert_eq!(
@@ -242,17 +249,17 @@ async fn safe_methods_pass_and_the_layer_needs_a_session_layer_outside_it() {
 /// by its cookie does.
 #[tokio::test]
 async fn requests_carrying_their_token_in_a_header_are_exempt() {
-    #[derive(session::Session, Default)]
+    #[derive(typed_sessions::Session, Default)]
     struct Count {
         n: u64,
     }
-    async fn bump(count: session::Session<Count>) -> String {
+    async fn bump(count: typed_sessions::Session<Count>) -> String {
         count.update_n(|n| *n += 1);
         count.n().to_string()
     }
     let store = MemoryStore::new();
-    let layer =
-        SessionLayer::new(store, &key()).with_transport(session::Transport::bearer().or_cookie());
+    let layer = SessionLayer::new(store, &key())
+        .with_transport(typed_sessions::Transport::bearer().or_cookie());
     let app = Router::new()
         .route("/", post(bump))
         .layer(CsrfLayer::new())

@@ -1,8 +1,8 @@
 //! SECURITY.md names the test behind each claim, and the guard each test holds: every
 //! function it names (`module::name`) exists.
 
-use session_tests::rust_files;
 use std::path::Path;
+use typed_sessions_tests::rust_files;
 
 #[test]
 fn every_test_security_md_names_exists() {

@@ -7,9 +7,9 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use session::{CookieBackend, Flash, MemoryStore, Session, SessionLayer, Store};
-use session_tests::{Client, Counts, ProbeStore, app, every_layer, every_server_store, key};
 use std::time::Duration;
+use typed_sessions::{CookieBackend, Flash, MemoryStore, Session, SessionLayer, Store};
+use typed_sessions_tests::{Client, Counts, ProbeStore, app, every_layer, every_server_store, key};
 
 async fn flash(client: &mut Client) -> serde_json::Value {
     let reply = client.get("/flash").await;
@@ -56,24 +56,30 @@ struct Cart {
 }
 
 fn routes(layer: SessionLayer) -> Router {
-    async fn add(cart: Session<Cart>, flash: Flash<Notice>) -> Result<(), session::Error> {
+    async fn add(cart: Session<Cart>, flash: Flash<Notice>) -> Result<(), typed_sessions::Error> {
         let items = cart.update_items(|items| {
             *items += 1;
             *items
         });
         flash.set(&Notice::Saved { items })
     }
-    async fn logout(cart: Session<Cart>, flash: Flash<Notice>) -> Result<(), session::Error> {
+    async fn logout(
+        cart: Session<Cart>,
+        flash: Flash<Notice>,
+    ) -> Result<(), typed_sessions::Error> {
         cart.delete();
         flash.set(&Notice::LoggedOut)
     }
-    async fn show(cart: Session<Cart>, flash: Flash<Notice>) -> Result<String, session::Error> {
+    async fn show(
+        cart: Session<Cart>,
+        flash: Flash<Notice>,
+    ) -> Result<String, typed_sessions::Error> {
         Ok(format!("{} {:?}", cart.items(), flash.take().await?))
     }
-    async fn as_text(flash: Flash<String>) -> Result<String, session::Error> {
+    async fn as_text(flash: Flash<String>) -> Result<String, typed_sessions::Error> {
         Ok(format!("{:?}", flash.take().await?))
     }
-    async fn slow_show(flash: Flash<Notice>) -> Result<String, session::Error> {
+    async fn slow_show(flash: Flash<Notice>) -> Result<String, typed_sessions::Error> {
         tokio::time::sleep(Duration::from_millis(30)).await;
         Ok(format!("{:?}", flash.take().await?))
     }
@@ -142,7 +148,7 @@ async fn reading_nothing_writes_nothing() {
 
 #[tokio::test]
 async fn a_flash_too_large_for_its_cookie_is_refused() {
-    async fn big(flash: Flash<String>) -> Result<(), session::Error> {
+    async fn big(flash: Flash<String>) -> Result<(), typed_sessions::Error> {
         flash.set(&"x".repeat(5000))
     }
     let layer = SessionLayer::new(CookieBackend::sealed(), &key());
@@ -163,8 +169,8 @@ async fn taken_once(store: impl Store + Clone) {
         let cookie = client.cookie_header().unwrap();
         let other = if round % 2 == 0 { &two } else { &one };
         let (a, b) = tokio::join!(
-            session_tests::send(&one, Method::GET, "/slow", Some(&cookie), ""),
-            session_tests::send(other, Method::GET, "/slow", Some(&cookie), ""),
+            typed_sessions_tests::send(&one, Method::GET, "/slow", Some(&cookie), ""),
+            typed_sessions_tests::send(other, Method::GET, "/slow", Some(&cookie), ""),
         );
         let shown = [&a.body, &b.body];
         let some = shown.iter().filter(|body| body.starts_with("Some")).count();

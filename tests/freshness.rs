@@ -3,8 +3,8 @@
 //! every backend; otherwise 403 and the session is left as it was.
 
 use axum::http::StatusCode;
-use session_tests::*;
 use std::time::Duration;
+use typed_sessions_tests::*;
 
 const FRESHNESS: Duration = Duration::from_millis(300);
 

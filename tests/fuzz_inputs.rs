@@ -2,9 +2,9 @@
 //! seed corpus (`fuzz/seeds/<target>/`) and every crash ever found
 //! (`fuzz/regressions/<target>/`, one file per crash, named after the issue it shows).
 
-use session::internals::fuzz::{TARGETS, seeds};
 use std::fs;
 use std::path::{Path, PathBuf};
+use typed_sessions::internals::fuzz::{TARGETS, seeds};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -29,7 +29,7 @@ fn every_kept_fuzz_input_passes_its_targets_checks() {
         let kept_seeds = kept_inputs("seeds", target);
         assert!(
             !kept_seeds.is_empty(),
-            "fuzz/seeds/{target} is empty: run `cargo test -p session-tests -- --ignored write_fuzz_seeds`"
+            "fuzz/seeds/{target} is empty: run `cargo test -p typed-sessions-tests -- --ignored write_fuzz_seeds`"
         );
         for (path, bytes) in kept_seeds
             .into_iter()

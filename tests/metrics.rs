@@ -8,34 +8,34 @@ use axum::http::{Method, StatusCode};
 use axum::routing::post;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde::{Deserialize, Serialize};
-use session::metric_names as names;
-use session::store::StoreError;
-use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
-use session::{
-    CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
-};
-use session_tests::{
-    Client, ProbeStore, RedisServer, app, key, owner, postgres_store, redis_store, sqlite_store,
-};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 use tracing_subscriber::fmt::format::FmtSpan;
+use typed_sessions::metric_names as names;
+use typed_sessions::store::StoreError;
+use typed_sessions::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
+use typed_sessions::{
+    CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
+};
+use typed_sessions_tests::{
+    Client, ProbeStore, RedisServer, app, key, owner, postgres_store, redis_store, sqlite_store,
+};
 
 /// Counter values and histogram sample counts, by `name{label=value,...}` (labels sorted).
 type Readings = BTreeMap<String, u64>;
 
 /// The recorder, and every span closed in this process with its fields (a subscriber for
 /// the whole process: one scoped to a test misses callsites other tests registered first).
-fn installed() -> &'static (Snapshotter, session_tests::Logs) {
-    static INSTALLED: OnceLock<(Snapshotter, session_tests::Logs)> = OnceLock::new();
+fn installed() -> &'static (Snapshotter, typed_sessions_tests::Logs) {
+    static INSTALLED: OnceLock<(Snapshotter, typed_sessions_tests::Logs)> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         recorder
             .install()
             .expect("the only recorder of this process");
-        let spans = session_tests::Logs::default();
+        let spans = typed_sessions_tests::Logs::default();
         let writer = spans.clone();
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
@@ -176,7 +176,8 @@ async fn lifecycle(store: &'static str, layer: SessionLayer, server: bool) {
         .header("cookie", format!("id={forged}"))
         .body(axum::body::Body::empty())
         .unwrap();
-    let (reply, rejected) = measure(session_tests::send_request(forger.router(), request)).await;
+    let (reply, rejected) =
+        measure(typed_sessions_tests::send_request(forger.router(), request)).await;
     assert_eq!(reply.status, StatusCode::OK);
     let reason = if server { "forged" } else { "unopenable" };
     let labels = [("reason", reason), ("store", store)];
@@ -265,10 +266,10 @@ async fn a_save_race_lost_to_another_instance_counts_a_conflict_and_a_retry_on_e
         let slow = request("/slow");
         let fast = request("/hit");
         let (_, race) = measure(async {
-            let slow = session_tests::send_request(one.router(), slow);
+            let slow = typed_sessions_tests::send_request(one.router(), slow);
             let fast = async {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                session_tests::send_request(&two, fast).await
+                typed_sessions_tests::send_request(&two, fast).await
             };
             tokio::join!(slow, fast)
         })
@@ -287,18 +288,18 @@ struct AlwaysContended(MemoryStore);
 impl Store for AlwaysContended {
     fn load<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         self.0.load(id)
     }
 
     fn save<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a session::Owner>,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         if expected.is_some() {
             return Box::pin(std::future::ready(Ok(SaveOutcome::Conflict)));
@@ -308,17 +309,17 @@ impl Store for AlwaysContended {
 
     fn touch<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a session::Owner>,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.0.touch(id, expires_at, owner)
     }
 
     fn delete<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
-        owner: Option<&'a session::Owner>,
+        id: &'a typed_sessions::store::StorageKey,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.0.delete(id, owner)
     }
@@ -390,7 +391,7 @@ async fn corrupt_expired_and_oversized_sessions_are_counted() {
     let shortened =
         SessionLayer::new(store, &key()).with_max_lifetime(Some(Duration::from_millis(100)));
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let (_, expired) = measure(session_tests::send(
+    let (_, expired) = measure(typed_sessions_tests::send(
         &app(shortened),
         Method::GET,
         "/session",

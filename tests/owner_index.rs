@@ -1,9 +1,9 @@
 //! The owner index of every store: expired sessions leave it without the application
 //! doing anything.
 
-use session::{FileStore, MemoryStore, SessionLayer, Store};
-use session_tests::*;
 use std::time::Duration;
+use typed_sessions::{FileStore, MemoryStore, SessionLayer, Store};
+use typed_sessions_tests::*;
 
 /// Each owner's index holds their live sessions: expired ones leave it without a sweeper
 /// the application runs, and an owner who never comes back leaves nothing behind.
@@ -13,15 +13,15 @@ async fn expired_sessions_leave_the_owner_index() {
     let memory = MemoryStore::new().with_sweep_interval(Duration::from_millis(100));
     let files = FileStore::open(dir.path()).unwrap();
     let prefix = unique("test:");
-    let redis = session::RedisStore::connect(&redis_url())
+    let redis = typed_sessions::RedisStore::connect(&redis_url())
         .await
         .unwrap()
         .with_prefix(prefix.clone());
     let table = unique("t_");
-    let postgres = session::PostgresStore::connect(&database_url())
+    let postgres = typed_sessions::PostgresStore::connect(&database_url())
         .await
         .unwrap()
-        .with_table(Some("session_tests"), &table)
+        .with_table(Some("typed_sessions_tests"), &table)
         .unwrap();
     postgres.migrate().await.unwrap();
     let stores: [&dyn Fn() -> SessionLayer; 4] = [
@@ -103,7 +103,7 @@ async fn expired_sessions_leave_the_owner_index() {
             _ => {
                 let pool = sqlx::PgPool::connect(&database_url()).await.unwrap();
                 let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT count(*) FROM session_tests.{table} WHERE owner = 'ada'"
+                    "SELECT count(*) FROM typed_sessions_tests.{table} WHERE owner = 'ada'"
                 )))
                 .fetch_one(&pool)
                 .await

@@ -5,9 +5,9 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
-use session::{CookieBackend, FileStore, MemoryStore, Session, SessionLayer};
-use session_tests::*;
 use std::time::Duration;
+use typed_sessions::{CookieBackend, FileStore, MemoryStore, Session, SessionLayer};
+use typed_sessions_tests::*;
 
 /// Ada on two devices (one per instance) and Bob on a third: listing, log out other
 /// devices, revoking one, log out everywhere. `listing`: the backend lists every session
@@ -181,16 +181,19 @@ async fn an_owner_is_1_to_256_bytes_and_listing_needs_an_index() {
     let accounts = SessionLayer::new(CookieBackend::sealed(), &key()).accounts();
     assert!(matches!(
         accounts.sessions(&owner("ada")).await,
-        Err(session::Error::Store(
-            session::error::StoreError::NoOwnerIndex
+        Err(typed_sessions::Error::Store(
+            typed_sessions::error::StoreError::NoOwnerIndex
         ))
     ));
 }
 
 /// The demo's device routes, on two instances: Ada on two browsers, Bob on a third.
 async fn demo_devices(layer: impl Fn() -> SessionLayer, listing: bool) {
-    use session_tests::Device;
-    let (one, two) = (session_tests::app(layer()), session_tests::app(layer()));
+    use typed_sessions_tests::Device;
+    let (one, two) = (
+        typed_sessions_tests::app(layer()),
+        typed_sessions_tests::app(layer()),
+    );
     let (mut laptop, mut phone, mut bob) = (
         Client::new(one.clone()),
         Client::new(two.clone()),
@@ -240,7 +243,7 @@ async fn demo_devices(layer: impl Fn() -> SessionLayer, listing: bool) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     for app in [&one, &two] {
         for cookie in [&laptop_cookie, &phone_cookie] {
-            let view = session_tests::view_with(app, cookie).await;
+            let view = typed_sessions_tests::view_with(app, cookie).await;
             assert_eq!(view.user, None, "logged out everywhere");
         }
     }
@@ -285,8 +288,10 @@ async fn the_demo_lists_and_revokes_a_users_devices_on_every_store() {
 /// a fixed number of commands, however many sessions the owner has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binding_an_owner_adds_one_redis_read() {
-    let server = session_tests::RedisServer::start();
-    let store = session::RedisStore::connect(&server.url()).await.unwrap();
+    let server = typed_sessions_tests::RedisServer::start();
+    let store = typed_sessions::RedisStore::connect(&server.url())
+        .await
+        .unwrap();
     let app = owner_routes().layer(SessionLayer::new(store, &key()));
     // Warm up: the connection, and the scripts' first loads.
     let mut warm = Client::new(app.clone());
@@ -329,7 +334,9 @@ async fn binding_an_owner_adds_one_redis_read() {
     // Listing: two round trips to the owner's slot, for 1 session as for 20, and the
     // owner's revocation epoch (records it revoked are not listed).
     let accounts = SessionLayer::new(
-        session::RedisStore::connect(&server.url()).await.unwrap(),
+        typed_sessions::RedisStore::connect(&server.url())
+            .await
+            .unwrap(),
         &key(),
     )
     .accounts();

@@ -2,9 +2,9 @@
 //! under the app, a network partition, and an app started while Redis is down.
 
 use axum::http::{Method, StatusCode};
-use session::{RedisStore, SessionLayer};
-use session_tests::*;
 use std::time::Duration;
+use typed_sessions::{RedisStore, SessionLayer};
+use typed_sessions_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_round_trips_per_request_measured_with_commandstats() {
@@ -83,7 +83,7 @@ async fn the_app_recovers_by_itself_when_redis_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_behind_a_network_partition_answers_503_then_recovers() {
-    use session_tests::TcpProxy;
+    use typed_sessions_tests::TcpProxy;
     // `redis://[user@]host:port[/db]` -> `host:port`.
     let url = redis_url();
     let authority = url

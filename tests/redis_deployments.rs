@@ -5,15 +5,15 @@
 
 use axum::Router;
 use axum::http::StatusCode;
-use session::store::conformance;
-use session::{RedisStore, SessionLayer};
-use session_tests::{
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use typed_sessions::store::conformance;
+use typed_sessions::{RedisStore, SessionLayer};
+use typed_sessions_tests::{
     Client, RedisCluster, RedisSentinel, app, calls_between, command_calls, key, login_flow,
     redis_cluster_store, redis_on, redis_sentinel_store, redis_sentinels, strs, two_instances,
     until_replicated, view_with,
 };
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_cluster_store_meets_the_contract() {

@@ -4,10 +4,10 @@
 
 use axum::http::{Method, StatusCode};
 use futures_util::future::join_all;
-use session::{CookieBackend, MemoryStore, SessionLayer, Store};
-use session_tests::*;
 use std::sync::Arc;
 use std::time::Duration;
+use typed_sessions::{CookieBackend, MemoryStore, SessionLayer, Store};
+use typed_sessions_tests::*;
 
 /// A request of a session still running when its owner logs out everywhere (from another
 /// instance, or from an admin job) finishes after the revocation and saves nothing: a

@@ -4,10 +4,10 @@
 //! id on a server store. Cookie stores rotate but cannot tell a replay.
 
 use axum::http::{Method, StatusCode};
-use session::{SessionLayer, Store};
-use session_tests::*;
 use std::sync::Arc;
 use std::time::Duration;
+use typed_sessions::{SessionLayer, Store};
+use typed_sessions_tests::*;
 
 const INTERVAL: Duration = Duration::from_millis(300);
 
@@ -113,7 +113,7 @@ async fn a_request_in_flight_during_a_rotation_saves_under_the_new_id() {
 /// keep nothing to tell a replay by).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_retires_its_old_id_at_once_and_cookie_stores_rotate_without_detection() {
-    let store: Arc<dyn Store> = Arc::new(session::MemoryStore::new());
+    let store: Arc<dyn Store> = Arc::new(typed_sessions::MemoryStore::new());
     let served = app(rotating(&store, Duration::from_secs(10)));
     let mut client = Client::new(served.clone());
     client.post("/visit").await;
@@ -126,8 +126,8 @@ async fn a_login_retires_its_old_id_at_once_and_cookie_stores_rotate_without_det
     );
 
     for backend in [
-        session::CookieBackend::sealed(),
-        session::CookieBackend::signed(),
+        typed_sessions::CookieBackend::sealed(),
+        typed_sessions::CookieBackend::signed(),
     ] {
         let router = app(SessionLayer::new(backend, &key()).with_rotation_interval(INTERVAL));
         let mut client = Client::new(router.clone());

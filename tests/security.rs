@@ -2,8 +2,8 @@
 //! a 5xx from bad input, never a panic.
 
 use axum::http::{Method, StatusCode};
-use session::{Key, MemoryStore, SessionLayer};
-use session_tests::{
+use typed_sessions::{Key, MemoryStore, SessionLayer};
+use typed_sessions_tests::{
     Client, Counts, ProbeStore, app, assert_each_gives_a_fresh_session, key, send,
     single_character_changes, view_with,
 };
@@ -107,7 +107,7 @@ async fn other_cookies_that_are_not_ascii_or_not_utf8_cost_only_themselves() {
             .await
             .expect("body")
             .to_bytes();
-        let view: session_tests::View = serde_json::from_slice(&body).expect("json");
+        let view: typed_sessions_tests::View = serde_json::from_slice(&body).expect("json");
         assert_eq!(
             view.visits,
             1,
@@ -195,13 +195,13 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
 
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("sessions");
-    let store = session::FileStore::open(&dir).unwrap();
+    let store = typed_sessions::FileStore::open(&dir).unwrap();
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
     client.post("/visit").await;
     let genuine = client.cookie("id").unwrap().to_owned();
     // A genuine cookie of another store kind, and of another key.
     let mut other = Client::new(app(SessionLayer::new(
-        session::CookieBackend::sealed(),
+        typed_sessions::CookieBackend::sealed(),
         &key(),
     )));
     other.post("/visit").await;
@@ -269,7 +269,7 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
                 for marker in std::fs::read_dir(owner.path()).unwrap() {
                     let marker = marker.unwrap().file_name().into_string().unwrap();
                     assert!(
-                        session::store::StorageKey::from_base64(&marker).is_some(),
+                        typed_sessions::store::StorageKey::from_base64(&marker).is_some(),
                         "{marker}"
                     );
                 }
@@ -277,7 +277,7 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
             continue;
         }
         assert!(
-            session::store::StorageKey::from_base64(&name).is_some(),
+            typed_sessions::store::StorageKey::from_base64(&name).is_some(),
             "unexpected file {name}"
         );
     }
@@ -290,8 +290,8 @@ async fn hostile_cookie_headers_never_5xx_and_never_write_outside_the_store() {
 
 #[tokio::test]
 async fn durations_up_to_duration_max_mean_never_and_never_panic() {
-    use session::CookieBackend;
     use std::time::Duration;
+    use typed_sessions::CookieBackend;
     let layers = [
         SessionLayer::new(MemoryStore::new(), &key()),
         SessionLayer::new(CookieBackend::sealed(), &key()),

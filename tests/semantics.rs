@@ -2,9 +2,9 @@
 //! rotation, expiry and cookie options, through the demo router.
 
 use axum::http::StatusCode;
-use session::{MemoryStore, SameSite, SaveMode, SessionLayer};
-use session_tests::{Client, Counts, ProbeStore, app, key};
 use std::time::Duration;
+use typed_sessions::{MemoryStore, SameSite, SaveMode, SessionLayer};
+use typed_sessions_tests::{Client, Counts, ProbeStore, app, key};
 
 fn probed(configure: impl FnOnce(SessionLayer) -> SessionLayer) -> (Client, ProbeStore) {
     let store = ProbeStore::new(MemoryStore::new());
@@ -75,7 +75,7 @@ async fn a_change_creates_the_session_and_later_reads_load_it_once() {
 #[tokio::test]
 async fn explicit_mode_saves_only_after_save_is_called() {
     use axum::{Router, routing::post};
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     struct Counter {
@@ -338,7 +338,7 @@ async fn prefixed_and_partitioned_cookies_keep_the_rules_browsers_enforce() {
 #[tokio::test]
 async fn persist_writes_before_the_handler_returns() {
     use axum::{Router, routing::post};
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     struct Flag {
@@ -353,7 +353,7 @@ async fn persist_writes_before_the_handler_returns() {
                 flag.set_on(true);
                 flag.persist().await?;
                 let during = probe.counts().saves;
-                Ok::<_, session::Error>(during.to_string())
+                Ok::<_, typed_sessions::Error>(during.to_string())
             }),
         )
         .layer(SessionLayer::new(store.clone(), &key()));
@@ -371,7 +371,7 @@ async fn persist_writes_before_the_handler_returns() {
 #[tokio::test]
 async fn the_record_is_loaded_once_however_many_extractors_ask() {
     use axum::{Router, routing::get};
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     struct One {

@@ -2,10 +2,10 @@
 //! redis-sentinel` with passwords): the sentinels' password from their URLs, the master's
 //! password and database from the master's URL.
 
-use session::store::conformance;
-use session::{RedisStore, SessionLayer, Store};
-use session_tests::{RedisSentinel, app, key, login_flow, strs};
 use std::sync::Arc;
+use typed_sessions::store::conformance;
+use typed_sessions::{RedisStore, SessionLayer, Store};
+use typed_sessions_tests::{RedisSentinel, app, key, login_flow, strs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_store_takes_credentials_and_the_database_from_the_urls() {
@@ -48,11 +48,11 @@ async fn a_sentinel_store_takes_credentials_and_the_database_from_the_urls() {
     for store in [no_master_password, no_sentinel_password] {
         assert!(
             store
-                .load(&session::store::StorageKey::from_bytes([1; 16]))
+                .load(&typed_sessions::store::StorageKey::from_bytes([1; 16]))
                 .await
                 .is_err()
         );
-        let mut client = session_tests::Client::new(app(SessionLayer::new(store, &key())));
+        let mut client = typed_sessions_tests::Client::new(app(SessionLayer::new(store, &key())));
         let reply = client.post("/visit").await;
         assert_eq!(reply.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
     }

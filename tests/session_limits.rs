@@ -5,10 +5,10 @@
 use axum::Router;
 use axum::http::StatusCode;
 use futures_util::future::join_all;
-use session::{MemoryStore, OverLimit, SessionLayer, Store};
-use session_tests::*;
 use std::sync::Arc;
 use std::time::Duration;
+use typed_sessions::{MemoryStore, OverLimit, SessionLayer, Store};
+use typed_sessions_tests::*;
 
 fn limited(store: &Arc<dyn Store>, max: usize, over: OverLimit) -> (Router, Router) {
     instances(|| SessionLayer::new(Arc::clone(store), &key()).with_session_limit(max, over))
@@ -141,11 +141,11 @@ async fn a_store_that_counts_then_writes_lets_parallel_logins_past_the_limit() {
 async fn a_refused_login_is_an_error_the_handler_can_answer() {
     use axum::extract::Path;
     use axum::routing::post;
-    async fn login(visit: session::Session<OwnedVisit>, Path(user): Path<String>) -> String {
+    async fn login(visit: typed_sessions::Session<OwnedVisit>, Path(user): Path<String>) -> String {
         visit.bind_owner(&user).expect("an owner");
         match visit.persist().await {
             Ok(()) => "in".into(),
-            Err(session::Error::TooManySessions { max }) => format!("full at {max}"),
+            Err(typed_sessions::Error::TooManySessions { max }) => format!("full at {max}"),
             Err(other) => other.to_string(),
         }
     }

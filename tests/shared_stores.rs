@@ -1,8 +1,8 @@
 //! Two app instances sharing one store, on Redis and on PostgreSQL: what one writes the
 //! other reads, and a logout through one ends the session for both.
 
-use session::RedisStore;
-use session_tests::*;
+use typed_sessions::RedisStore;
+use typed_sessions_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_sessions_through_redis_and_postgres() {

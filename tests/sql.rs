@@ -2,11 +2,11 @@
 //! start-up, lost mid-traffic, partitioned, and crashed after a logout.
 
 use axum::http::Method;
-use session::store::conformance;
-use session::{SessionLayer, Store};
-use session_tests::*;
 use std::sync::Arc;
 use std::time::Duration;
+use typed_sessions::store::conformance;
+use typed_sessions::{SessionLayer, Store};
+use typed_sessions_tests::*;
 
 /// Instances that start together migrate together. Found by the load benchmark: two
 /// servers starting at once, one failed its `CREATE TABLE IF NOT EXISTS`.
@@ -17,7 +17,7 @@ async fn postgres_instances_migrating_at_once_all_succeed() {
     let stores = spawn_all((0..8).map(|_| {
         let (table, schema) = (table.clone(), schema.clone());
         async move {
-            session::PostgresStore::connect(&session_tests::database_url())
+            typed_sessions::PostgresStore::connect(&typed_sessions_tests::database_url())
                 .await
                 .unwrap()
                 .with_table(Some(&schema), &table)
@@ -34,7 +34,7 @@ async fn postgres_instances_migrating_at_once_all_succeed() {
     }
     conformance::run_all(Arc::new(stores[0].clone())).await;
 
-    let pool = sqlx::PgPool::connect(&session_tests::database_url())
+    let pool = sqlx::PgPool::connect(&typed_sessions_tests::database_url())
         .await
         .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -63,16 +63,19 @@ async fn sql_stores_sweep_expired_rows_and_keep_live_ones() {
 
 /// A proxy (not yet accepting) in front of the tests' PostgreSQL, and the options that
 /// connect through it.
-async fn postgres_proxy() -> (session_tests::TcpProxy, sqlx::postgres::PgConnectOptions) {
+async fn postgres_proxy() -> (
+    typed_sessions_tests::TcpProxy,
+    sqlx::postgres::PgConnectOptions,
+) {
     use std::str::FromStr;
     let direct =
-        sqlx::postgres::PgConnectOptions::from_str(&session_tests::database_url()).unwrap();
+        sqlx::postgres::PgConnectOptions::from_str(&typed_sessions_tests::database_url()).unwrap();
     let upstream = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
         .await
         .unwrap()
         .next()
         .unwrap();
-    let proxy = session_tests::TcpProxy::new(upstream);
+    let proxy = typed_sessions_tests::TcpProxy::new(upstream);
     let through_proxy = direct.host("127.0.0.1").port(proxy.port());
     (proxy, through_proxy)
 }
@@ -123,8 +126,8 @@ async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
     // A pool on sqlx's defaults, as an application might pass it: waiting up to 30 s for a
     // connection, each checked with a ping that a partition stalls too.
     let pool = sqlx::PgPool::connect_lazy_with(through_proxy);
-    let store = session::PostgresStore::from_pool(pool)
-        .with_table(Some("session_tests"), &unique("t_"))
+    let store = typed_sessions::PostgresStore::from_pool(pool)
+        .with_table(Some("typed_sessions_tests"), &unique("t_"))
         .expect("name");
     store.migrate().await.expect("migrate");
     let mut client = Client::new(app(SessionLayer::new(store, &key())));
@@ -152,8 +155,8 @@ async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
-    let mut server = session_tests::PostgresServer::start();
-    let store = session::PostgresStore::connect(&server.url())
+    let mut server = typed_sessions_tests::PostgresServer::start();
+    let store = typed_sessions::PostgresStore::connect(&server.url())
         .await
         .expect("url");
     store.migrate().await.expect("migrate");
@@ -172,7 +175,7 @@ async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
     assert!(client.post("/logout").await.status.is_success());
     server.crash();
     server.restart();
-    let store = session::PostgresStore::connect(&server.url())
+    let store = typed_sessions::PostgresStore::connect(&server.url())
         .await
         .expect("url");
     let after = view_with(&app(SessionLayer::new(store, &key())), &cookie).await;

@@ -2,10 +2,10 @@
 //! in any error path's log, and session files and databases readable by their owner only.
 
 use axum::http::{Method, StatusCode};
-use session::store::StorageKey;
-use session::{SessionLayer, Store};
-use session_tests::*;
 use std::time::Duration;
+use typed_sessions::store::StorageKey;
+use typed_sessions::{SessionLayer, Store};
+use typed_sessions_tests::*;
 
 /// The permission bits of `path`.
 #[cfg(unix)]
@@ -24,7 +24,7 @@ async fn file_and_sqlite_sessions_are_readable_by_their_owner_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sessions = dir.path().join("app/sessions");
     let mut files = Client::new(app(SessionLayer::new(
-        session::FileStore::open(&sessions).expect("dir"),
+        typed_sessions::FileStore::open(&sessions).expect("dir"),
         &key(),
     )));
     files.post("/visit").await;
@@ -148,7 +148,10 @@ async fn error_paths_log_no_session_id(store: impl Store + Clone) {
             None,
         )
         .await;
-    assert!(matches!(saved, Ok(session::store::SaveOutcome::Saved(_))));
+    assert!(matches!(
+        saved,
+        Ok(typed_sessions::store::SaveOutcome::Saved(_))
+    ));
     let value = cookies.sign("id", &corrupt);
     let reply = send(
         client.router(),

@@ -2,15 +2,15 @@
 //! atomic files, corrupt files, sweeping.
 
 use axum::http::Method;
-use session::store::StorageKey;
-use session::store::conformance;
-use session::{FileStore, MemoryStore, SessionLayer, Store};
-use session_tests::{
+use std::sync::Arc;
+use std::time::Duration;
+use typed_sessions::store::StorageKey;
+use typed_sessions::store::conformance;
+use typed_sessions::{FileStore, MemoryStore, SessionLayer, Store};
+use typed_sessions_tests::{
     Client, IdCookies, SECRET, app, capture_logs, every_server_store, key, login_flow,
     save_records, send, view_with,
 };
-use std::sync::Arc;
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_with_fsync_meets_the_contract() {

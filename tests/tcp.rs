@@ -1,8 +1,8 @@
 //! The demo over a real TCP socket, with a cookie-keeping HTTP client.
 
-use session::{FileStore, SessionLayer};
-use session_tests::key;
-use session_tests::{View, app};
+use typed_sessions::{FileStore, SessionLayer};
+use typed_sessions_tests::key;
+use typed_sessions_tests::{View, app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_sessions_over_tcp() {

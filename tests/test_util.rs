@@ -1,7 +1,7 @@
-//! `session::test::TestSession`: handlers called directly, with no router, server or store.
+//! `typed_sessions::test::TestSession`: handlers called directly, with no router, server or store.
 
-use session::test::TestSession;
-use session::{SaveMode, Session};
+use typed_sessions::test::TestSession;
+use typed_sessions::{SaveMode, Session};
 
 #[derive(Session, Default, Debug, Clone, PartialEq)]
 #[session(namespace = "acct")]

@@ -4,12 +4,12 @@
 use axum::Router;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use session::{MemoryStore, Session, SessionLayer};
-use session_tests::{Client, capture_logs, key};
+use typed_sessions::{MemoryStore, Session, SessionLayer};
+use typed_sessions_tests::{Client, capture_logs, key};
 
 /// The session as an application deployed it first.
 mod v1 {
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     #[session(namespace = "profile")]
@@ -23,7 +23,7 @@ mod v1 {
 /// The next deploy: `age` changed type, `theme` is gone, `lang` is new, `name` was renamed in
 /// Rust but keeps its storage name.
 mod v2 {
-    use session::Session;
+    use typed_sessions::Session;
 
     fn english() -> String {
         "en".to_owned()
@@ -177,7 +177,7 @@ async fn two_extractors_of_one_struct_see_each_others_changes() {
 
 /// Accessors follow raw identifiers, generics, and work without importing any trait.
 mod shapes {
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     pub(crate) struct Tagged<T> {
@@ -210,7 +210,7 @@ async fn a_handler_without_the_layer_gets_a_500_and_the_log_names_it() {
         get(|auth: Session<Auth>| async move { auth.id().to_string() }),
     );
     let (_guard, logs) = capture_logs();
-    let reply = session_tests::send(&router, axum::http::Method::GET, "/", None, "").await;
+    let reply = typed_sessions_tests::send(&router, axum::http::Method::GET, "/", None, "").await;
     assert_eq!(reply.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.body, "session error", "no internals for the client");
     assert!(logs.text().contains("SessionLayer"), "{}", logs.text());

@@ -3,7 +3,7 @@
 //! also a trip through the allocator, which on a large, fragmented heap costs far more than
 //! it does in a small benchmark.
 //!
-//! `cargo bench -p session-bench --bench allocations`
+//! `cargo bench -p typed-sessions-bench --bench allocations`
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
@@ -23,20 +23,20 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let stacks = session_bench::stacks::all(dir.path());
+    let stacks = typed_sessions_bench::stacks::all(dir.path());
     println!("allocations per request (bytes allocated)\n");
     print!("{:<28}", "");
-    for workload in session_bench::stacks::WORKLOADS {
+    for workload in typed_sessions_bench::stacks::WORKLOADS {
         print!("{:>26}", workload.name);
     }
     println!();
     for stack in &stacks {
         print!("{:<28}", stack.name);
-        for workload in session_bench::stacks::WORKLOADS {
+        for workload in typed_sessions_bench::stacks::WORKLOADS {
             let cookie = runtime.block_on(workload.cookie(&stack.router));
             // Warm up: first requests fill lazily built state (shards, pools, caches).
             for _ in 0..10 {
-                runtime.block_on(session_bench::call(
+                runtime.block_on(typed_sessions_bench::call(
                     &stack.router,
                     workload.path,
                     cookie.as_deref(),
@@ -44,7 +44,7 @@ fn main() {
             }
             let region = Region::new(GLOBAL);
             for _ in 0..rounds {
-                runtime.block_on(session_bench::call(
+                runtime.block_on(typed_sessions_bench::call(
                     &stack.router,
                     workload.path,
                     cookie.as_deref(),

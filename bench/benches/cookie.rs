@@ -2,12 +2,12 @@
 //! `CookieBackend::signed()` (HMAC-SHA256), against axum-extra's `PrivateCookieJar` (AES-256-GCM)
 //! doing the same job, in the same run.
 //!
-//! `cargo bench -p session-bench --bench cookie`
+//! `cargo bench -p typed-sessions-bench --bench cookie`
 
 use axum_extra::extract::cookie::{Cookie, Key as JarKey, PrivateCookieJar};
 use criterion::{Criterion, criterion_group, criterion_main};
-use session::internals::bench::{CookieSealer, Record, encode_record, record};
 use std::hint::black_box;
+use typed_sessions::internals::bench::{CookieSealer, Record, encode_record, record};
 
 /// A record whose encoding is exactly `size` bytes.
 fn record_of(size: usize) -> Record {
@@ -23,7 +23,7 @@ fn record_of(size: usize) -> Record {
 }
 
 fn seal_and_open(c: &mut Criterion) {
-    let key = session::Key::from_secret(&[7; 64]).expect("64 bytes");
+    let key = typed_sessions::Key::from_secret(&[7; 64]).expect("64 bytes");
     let record = record_of(256);
     let mut group = c.benchmark_group("seal+open 256-byte record");
     for (name, sealer) in [

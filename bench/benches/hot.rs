@@ -4,13 +4,15 @@
 //! store lost (the final count against the number of successful writes), for this crate's
 //! stores and tower-sessions' `MemoryStore`.
 //!
-//! `cargo bench -p session-bench --bench hot` (the Redis and PostgreSQL rows need them on
+//! `cargo bench -p typed-sessions-bench --bench hot` (the Redis and PostgreSQL rows need them on
 //! `REDIS_URL` / `DATABASE_URL`).
 
 use axum::Router;
-use session::{FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer, SqliteStore};
-use session_bench::{call, database_url, redis_url, router};
 use std::time::{Duration, Instant};
+use typed_sessions::{
+    FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer, SqliteStore,
+};
+use typed_sessions_bench::{call, database_url, redis_url, router};
 
 /// Writes per cell (all clients together).
 const WRITES: usize = 4000;
@@ -49,7 +51,7 @@ async fn stacks(dir: &std::path::Path) -> Vec<(&'static str, Router)> {
         ),
         (
             "tower-sessions MemoryStore",
-            session_bench::tower_sessions_router!(
+            typed_sessions_bench::tower_sessions_router!(
                 ::tower_sessions,
                 ::tower_sessions::MemoryStore::default()
             )

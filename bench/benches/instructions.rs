@@ -3,7 +3,7 @@
 //! for every N, so the difference between two N is the requests' own.
 //!
 //! ```sh
-//! cargo bench -p session-bench --bench instructions --no-run
+//! cargo bench -p typed-sessions-bench --bench instructions --no-run
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg \
 //!     target/release/deps/instructions-* "session MemoryStore" 2 1000
 //! ```
@@ -14,8 +14,8 @@
 //! 1 read, 2 write, 3 new visitor), and the number of requests. Without arguments (as in
 //! `cargo test --benches`) it runs each cell once.
 
-use session_bench::call;
-use session_bench::stacks::{WORKLOADS, all};
+use typed_sessions_bench::call;
+use typed_sessions_bench::stacks::{WORKLOADS, all};
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -1,13 +1,15 @@
 //! The pieces a request pays for: the id cookie, seal and open, the record codec, and the
 //! memory store.
 //!
-//! `cargo bench -p session-bench --bench micro`
+//! `cargo bench -p typed-sessions-bench --bench micro`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use session::internals::bench::{CookieSealer, IdCookie, decode_record, encode_record, record};
-use session::{Key, MemoryStore, Store};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
+use typed_sessions::internals::bench::{
+    CookieSealer, IdCookie, decode_record, encode_record, record,
+};
+use typed_sessions::{Key, MemoryStore, Store};
 
 fn id_cookie(c: &mut Criterion) {
     let signer = IdCookie::new(&Key::from_secret(&[7; 64]).unwrap());
@@ -20,7 +22,7 @@ fn id_cookie(c: &mut Criterion) {
         b.iter(|| signer.verify("id", black_box(&value)).unwrap())
     });
     c.bench_function("id: storage key (SHA-256)", |b| {
-        b.iter(|| session::internals::bench::storage_key(black_box(id)))
+        b.iter(|| typed_sessions::internals::bench::storage_key(black_box(id)))
     });
 }
 
@@ -41,7 +43,7 @@ fn seal_2k(c: &mut Criterion) {
 }
 
 /// The demo's five fields: visits, user, a, b, note.
-fn five_fields() -> session::internals::bench::Record {
+fn five_fields() -> typed_sessions::internals::bench::Record {
     record(&[
         ("demo.visits", postcard::to_allocvec(&42u64).unwrap()),
         ("demo.user", postcard::to_allocvec(&Some("ada")).unwrap()),
@@ -72,7 +74,7 @@ fn memory_store(c: &mut Criterion) {
     let store = MemoryStore::new();
     let bytes = encode_record(&five_fields());
     let expires = SystemTime::now() + Duration::from_secs(3600);
-    let id = session::store::StorageKey::from_bytes([0x2a; 16]);
+    let id = typed_sessions::store::StorageKey::from_bytes([0x2a; 16]);
     let _ = runtime
         .block_on(store.save(&id, &bytes, expires, None, None))
         .unwrap();

@@ -3,7 +3,7 @@
 //! memory, file and sealed-cookie stores, and tower-sessions with its `MemoryStore`, all in
 //! one run so that the ratios hold on a noisy machine.
 //!
-//! `cargo bench -p session-bench --bench requests`
+//! `cargo bench -p typed-sessions-bench --bench requests`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
@@ -15,8 +15,8 @@ fn requests(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let stacks = session_bench::stacks::all(dir.path());
-    for workload in &session_bench::stacks::WORKLOADS {
+    let stacks = typed_sessions_bench::stacks::all(dir.path());
+    for workload in &typed_sessions_bench::stacks::WORKLOADS {
         let mut group = c.benchmark_group(workload.name);
         group
             .measurement_time(Duration::from_secs(3))
@@ -24,8 +24,9 @@ fn requests(c: &mut Criterion) {
         for stack in &stacks {
             let cookie = runtime.block_on(workload.cookie(&stack.router));
             group.bench_function(stack.name, |b| {
-                b.to_async(&runtime)
-                    .iter(|| session_bench::call(&stack.router, workload.path, cookie.as_deref()));
+                b.to_async(&runtime).iter(|| {
+                    typed_sessions_bench::call(&stack.router, workload.path, cookie.as_deref())
+                });
             });
         }
         group.finish();

@@ -3,15 +3,15 @@
 //! store load and of a save, and the resident bytes each idle session costs (read from
 //! `/proc/self/statm`, printed before the timings).
 //!
-//! `cargo bench -p session-bench --bench scale`
+//! `cargo bench -p typed-sessions-bench --bench scale`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use session::internals::bench::{encode_record, record};
-use session::store::StorageKey;
-use session::{Key, MemoryStore, SessionLayer, Store};
-use session_bench::{call, router};
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
+use typed_sessions::internals::bench::{encode_record, record};
+use typed_sessions::store::StorageKey;
+use typed_sessions::{Key, MemoryStore, SessionLayer, Store};
+use typed_sessions_bench::{call, router};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

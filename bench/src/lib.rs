@@ -14,8 +14,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use axum::routing::get;
-use session::{Session, SessionLayer};
 use tower::ServiceExt;
+use typed_sessions::{Session, SessionLayer};
 
 /// The session every benchmark reads and writes.
 #[derive(Session, Default, Debug)]

@@ -4,8 +4,8 @@
 
 use crate::{bare, call, noop_layer, router};
 use axum::Router;
-use session::{CookieBackend, FileStore, Key, MemoryStore, SessionLayer};
 use std::path::Path;
+use typed_sessions::{CookieBackend, FileStore, Key, MemoryStore, SessionLayer};
 
 /// One stack under test: a router serving `/untouched`, `/read` and `/write`.
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use session::error::SessionRejection;
-use session::{Fingerprint, Fresh, Session};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use typed_sessions::error::SessionRejection;
+use typed_sessions::{Fingerprint, Fresh, Session};
 
 /// One session in `GET /sessions`.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq, Clone)]
@@ -32,13 +32,13 @@ pub(super) enum Refused {
     /// The session has no owner: 401.
     NoOwner,
     /// The store failed (503), or cannot list (501).
-    Session(session::Error),
+    Session(typed_sessions::Error),
     /// The user has not authenticated recently enough: 403.
     NotFresh,
 }
 
-impl From<session::Error> for Refused {
-    fn from(error: session::Error) -> Self {
+impl From<typed_sessions::Error> for Refused {
+    fn from(error: typed_sessions::Error) -> Self {
         Self::Session(error)
     }
 }

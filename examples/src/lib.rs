@@ -1,4 +1,4 @@
-//! The demo server: every behaviour of the `session` crate behind a small JSON API.
+//! The demo server: every behaviour of the `typed-sessions` crate behind a small JSON API.
 //!
 //! `cargo run --bin demo` serves it on 127.0.0.1:3000 with sessions in files under
 //! `./sessions`. The routes:
@@ -45,8 +45,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
-use session::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport};
 use std::time::Duration;
+use typed_sessions::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport};
 
 /// What the demo keeps per visitor.
 #[derive(Session, Default, Debug)]
@@ -203,13 +203,18 @@ async fn csrf(token: CsrfToken) -> Json<serde_json::Value> {
 }
 
 /// `POST /flash`: the body is the next request's flash message.
-async fn set_flash(flash: Flash<String>, body: String) -> Result<StatusCode, session::Error> {
+async fn set_flash(
+    flash: Flash<String>,
+    body: String,
+) -> Result<StatusCode, typed_sessions::Error> {
     flash.set(&body)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /flash`: `{"flash": text or null}`, once.
-async fn take_flash(flash: Flash<String>) -> Result<Json<serde_json::Value>, session::Error> {
+async fn take_flash(
+    flash: Flash<String>,
+) -> Result<Json<serde_json::Value>, typed_sessions::Error> {
     Ok(Json(serde_json::json!({ "flash": flash.take().await? })))
 }
 

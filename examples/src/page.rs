@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use session::{CsrfLayer, CsrfToken, Flash, Session};
+use typed_sessions::{CsrfLayer, CsrfToken, Flash, Session};
 
 /// The flash message a page shows once, after the redirect of a form post.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ async fn page(
     session: Session<Demo>,
     flash: Flash<Notice>,
     token: CsrfToken,
-) -> Result<Html<String>, session::Error> {
+) -> Result<Html<String>, typed_sessions::Error> {
     let notice = flash.take().await?.map_or_else(String::new, |notice| {
         format!(
             r#"<p id="flash" role="status">{}</p>"#,
@@ -82,7 +82,7 @@ fn valid_user(user: &str) -> bool {
 }
 
 /// Sets `text` as the next page's flash, then sends the browser back to `/`.
-fn back_with(flash: &Flash<Notice>, text: String) -> Result<Redirect, session::Error> {
+fn back_with(flash: &Flash<Notice>, text: String) -> Result<Redirect, typed_sessions::Error> {
     flash.set(&Notice { text })?;
     Ok(Redirect::to("/"))
 }
@@ -91,7 +91,7 @@ async fn login(
     session: Session<Demo>,
     flash: Flash<Notice>,
     Form(Login { user }): Form<Login>,
-) -> Result<Response, session::Error> {
+) -> Result<Response, typed_sessions::Error> {
     if !valid_user(&user) {
         return Ok((
             StatusCode::BAD_REQUEST,
@@ -106,7 +106,10 @@ async fn login(
     Ok(back_with(&flash, format!("Welcome, {user}!"))?.into_response())
 }
 
-async fn visit(session: Session<Demo>, flash: Flash<Notice>) -> Result<Redirect, session::Error> {
+async fn visit(
+    session: Session<Demo>,
+    flash: Flash<Notice>,
+) -> Result<Redirect, typed_sessions::Error> {
     let visits = session.update_visits(|visits| {
         *visits += 1;
         *visits
@@ -114,7 +117,10 @@ async fn visit(session: Session<Demo>, flash: Flash<Notice>) -> Result<Redirect,
     back_with(&flash, format!("Visit {visits} counted."))
 }
 
-async fn logout(session: Session<Demo>, flash: Flash<Notice>) -> Result<Redirect, session::Error> {
+async fn logout(
+    session: Session<Demo>,
+    flash: Flash<Notice>,
+) -> Result<Redirect, typed_sessions::Error> {
     session.delete();
     back_with(&flash, "Logged out.".to_owned())
 }

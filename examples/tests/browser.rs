@@ -5,10 +5,10 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use session::{FileStore, Key, SessionLayer};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use typed_sessions::{FileStore, Key, SessionLayer};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -143,7 +143,7 @@ async fn a_person_logs_in_counts_sees_each_flash_once_and_a_forged_form_is_refus
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::open(dir.path().join("sessions")).unwrap();
     let layer = SessionLayer::new(store, &Key::generate()).with_secure(false);
-    let demo = serve(session_examples::app(layer)).await;
+    let demo = serve(typed_sessions_examples::app(layer)).await;
     let evil = serve(attacker(demo.clone())).await;
     let driver = Driver::start().await;
     let browser = driver.browser(&dir.path().join("profile")).await;

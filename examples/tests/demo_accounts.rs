@@ -187,7 +187,7 @@ async fn the_demo_rotates_ids_and_ends_a_session_whose_old_id_is_replayed() {
                     .unwrap()
                     .to_owned()
             });
-            let seen: session_examples::View = reply.json().await.unwrap();
+            let seen: typed_sessions_examples::View = reply.json().await.unwrap();
             (seen.visits, renewed)
         }
     };

@@ -19,8 +19,8 @@ mod redis_shared;
 
 use axum::Router;
 use reqwest::StatusCode;
-use session::Key;
 use tokio::net::TcpListener;
+use typed_sessions::Key;
 
 /// Serves `app` on a free loopback port until the test ends; its base URL.
 async fn serve(app: Router) -> String {
@@ -61,7 +61,7 @@ fn key(byte: u8) -> Key {
 async fn counter_counts_each_visitor_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let base = serve(counter::app(
-        session::FileStore::open(dir.path()).unwrap(),
+        typed_sessions::FileStore::open(dir.path()).unwrap(),
         &key(1),
     ))
     .await;
@@ -158,7 +158,7 @@ async fn two_instances_share_sessions_through_redis() {
     for _ in 0..2 {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let store = session::RedisStore::connect(&url)
+        let store = typed_sessions::RedisStore::connect(&url)
             .await
             .unwrap()
             .with_prefix(prefix.clone());

@@ -5,10 +5,10 @@
 
 mod support;
 
-use session_examples::View;
 use std::process::Command;
 use std::time::Duration;
 use support::{Demo, view};
+use typed_sessions_examples::View;
 
 async fn two_processes_share(store: &str) {
     let (one, two) = (Demo::start(store).await, Demo::start(store).await);

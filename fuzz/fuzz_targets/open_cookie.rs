@@ -1,6 +1,6 @@
-//! Forged and altered sealed or signed cookies: see `session::internals::fuzz::open_cookie`.
+//! Forged and altered sealed or signed cookies: see `typed_sessions::internals::fuzz::open_cookie`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| session::internals::fuzz::open_cookie(data));
+fuzz_target!(|data: &[u8]| typed_sessions::internals::fuzz::open_cookie(data));

@@ -1,6 +1,6 @@
-//! Any text as a signed id cookie value: see `session::internals::fuzz::signed_id`.
+//! Any text as a signed id cookie value: see `typed_sessions::internals::fuzz::signed_id`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|value: &str| session::internals::fuzz::signed_id(value));
+fuzz_target!(|value: &str| typed_sessions::internals::fuzz::signed_id(value));

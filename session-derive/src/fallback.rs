@@ -17,22 +17,22 @@ pub(crate) fn expand(node: &DeriveInput, error: syn::Error) -> TokenStream {
     quote! {
         #errors
         #[automatically_derived]
-        impl #impl_generics ::session::SessionData for #ident #ty_generics #where_clause {
+        impl #impl_generics ::typed_sessions::SessionData for #ident #ty_generics #where_clause {
             const KEYS: &'static [&'static str] = &[];
-            type Fields = ::session::__private::Unavailable;
-            fn decode(_: &::session::__private::Record) -> Self {
+            type Fields = ::typed_sessions::__private::Unavailable;
+            fn decode(_: &::typed_sessions::__private::Record) -> Self {
                 // Never runs: the `compile_error!` above stops the build.
                 ::core::panic!("`#[derive(Session)]` failed to compile")
             }
             fn encode_dirty(
                 &self,
                 _: u64,
-                _: &mut ::session::__private::Changes<Self>,
-            ) -> ::core::result::Result<(), ::session::Error> {
+                _: &mut ::typed_sessions::__private::Changes<Self>,
+            ) -> ::core::result::Result<(), ::typed_sessions::Error> {
                 ::core::result::Result::Ok(())
             }
-            fn wrap(_: ::session::__private::SharedFields<Self>) -> Self::Fields {
-                ::session::__private::Unavailable
+            fn wrap(_: ::typed_sessions::__private::SharedFields<Self>) -> Self::Fields {
+                ::typed_sessions::__private::Unavailable
             }
             fn assign(&mut self, _: Self, _: u64) {}
         }

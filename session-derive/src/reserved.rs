@@ -1,11 +1,11 @@
-//! The names a field cannot take: the methods of `session::Session<T>`, which a field
+//! The names a field cannot take: the methods of `typed_sessions::Session<T>`, which a field
 //! accessor of the same name (reached through `Deref`) would hide.
 //!
 //! The one list of them. `tests/architecture.rs` reads this file and the `impl` of
 //! `Session<T>` in the runtime crate, and fails when a method is added there without being
 //! added here (or is listed here and gone there).
 
-/// Every inherent method of `session::Session<T>`.
+/// Every inherent method of `typed_sessions::Session<T>`.
 pub(crate) const SESSION_METHODS: &[&str] = &[
     "save",
     "persist",

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use session::{FileStore, Key, Session, SessionLayer};
+//! use typed_sessions::{FileStore, Key, Session, SessionLayer};
 //!
 //! #[derive(Session, Default)]
 //! struct Visit {
@@ -69,10 +69,10 @@ mod typed;
 #[cfg(test)]
 mod proptests;
 
-// The derive's generated code names `::session::...`; this lets the crate's own unit tests
+// The derive's generated code names `::typed_sessions::...`; this lets the crate's own unit tests
 // derive sessions too.
 #[cfg(test)]
-extern crate self as session;
+extern crate self as typed_sessions;
 
 pub use ::cookie::SameSite;
 pub use accounts::{Accounts, ActiveSession};
@@ -149,7 +149,7 @@ pub use typed::SessionData;
 /// session, or wrap each in its own struct.
 ///
 /// ```
-/// use session::Session;
+/// use typed_sessions::Session;
 ///
 /// fn guest() -> String {
 ///     "guest".to_owned()
@@ -164,7 +164,7 @@ pub use typed::SessionData;
 ///     permissions: Vec<String>,
 /// }
 /// ```
-pub use session_derive::Session;
+pub use typed_sessions_derive::Session;
 
 /// What the derive's generated code calls; not part of the API.
 #[doc(hidden)]

@@ -5,8 +5,8 @@
 //! would do at the end of the request: save, delete, start afresh, or move to a new id.
 //!
 //! ```
-//! use session::test::TestSession;
-//! use session::Session;
+//! use typed_sessions::test::TestSession;
+//! use typed_sessions::Session;
 //!
 //! #[derive(Session, Default)]
 //! struct Cart {
@@ -23,7 +23,7 @@
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), session::Error> {
+//! # async fn main() -> Result<(), typed_sessions::Error> {
 //! let cart = TestSession::existing(Cart {
 //!     items: vec!["tea".into()],
 //!     coupon: None,

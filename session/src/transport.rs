@@ -27,7 +27,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use session::{Key, MemoryStore, SessionLayer, Transport};
+/// use typed_sessions::{Key, MemoryStore, SessionLayer, Transport};
 ///
 /// let (store, key) = (MemoryStore::new(), Key::generate());
 /// let pages = SessionLayer::new(store.clone(), &key);

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use session::{CsrfLayer, CsrfToken, Fingerprint, Flash, Session, SessionLayer, Transport};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use typed_sessions::{CsrfLayer, CsrfToken, Fingerprint, Flash, Session, SessionLayer, Transport};
 
 /// What the tests keep per visitor. Its namespace is the demo's, so that records written
 /// by the demo and by these routes are the same.
@@ -173,7 +173,7 @@ fn ms(time: SystemTime) -> u64 {
 }
 
 /// 401 unless the session has an owner; else `then`'s answer.
-async fn owned<F: Future<Output = Result<Response, session::Error>>>(
+async fn owned<F: Future<Output = Result<Response, typed_sessions::Error>>>(
     session: &Session<Visitor>,
     then: impl FnOnce() -> F,
 ) -> Response {
@@ -248,11 +248,16 @@ async fn csrf_token(token: CsrfToken) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "token": token.as_str() }))
 }
 
-async fn set_flash(flash: Flash<String>, body: String) -> Result<StatusCode, session::Error> {
+async fn set_flash(
+    flash: Flash<String>,
+    body: String,
+) -> Result<StatusCode, typed_sessions::Error> {
     flash.set(&body)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn take_flash(flash: Flash<String>) -> Result<Json<serde_json::Value>, session::Error> {
+async fn take_flash(
+    flash: Flash<String>,
+) -> Result<Json<serde_json::Value>, typed_sessions::Error> {
     Ok(Json(serde_json::json!({ "flash": flash.take().await? })))
 }

@@ -7,8 +7,8 @@ use axum::http::{Method, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use session::store::StorageKey;
 use sha2::{Digest, Sha256};
+use typed_sessions::store::StorageKey;
 
 /// Session-id cookies made and read from their documented format, written here apart from
 /// the crate's own code: `base64url(id || HMAC-SHA256(k, 1 || len(name) as u64 BE || name ||

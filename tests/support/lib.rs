@@ -46,13 +46,13 @@ pub use servers::{
 pub const SECRET: [u8; 64] = [0x5e; 64];
 
 /// A fixed 64-byte test secret.
-pub fn key() -> session::Key {
-    session::Key::from_secret(&SECRET).expect("64 bytes")
+pub fn key() -> typed_sessions::Key {
+    typed_sessions::Key::from_secret(&SECRET).expect("64 bytes")
 }
 
 /// `name` as an owner; test owners are valid.
-pub fn owner(name: &str) -> session::Owner {
-    session::Owner::new(name).expect("a valid owner")
+pub fn owner(name: &str) -> typed_sessions::Owner {
+    typed_sessions::Owner::new(name).expect("a valid owner")
 }
 
 /// The README's examples, compiled and run as doctests.

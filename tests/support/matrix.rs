@@ -4,8 +4,8 @@
 use crate::{
     key, postgres_store, redis_cluster_nodes, redis_sentinels, redis_store, sqlite_store, unique,
 };
-use session::{CookieBackend, FileStore, MemoryStore, RedisStore, SessionLayer, Store};
 use std::sync::Arc;
+use typed_sessions::{CookieBackend, FileStore, MemoryStore, RedisStore, SessionLayer, Store};
 
 /// A kind of backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use session::{Fingerprint, Fresh, Session, SessionLayer};
 use std::time::Duration;
+use typed_sessions::{Fingerprint, Fresh, Session, SessionLayer};
 
 /// What the owner tests keep: a count.
 #[derive(Session, Default, Debug)]
@@ -31,7 +31,7 @@ pub fn owner_routes() -> Router {
             visit
                 .owner()
                 .as_ref()
-                .map(session::Owner::as_str)
+                .map(typed_sessions::Owner::as_str)
                 .unwrap_or("-"),
             visit.count()
         )
@@ -40,20 +40,20 @@ pub fn owner_routes() -> Router {
         visit.update_count(|n| *n += 1);
     }
     /// `fingerprint current` per line, oldest first.
-    async fn sessions(visit: Session<OwnedVisit>) -> Result<String, session::Error> {
+    async fn sessions(visit: Session<OwnedVisit>) -> Result<String, typed_sessions::Error> {
         let listed = visit.sessions().await?;
         Ok(listed
             .iter()
             .map(|s| format!("{} {}\n", s.fingerprint, s.current))
             .collect())
     }
-    async fn everywhere(visit: Session<OwnedVisit>) -> Result<(), session::Error> {
+    async fn everywhere(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
         visit.log_out_everywhere().await
     }
-    async fn others(visit: Session<OwnedVisit>) -> Result<(), session::Error> {
+    async fn others(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
         visit.log_out_others().await
     }
-    async fn password(visit: Session<OwnedVisit>) -> Result<(), session::Error> {
+    async fn password(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
         visit.credentials_changed().await
     }
     async fn sudo(visit: Session<OwnedVisit>) {
@@ -66,7 +66,7 @@ pub fn owner_routes() -> Router {
     async fn revoke(
         visit: Session<OwnedVisit>,
         Path(fingerprint): Path<String>,
-    ) -> Result<String, session::Error> {
+    ) -> Result<String, typed_sessions::Error> {
         let fingerprint: Fingerprint = fingerprint.parse().expect("a fingerprint");
         Ok(visit.revoke(fingerprint).await?.to_string())
     }
@@ -74,7 +74,7 @@ pub fn owner_routes() -> Router {
     async fn login_only_here(
         visit: Session<OwnedVisit>,
         Path(user): Path<String>,
-    ) -> Result<(), session::Error> {
+    ) -> Result<(), typed_sessions::Error> {
         visit.bind_owner(&user).expect("a valid owner");
         visit.cycle_id();
         visit.log_out_others().await

@@ -1,11 +1,11 @@
 //! A store wrapper that counts I/O and can be switched off.
 
-use session::Store;
-use session::store::StoreError;
-use session::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
+use typed_sessions::Store;
+use typed_sessions::store::StoreError;
+use typed_sessions::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 
 /// Counts of each store operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -137,7 +137,7 @@ impl Store for ProbeStore {
 
     fn load<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
@@ -154,11 +154,11 @@ impl Store for ProbeStore {
 
     fn save<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         data: &'a [u8],
         expires_at: SystemTime,
         expected: Option<Version>,
-        owner: Option<&'a session::Owner>,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.saves)?;
@@ -196,9 +196,9 @@ impl Store for ProbeStore {
 
     fn touch<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
+        id: &'a typed_sessions::store::StorageKey,
         expires_at: SystemTime,
-        owner: Option<&'a session::Owner>,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.touches)?;
@@ -208,8 +208,8 @@ impl Store for ProbeStore {
 
     fn delete<'a>(
         &'a self,
-        id: &'a session::store::StorageKey,
-        owner: Option<&'a session::Owner>,
+        id: &'a typed_sessions::store::StorageKey,
+        owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.deletes)?;
@@ -223,8 +223,8 @@ impl Store for ProbeStore {
 
     fn owned<'a>(
         &'a self,
-        owner: &'a session::Owner,
-    ) -> BoxFuture<'a, Result<Vec<session::store::OwnedRecord>, StoreError>> {
+        owner: &'a typed_sessions::Owner,
+    ) -> BoxFuture<'a, Result<Vec<typed_sessions::store::OwnedRecord>, StoreError>> {
         Box::pin(async move {
             self.check(&self.state.loads)?;
             let listed = self.inner.owned(owner).await;

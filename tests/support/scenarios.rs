@@ -4,9 +4,9 @@
 use crate::{Client, app, key, send, view_with};
 use axum::Router;
 use axum::http::Method;
-use session::store::{SaveOutcome, StorageKey};
-use session::{SessionLayer, Store};
 use std::time::Duration;
+use typed_sessions::store::{SaveOutcome, StorageKey};
+use typed_sessions::{SessionLayer, Store};
 
 /// Login, a rotated id, concurrent field updates and logout.
 pub async fn login_flow(store: impl Store + Clone) {

@@ -1,8 +1,8 @@
 //! The servers the store tests talk to: the shared Redis and PostgreSQL, and a Redis of a
 //! test's own that it can stop and start.
 
-use session::store::StorageKey;
 use std::collections::BTreeMap;
+use typed_sessions::store::StorageKey;
 
 /// `REDIS_URL`, default `redis://127.0.0.1:6379`.
 pub fn redis_url() -> String {
@@ -26,27 +26,29 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// A Redis store on `REDIS_URL`, under a key prefix of its own.
-pub async fn redis_store() -> session::RedisStore {
-    session::RedisStore::connect(&redis_url())
+pub async fn redis_store() -> typed_sessions::RedisStore {
+    typed_sessions::RedisStore::connect(&redis_url())
         .await
         .expect("valid URL")
         .with_prefix(unique("test:"))
 }
 
 /// An SQLite store in `dir`, migrated.
-pub async fn sqlite_store(dir: &tempfile::TempDir) -> session::SqliteStore {
+pub async fn sqlite_store(dir: &tempfile::TempDir) -> typed_sessions::SqliteStore {
     let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
-    let store = session::SqliteStore::connect(&url).await.expect("open");
+    let store = typed_sessions::SqliteStore::connect(&url)
+        .await
+        .expect("open");
     store.migrate().await.expect("migrate");
     store
 }
 
-/// A PostgreSQL store on a table of its own in schema `session_tests`, created now.
-pub async fn postgres_store() -> session::PostgresStore {
-    let store = session::PostgresStore::connect(&database_url())
+/// A PostgreSQL store on a table of its own in schema `typed_sessions_tests`, created now.
+pub async fn postgres_store() -> typed_sessions::PostgresStore {
+    let store = typed_sessions::PostgresStore::connect(&database_url())
         .await
         .expect("a valid DATABASE_URL")
-        .with_table(Some("session_tests"), &unique("t_"))
+        .with_table(Some("typed_sessions_tests"), &unique("t_"))
         .expect("valid name");
     store.migrate().await.expect("migrate");
     store

@@ -8,14 +8,14 @@
 //! `bench/load.sh`.
 
 use axum::Router;
-use session::{
+use std::str::FromStr;
+use typed_sessions::{
     CookieBackend, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
     SqliteStore,
 };
-use session_bench::{
+use typed_sessions_bench::{
     bare, database_url, redis_cluster_nodes, redis_url, router as ours, tower_sessions_router,
 };
-use std::str::FromStr;
 
 /// tower-sessions with each of its stores, for the comparison.
 #[cfg(feature = "compare")]
@@ -72,10 +72,11 @@ async fn compare(stack: &str) -> Router {
         "tower-sessions-sqlite" => {
             let path = "target/bench-tower-sessions.db";
             let _ = std::fs::remove_file(path);
-            let store =
-                session_bench::tower_sqlite::TowerSqliteStore::open(&format!("sqlite://{path}"))
-                    .await
-                    .expect("open");
+            let store = typed_sessions_bench::tower_sqlite::TowerSqliteStore::open(&format!(
+                "sqlite://{path}"
+            ))
+            .await
+            .expect("open");
             tower_sessions_router!(tower_sessions, store)
         }
         other => panic!("unknown STACK {other:?}"),
@@ -97,7 +98,7 @@ async fn main() {
     let key = Key::from_secret(&[7; 64]).expect("64 bytes");
     let app = match stack.as_str() {
         "bare" => bare(),
-        "noop-layer" => session_bench::noop_layer(),
+        "noop-layer" => typed_sessions_bench::noop_layer(),
         "tower-sessions" => {
             tower_sessions_router!(tower_sessions, tower_sessions::MemoryStore::default())
         }

@@ -1,9 +1,9 @@
-//! `cargo run --bin demo`: the demo server. Configuration: see `session_examples::config`.
+//! `cargo run --bin demo`: the demo server. Configuration: see `typed_sessions_examples::config`.
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use session_examples::config::DemoConfig;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
+use typed_sessions_examples::config::DemoConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,15 +40,15 @@ async fn run() -> Result<(), String> {
         metrics = config.metrics,
         "demo listening"
     );
-    let mut app = session_examples::app_with(layer, config.options());
+    let mut app = typed_sessions_examples::app_with(layer, config.options());
     if config.metrics {
         let recorder = PrometheusBuilder::new()
             .install_recorder()
             .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-        app = app.merge(session_examples::metrics_route(recorder));
+        app = app.merge(typed_sessions_examples::metrics_route(recorder));
     }
     axum::serve(listener, app)
-        .with_graceful_shutdown(session_examples::shutdown())
+        .with_graceful_shutdown(typed_sessions_examples::shutdown())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("demo stopped: every request in flight was answered");

@@ -6,9 +6,9 @@ mod store;
 use std::path::PathBuf;
 pub use store::{RevocationStore, StoreKind};
 
-use session::{Key, OverLimit, SessionLayer};
 use std::net::SocketAddr;
 use std::time::Duration;
+use typed_sessions::{Key, OverLimit, SessionLayer};
 
 /// Everything the demo reads from its environment.
 #[derive(Debug)]

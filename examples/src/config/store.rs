@@ -1,12 +1,12 @@
 //! Where the demo keeps sessions (`SESSION_STORE`), and cookie sessions' revocations
 //! (`SESSION_REVOCATION_STORE`).
 
-use session::{
+use std::path::PathBuf;
+use std::sync::Arc;
+use typed_sessions::{
     CookieBackend, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
     SqliteStore, Store,
 };
-use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Where the demo keeps sessions (`SESSION_STORE`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! What the tests of `demo` processes share: starting one, and reading its replies.
 #![allow(dead_code, unreachable_pub)] // each test binary uses its own part; `pub` is for them
 
-use session_examples::View;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use typed_sessions_examples::View;
 
 const SECRET: &str = "processes-test-secret-processes-test-secret-processes-test-secret!";
 

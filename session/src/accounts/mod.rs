@@ -38,7 +38,7 @@ use std::time::SystemTime;
 /// the layer's store.
 ///
 /// ```
-/// use session::{Key, MemoryStore, Owner, SessionLayer};
+/// use typed_sessions::{Key, MemoryStore, Owner, SessionLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

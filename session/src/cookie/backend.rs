@@ -22,7 +22,7 @@
 ///
 /// # Example
 /// ```
-/// use session::{CookieBackend, Key, SessionLayer};
+/// use typed_sessions::{CookieBackend, Key, SessionLayer};
 /// let key = Key::generate();
 /// let sealed = SessionLayer::new(CookieBackend::sealed(), &key);
 /// let signed = SessionLayer::new(CookieBackend::signed(), &key);

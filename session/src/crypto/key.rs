@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 /// # Example
 /// ```
 /// // In production, read this from configuration: `openssl rand -base64 64` makes one.
-/// let key = session::Key::from_secret(&[7; 64]).unwrap();
-/// assert!(session::Key::from_secret(b"too short").is_err());
+/// let key = typed_sessions::Key::from_secret(&[7; 64]).unwrap();
+/// assert!(typed_sessions::Key::from_secret(b"too short").is_err());
 /// # let _ = key;
 /// ```
 #[derive(Clone)]

@@ -23,7 +23,7 @@ use tower_layer::Layer;
 ///
 /// ```
 /// use axum::{Router, routing::post};
-/// use session::{CsrfLayer, Key, MemoryStore, SessionLayer};
+/// use typed_sessions::{CsrfLayer, Key, MemoryStore, SessionLayer};
 ///
 /// let app: Router = Router::new()
 ///     .route("/cart", post(|| async { "added" }))

@@ -16,7 +16,7 @@ use std::fmt;
 /// before that stop working.
 ///
 /// ```
-/// use session::CsrfToken;
+/// use typed_sessions::CsrfToken;
 ///
 /// async fn form(token: CsrfToken) -> String {
 ///     format!(

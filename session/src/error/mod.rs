@@ -99,7 +99,7 @@ impl Error {
     }
 }
 
-/// Lets a handler return `Result<_, session::Error>` (for `persist().await?`).
+/// Lets a handler return `Result<_, typed_sessions::Error>` (for `persist().await?`).
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status(Statuses::default());

@@ -34,14 +34,14 @@ use std::sync::Arc;
 ///
 /// ```
 /// use axum::response::Redirect;
-/// use session::Flash;
+/// use typed_sessions::Flash;
 ///
-/// async fn save(flash: Flash<String>) -> Result<Redirect, session::Error> {
+/// async fn save(flash: Flash<String>) -> Result<Redirect, typed_sessions::Error> {
 ///     flash.set(&"Saved!".to_owned())?;
 ///     Ok(Redirect::to("/"))
 /// }
 ///
-/// async fn page(flash: Flash<String>) -> Result<String, session::Error> {
+/// async fn page(flash: Flash<String>) -> Result<String, typed_sessions::Error> {
 ///     Ok(flash.take().await?.unwrap_or_default())
 /// }
 /// ```

@@ -22,8 +22,8 @@ use std::ops::Deref;
 ///
 /// ```
 /// use axum::response::{IntoResponse, Redirect, Response};
-/// use session::error::SessionRejection;
-/// use session::{Fresh, Session};
+/// use typed_sessions::error::SessionRejection;
+/// use typed_sessions::{Fresh, Session};
 ///
 /// #[derive(Session, Default)]
 /// struct Auth {

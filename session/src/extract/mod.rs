@@ -32,7 +32,7 @@ use std::sync::Arc;
 ///
 /// # Example
 /// ```
-/// use session::Session;
+/// use typed_sessions::Session;
 ///
 /// #[derive(Session, Default)]
 /// struct Visit {
@@ -103,7 +103,7 @@ impl<T: SessionData> Session<T> {
     /// the one it came with (`delete()`, `invalidate()`).
     ///
     /// ```
-    /// use session::Session;
+    /// use typed_sessions::Session;
     ///
     /// #[derive(Session, Default)]
     /// struct Visit {
@@ -129,7 +129,7 @@ impl<T: SessionData> Session<T> {
     /// absolute lifetime, else 400 days): a route that asks for more gets the limit.
     ///
     /// ```
-    /// use session::Session;
+    /// use typed_sessions::Session;
     /// use std::time::Duration;
     ///
     /// #[derive(Session, Default)]
@@ -166,7 +166,7 @@ impl<T: SessionData> Session<T> {
     /// request. `delete()` and `invalidate()` unbind it: the fresh session has no owner.
     ///
     /// ```
-    /// use session::Session;
+    /// use typed_sessions::Session;
     ///
     /// #[derive(Session, Default)]
     /// struct Auth {
@@ -238,14 +238,14 @@ impl<T: SessionData> Session<T> {
     /// the session has no owner.
     ///
     /// ```
-    /// use session::Session;
+    /// use typed_sessions::Session;
     ///
     /// #[derive(Session, Default)]
     /// struct Auth {
     ///     name: Option<String>,
     /// }
     ///
-    /// async fn change_password(auth: Session<Auth>) -> Result<(), session::Error> {
+    /// async fn change_password(auth: Session<Auth>) -> Result<(), typed_sessions::Error> {
     ///     // ... once the new password is stored:
     ///     auth.credentials_changed().await
     /// }

@@ -19,7 +19,7 @@ use std::fmt;
 /// `cycle_id()`.
 ///
 /// ```
-/// use session::Fingerprint;
+/// use typed_sessions::Fingerprint;
 /// let text = "AAECAwQFBgcICQoL";
 /// let fingerprint: Fingerprint = text.parse().unwrap();
 /// assert_eq!(fingerprint.to_string(), text);

@@ -19,13 +19,13 @@ use std::fmt;
 /// them in their owner index.
 ///
 /// ```
-/// use session::Owner;
+/// use typed_sessions::Owner;
 /// let ada = Owner::new("user-42")?;
 /// assert_eq!(ada.as_str(), "user-42");
 /// assert!(Owner::new("").is_err());
 /// assert!(Owner::new("ada\0").is_err());
 /// assert!(Owner::new("x".repeat(257)).is_err());
-/// # Ok::<(), session::error::InvalidOwnerError>(())
+/// # Ok::<(), typed_sessions::error::InvalidOwnerError>(())
 /// ```
 // An `Arc` of a `String`: one pointer, so that an `Option<Owner>` held across a store call
 // costs the commit's future 8 bytes, and clones (owner indexes, events) cost no copy.

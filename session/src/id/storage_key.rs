@@ -28,7 +28,7 @@ use std::hash::{Hash, Hasher};
 /// which makes it safe in file names and store keys. Not a credential, so `Debug` shows it.
 ///
 /// ```
-/// use session::store::StorageKey;
+/// use typed_sessions::store::StorageKey;
 /// let key = StorageKey::from_bytes([7; 16]);
 /// assert_eq!(key.to_base64(), "BwcHBwcHBwcHBwcHBwcHBw");
 /// assert_eq!(StorageKey::from_base64(&key.to_base64()), Some(key));

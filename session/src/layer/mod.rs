@@ -28,7 +28,7 @@ use tower_layer::Layer;
 /// # Example
 /// ```
 /// use axum::{Router, routing::get};
-/// use session::{Key, MemoryStore, SaveMode, Session, SessionLayer};
+/// use typed_sessions::{Key, MemoryStore, SaveMode, Session, SessionLayer};
 /// use std::time::Duration;
 ///
 /// #[derive(Session, Default)]

@@ -124,7 +124,7 @@ impl SessionLayer {
     /// kept alive past it by calling that route.
     ///
     /// ```
-    /// use session::{Key, MemoryStore, SessionLayer};
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
     /// use std::time::Duration;
     ///
     /// let day = Duration::from_secs(24 * 60 * 60);
@@ -158,7 +158,7 @@ impl SessionLayer {
     /// says so).
     ///
     /// ```
-    /// use session::{Key, MemoryStore, OverLimit, SessionLayer};
+    /// use typed_sessions::{Key, MemoryStore, OverLimit, SessionLayer};
     ///
     /// // Three devices per user; a fourth login logs the oldest one out.
     /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
@@ -197,7 +197,7 @@ impl SessionLayer {
     /// before, with no grace: the old id of a login must stop at once.
     ///
     /// ```
-    /// use session::{Key, MemoryStore, SessionLayer};
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
     /// use std::time::Duration;
     ///
     /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
@@ -261,7 +261,7 @@ impl SessionLayer {
     /// sessions can have owners but cannot be revoked. Server stores do not use it.
     ///
     /// ```
-    /// use session::{CookieBackend, Key, MemoryStore, SessionLayer};
+    /// use typed_sessions::{CookieBackend, Key, MemoryStore, SessionLayer};
     /// let layer = SessionLayer::new(CookieBackend::sealed(), &Key::generate())
     ///     .with_revocation_store(MemoryStore::new());
     /// # let _ = layer;

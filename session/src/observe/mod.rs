@@ -17,7 +17,7 @@ pub(crate) use store::ObservedStore;
 /// `redis`, `postgres`, `sqlite`, `custom`), or `cookie` / `signed_cookie`.
 ///
 /// ```
-/// assert!(session::metric_names::ALL.contains(&session::metric_names::LOADS));
+/// assert!(typed_sessions::metric_names::ALL.contains(&typed_sessions::metric_names::LOADS));
 /// ```
 pub mod names {
     /// Counter: sessions looked up, by `store` and `outcome` (`hit`, `miss`, `corrupt`,

@@ -2,10 +2,10 @@
 //!
 //! ```no_run
 //! # async fn example() {
-//! use session::MemoryStore;
+//! use typed_sessions::MemoryStore;
 //! use std::sync::Arc;
 //!
-//! session::store::conformance::run_all(Arc::new(MemoryStore::new())).await;
+//! typed_sessions::store::conformance::run_all(Arc::new(MemoryStore::new())).await;
 //! # }
 //! ```
 //!

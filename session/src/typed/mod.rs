@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a session struct",
     label = "`{Self}` does not derive `Session`",
-    note = "add `#[derive(Session)]` to the struct `{Self}` (with `use session::Session;`)"
+    note = "add `#[derive(Session)]` to the struct `{Self}` (with `use typed_sessions::Session;`)"
 )]
 pub trait SessionData: Sized + Send + Sync + 'static {
     /// Storage key of each field, in declaration order: `namespace.field`.

@@ -48,7 +48,7 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///
 /// # Example
 /// ```no_run
-/// use session::{FileStore, Key, SessionLayer};
+/// use typed_sessions::{FileStore, Key, SessionLayer};
 /// let store = FileStore::open("/var/lib/myapp/sessions")?;
 /// let layer = SessionLayer::new(store, &Key::generate());
 /// # let _ = layer;

@@ -23,13 +23,13 @@ const SHARDS: usize = 32;
 /// every sweep interval (one minute by default), so memory is bounded by the sessions alive
 /// within an interval; the index of sessions by owner is swept on the same schedule.
 /// Records are packed into one arena per shard: an idle session costs
-/// about twice its encoded bytes (`cargo bench -p session --bench scale`). Sessions do not
+/// about twice its encoded bytes (`cargo bench -p typed-sessions --bench scale`). Sessions do not
 /// survive a restart and are not shared between processes: use
 /// [`FileStore`](crate::FileStore) or a shared store for that.
 ///
 /// # Example
 /// ```
-/// use session::{Key, MemoryStore, SessionLayer};
+/// use typed_sessions::{Key, MemoryStore, SessionLayer};
 /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate());
 /// # let _ = layer;
 /// ```

@@ -45,8 +45,8 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 ///
 /// # Example
 /// ```no_run
-/// use session::{Key, RedisStore, SessionLayer};
-/// # async fn example() -> Result<(), session::error::StoreError> {
+/// use typed_sessions::{Key, RedisStore, SessionLayer};
+/// # async fn example() -> Result<(), typed_sessions::error::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379")
 ///     .await?
 ///     .with_prefix("myapp:session:");
@@ -100,8 +100,8 @@ impl RedisStore {
     /// server, to the master that holds the key.
     ///
     /// ```no_run
-    /// use session::{Key, RedisStore, SessionLayer};
-    /// # async fn example() -> Result<(), session::error::StoreError> {
+    /// use typed_sessions::{Key, RedisStore, SessionLayer};
+    /// # async fn example() -> Result<(), typed_sessions::error::StoreError> {
     /// let nodes = ["redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
     /// let store = RedisStore::connect_cluster(&nodes).await?;
     /// let layer = SessionLayer::new(store, &Key::generate());
@@ -138,8 +138,8 @@ impl RedisStore {
     /// sentinel's own password is in its URL.
     ///
     /// ```no_run
-    /// use session::{Key, RedisStore, SessionLayer};
-    /// # async fn example() -> Result<(), session::error::StoreError> {
+    /// use typed_sessions::{Key, RedisStore, SessionLayer};
+    /// # async fn example() -> Result<(), typed_sessions::error::StoreError> {
     /// let sentinels = ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"];
     /// let store = RedisStore::connect_sentinel(&sentinels, "mymaster").await?;
     /// // Password-protected: the sentinels', and the master's, its database 2.

@@ -26,7 +26,7 @@ use std::time::Duration;
 /// # Example
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use session::{Key, PostgresStore, SessionLayer};
+/// use typed_sessions::{Key, PostgresStore, SessionLayer};
 /// let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app")
 ///     .await?
 ///     .with_table(Some("auth"), "sessions")?;

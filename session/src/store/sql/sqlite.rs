@@ -20,7 +20,7 @@ use std::time::Duration;
 /// # Example
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use session::{Key, SessionLayer, SqliteStore};
+/// use typed_sessions::{Key, SessionLayer, SqliteStore};
 /// let store = SqliteStore::connect("sqlite://sessions.db").await?;
 /// store.migrate().await?;
 /// let layer = SessionLayer::new(store, &Key::generate());

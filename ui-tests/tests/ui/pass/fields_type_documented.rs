@@ -2,7 +2,7 @@
 //! they show in the user's own docs and can be named.
 #![deny(missing_docs)]
 
-use session::Session;
+use typed_sessions::Session;
 
 /// A visit counter.
 #[derive(Session, Default)]

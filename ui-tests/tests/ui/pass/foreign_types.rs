@@ -1,4 +1,4 @@
-use session::Session;
+use typed_sessions::Session;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;

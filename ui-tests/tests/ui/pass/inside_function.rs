@@ -1,10 +1,10 @@
 fn main() {
-    #[derive(session::Session, Default)]
+    #[derive(typed_sessions::Session, Default)]
     struct Local {
         count: u64,
     }
 
-    fn handler(local: session::Session<Local>) -> u64 {
+    fn handler(local: typed_sessions::Session<Local>) -> u64 {
         local.count()
     }
     let _ = handler;

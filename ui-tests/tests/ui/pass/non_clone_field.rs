@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use session::Session;
+use typed_sessions::Session;
 
 /// Not `Clone`: the field loses only its getter; set, update and with still work.
 #[derive(Default, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 pub mod auth {
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     pub struct Auth {
@@ -15,7 +15,7 @@ pub mod auth {
     }
 }
 
-fn handler(auth: session::Session<auth::Auth>) -> u32 {
+fn handler(auth: typed_sessions::Session<auth::Auth>) -> u32 {
     auth::rotate(&auth);
     let _ = auth.user();
     auth.attempts()

@@ -1,4 +1,4 @@
-use session::Session;
+use typed_sessions::Session;
 
 #[derive(Session, Default)]
 #[session(rename = "visit")]

@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use session::Session;
+use typed_sessions::Session;
 
 #[derive(Default, Serialize, Deserialize)]
 struct Token(String);

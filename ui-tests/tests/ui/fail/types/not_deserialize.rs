@@ -1,5 +1,5 @@
 use serde::Serialize;
-use session::Session;
+use typed_sessions::Session;
 
 #[derive(Default, Clone, Serialize)]
 struct WriteOnly {

@@ -1,5 +1,5 @@
 mod auth {
-    use session::Session;
+    use typed_sessions::Session;
 
     #[derive(Session, Default)]
     pub struct Auth {
@@ -8,7 +8,7 @@ mod auth {
     }
 }
 
-fn handler(auth: session::Session<auth::Auth>) {
+fn handler(auth: typed_sessions::Session<auth::Auth>) {
     let _user = auth.user();
     let _secret = auth.secret();
 }

@@ -1,5 +1,5 @@
 // A struct used as a session without `#[derive(Session)]`.
-use session::Session;
+use typed_sessions::Session;
 
 #[derive(Default)]
 struct Visit {
