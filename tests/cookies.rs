@@ -243,7 +243,7 @@ async fn the_size_limit_and_its_status_are_configurable() {
     assert_eq!(reply.status, StatusCode::INSUFFICIENT_STORAGE);
 }
 
-/// The README's size estimate, checked against a real cookie.
+/// The cookie-sessions chapter's size estimate, checked against a real cookie.
 #[tokio::test]
 async fn the_readme_size_estimate_is_exact_for_a_known_session() {
     let mut client = client(Kind::Sealed);

@@ -527,8 +527,8 @@ async fn revocation_records_are_not_counted_as_sessions_and_their_spans_name_no_
 }
 
 #[test]
-fn the_readme_lists_every_metric() {
-    let readme = include_str!("../README.md");
+fn the_guide_lists_every_metric() {
+    let readme = include_str!("../session/src/guide/observability.md");
     for name in names::ALL {
         assert!(readme.contains(&format!("| `{name}` |")), "{name}");
     }

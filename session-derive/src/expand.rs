@@ -268,17 +268,21 @@ fn accessors((index, field): (usize, &Field)) -> TokenStream {
     let view_doc = format!("Borrows `{bare}` for the duration of `f`.");
     // The `for<'a>` makes the bound checked where the getter is called, so a field type that
     // is not `Clone` only loses its getter, not the whole derive.
+    // The aliases let a search of the docs for tower-sessions' calls find the accessors.
     quote! {
         #[doc = #get_doc]
+        #[doc(alias = "get")]
         #[must_use]
         #vis fn #ident(&self) -> #ty where for<'__a> #ty: ::core::clone::Clone {
             self.0.read(|__v| ::core::clone::Clone::clone(&__v.#ident))
         }
         #[doc = #set_doc]
+        #[doc(alias = "insert")]
         #vis fn #set(&self, value: #ty) {
             self.0.write(#index, |__v| __v.#ident = value)
         }
         #[doc = #update_doc]
+        #[doc(alias = "remove")]
         #vis fn #update<__R>(
             &self,
             mut f: impl ::core::ops::FnMut(&mut #ty) -> __R + ::core::marker::Send + 'static,

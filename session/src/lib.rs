@@ -53,6 +53,7 @@ mod crypto;
 pub mod csrf;
 pub mod error;
 mod extract;
+pub mod guide;
 mod id;
 pub mod layer;
 mod observe;

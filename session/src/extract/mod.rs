@@ -82,12 +82,14 @@ impl<T: SessionData> Session<T> {
 
     /// Ends the session: its record is deleted and its cookie expired when the request ends.
     /// Fields read as defaults afterwards and nothing more is saved in this request.
+    #[doc(alias = "flush")]
     pub fn delete(&self) {
         self.request.delete();
     }
 
     /// Ends the session and starts a fresh one (new id, default fields) that the rest of the
     /// request uses; it is saved like any new session, once a field changes.
+    #[doc(alias = "clear")]
     pub fn invalidate(&self) {
         self.request.invalidate();
     }
@@ -156,7 +158,9 @@ impl<T: SessionData> Session<T> {
     }
 
     /// Binds the session to `owner` (a user id): on login. The session gets a new id, as
-    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner. A session bound
+    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner, so a login
+    /// needs no `cycle_id()` of its own against session fixation. It also records the time
+    /// of the login for [`Fresh`](crate::Fresh) and stamps the owner's revocation epoch. A session bound
     /// to another owner is ended first, as by [`invalidate`](Self::invalidate): the new
     /// owner starts afresh, with none of the other's fields, flash message, CSRF secret or
     /// remember-me. Bound, the session is then
