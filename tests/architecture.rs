@@ -450,6 +450,7 @@ const SPLIT_FEATURES: &[(&str, &[&str])] = &[
             "id/owner.rs",
             "builtin/owner.rs",
             "request/owner.rs",
+            "extract/owner.rs",
             "accounts/mod.rs",
         ],
     ),
@@ -499,9 +500,17 @@ fn a_feature_split_over_homes_names_them_in_each() {
 
 /// The inherent `pub` methods of `Session<T>`, from the runtime crate's source.
 fn session_methods() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(src().join("extract/mod.rs")).unwrap();
-    let file = syn::parse_file(&text).unwrap();
     let mut methods = BTreeSet::new();
+    for file in ["extract/mod.rs", "extract/owner.rs"] {
+        let text = std::fs::read_to_string(src().join(file)).unwrap();
+        let file = syn::parse_file(&text).unwrap();
+        session_impl_methods(file, &mut methods);
+    }
+    methods
+}
+
+/// The `pub` methods of the inherent `impl`s of `Session` in `file`, into `methods`.
+fn session_impl_methods(file: syn::File, methods: &mut BTreeSet<String>) {
     for item in file.items {
         let syn::Item::Impl(item) = item else {
             continue;
@@ -520,7 +529,6 @@ fn session_methods() -> BTreeSet<String> {
             }
         }
     }
-    methods
 }
 
 /// The derive's one list of the names a field cannot take.

@@ -302,3 +302,52 @@ async fn every_cookie_session_has_its_own_random_id() {
         "a new id after invalidate"
     );
 }
+
+/// A `Secure` cookie in reply to a plain-HTTP request for a host other than localhost is
+/// dropped by the browser: the layer says so once, at WARN, with the fixes. Not for
+/// localhost, nor behind a proxy that says the request was HTTPS, nor with `Secure` off.
+#[tokio::test(flavor = "current_thread")]
+async fn a_secure_cookie_sent_over_plain_http_to_another_host_is_warned_of_once() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use typed_sessions_tests::{capture_logs, send_request};
+    let (_guard, logs) = capture_logs();
+    let secure = app(SessionLayer::new(MemoryStore::new(), &key()));
+    let insecure = app(SessionLayer::new(MemoryStore::new(), &key()).with_secure(false));
+    let visit = |host: &str, proxy: Option<&str>| {
+        let mut request = Request::post("/visit").header("host", host);
+        if let Some(proto) = proxy {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let warned = |logs: &typed_sessions_tests::Logs| {
+        logs.text()
+            .matches("the browser drops it, so the session will not stick")
+            .count()
+    };
+    for (app, host, proxy) in [
+        (&secure, "localhost:3000", None),
+        (&secure, "127.0.0.1:3000", None),
+        (&secure, "[::1]:3000", None),
+        (&secure, "shop.example", Some("https")),
+        (&insecure, "192.168.1.20:3000", None),
+    ] {
+        let reply = send_request(app, visit(host, proxy)).await;
+        assert!(!reply.set_cookies.is_empty(), "{host}: a new session");
+        assert_eq!(warned(&logs), 0, "{host} {proxy:?}: {}", logs.text());
+    }
+    for _ in 0..3 {
+        let reply = send_request(&secure, visit("192.168.1.20:3000", None)).await;
+        assert!(reply.set_cookies[0].secure().unwrap_or(false));
+    }
+    let text = logs.text();
+    assert_eq!(warned(&logs), 1, "once per process: {text}");
+    assert!(
+        text.contains("WARN")
+            && text.contains("192.168.1.20:3000")
+            && text.contains("with_secure(false)")
+            && text.contains("X-Forwarded-Proto: https"),
+        "{text}"
+    );
+}

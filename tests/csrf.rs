@@ -9,8 +9,14 @@ use futures_util::future::join_all;
 use std::time::Duration;
 use typed_sessions::{CsrfLayer, MemoryStore, SessionLayer};
 use typed_sessions_tests::{
-    BearerClient, Client, Counts, ProbeStore, app_with_csrf, every_layer, key, send_request,
+    BearerClient, Client, Counts, ProbeStore, app_with_csrf, capture_logs, every_layer, key,
+    send_request,
 };
+
+/// A key other than the tests' own.
+fn other_key() -> typed_sessions::Key {
+    typed_sessions::Key::from_secret(&[7; 64]).expect("64 bytes")
+}
 
 fn protected(layer: SessionLayer) -> Router {
     app_with_csrf(layer, true)
@@ -66,8 +72,8 @@ async fn csrf_flow(layer: SessionLayer) {
 
     let first = token(&mut client).await;
     assert!(
-        client.cookie("id").is_some(),
-        "asking for a token makes the session"
+        client.cookie("id").is_none() && client.cookie("id-csrf").is_some(),
+        "asking for a token makes no session: the secret is in a cookie of its own"
     );
     let again = token(&mut client).await;
     assert_ne!(first, again, "masked afresh each time");
@@ -160,8 +166,8 @@ async fn a_refused_request_writes_nothing_and_sessions_without_forms_store_no_se
     assert_ne!(again, token, "masked afresh for each response");
     let before = store.counts();
     assert_eq!(
-        before.saves, 2,
-        "the secret is saved once, with the new session; asking again writes nothing"
+        before.saves, 1,
+        "a visitor without a session who asks for tokens stores nothing"
     );
     tokio::time::sleep(Duration::from_millis(5)).await;
     let refused = post_with(&mut client, "/visit", Some("forged")).await;
@@ -169,10 +175,10 @@ async fn a_refused_request_writes_nothing_and_sessions_without_forms_store_no_se
     let after = store.counts();
     assert_eq!(
         (after.saves, after.touches, after.deletes),
-        (2, before.touches, 0),
+        (1, before.touches, 0),
         "{after:?}"
     );
-    assert_eq!(after.loads, before.loads + 1, "loaded once, to check");
+    assert_eq!(after.loads, before.loads, "no session to load");
     assert_eq!(
         post_with(&mut client, "/visit", Some(&token))
             .await
@@ -242,6 +248,89 @@ async fn safe_methods_pass_and_the_layer_needs_a_session_layer_outside_it() {
     let reply = send_request(&bare, Request::post("/").body(Body::empty()).unwrap()).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_ne!(reply.body, "ran");
+}
+
+/// `CsrfLayer` added after `SessionLayer` runs outside it and finds no session: its own
+/// error, logged once, names the order that works; the handler never runs.
+#[tokio::test(flavor = "current_thread")]
+async fn a_csrf_layer_outside_the_session_layer_says_which_order_works() {
+    let (_guard, logs) = capture_logs();
+    let inverted = Router::new()
+        .route("/", post(|| async { "ran" }))
+        .layer(SessionLayer::new(MemoryStore::new(), &key()))
+        .layer(CsrfLayer::new());
+    let reply = send_request(&inverted, Request::post("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_ne!(reply.body, "ran");
+    let text = logs.text();
+    assert!(
+        text.contains("CsrfLayer found no session: it must run inside SessionLayer")
+            && text.contains(".layer(CsrfLayer::new()).layer(SessionLayer::new("),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("CsrfLayer found no session").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        !text.contains("no session layer: add"),
+        "not the generic error: {text}"
+    );
+    let rejection = typed_sessions::error::SessionRejection::CsrfOutsideSession;
+    assert!(rejection.to_string().contains("Add CsrfLayer first"));
+}
+
+/// Anonymous visitors to a page with a form store nothing: ten of them, each with a token,
+/// leave the store empty; each token then works once the visitor posts it, and the session
+/// that post creates keeps the visitor's secret.
+#[tokio::test]
+async fn anonymous_visitors_asking_for_tokens_store_nothing() {
+    let store = ProbeStore::new(MemoryStore::new());
+    let app = protected(SessionLayer::new(store.clone(), &key()));
+    let mut visitors = Vec::new();
+    for _ in 0..10 {
+        let mut client = Client::new(app.clone());
+        let token = token(&mut client).await;
+        assert!(client.cookie("id").is_none());
+        visitors.push((client, token));
+    }
+    assert_eq!(store.counts(), Counts::default(), "no store call at all");
+    for (client, token) in &mut visitors {
+        let reply = post_with(client, "/visit", Some(token)).await;
+        assert_eq!(reply.view().visits, 1);
+        assert!(client.cookie("id").is_some(), "the post made the session");
+        // The page's token still works once the visitor has a session...
+        let again = post_with(client, "/visit", Some(token)).await;
+        assert_eq!(again.view().visits, 2);
+    }
+    assert_eq!(
+        store.counts().saves,
+        20,
+        "a session each, created and saved once more"
+    );
+    // ...and a forged CSRF cookie (another key's) opens nothing.
+    let mut forger = Client::new(app.clone());
+    let mut theirs = Client::new(protected(SessionLayer::new(
+        MemoryStore::new(),
+        &other_key(),
+    )));
+    let token = self::token(&mut theirs).await;
+    forger.jar = theirs.jar.clone();
+    let refused = post_with(&mut forger, "/visit", Some(&token)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a cookie signed with another key"
+    );
+    let (name, value) = theirs.jar[0].clone();
+    forger.jar = vec![("id".to_owned(), value)];
+    let refused = post_with(&mut forger, "/visit", Some(&token)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "{name} is not an id cookie"
+    );
 }
 
 /// On a layer that takes a bearer token or a cookie, a request authenticated by its header

@@ -481,3 +481,95 @@ async fn owners_with_control_characters_are_refused_on_every_store() {
         );
     }
 }
+
+/// Devices carry the label their login gave them, and the log-out calls say how many
+/// sessions they ended: on every server store, counted by the store; on a cookie store,
+/// which keeps no sessions, not counted (`None`) but refused all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_carry_labels_and_log_outs_count_what_they_ended_on_every_store() {
+    #[derive(Session, Default)]
+    struct Device {
+        visits: u64,
+    }
+    async fn login(device: Session<Device>, Path((user, label)): Path<(String, String)>) {
+        device.bind_owner(&user).expect("a valid owner");
+        device.set_device_label(&label);
+        device.update_visits(|n| *n += 1);
+    }
+    async fn listed(device: Session<Device>) -> Result<String, typed_sessions::Error> {
+        let mut labels: Vec<String> = (device.sessions().await?.into_iter())
+            .map(|s| {
+                format!(
+                    "{}{}",
+                    s.label.unwrap_or_default(),
+                    if s.current { "*" } else { "" }
+                )
+            })
+            .collect();
+        labels.sort();
+        Ok(labels.join(","))
+    }
+    async fn others(device: Session<Device>) -> Result<String, typed_sessions::Error> {
+        Ok(format!("{:?}", device.log_out_others().await?))
+    }
+    async fn everywhere(device: Session<Device>) -> Result<String, typed_sessions::Error> {
+        Ok(format!("{:?}", device.log_out_everywhere().await?))
+    }
+    let routes = || {
+        Router::new()
+            .route("/login/{user}/{label}", post(login))
+            .route("/sessions", axum::routing::get(listed))
+            .route("/others", post(others))
+            .route("/everywhere", post(everywhere))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut layers: Vec<(String, SessionLayer, bool)> = every_server_store(&dir)
+        .await
+        .into_iter()
+        .map(|(kind, store)| (format!("{kind:?}"), SessionLayer::new(store, &key()), true))
+        .collect();
+    layers.push((
+        "sealed cookie".into(),
+        SessionLayer::new(CookieBackend::sealed(), &key())
+            .with_revocation_store(MemoryStore::new()),
+        false,
+    ));
+    for (kind, layer, server) in layers {
+        let app = routes().layer(layer);
+        let user = unique("labelled");
+        let mut clients = Vec::new();
+        for label in ["laptop", "phone", "tab%07let"] {
+            let mut client = Client::new(app.clone());
+            let reply = client.post(&format!("/login/{user}/{label}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{kind}");
+            clients.push(client);
+        }
+        let list = clients[0].get("/sessions").await.body;
+        if server {
+            assert_eq!(
+                list, "laptop*,phone,tablet",
+                "{kind}: control characters dropped"
+            );
+            assert_eq!(clients[0].post("/others").await.body, "Some(2)", "{kind}");
+            assert_eq!(clients[0].get("/sessions").await.body, "laptop*", "{kind}");
+            assert_eq!(
+                clients[0].post("/everywhere").await.body,
+                "Some(1)",
+                "{kind}"
+            );
+            assert_eq!(
+                clients[1].post("/everywhere").await.body,
+                "Some(0)",
+                "{kind}: no owner"
+            );
+        } else {
+            assert_eq!(list, "laptop*", "{kind}: a cookie store lists this session");
+            assert_eq!(clients[0].post("/others").await.body, "None", "{kind}");
+            assert_eq!(
+                clients[1].get("/sessions").await.body,
+                "",
+                "{kind}: refused"
+            );
+        }
+    }
+}

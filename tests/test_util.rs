@@ -131,3 +131,81 @@ async fn save_modes_decide_what_will_be_saved() {
     read(auto_new.session()).await;
     assert!(!auto_new.will_save(), "but never creates one by reading");
 }
+
+#[derive(Session, Default, Debug, Clone, PartialEq)]
+#[session(namespace = "cart")]
+struct Cart {
+    items: Vec<String>,
+}
+
+/// A form handler as an app writes it: two session structs, a flash message for the next
+/// page, and a CSRF token for the form it renders.
+async fn checkout(
+    account: Session<Account>,
+    cart: Session<Cart>,
+    flash: typed_sessions::Flash<String>,
+) -> Result<usize, typed_sessions::Error> {
+    let items = cart.view_items(Vec::len);
+    cart.set_items(Vec::new());
+    account.update_visits(|visits| *visits += 1);
+    flash.set(&format!(
+        "{} ordered {items} items",
+        account.user().unwrap_or_default()
+    ))?;
+    Ok(items)
+}
+
+async fn form(token: typed_sessions::CsrfToken) -> String {
+    format!(r#"<input name="csrf_token" value="{}">"#, token.as_str())
+}
+
+#[tokio::test]
+async fn one_test_session_gives_several_structs_a_flash_and_a_csrf_token() {
+    let test = TestSession::existing(ada())
+        .unwrap()
+        .with_existing(Cart {
+            items: vec!["tea".into(), "milk".into()],
+        })
+        .unwrap();
+    assert_eq!(test.session_of::<Cart>().items(), ["tea", "milk"]);
+    let items = checkout(test.session(), test.session_of(), test.flash())
+        .await
+        .unwrap();
+    assert_eq!(items, 2);
+    assert_eq!(test.session_of::<Cart>().items(), Vec::<String>::new());
+    assert_eq!(
+        test.session().visits(),
+        42,
+        "the other struct's fields are kept"
+    );
+    assert!(test.will_save());
+    let message = test.flash::<String>().take().await.unwrap();
+    assert_eq!(message.as_deref(), Some("ada ordered 2 items"));
+    assert_eq!(
+        test.flash::<String>().take().await.unwrap(),
+        None,
+        "taken once"
+    );
+
+    let page = form(test.csrf_token()).await;
+    let token = page.split('"').nth(3).unwrap();
+    assert!(
+        test.accepts_csrf_token(token),
+        "the layer would accept it from this session"
+    );
+    assert!(!test.accepts_csrf_token("forged"));
+    let other = TestSession::<Account>::existing(ada()).unwrap();
+    let theirs = other.csrf_token();
+    assert!(
+        !test.accepts_csrf_token(theirs.as_str()),
+        "another session's token"
+    );
+}
+
+#[tokio::test]
+async fn a_new_visitors_csrf_token_is_accepted_and_stores_nothing_by_itself() {
+    let test = TestSession::<Account>::new();
+    let token = test.csrf_token();
+    assert!(test.accepts_csrf_token(token.as_str()));
+    assert!(!test.will_save(), "a token alone makes no session");
+}

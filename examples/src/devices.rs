@@ -24,6 +24,54 @@ pub struct Device {
     pub last_seen_ms: u64,
     /// When it expires unless used, Unix ms.
     pub expires_ms: u64,
+    /// What the login called the device: a summary of its `User-Agent`.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// The session JSON of a log-out route, with how many sessions it ended (`null` where the
+/// store cannot count them: cookie sessions).
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq, Clone)]
+pub struct LoggedOut {
+    /// The session after the log-out.
+    #[serde(flatten)]
+    pub view: View,
+    /// How many sessions ended.
+    pub ended: Option<u64>,
+}
+
+/// "Firefox on Linux": a summary of a `User-Agent`, to name a session in the list of
+/// devices.
+pub fn device_label(user_agent: Option<&str>) -> String {
+    let Some(agent) = user_agent else {
+        return "unknown device".to_owned();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(token, _)| agent.contains(token))
+    .map_or("a browser", |(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| agent.contains(token))
+    .map(|(_, name)| name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
 }
 
 /// Why a device route failed.
@@ -84,21 +132,27 @@ pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Re
                 created_ms: ms(listed.created),
                 last_seen_ms: ms(listed.last_seen),
                 expires_ms: ms(listed.expires),
+                label: listed.label.clone(),
             })
             .collect(),
     ))
 }
 
-pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<View>, Refused> {
+pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<LoggedOut>, Refused> {
     owned(&session)?;
-    session.log_out_everywhere().await?;
-    Ok(view(&session))
+    let ended = session.log_out_everywhere().await?;
+    Ok(logged_out(&session, ended))
 }
 
-pub(super) async fn logout_others(session: Session<Demo>) -> Result<Json<View>, Refused> {
+pub(super) async fn logout_others(session: Session<Demo>) -> Result<Json<LoggedOut>, Refused> {
     owned(&session)?;
-    session.log_out_others().await?;
-    Ok(view(&session))
+    let ended = session.log_out_others().await?;
+    Ok(logged_out(&session, ended))
+}
+
+fn logged_out(session: &Session<Demo>, ended: Option<u64>) -> Json<LoggedOut> {
+    let Json(view) = view(session);
+    Json(LoggedOut { view, ended })
 }
 
 pub(super) async fn revoke(

@@ -40,7 +40,8 @@ pub mod config;
 pub mod page;
 
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -156,10 +157,15 @@ async fn visit(session: Session<Demo>) -> Json<View> {
 async fn login(
     session: Session<Demo>,
     Path(user): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<View>, (StatusCode, String)> {
     session
         .bind_owner(&user)
         .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))?;
+    let agent = headers
+        .get(USER_AGENT)
+        .and_then(|agent| agent.to_str().ok());
+    session.set_device_label(&devices::device_label(agent));
     session.set_user(Some(user));
     session.cycle_id();
     Ok(view(&session))

@@ -26,4 +26,6 @@ pub(crate) const SESSION_METHODS: &[&str] = &[
     "authenticated_at",
     "authenticated_within",
     "revoke",
+    "set_device_label",
+    "device_label",
 ];

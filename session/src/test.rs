@@ -42,13 +42,18 @@ use crate::backend::BackendKind;
 use crate::config::Config;
 use crate::config::SaveMode;
 use crate::crypto::Key;
+use crate::csrf::CsrfToken;
 use crate::error::Error;
-use crate::extract::Session;
+use crate::extract::{Flash, Session};
 use crate::record::{FieldChanges, Record};
+use crate::request::csrf::token_matches;
 use crate::request::{Decision, Ending, Inspection, Phase, RequestSession};
 use crate::store::MemoryStore;
 use crate::typed::Changes;
 use crate::typed::SessionData;
+use http::HeaderMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -78,10 +83,7 @@ impl<T: SessionData> TestSession<T> {
     /// # Errors
     /// [`Error::Encode`] when a field of `value` cannot be encoded.
     pub fn existing(value: T) -> Result<Self, Error> {
-        let mut changes = Changes::<T>::new(FieldChanges::default());
-        value.encode_dirty(u64::MAX, &mut changes)?;
-        let record = Record::new(SystemTime::now()).with(changes.into_fields().iter());
-        Ok(Self::with(SaveMode::default(), Some(record)))
+        Self::new().with_existing(value)
     }
 
     /// The same session under another [`SaveMode`]. Call it before [`session`](Self::session):
@@ -106,6 +108,50 @@ impl<T: SessionData> TestSession<T> {
     /// The extractor to pass to the handler.
     pub fn session(&self) -> Session<T> {
         Session::of(Arc::clone(&self.request))
+    }
+
+    /// The extractor of another session struct, `U`, on this same session: for a handler
+    /// that takes several (`Session<Auth>` and `Session<Cart>`), as one request's
+    /// extractors share one session. Give `U` stored values with
+    /// [`with_existing`](Self::with_existing).
+    pub fn session_of<U: SessionData>(&self) -> Session<U> {
+        Session::of(Arc::clone(&self.request))
+    }
+
+    /// The session's flash messages of type `M`, for a handler that takes [`Flash<M>`]; a
+    /// later `flash::<M>().take()` tells what the handler set.
+    pub fn flash<M: Serialize + DeserializeOwned>(&self) -> Flash<M> {
+        Flash::of(Arc::clone(&self.request))
+    }
+
+    /// A CSRF token of this session, for a handler that takes [`CsrfToken`]: one a page of
+    /// it would show, which [`CsrfLayer`](crate::CsrfLayer) accepts from it.
+    pub fn csrf_token(&self) -> CsrfToken {
+        CsrfToken::new(self.request.csrf_token(&HeaderMap::new()))
+    }
+
+    /// Whether [`CsrfLayer`](crate::CsrfLayer) would accept `token` from this session.
+    #[must_use]
+    pub fn accepts_csrf_token(&self, token: &str) -> bool {
+        self.request
+            .csrf_secret(&HeaderMap::new())
+            .is_some_and(|secret| token_matches(&secret, token))
+    }
+
+    /// The same session, with `value` stored for another session struct `U` too (a
+    /// visitor whose session holds both `Auth` and `Cart`). Call it before
+    /// [`session`](Self::session): extractors handed out earlier keep the earlier session.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when a field of `value` cannot be encoded.
+    pub fn with_existing<U: SessionData>(self, value: U) -> Result<Self, Error> {
+        let mut changes = Changes::<U>::new(FieldChanges::default());
+        value.encode_dirty(u64::MAX, &mut changes)?;
+        let base = self
+            .initial
+            .unwrap_or_else(|| Record::new(SystemTime::now()));
+        let record = base.with(changes.into_fields().iter());
+        Ok(Self::with(self.request.config.save_mode, Some(record)))
     }
 
     /// The storage names of the fields changed and not saved (the field's name, or its

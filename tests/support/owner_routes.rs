@@ -47,14 +47,19 @@ pub fn owner_routes() -> Router {
             .map(|s| format!("{} {}\n", s.fingerprint, s.current))
             .collect())
     }
-    async fn everywhere(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
-        visit.log_out_everywhere().await
+    /// How many sessions a log-out call ended: `ended N`, or `ended ?` where the store
+    /// cannot count them.
+    fn ended(ended: Option<u64>) -> String {
+        ended.map_or_else(|| "ended ?".to_owned(), |n| format!("ended {n}"))
     }
-    async fn others(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
-        visit.log_out_others().await
+    async fn everywhere(visit: Session<OwnedVisit>) -> Result<String, typed_sessions::Error> {
+        visit.log_out_everywhere().await.map(ended)
     }
-    async fn password(visit: Session<OwnedVisit>) -> Result<(), typed_sessions::Error> {
-        visit.credentials_changed().await
+    async fn others(visit: Session<OwnedVisit>) -> Result<String, typed_sessions::Error> {
+        visit.log_out_others().await.map(ended)
+    }
+    async fn password(visit: Session<OwnedVisit>) -> Result<String, typed_sessions::Error> {
+        visit.credentials_changed().await.map(ended)
     }
     async fn sudo(visit: Session<OwnedVisit>) {
         visit.reauthenticated();
@@ -77,7 +82,7 @@ pub fn owner_routes() -> Router {
     ) -> Result<(), typed_sessions::Error> {
         visit.bind_owner(&user).expect("a valid owner");
         visit.cycle_id();
-        visit.log_out_others().await
+        visit.log_out_others().await.map(|_| ())
     }
     async fn slow_count(visit: Session<OwnedVisit>) {
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -11,7 +11,8 @@
 //!
 //! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
 //! type and its check), `builtin/owner.rs` (the owner, kept in the record),
-//! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
+//! `request/owner.rs` (binding, listing and revoking from a request), `extract/owner.rs`
+//! (the same on the extractor) and `accounts/mod.rs`
 //! (listing and revoking from anywhere).
 
 pub(crate) mod revocations;
@@ -21,6 +22,7 @@ pub(crate) use revocations::{bump, is_revoked};
 use revocations::epoch;
 
 use crate::backend::KeyedBackend;
+use crate::builtin::label::label_of;
 use crate::builtin::owner::{bound, owner_of};
 use crate::config::Config;
 use crate::error::Error;
@@ -72,6 +74,10 @@ pub struct ActiveSession {
     pub expires: SystemTime,
     /// It is the session of the request that asked.
     pub current: bool,
+    /// What the application called the session
+    /// ([`Session::set_device_label`](crate::Session::set_device_label)), such as a summary
+    /// of the browser's user agent.
+    pub label: Option<String>,
 }
 
 impl Accounts {
@@ -101,12 +107,17 @@ impl Accounts {
     /// Revokes every session of `owner` ("log out everywhere"). Once this returns, no
     /// request of those sessions gets their data, on any instance sharing the store.
     ///
+    /// Returns how many sessions ended: `None` where the store cannot count them (cookie
+    /// sessions, which the server does not keep, and a store without an owner index); they
+    /// are refused all the same.
+    ///
     /// # Errors
     /// When the store (or, for cookie sessions, the revocation store) fails, or cookie
     /// sessions have no revocation store
     /// ([`SessionLayer::with_revocation_store`](crate::SessionLayer::with_revocation_store)).
-    pub async fn revoke_all(&self, owner: &Owner) -> Result<(), Error> {
-        revoke_all_but(&self.config, owner, None).await.map(|_| ())
+    pub async fn revoke_all(&self, owner: &Owner) -> Result<Option<u64>, Error> {
+        let revoked = revoke_all_but(&self.config, owner, None).await?;
+        Ok(revoked.ended)
     }
 }
 
@@ -138,6 +149,7 @@ pub(crate) async fn sessions(
                 last_seen: if is_current { now } else { last_seen },
                 expires,
                 current: is_current,
+                label: label_of(record),
             }
         })
         .collect();
@@ -160,8 +172,16 @@ pub(crate) async fn revoke(
     Ok(false)
 }
 
-/// Revokes every session of `owner` but the one stored under `keep`; returns the new
-/// revocation epoch, which the kept session must be stamped with to stay.
+/// What revoking an owner's sessions did.
+pub(crate) struct Revoked {
+    /// The owner's new revocation epoch, which a kept session must be stamped with to stay.
+    pub(crate) epoch: u64,
+    /// How many records were deleted; `None` where the store cannot tell (cookie sessions,
+    /// a store without an owner index).
+    pub(crate) ended: Option<u64>,
+}
+
+/// Revokes every session of `owner` but the one stored under `keep`.
 ///
 /// The epoch is raised first, then the owner's sessions are deleted, in one round trip where
 /// the store can ([`Store::delete_owned`](crate::Store::delete_owned)). A session moving to
@@ -172,14 +192,18 @@ pub(crate) async fn revoke_all_but(
     config: &Config,
     owner: &Owner,
     keep: Option<&StorageKey>,
-) -> Result<u64, Error> {
-    let revoked = bump(config, owner).await?;
+) -> Result<Revoked, Error> {
+    let epoch = bump(config, owner).await?;
     let KeyedBackend::Server(backend) = &config.backend else {
-        return Ok(revoked);
+        return Ok(Revoked { epoch, ended: None });
     };
     match backend.store.delete_owned(owner, keep).await {
+        Ok(ended) => Ok(Revoked {
+            epoch,
+            ended: Some(ended),
+        }),
         // Without an index the records stay until they expire, refused by the epoch.
-        Ok(_) | Err(StoreError::NoOwnerIndex) => Ok(revoked),
+        Err(StoreError::NoOwnerIndex) => Ok(Revoked { epoch, ended: None }),
         Err(error) => Err(error.into()),
     }
 }

@@ -4,11 +4,13 @@
 //!
 //! One file a struct: `lifetime.rs` ("remember me"), `owner.rs` (the user a session is
 //! bound to), `csrf.rs` (the secret of CSRF tokens), `flash.rs` (a message for the next
-//! request), `rotation.rs` (when the session's id was issued). Their record keys are all
+//! request), `rotation.rs` (when the session's id was issued), `label.rs` (what the user's
+//! list of devices calls it). Their record keys are all
 //! declared here, in [`keys`], so that one test checks how they sort.
 
 pub(crate) mod csrf;
 pub(crate) mod flash;
+pub(crate) mod label;
 pub(crate) mod lifetime;
 pub(crate) mod owner;
 pub(crate) mod rotation;
@@ -32,6 +34,8 @@ pub(crate) mod keys {
     pub(crate) const BOUND: &str = "~session.bound_us";
     /// When [`IdIssued`](super::rotation::IdIssued)'s id was issued.
     pub(crate) const ISSUED: &str = "~session.issued_us";
+    /// [`DeviceLabel`](super::label::DeviceLabel)'s label.
+    pub(crate) const LABEL: &str = "~session.label";
     /// [`Ownership`](super::owner::Ownership)'s owner.
     pub(crate) const OWNER: &str = "~session.owner";
     /// The key of the owner's revocation epoch, kept with the owner so that a request need
@@ -43,12 +47,13 @@ pub(crate) mod keys {
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 8] = [
+    pub(crate) const ALL: [&str; 9] = [
         AUTHENTICATED,
         BOUND,
         CSRF,
         FLASH,
         ISSUED,
+        LABEL,
         OWNER,
         OWNER_KEY,
         REMEMBER,
@@ -124,6 +129,7 @@ mod tests {
             super::csrf::CsrfSecret::KEYS,
             super::flash::FlashSlot::KEYS,
             super::rotation::IdIssued::KEYS,
+            super::label::DeviceLabel::KEYS,
         ]
         .concat();
         declared.sort_unstable();

@@ -6,7 +6,8 @@ pub(crate) mod turns;
 use crate::backend::{BackendKind, KeyedBackend};
 use crate::builtin::lifetime::remembered;
 use crate::cookie::CookieConfig;
-use crate::crypto::Key;
+use crate::cookie::signed_id::IdSigner;
+use crate::crypto::{Key, Label};
 use crate::error::Statuses;
 use crate::id::SessionId;
 use crate::record::Record;
@@ -66,6 +67,8 @@ pub(crate) struct Config {
     pub(crate) keys: Vec<Key>,
     /// `kind` with `keys` derived.
     pub(crate) backend: KeyedBackend,
+    /// Signs the CSRF cookie of visitors without a session ([`crate::csrf`]).
+    pub(crate) csrf_cookie: IdSigner,
     pub(crate) cookie: CookieConfig,
     /// Where the session token travels: the cookie, or a header.
     pub(crate) transport: Transport,
@@ -113,10 +116,17 @@ impl Config {
         }
     }
 
+    /// The name of the CSRF cookie of visitors without a session: the session cookie's
+    /// with `-csrf` after it, so that a `__Host-` or `__Secure-` prefix carries over.
+    pub(crate) fn csrf_cookie_name(&self) -> String {
+        format!("{}-csrf", self.cookie.name)
+    }
+
     pub(crate) fn new(kind: BackendKind, key: &Key) -> Self {
         let keys = vec![key.clone()];
         Self {
             backend: KeyedBackend::new(&kind, &keys),
+            csrf_cookie: IdSigner::for_purpose(&keys, Label::CsrfCookieMac),
             kind,
             keys,
             cookie_size_limit: 4096,
@@ -221,6 +231,7 @@ impl Config {
     /// Sets the keys: `current` signs and seals, `previous` are still accepted.
     pub(crate) fn set_keys(&mut self, keys: Vec<Key>) {
         self.backend = KeyedBackend::new(&self.kind, &keys);
+        self.csrf_cookie = IdSigner::for_purpose(&keys, Label::CsrfCookieMac);
         self.keys = keys;
     }
 }

@@ -7,10 +7,12 @@
 
 mod backend;
 pub(crate) mod codec;
+mod insecure;
 pub(crate) mod signed_id;
 
 pub use backend::CookieBackend;
 pub(crate) use backend::Sealing;
+pub(crate) use insecure::{insecure_host, warn_dropped};
 
 use cookie::{Cookie, SameSite};
 use http::header::COOKIE;
@@ -50,6 +52,15 @@ impl Default for CookieConfig {
 }
 
 impl CookieConfig {
+    /// Whether the cookie goes out `Secure`: as set, or because its name's prefix or
+    /// `Partitioned` requires it.
+    pub(crate) fn is_secure(&self) -> bool {
+        self.secure
+            || self.partitioned
+            || self.name.starts_with("__Host-")
+            || self.name.starts_with("__Secure-")
+    }
+
     /// The `Set-Cookie` value carrying `value` with the layer's `Max-Age`, or expiring the
     /// cookie when `None`.
     pub(crate) fn set_cookie(&self, value: Option<&str>) -> HeaderValue {
@@ -68,8 +79,7 @@ impl CookieConfig {
         max_age: Option<Duration>,
     ) -> HeaderValue {
         let host_only = self.name.starts_with("__Host-");
-        let secure =
-            self.secure || host_only || self.partitioned || self.name.starts_with("__Secure-");
+        let secure = self.is_secure();
         let path = if host_only { "/" } else { self.path.as_ref() };
         let mut cookie = Cookie::build((self.name.as_ref(), value.unwrap_or_default()))
             .path(path)

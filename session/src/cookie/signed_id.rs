@@ -44,10 +44,13 @@ impl std::fmt::Debug for IdSigner {
 impl IdSigner {
     /// A signer for `keys`, the first being the current one.
     pub(crate) fn new(keys: &[Key]) -> Self {
-        let macs = keys
-            .iter()
-            .map(|key| key.hmac(Label::IdCookieMac))
-            .collect();
+        Self::for_purpose(keys, Label::IdCookieMac)
+    }
+
+    /// A signer of another cookie that carries 128 random bits (the CSRF cookie of a visitor
+    /// without a session), under its own subkey: its values are never session ids.
+    pub(crate) fn for_purpose(keys: &[Key], purpose: Label) -> Self {
+        let macs = keys.iter().map(|key| key.hmac(purpose)).collect();
         Self { macs }
     }
 

@@ -41,12 +41,16 @@ pub(crate) enum Label {
     RetiredSeal,
     /// The tag of a flash message's type.
     FlashType,
+    /// The HMAC-SHA256 key of the CSRF cookie of a visitor without a session.
+    CsrfCookieMac,
+    /// That cookie's CSRF secret, from the random value it carries.
+    CsrfCookieSecret,
 }
 
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 13] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -58,6 +62,8 @@ impl Label {
         Self::RetiredKey,
         Self::RetiredSeal,
         Self::FlashType,
+        Self::CsrfCookieMac,
+        Self::CsrfCookieSecret,
     ];
 
     /// The label's bytes.
@@ -74,6 +80,8 @@ impl Label {
             Self::RetiredKey => "session/retired-key/v1",
             Self::RetiredSeal => "session/retired-xchacha20poly1305/v1",
             Self::FlashType => "session/flash-type/v1",
+            Self::CsrfCookieMac => "session/csrf-cookie-hmac-sha256/v1",
+            Self::CsrfCookieSecret => "session/csrf-cookie-secret/v1",
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use super::CsrfFuture;
 use super::layer::CsrfConfig;
+use crate::error::SessionRejection;
 use crate::request::RequestSession;
+use crate::request::csrf::token_matches;
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
@@ -69,15 +71,18 @@ where
     let (parts, body) = request.into_parts();
     let session = match crate::extract::ready(&parts).await {
         Ok(session) => session,
+        Err(SessionRejection::MissingLayer) => {
+            return Ok(SessionRejection::CsrfOutsideSession.into_response());
+        }
         Err(rejection) => return Ok(rejection.into_response()),
     };
     if session.came_by_header() {
         return inner.call(Request::from_parts(parts, body)).await;
     }
     // No secret, so no token can match: refused before any of the body is read.
-    if !session.has_csrf_secret() {
+    let Some(secret) = session.csrf_secret(&parts.headers) else {
         return Ok(refuse(&session, &parts));
-    }
+    };
     let (token, body) = match header_token(&parts.headers, &config.header) {
         Some(token) => (Some(token), body),
         None if is_form(&parts.headers) => {
@@ -93,7 +98,7 @@ where
         }
         None => (None, body),
     };
-    if !token.is_some_and(|token| session.csrf_verify(&token)) {
+    if !token.is_some_and(|token| token_matches(&secret, &token)) {
         return Ok(refuse(&session, &parts));
     }
     inner.call(Request::from_parts(parts, body)).await

@@ -9,8 +9,11 @@ use std::fmt;
 /// named [`CsrfToken::FIELD`], or have scripts send it in the [`CsrfToken::HEADER`] header.
 ///
 /// The session's CSRF secret is created the first time a token is extracted, and saved
-/// with the session (a visitor without one gets a session for it); sessions that never
-/// render a form never store one. Each extraction masks the secret afresh, so no two pages
+/// with the session; sessions that never render a form never store one. A visitor without
+/// a session gets no session for it: their secret travels in a signed cookie of its own
+/// (the session cookie's name with `-csrf` after it, with the same attributes), so that
+/// anonymous visitors to a page with a form store nothing. Once the visitor has a session,
+/// only the session's secret counts. Each extraction masks the secret afresh, so no two pages
 /// show the same string (against BREACH). The secret is renewed by `cycle_id()` and
 /// `bind_owner()`, and dies with `delete()` and `invalidate()`: tokens of the session
 /// before that stop working.
@@ -30,6 +33,12 @@ use std::fmt;
 pub struct CsrfToken(String);
 
 impl CsrfToken {
+    /// A token made by [`crate::test::TestSession`].
+    #[cfg(feature = "test-util")]
+    pub(crate) fn new(token: String) -> Self {
+        Self(token)
+    }
+
     /// The form field [`CsrfLayer`](super::CsrfLayer) reads the token from: `csrf_token`.
     pub const FIELD: &'static str = "csrf_token";
     /// The request header [`CsrfLayer`](super::CsrfLayer) reads the token from: `x-csrf-token`.
@@ -59,6 +68,6 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let request = crate::extract::ready(parts).await?;
-        Ok(Self(request.csrf_token()))
+        Ok(Self(request.csrf_token(&parts.headers)))
     }
 }

@@ -13,6 +13,10 @@ pub enum SessionRejection {
     /// The router has no [`SessionLayer`](crate::SessionLayer): a bug in the application,
     /// answered with 500.
     MissingLayer,
+    /// A [`CsrfLayer`](crate::CsrfLayer) found no session: it runs outside the
+    /// [`SessionLayer`](crate::SessionLayer) (or the router has none). A bug in the
+    /// application, answered with 500; the message says which order works.
+    CsrfOutsideSession,
     /// The store failed while loading the session; answered with the layer's store-error
     /// status (503 by default).
     Unavailable {
@@ -34,6 +38,9 @@ impl fmt::Display for SessionRejection {
             Self::MissingLayer => f.write_str(
                 "no session layer: add `.layer(SessionLayer::new(store, &key))` to this router, outside the routes that extract `Session`",
             ),
+            Self::CsrfOutsideSession => f.write_str(
+                "CsrfLayer found no session: it must run inside SessionLayer. Add CsrfLayer first and SessionLayer after it, `.layer(CsrfLayer::new()).layer(SessionLayer::new(store, &key))`: the last `.layer` call wraps the others, so it runs first",
+            ),
             // The cause is the `source()`: printed here too, a chain would say it twice.
             Self::Unavailable { .. } => f.write_str("session unavailable"),
             Self::NotFresh => f.write_str("authenticate again to do this"),
@@ -44,7 +51,7 @@ impl fmt::Display for SessionRejection {
 impl std::error::Error for SessionRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::MissingLayer | Self::NotFresh => None,
+            Self::MissingLayer | Self::CsrfOutsideSession | Self::NotFresh => None,
             Self::Unavailable { error, .. } => Some(error),
         }
     }
@@ -55,7 +62,7 @@ impl IntoResponse for SessionRejection {
         match self {
             // The hint is for the developer, in the log; the client learns nothing of the
             // application's insides.
-            Self::MissingLayer => {
+            Self::MissingLayer | Self::CsrfOutsideSession => {
                 tracing::error!("{self}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "session error").into_response()
             }

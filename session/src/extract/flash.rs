@@ -50,6 +50,16 @@ pub struct Flash<M> {
     _message: PhantomData<fn() -> M>,
 }
 
+impl<M> Flash<M> {
+    /// The flash messages of `request`'s session.
+    pub(crate) fn of(request: Arc<RequestSession>) -> Self {
+        Self {
+            request,
+            _message: PhantomData,
+        }
+    }
+}
+
 impl<M: Serialize + DeserializeOwned> Flash<M> {
     /// Keeps `message` for the next request that takes it.
     ///
@@ -97,9 +107,6 @@ impl<S: Send + Sync, M: Send> FromRequestParts<S> for Flash<M> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            request: ready(parts).await?,
-            _message: PhantomData,
-        })
+        Ok(Self::of(ready(parts).await?))
     }
 }

@@ -1,16 +1,17 @@
-//! The extractors of a request's session: [`Session<T>`](Session) (`mod.rs`) and typed
-//! flash messages, [`Flash<M>`](Flash) (`flash.rs`). [`CsrfToken`](crate::CsrfToken) is with
+//! The extractors of a request's session: [`Session<T>`](Session) (`mod.rs`, its owner's
+//! methods in `owner.rs`), typed flash messages, [`Flash<M>`](Flash) (`flash.rs`), and
+//! [`Fresh<T>`](Fresh) (`fresh.rs`). [`CsrfToken`](crate::CsrfToken) is with
 //! the rest of CSRF, in [`crate::csrf`].
 
 mod flash;
 mod fresh;
+mod owner;
 
 pub use flash::Flash;
 pub use fresh::Fresh;
 
 use crate::error::Error;
 use crate::error::SessionRejection;
-use crate::id::{InvalidOwnerError, Owner};
 use crate::layer::RequestExtension;
 use crate::request::RequestSession;
 use crate::typed::SessionData;
@@ -155,150 +156,6 @@ impl<T: SessionData> Session<T> {
     #[must_use]
     pub fn remembered(&self) -> Option<std::time::Duration> {
         self.request.remembered()
-    }
-
-    /// Binds the session to `owner` (a user id): on login. The session gets a new id, as
-    /// with [`cycle_id`](Self::cycle_id), unless it already had this owner, so a login
-    /// needs no `cycle_id()` of its own against session fixation. It also records the time
-    /// of the login for [`Fresh`](crate::Fresh) and stamps the owner's revocation epoch. A session bound
-    /// to another owner is ended first, as by [`invalidate`](Self::invalidate): the new
-    /// owner starts afresh, with none of the other's fields, flash message, CSRF secret or
-    /// remember-me. Bound, the session is then
-    /// listed and revoked with the owner's other sessions ([`sessions`](Self::sessions),
-    /// [`log_out_everywhere`](Self::log_out_everywhere)), and
-    /// [`SessionLayer::accounts`](crate::SessionLayer::accounts) reaches it from outside a
-    /// request. `delete()` and `invalidate()` unbind it: the fresh session has no owner.
-    ///
-    /// ```
-    /// use typed_sessions::Session;
-    ///
-    /// #[derive(Session, Default)]
-    /// struct Auth {
-    ///     name: Option<String>,
-    /// }
-    ///
-    /// async fn login(auth: Session<Auth>) {
-    ///     // ... once the password checked out:
-    ///     auth.bind_owner("user-42").expect("1 to 256 bytes");
-    ///     auth.set_name(Some("Ada".into()));
-    /// }
-    /// ```
-    ///
-    /// # Errors
-    /// [`InvalidOwnerError`](crate::error::InvalidOwnerError) for an owner that is not an
-    /// [`Owner`](crate::Owner): empty, over 256 bytes, or with a control character.
-    pub fn bind_owner<O>(&self, owner: O) -> Result<(), InvalidOwnerError>
-    where
-        O: TryInto<Owner, Error = InvalidOwnerError>,
-    {
-        self.request.bind_owner(&owner.try_into()?);
-        Ok(())
-    }
-
-    /// The owner the session is bound to, if any.
-    #[must_use]
-    pub fn owner(&self) -> Option<Owner> {
-        self.request.owner()
-    }
-
-    /// The live sessions of this session's owner, oldest first, this one marked
-    /// [`current`](crate::ActiveSession::current); none when the session has no owner.
-    /// With a cookie store, which keeps no list, only this session.
-    ///
-    /// # Errors
-    /// When the store fails, or keeps no index by owner.
-    pub async fn sessions(&self) -> Result<Vec<crate::accounts::ActiveSession>, Error> {
-        self.request.sessions().await
-    }
-
-    /// Revokes every session of this session's owner, this one too ("log out
-    /// everywhere"): once it returns, none of them opens on any instance, and a request of
-    /// one still in flight saves nothing. This request goes on as after
-    /// [`delete`](Self::delete). Does nothing when the session has no owner.
-    ///
-    /// # Errors
-    /// When the store fails; with a cookie store, also when the layer has no
-    /// [revocation store](crate::SessionLayer::with_revocation_store).
-    pub async fn log_out_everywhere(&self) -> Result<(), Error> {
-        self.request.log_out_everywhere().await
-    }
-
-    /// Revokes every session of this session's owner but this one ("log out other
-    /// devices"). Does nothing when the session has no owner.
-    ///
-    /// # Errors
-    /// As [`log_out_everywhere`](Self::log_out_everywhere).
-    pub async fn log_out_others(&self) -> Result<(), Error> {
-        self.request.log_out_others().await
-    }
-
-    /// The owner's password (or another credential) changed: every other session of the
-    /// owner ends, on every instance sharing the store, as on
-    /// [`log_out_others`](Self::log_out_others), and this one goes on under a new id, so
-    /// that whoever copied its old id has nothing. A session of the owner bound before
-    /// this call is refused wherever it turns up later: a rotation in flight, a restored
-    /// backup of the store, a copied cookie (with a cookie store, given a
-    /// [revocation store](crate::SessionLayer::with_revocation_store)). Does nothing when
-    /// the session has no owner.
-    ///
-    /// ```
-    /// use typed_sessions::Session;
-    ///
-    /// #[derive(Session, Default)]
-    /// struct Auth {
-    ///     name: Option<String>,
-    /// }
-    ///
-    /// async fn change_password(auth: Session<Auth>) -> Result<(), typed_sessions::Error> {
-    ///     // ... once the new password is stored:
-    ///     auth.credentials_changed().await
-    /// }
-    /// ```
-    ///
-    /// # Errors
-    /// As [`log_out_everywhere`](Self::log_out_everywhere).
-    pub async fn credentials_changed(&self) -> Result<(), Error> {
-        self.request.credentials_changed().await
-    }
-
-    /// The user has just proved who they are again (a password, a second factor): the
-    /// session counts as freshly authenticated, as on login, for [`Fresh`] and
-    /// [`authenticated_within`](Self::authenticated_within). Does nothing without an owner.
-    pub fn reauthenticated(&self) {
-        self.request.reauthenticated();
-    }
-
-    /// When the session's user last authenticated: bound the session to its owner (see
-    /// [`bind_owner`](Self::bind_owner)) or was [`reauthenticated`](Self::reauthenticated).
-    /// `None` without an owner. The clock is the instance's that recorded it.
-    #[must_use]
-    pub fn authenticated_at(&self) -> Option<std::time::SystemTime> {
-        self.request.authenticated_at()
-    }
-
-    /// Whether the session's user authenticated less than `within` ago; `false` without an
-    /// owner. [`Fresh`] refuses a handler on the layer's
-    /// [freshness](crate::SessionLayer::with_freshness); this asks for any other duration.
-    #[must_use]
-    pub fn authenticated_within(&self, within: std::time::Duration) -> bool {
-        // A time ahead of this instance's clock (another's runs fast) counts as now.
-        self.authenticated_at().is_some_and(|at| {
-            std::time::SystemTime::now()
-                .duration_since(at)
-                .map_or(true, |age| age < within)
-        })
-    }
-
-    /// Revokes the session of this session's owner that has `fingerprint` (as
-    /// [`sessions`](Self::sessions) lists it); this one ends as on [`delete`](Self::delete).
-    /// `false` when the owner has no such session: a fingerprint of another owner's session
-    /// revokes nothing.
-    ///
-    /// # Errors
-    /// When the store fails, or keeps no index by owner (a cookie store, for any session
-    /// but this one).
-    pub async fn revoke(&self, fingerprint: crate::id::Fingerprint) -> Result<bool, Error> {
-        self.request.revoke(fingerprint).await
     }
 
     /// The session's [`Fingerprint`](crate::Fingerprint): what names it to its user (say,

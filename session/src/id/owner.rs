@@ -2,7 +2,8 @@
 //!
 //! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
 //! type and its check), `builtin/owner.rs` (the owner, kept in the record),
-//! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
+//! `request/owner.rs` (binding, listing and revoking from a request), `extract/owner.rs`
+//! (the same on the extractor) and `accounts/mod.rs`
 //! (listing and revoking from anywhere).
 
 use crate::crypto::Label;

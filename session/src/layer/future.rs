@@ -100,6 +100,13 @@ fn respond<B: From<String>>(
     if let Some((name, value)) = header {
         response.headers_mut().append(name, value);
     }
+    if session.showed_token()
+        && let Some(cookie) = session.csrf_cookie_out()
+    {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, cookie);
+    }
     response
 }
 

@@ -8,7 +8,7 @@
 
 mod arrival;
 mod commit;
-mod csrf;
+pub(crate) mod csrf;
 mod flash;
 mod limit;
 mod live;
@@ -60,6 +60,11 @@ pub(crate) struct RequestSession {
     /// The session arrived bound to an owner: it is checked against the owner's
     /// revocation epoch before use.
     arrived_owned: AtomicBool,
+    /// The request's `Host`, when it came over plain HTTP for a host that is not
+    /// localhost: a browser drops a `Secure` cookie sent in reply ([`crate::cookie`]).
+    insecure_host: OnceLock<Box<str>>,
+    /// The CSRF secret of a visitor without a session, once a token was asked for.
+    csrf_cookie: OnceLock<csrf::CookieSecret>,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
@@ -75,6 +80,8 @@ impl RequestSession {
             token_shown: AtomicBool::new(false),
             stamp_pending: AtomicBool::new(false),
             arrived_owned: AtomicBool::new(false),
+            insecure_host: OnceLock::new(),
+            csrf_cookie: OnceLock::new(),
             commit: tokio::sync::Mutex::new(()),
             state: OnceLock::new(),
         }
@@ -121,6 +128,11 @@ impl RequestSession {
         self.asked.store(true, Ordering::Relaxed);
         self.loaded
             .get_or_try_init(|| async {
+                if self.config.cookie.is_secure()
+                    && let Some(host) = crate::cookie::insecure_host(headers)
+                {
+                    let _ = self.insecure_host.set(host.into());
+                }
                 match &self.config.backend {
                     KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
                     KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),
@@ -197,6 +209,7 @@ impl RequestSession {
             return None;
         }
         let mut state = self.lock();
+        self.adopt_cookie_secret(&mut state);
         match &state.kind {
             Kind::Cookie(_) => Some(state.prepare(&self.config, now).map(|_| ())),
             Kind::Server(server) => (server.doomed.is_empty()
@@ -212,7 +225,12 @@ impl RequestSession {
             // Boxed: once per login, and inline it would make every commit's future larger.
             Box::pin(self.stamp_bound()).await?;
         }
-        let Some(mut plan) = self.lock().prepare(&self.config, now)? else {
+        let prepared = {
+            let mut state = self.lock();
+            self.adopt_cookie_secret(&mut state);
+            state.prepare(&self.config, now)?
+        };
+        let Some(mut plan) = prepared else {
             return Ok(());
         };
         // Boxed, the plan with it: inline, the I/O's state would make the layer's boxed
@@ -259,12 +277,15 @@ impl RequestSession {
         }
         let value = match out {
             CookieOut::Keep => return None,
+            CookieOut::Expire => return Some((SET_COOKIE, cookie.set_cookie(None))),
             CookieOut::Sealed(header) => header,
-            CookieOut::Expire => cookie.set_cookie(None),
             CookieOut::Id { id, ids, max_age } => {
                 cookie.set_cookie_lasting(Some(&ids.sign(&cookie.name, &id)), max_age)
             }
         };
+        if let Some(host) = self.insecure_host.get() {
+            crate::cookie::warn_dropped(host, &cookie.name);
+        }
         Some((SET_COOKIE, value))
     }
 

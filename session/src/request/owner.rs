@@ -3,13 +3,15 @@
 //!
 //! The owner feature lives where the layering puts each part: `id/owner.rs` (the `Owner`
 //! type and its check), `builtin/owner.rs` (the owner, kept in the record),
-//! `request/owner.rs` (binding, listing and revoking from a request) and `accounts/mod.rs`
+//! `request/owner.rs` (binding, listing and revoking from a request), `extract/owner.rs`
+//! (the same on the extractor) and `accounts/mod.rs`
 //! (listing and revoking from anywhere). Recording when the user last authenticated is
 //! here too: `builtin/owner.rs` keeps it, `extract/fresh.rs` asks it.
 
 use super::RequestSession;
 use super::state::{Ending, Kind};
 use crate::accounts::{self, ActiveSession, revocations};
+use crate::builtin::label::{self, DeviceLabel};
 use crate::builtin::owner::{self, Ownership};
 use crate::error::Error;
 use crate::id::{Fingerprint, Owner, StorageKey};
@@ -130,50 +132,72 @@ impl RequestSession {
 
     /// This session as a listing shows it.
     fn this_session(&self, fingerprint: Option<Fingerprint>) -> Option<ActiveSession> {
-        let state = self.lock();
         let now = SystemTime::now();
+        let label = self.device_label();
+        let state = self.lock();
         Some(ActiveSession {
             fingerprint: fingerprint?,
             created: state.base.created(),
             last_seen: now,
             expires: state.expires_at?,
             current: true,
+            label,
         })
     }
 
+    /// Names the session in its owner's list of devices; saved with the session.
+    pub(crate) fn set_device_label(&self, label: &str) {
+        let label = label::clean(label);
+        let mut state = self.lock();
+        let fields = state.view::<DeviceLabel>().fields();
+        if fields.read(|kept| kept.label.as_deref() != Some(label.as_str())) {
+            fields.write(0, |kept| kept.label = Some(label));
+            state.save_requested = true;
+        }
+    }
+
+    pub(crate) fn device_label(&self) -> Option<String> {
+        let mut state = self.lock();
+        let fields = state.view::<DeviceLabel>().fields();
+        fields.read(|kept| kept.label.clone())
+    }
+
     /// Revokes every session of the owner, this one with them.
-    pub(crate) async fn log_out_everywhere(&self) -> Result<(), Error> {
+    pub(crate) async fn log_out_everywhere(&self) -> Result<Option<u64>, Error> {
         let Some(owner) = self.owner() else {
-            return Ok(());
+            return Ok(Some(0));
         };
-        accounts::revoke_all_but(&self.config, &owner, None).await?;
+        let revoked = accounts::revoke_all_but(&self.config, &owner, None).await?;
         self.lock().end(Ending::Deleted, SystemTime::now());
-        Ok(())
+        Ok(revoked.ended)
     }
 
     /// Revokes every session of the owner but this one.
-    pub(crate) async fn log_out_others(&self) -> Result<(), Error> {
-        self.revoke_others().await.map(|_| ())
+    pub(crate) async fn log_out_others(&self) -> Result<Option<u64>, Error> {
+        Ok(self.revoke_others().await?.map_or(Some(0), |ended| ended))
     }
 
     /// Revokes every session of the owner but this one, which goes on under a new id:
     /// after a change of password, whoever had a copy of its id has nothing.
-    pub(crate) async fn credentials_changed(&self) -> Result<(), Error> {
-        if self.revoke_others().await? {
-            self.cycle(&mut self.lock());
-        }
-        Ok(())
+    pub(crate) async fn credentials_changed(&self) -> Result<Option<u64>, Error> {
+        let Some(ended) = self.revoke_others().await? else {
+            return Ok(Some(0));
+        };
+        self.cycle(&mut self.lock());
+        Ok(ended)
     }
 
-    /// Revokes every session of the owner but this one; `false` without an owner.
-    async fn revoke_others(&self) -> Result<bool, Error> {
+    /// Revokes every session of the owner but this one; how many ended (`None`: the store
+    /// cannot count them), or `None` without an owner.
+    async fn revoke_others(&self) -> Result<Option<Option<u64>>, Error> {
         let Some(owner) = self.owner() else {
-            return Ok(false);
+            return Ok(None);
         };
         // The record as stored: a login that binds and logs out the others in one request
         // keeps the session it is moving to a new id.
         let keep = self.lock().stored_key();
-        let epoch = accounts::revoke_all_but(&self.config, &owner, keep.as_ref()).await?;
+        let revoked = accounts::revoke_all_but(&self.config, &owner, keep.as_ref()).await?;
+        let epoch = revoked.epoch;
         // This session stays by being stamped with the new epoch: a cookie is then not
         // refused, and its move to a new id in flight keeps its new record.
         self.stamp_pending.store(false, Ordering::Relaxed);
@@ -181,7 +205,7 @@ impl RequestSession {
         let ownership = state.view::<Ownership>().fields();
         ownership.write(1, |ownership| ownership.bound = epoch);
         state.save_requested = true;
-        Ok(true)
+        Ok(Some(revoked.ended))
     }
 
     /// Revokes the owner's session with `fingerprint`: this one ends like on `delete()`.

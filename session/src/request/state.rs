@@ -300,6 +300,13 @@ impl State {
     }
 
     /// Whether the record must be written: a change that counts, or a reason to save anyway.
+    /// The commit will write a session that did not exist: a new visitor's first save.
+    pub(super) fn will_create(&self, mode: SaveMode) -> bool {
+        !self.exists()
+            && !matches!(self.phase, Phase::Ended(Ending::Deleted) | Phase::Refused)
+            && self.must_write(mode)
+    }
+
     fn must_write(&self, mode: SaveMode) -> bool {
         let changed = self.changes_count(mode) && self.views().any(|view| view.dirty() != 0);
         self.rotate || self.save_requested || changed || (mode == SaveMode::Auto && self.exists())
