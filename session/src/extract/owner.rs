@@ -128,7 +128,7 @@ impl<T: SessionData> Session<T> {
     }
 
     /// The user has just proved who they are again (a password, a second factor): the
-    /// session counts as freshly authenticated, as on login, for [`Fresh`] and
+    /// session counts as freshly authenticated, as on login, for [`Fresh`](crate::Fresh) and
     /// [`authenticated_within`](Self::authenticated_within). Does nothing without an owner.
     pub fn reauthenticated(&self) {
         self.request.reauthenticated();
@@ -143,7 +143,7 @@ impl<T: SessionData> Session<T> {
     }
 
     /// Whether the session's user authenticated less than `within` ago; `false` without an
-    /// owner. [`Fresh`] refuses a handler on the layer's
+    /// owner. [`Fresh`](crate::Fresh) refuses a handler on the layer's
     /// [freshness](crate::SessionLayer::with_freshness); this asks for any other duration.
     #[must_use]
     pub fn authenticated_within(&self, within: std::time::Duration) -> bool {
