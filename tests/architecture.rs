@@ -249,7 +249,7 @@ const ROWS: &[&[&str]] = &[
     &["extract"],
     &["layer"],
     &["request"],
-    &["accounts"],
+    &["accounts", "admin"],
     &["config"],
     &["backend", "builtin", "transport"],
     &["typed", "cookie", "observe"],

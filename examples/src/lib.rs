@@ -34,6 +34,7 @@
 //! [`Options::csrf`] (`DEMO_CSRF=1`) the unsafe cookie routes require the `X-CSRF-Token`
 //! header, else 403 and nothing changes.
 
+pub mod admin;
 pub mod devices;
 
 pub mod config;

@@ -43,6 +43,7 @@
 // The crate root is a facade: the modules, and the names users touch. Inside the crate,
 // code imports from the defining modules (ARCHITECTURE.md draws their rows).
 mod accounts;
+pub mod admin;
 mod backend;
 mod builtin;
 mod cache;

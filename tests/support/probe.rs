@@ -239,4 +239,12 @@ impl Store for ProbeStore {
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.inner.sweep_expired()
     }
+
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a typed_sessions::store::ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<typed_sessions::store::ScanPage, StoreError>> {
+        self.inner.scan(cursor, limit)
+    }
 }

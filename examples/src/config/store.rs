@@ -56,7 +56,10 @@ const DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 impl StoreKind {
     /// `SESSION_STORE` and the variables of the store it names.
-    pub(super) fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    ///
+    /// # Errors
+    /// An unknown `SESSION_STORE`.
+    pub fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let dir = var("SESSION_DIR").map_or_else(|| PathBuf::from("sessions"), PathBuf::from);
         Ok(match var("SESSION_STORE").as_deref() {
             None | Some("file") => StoreKind::File(dir),
@@ -99,36 +102,53 @@ impl StoreKind {
         revocations: &RevocationStore,
     ) -> Result<SessionLayer, String> {
         Ok(match self {
-            StoreKind::File(dir) => SessionLayer::new(
-                FileStore::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
-                key,
-            ),
-            StoreKind::Memory => SessionLayer::new(MemoryStore::new(), key),
             // Revocations where `SESSION_REVOCATION_STORE` says: instances that share
             // one reach each other's cookies.
             StoreKind::Cookie => SessionLayer::new(CookieBackend::sealed(), key)
                 .with_revocation_store(revocations.open().await?),
             StoreKind::SignedCookie => SessionLayer::new(CookieBackend::signed(), key)
                 .with_revocation_store(revocations.open().await?),
-            StoreKind::Redis(url) => SessionLayer::new(
+            _ => SessionLayer::new(self.server_store().await?, key),
+        })
+    }
+
+    /// The store that keeps the sessions, connected (its table created). The cookie stores
+    /// keep them in the browser: an error names that.
+    ///
+    /// # Errors
+    /// A store that cannot be reached, and the cookie stores.
+    pub async fn server_store(&self) -> Result<Arc<dyn Store>, String> {
+        Ok(match self {
+            StoreKind::File(dir) => Arc::new(
+                FileStore::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
+            ),
+            StoreKind::Memory => Arc::new(MemoryStore::new()),
+            StoreKind::Cookie | StoreKind::SignedCookie => {
+                return Err(
+                    "SESSION_STORE=cookie or signed-cookie: cookie sessions live in the browser's cookies; there is no store"
+                        .to_owned(),
+                );
+            }
+            StoreKind::Redis(url) => Arc::new(
                 RedisStore::connect(url)
                     .await
                     .map_err(|e| format!("REDIS_URL: {e}"))?,
-                key,
             ),
             StoreKind::RedisCluster(nodes) => {
                 let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-                let store = RedisStore::connect_cluster(&nodes)
-                    .await
-                    .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
-                SessionLayer::new(store, key)
+                Arc::new(
+                    RedisStore::connect_cluster(&nodes)
+                        .await
+                        .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?,
+                )
             }
             StoreKind::RedisSentinel { sentinels, master } => {
                 let sentinels: Vec<&str> = sentinels.iter().map(String::as_str).collect();
-                let store = RedisStore::connect_sentinel(&sentinels, master)
-                    .await
-                    .map_err(|e| format!("REDIS_SENTINELS: {e}"))?;
-                SessionLayer::new(store, key)
+                Arc::new(
+                    RedisStore::connect_sentinel(&sentinels, master)
+                        .await
+                        .map_err(|e| format!("REDIS_SENTINELS: {e}"))?,
+                )
             }
             StoreKind::Postgres(url) => {
                 let pool = sqlx::PgPool::connect(url)
@@ -139,7 +159,7 @@ impl StoreKind {
                     .migrate()
                     .await
                     .map_err(|e| format!("creating the sessions table: {e}"))?;
-                SessionLayer::new(store, key)
+                Arc::new(store)
             }
             StoreKind::Sqlite(url) => {
                 let store = SqliteStore::connect(url)
@@ -149,7 +169,7 @@ impl StoreKind {
                     .migrate()
                     .await
                     .map_err(|e| format!("creating the sessions table: {e}"))?;
-                SessionLayer::new(store, key)
+                Arc::new(store)
             }
         })
     }

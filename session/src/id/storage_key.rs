@@ -34,7 +34,7 @@ use std::hash::{Hash, Hasher};
 /// assert_eq!(StorageKey::from_base64(&key.to_base64()), Some(key));
 /// assert_eq!(key.shard(), [7, 7]);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StorageKey([u8; StorageKey::LEN]);
 
 impl StorageKey {

@@ -12,7 +12,7 @@
 //! Each check uses fresh random ids, so they share one store with other data. They panic,
 //! with a message naming the broken rule, when the store breaks the contract.
 
-use super::{SaveOutcome, Store, Version};
+use super::{SaveOutcome, ScanCursor, Store, StoreError, Version};
 use crate::id::StorageKey;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -41,6 +41,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     no_resurrection(&*store).await;
     ids_are_never_reused_while_live(&*store).await;
     bytes_round_trip_exactly(&*store).await;
+    scan_lists_every_live_record(&*store).await;
     concurrent_saves(store).await;
 }
 
@@ -268,4 +269,49 @@ pub async fn concurrent_saves(store: Arc<dyn Store>) {
         store.load(&id).await.expect("load").expect("live").data,
         winners
     );
+}
+
+/// A scan, page by page, lists every live record at least once, with its data, version
+/// and expiry, and no expired one; a cursor the store did not make is an error. A store
+/// that cannot scan ([`StoreError::NoScan`]) passes.
+pub async fn scan_lists_every_live_record(store: &dyn Store) {
+    let expired = StorageKey::random();
+    create(store, &expired, b"gone", 1).await;
+    let mut live = std::collections::BTreeMap::new();
+    for n in 0..25u8 {
+        let id = StorageKey::random();
+        let version = create(store, &id, &[n; 3], 60_000).await;
+        live.insert(id, (vec![n; 3], version));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut cursor: Option<ScanCursor> = None;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..100_000 {
+        let page = match store.scan(cursor.as_ref(), 7).await {
+            Err(StoreError::NoScan) => return,
+            page => page.expect("scan"),
+        };
+        for listed in page.records {
+            assert_ne!(listed.key, expired, "an expired record is not listed");
+            if let Some((data, version)) = live.get(&listed.key) {
+                assert_eq!(&listed.record.data, data, "a scan lists the record's data");
+                assert_eq!(listed.record.version, *version);
+                assert!(listed.record.expires_at > SystemTime::now());
+                seen.insert(listed.key);
+            }
+        }
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), live.len(), "every live record is listed");
+    let forged = ScanCursor::new("not a cursor of this store");
+    assert!(
+        store.scan(Some(&forged), 7).await.is_err(),
+        "a cursor the store did not make is refused"
+    );
+    for id in live.keys() {
+        store.delete(id, None).await.expect("delete");
+    }
 }

@@ -60,13 +60,52 @@ pub struct StoredRecord {
     pub expires_at: SystemTime,
 }
 
-/// A live record that [`Store::owned`] found under its owner.
+/// A live record and the key it is stored under, as [`Store::owned`] finds it under its
+/// owner and [`Store::scan`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedRecord {
     /// The key it is stored under.
     pub key: StorageKey,
     /// The record.
     pub record: StoredRecord,
+}
+
+/// Where a [`Store::scan`] goes on from: opaque text that the store made, to hand back (a
+/// tool that copies a store keeps it to resume after a crash).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScanCursor(String);
+
+impl ScanCursor {
+    /// A cursor a store made, or one kept from an earlier scan.
+    #[must_use]
+    pub fn new(cursor: impl Into<String>) -> Self {
+        Self(cursor.into())
+    }
+
+    /// The cursor's text, to keep.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One page of a [`Store::scan`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanPage {
+    /// Live records (sessions, and the crate's own records beside them: revocation epochs,
+    /// retired ids), in no promised order.
+    pub records: Vec<OwnedRecord>,
+    /// Where the next page starts; `None` once the scan is done.
+    pub next: Option<ScanCursor>,
+}
+
+impl ScanPage {
+    /// A page of `records`, followed by the page at `next`.
+    #[must_use]
+    pub fn new(records: Vec<OwnedRecord>, next: Option<ScanCursor>) -> Self {
+        Self { records, next }
+    }
 }
 
 /// The result of a conditional [`Store::save`].
@@ -120,6 +159,12 @@ pub enum StoreError {
     /// The store keeps no index of sessions by owner ([`Store::owned`]).
     #[error("this session store keeps no index of sessions by owner")]
     NoOwnerIndex,
+    /// The store cannot list its records ([`Store::scan`]).
+    #[error("this session store cannot list its records")]
+    NoScan,
+    /// A [`ScanCursor`] this store did not make (or made for another scan).
+    #[error("the scan cursor {0:?} is not one of this store's")]
+    InvalidCursor(String),
 }
 
 impl StoreError {
@@ -264,6 +309,23 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         })
     }
 
+    /// One page of the store's live records: at most about `limit` of them (a store may
+    /// return fewer, or a few more), starting at `cursor` (`None`: the first page). What
+    /// operators' tools use to count, copy or re-encrypt every record; requests never call
+    /// it.
+    ///
+    /// A scan that runs while sessions change sees each record that stays live throughout
+    /// at least once; records created or deleted meanwhile may or may not appear. The
+    /// default cannot list, and answers [`StoreError::NoScan`].
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ScanPage, StoreError>> {
+        let _ = (cursor, limit);
+        Box::pin(std::future::ready(Err(StoreError::NoScan)))
+    }
+
     /// Removes every expired record now; returns how many. Expired records are never
     /// returned anyway: this only reclaims space. The default, for a store that expires
     /// records itself, removes none.
@@ -337,6 +399,14 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         except: Option<&'a StorageKey>,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         (**self).delete_owned(owner, except)
+    }
+
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ScanPage, StoreError>> {
+        (**self).scan(cursor, limit)
     }
 
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {

@@ -4,10 +4,12 @@
 mod format;
 mod owners;
 mod records;
+mod scan;
 mod sweep;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store, StoreError,
+    StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -194,6 +196,17 @@ impl Store for FileStore {
                 version: Version::new(parsed.version),
                 expires_at: from_unix_ms(parsed.expires_ms),
             }))
+        })
+    }
+
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ScanPage, StoreError>> {
+        Box::pin(async move {
+            let after = scan::after(cursor)?;
+            self.blocking(move |inner| inner.scan(after, limit)).await
         })
     }
 

@@ -2,9 +2,11 @@
 
 mod owners;
 mod records;
+mod scan;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store, StoreError,
+    StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -258,6 +260,14 @@ impl Store for MemoryStore {
         id: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
         Box::pin(std::future::ready(Ok(self.load_now(id))))
+    }
+
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ScanPage, StoreError>> {
+        Box::pin(std::future::ready(self.scan_now(cursor, limit)))
     }
 
     fn save<'a>(

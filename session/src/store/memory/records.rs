@@ -225,6 +225,33 @@ impl Records {
         Some(self.arena.u64(at, EXPIRES))
     }
 
+    /// Up to `limit` records live at `now_ms` whose ids sort after `after`, in id order.
+    pub(super) fn live_after(
+        &self,
+        after: Option<&StorageKey>,
+        now_ms: u64,
+        limit: usize,
+    ) -> Vec<(StorageKey, Record<'_>)> {
+        let after = after.map(StorageKey::as_bytes);
+        let mut found: Vec<(&[u8], u32)> = self
+            .index
+            .iter()
+            .map(|&at| (self.arena.id(at), at))
+            .filter(|&(id, at)| {
+                after.is_none_or(|after| id > &after[..]) && self.arena.u64(at, EXPIRES) > now_ms
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        found.truncate(limit);
+        found
+            .into_iter()
+            .map(|(id, at)| {
+                let id = id.try_into().expect("ids are 16 bytes");
+                (StorageKey::from_bytes(id), self.arena.record(at))
+            })
+            .collect()
+    }
+
     /// Drops every record that expired by `now_ms`; returns how many.
     pub(super) fn remove_expired(&mut self, now_ms: u64) -> usize {
         let before = self.index.len();

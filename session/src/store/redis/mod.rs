@@ -2,6 +2,7 @@
 
 mod connection;
 mod owned;
+mod scan;
 mod scripts;
 mod value;
 
@@ -229,6 +230,14 @@ fn backend(error: redis::RedisError) -> StoreError {
 impl Store for RedisStore {
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn scan<'a>(
+        &'a self,
+        cursor: Option<&'a crate::store::ScanCursor>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<crate::store::ScanPage, StoreError>> {
+        Box::pin(self.scan_page(cursor, limit))
     }
 
     fn load<'a>(

@@ -114,6 +114,17 @@ macro_rules! delegate_store {
             ) -> $crate::store::BoxFuture<'_, Result<u64, $crate::store::StoreError>> {
                 Box::pin(self.core.sweep_expired())
             }
+
+            fn scan<'a>(
+                &'a self,
+                cursor: Option<&'a $crate::store::ScanCursor>,
+                limit: usize,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::ScanPage, $crate::store::StoreError>,
+            > {
+                Box::pin(self.core.scan(cursor, limit))
+            }
         }
     };
 }

@@ -31,6 +31,8 @@ pub(crate) struct Queries {
     /// database server. PostgreSQL only.
     pub(crate) durable: Option<Arc<str>>,
     pub(crate) sweep: Arc<str>,
+    /// Up to `?3` live rows whose ids sort after `?1`, in id order: a page of a scan.
+    pub(crate) scan: Arc<str>,
 }
 
 /// The statements on an owner's sessions, found by the indexed `owner` column.
@@ -113,6 +115,13 @@ impl Queries {
                 "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
                 p(1),
                 p(2)
+            )
+            .into(),
+            scan: format!(
+                "SELECT id, data, version, expires_at FROM {t} WHERE id > {} AND expires_at > {} ORDER BY id LIMIT {}",
+                p(1),
+                p(2),
+                p(3)
             )
             .into(),
         }
