@@ -251,6 +251,7 @@ const ROWS: &[&[&str]] = &[
     &["request"],
     &["accounts", "admin"],
     &["config"],
+    &["import"],
     &["backend", "builtin", "transport"],
     &["typed", "cookie", "observe"],
     &["error"],

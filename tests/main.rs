@@ -13,6 +13,7 @@ mod docs;
 mod flash;
 mod freshness;
 mod fuzz_inputs;
+mod import;
 mod owner_index;
 mod owners;
 mod redis;

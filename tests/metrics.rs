@@ -533,3 +533,39 @@ fn the_guide_lists_every_metric() {
         assert!(readme.contains(&format!("| `{name}` |")), "{name}");
     }
 }
+
+/// With the import on, a tower-sessions cookie is no forged token: not counted as one,
+/// whether its record is there or not; without the import, the same cookie is.
+#[tokio::test]
+async fn a_tower_sessions_cookie_is_not_counted_as_forged_when_importing() {
+    use typed_sessions::import::{TowerSessionsImport, TowerSessionsSqlite};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tower.db").display());
+    let _tower = typed_sessions_bench::tower_sqlite::TowerSqliteStore::open(&url)
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let import = TowerSessionsImport::new(TowerSessionsSqlite::new(pool));
+    let importing =
+        app(SessionLayer::new(MemoryStore::new(), &key()).with_tower_sessions_import(import));
+    let plain = app(SessionLayer::new(MemoryStore::new(), &key()));
+    // A tower-sessions id: 16 bytes, base64url; no record of it.
+    let cookie = "id=BwcHBwcHBwcHBwcHBwcHBw";
+    for (router, forged) in [(&importing, 0), (&plain, 1)] {
+        let ((), readings) = measure(async {
+            let request = axum::http::Request::get("/session")
+                .header("cookie", cookie)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let reply = typed_sessions_tests::send_request(router, request).await;
+            assert_eq!(reply.status, 200);
+        })
+        .await;
+        let counted = get(
+            &readings,
+            names::REJECTED_TOKENS,
+            &[("reason", "forged"), ("store", "memory")],
+        );
+        assert_eq!(counted, forged, "{readings:?}");
+    }
+}

@@ -178,12 +178,7 @@ async fn every_command_works_on_every_server_store() {
 /// Sessions a demo wrote on the source, copied with their owners and lifetimes: a demo on
 /// the target, with the same secret, serves the same cookies, and lists the owner's
 /// sessions from the target's own index. A second run copies nothing more.
-async fn migration(
-    from: Env,
-    to: Env,
-    url: &str,
-    resume: std::path::PathBuf,
-) {
+async fn migration(from: Env, to: Env, url: &str, resume: std::path::PathBuf) {
     let user = unique("grace");
     let browsers = {
         let demo = demo_on(&from).await;

@@ -56,6 +56,9 @@ pub mod error;
 mod extract;
 pub mod guide;
 mod id;
+#[cfg(feature = "tower-sessions-import")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions-import")))]
+pub mod import;
 pub mod layer;
 mod observe;
 mod record;

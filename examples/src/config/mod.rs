@@ -52,6 +52,10 @@ pub struct DemoConfig {
     /// `SESSION_ROTATE_GRACE_MS` (default 10000): how long the old id still leads to the
     /// session; sent after that, it ends the session under every id.
     pub rotate_grace: Duration,
+    /// `SESSION_IMPORT=tower-sessions` (default: off): a request with a tower-sessions
+    /// cookie (`id`, unsigned) whose record is in tower-sessions' store at the same
+    /// `REDIS_URL`, `DATABASE_URL` or `SQLITE_URL` gets that session.
+    pub import: bool,
 }
 
 impl DemoConfig {
@@ -84,6 +88,15 @@ impl DemoConfig {
             fresh: Duration::from_secs(parse(&var, "DEMO_FRESH_SECS", 300u64)?),
             rotate: optional(&var, "SESSION_ROTATE_SECS")?.map(Duration::from_secs),
             rotate_grace: Duration::from_millis(parse(&var, "SESSION_ROTATE_GRACE_MS", 10_000u64)?),
+            import: match var("SESSION_IMPORT").as_deref() {
+                None | Some("") => false,
+                Some("tower-sessions") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "SESSION_IMPORT={other:?}: expected `tower-sessions`"
+                    ));
+                }
+            },
             max_sessions: match optional(&var, "DEMO_MAX_SESSIONS")? {
                 Some(0) => {
                     return Err(
@@ -110,6 +123,10 @@ impl DemoConfig {
         let layer = match self.rotate {
             Some(interval) => layer.with_rotation_interval(interval),
             None => layer,
+        };
+        let layer = match self.import {
+            true => layer.with_tower_sessions_import(self.store.tower_sessions().await?),
+            false => layer,
         };
         Ok(layer
             .with_idle_timeout(self.idle)

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use typed_sessions::import::{
+    TowerSessionsImport, TowerSessionsPostgres, TowerSessionsRedis, TowerSessionsSqlite,
+};
 use typed_sessions::{
     CookieBackend, FileStore, Key, MemoryStore, PostgresStore, RedisStore, SessionLayer,
     SqliteStore, Store,
@@ -170,6 +173,36 @@ impl StoreKind {
                     .await
                     .map_err(|e| format!("creating the sessions table: {e}"))?;
                 Arc::new(store)
+            }
+        })
+    }
+
+    /// tower-sessions' sessions, in its store beside this one (`SESSION_IMPORT`).
+    ///
+    /// # Errors
+    /// A store kind tower-sessions has no store of here, or one that cannot be reached.
+    pub(super) async fn tower_sessions(&self) -> Result<TowerSessionsImport, String> {
+        Ok(match self {
+            StoreKind::Redis(url) => TowerSessionsImport::new(TowerSessionsRedis::new(
+                RedisStore::connect(url)
+                    .await
+                    .map_err(|e| format!("REDIS_URL: {e}"))?,
+            )),
+            StoreKind::Postgres(url) => TowerSessionsImport::new(TowerSessionsPostgres::new(
+                sqlx::PgPool::connect(url)
+                    .await
+                    .map_err(|e| format!("DATABASE_URL: {e}"))?,
+            )),
+            StoreKind::Sqlite(url) => TowerSessionsImport::new(TowerSessionsSqlite::new(
+                sqlx::SqlitePool::connect(url)
+                    .await
+                    .map_err(|e| format!("SQLITE_URL: {e}"))?,
+            )),
+            _ => {
+                return Err(
+                    "SESSION_IMPORT=tower-sessions needs SESSION_STORE=redis, postgres or sqlite"
+                        .to_owned(),
+                );
             }
         })
     }

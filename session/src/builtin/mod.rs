@@ -34,6 +34,9 @@ pub(crate) mod keys {
     pub(crate) const BOUND: &str = "~session.bound_us";
     /// When [`IdIssued`](super::rotation::IdIssued)'s id was issued.
     pub(crate) const ISSUED: &str = "~session.issued_us";
+    /// The data of a session taken over from tower-sessions (`crate::import`).
+    #[cfg(any(test, feature = "tower-sessions-import"))]
+    pub(crate) const IMPORTED: &str = crate::record::IMPORTED_KEY;
     /// [`DeviceLabel`](super::label::DeviceLabel)'s label.
     pub(crate) const LABEL: &str = "~session.label";
     /// [`Ownership`](super::owner::Ownership)'s owner.
@@ -47,11 +50,12 @@ pub(crate) mod keys {
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 9] = [
+    pub(crate) const ALL: [&str; 10] = [
         AUTHENTICATED,
         BOUND,
         CSRF,
         FLASH,
+        IMPORTED,
         ISSUED,
         LABEL,
         OWNER,
@@ -130,6 +134,8 @@ mod tests {
             super::flash::FlashSlot::KEYS,
             super::rotation::IdIssued::KEYS,
             super::label::DeviceLabel::KEYS,
+            // Not a struct's: the data of a session taken over from tower-sessions.
+            &[keys::IMPORTED],
         ]
         .concat();
         declared.sort_unstable();

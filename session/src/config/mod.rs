@@ -100,6 +100,9 @@ pub(crate) struct Config {
     pub(crate) rotation_grace: Duration,
     /// Where cookie sessions' revocation times are kept (see [`crate::accounts`]).
     pub(crate) revocations: Option<crate::observe::ObservedStore>,
+    /// tower-sessions' sessions, taken over on their next request ([`crate::import`]).
+    #[cfg(feature = "tower-sessions-import")]
+    pub(crate) import: Option<Arc<crate::import::TowerSessionsImport>>,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -146,6 +149,8 @@ impl Config {
             rotation_grace: ROTATION_GRACE,
             refresh_interval: None,
             revocations: None,
+            #[cfg(feature = "tower-sessions-import")]
+            import: None,
         }
     }
 

@@ -271,6 +271,18 @@ impl SessionLayer {
         self.with(|config| config.revocations = Some(store))
     }
 
+    /// Takes over the sessions of tower-sessions, each on its next request, so that
+    /// switching to this crate logs nobody out ([`crate::import`]).
+    ///
+    /// The rollout: deploy with the import on, keep it for one idle timeout of
+    /// tower-sessions (every session still alive has come back and been taken over by
+    /// then), then deploy without it.
+    #[cfg(feature = "tower-sessions-import")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions-import")))]
+    pub fn with_tower_sessions_import(self, import: crate::import::TowerSessionsImport) -> Self {
+        self.with(|config| config.import = Some(Arc::new(import)))
+    }
+
     /// Lists and revokes the sessions of any owner, outside a request (an admin route, a
     /// background job).
     pub fn accounts(&self) -> crate::accounts::Accounts {

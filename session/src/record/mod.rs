@@ -19,6 +19,13 @@ use std::time::SystemTime;
 /// First byte of every encoded record, so the format can evolve.
 const FORMAT_VERSION: u8 = 1;
 
+/// The built-in key under which a session taken over from tower-sessions keeps that
+/// session's data, as JSON: the fields of a struct are read from it until the struct's
+/// first save writes them as its own. Declared here, below the typed layer that reads it;
+/// `builtin::keys` registers it with the others.
+#[cfg(any(test, feature = "tower-sessions-import"))]
+pub(crate) const IMPORTED_KEY: &str = "~session.import";
+
 /// The most bytes a record decodes from, and the changes of one commit encode to. Twice
 /// this still indexes with `u32`, so a record built from both always fits its spans.
 const MAX_LEN: usize = 1 << 30;

@@ -34,7 +34,7 @@ impl RequestSession {
             Found::Cookie => (Via::Cookie, backend.ids.find(name, headers)),
         };
         let Some(verified) = verified else {
-            if observe::ENABLED && super::presented(found, name, headers) {
+            if observe::ENABLED && super::presented(self, found, name, headers) {
                 observe::rejected(backend.store.name(), "forged");
             }
             self.arrive(Arrival::none(via), SystemTime::now());

@@ -10,6 +10,8 @@ mod arrival;
 mod commit;
 pub(crate) mod csrf;
 mod flash;
+#[cfg(feature = "tower-sessions-import")]
+mod import;
 mod limit;
 mod live;
 mod load;
@@ -137,6 +139,8 @@ impl RequestSession {
                     KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
                     KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),
                 }
+                #[cfg(feature = "tower-sessions-import")]
+                self.import_tower(headers).await?;
                 if self.arrived_owned.load(Ordering::Relaxed) {
                     self.refuse_if_revoked().await?;
                 }
@@ -225,12 +229,7 @@ impl RequestSession {
             // Boxed: once per login, and inline it would make every commit's future larger.
             Box::pin(self.stamp_bound()).await?;
         }
-        let prepared = {
-            let mut state = self.lock();
-            self.adopt_cookie_secret(&mut state);
-            state.prepare(&self.config, now)?
-        };
-        let Some(mut plan) = prepared else {
+        let Some(mut plan) = self.prepare_commit(now)? else {
             return Ok(());
         };
         // Boxed, the plan with it: inline, the I/O's state would make the layer's boxed
@@ -244,6 +243,14 @@ impl RequestSession {
             self.lock().phase = state::Phase::Refused;
         }
         done
+    }
+
+    /// What the commit must write, as of `now`: first a session the request creates takes
+    /// the secret of the visitor's CSRF cookie over.
+    fn prepare_commit(&self, now: SystemTime) -> Result<Option<commit::Plan>, Error> {
+        let mut state = self.lock();
+        self.adopt_cookie_secret(&mut state);
+        state.prepare(&self.config, now)
     }
 
     /// How the request's token came, and so how the response answers.
@@ -348,7 +355,14 @@ impl RequestSession {
 
 /// Whether the request sent a token where `found` says to look (a cookie named `name`, or
 /// the header), whatever it holds: one that then fails to verify or open was rejected.
-fn presented(found: Found<'_>, name: &str, headers: &HeaderMap) -> bool {
+/// A tower-sessions cookie that an import takes is no token of this layer's.
+fn presented(session: &RequestSession, found: Found<'_>, name: &str, headers: &HeaderMap) -> bool {
+    #[cfg(feature = "tower-sessions-import")]
+    if session.brings_tower_cookie(headers) {
+        return false;
+    }
+    #[cfg(not(feature = "tower-sessions-import"))]
+    let _ = session;
     match found {
         Found::Header(token) => token.is_some(),
         Found::Cookie => crate::cookie::cookie_values(name, headers).next().is_some(),

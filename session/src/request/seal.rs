@@ -37,7 +37,7 @@ impl RequestSession {
         };
         let Some(opened) = opened else {
             // As for a store: a lookup, and a miss, only when a cookie or token was sent.
-            if observe::ENABLED && super::presented(found, name, headers) {
+            if observe::ENABLED && super::presented(self, found, name, headers) {
                 observe::rejected(codec.name(), "unopenable");
                 observe::loaded(codec.name(), Loaded::Miss);
             }

@@ -7,6 +7,7 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod scan;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 
@@ -14,12 +15,18 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use scan::{ScanCursor, ScanPage};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::InvalidTableNameError;
 #[cfg(feature = "postgres")]
 pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteStore;
+#[cfg(all(
+    feature = "tower-sessions-import",
+    any(feature = "postgres", feature = "sqlite")
+))]
+pub(crate) use sql::Table;
 
 use crate::id::Owner;
 pub use crate::id::StorageKey;
@@ -68,44 +75,6 @@ pub struct OwnedRecord {
     pub key: StorageKey,
     /// The record.
     pub record: StoredRecord,
-}
-
-/// Where a [`Store::scan`] goes on from: opaque text that the store made, to hand back (a
-/// tool that copies a store keeps it to resume after a crash).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ScanCursor(String);
-
-impl ScanCursor {
-    /// A cursor a store made, or one kept from an earlier scan.
-    #[must_use]
-    pub fn new(cursor: impl Into<String>) -> Self {
-        Self(cursor.into())
-    }
-
-    /// The cursor's text, to keep.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// One page of a [`Store::scan`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ScanPage {
-    /// Live records (sessions, and the crate's own records beside them: revocation epochs,
-    /// retired ids), in no promised order.
-    pub records: Vec<OwnedRecord>,
-    /// Where the next page starts; `None` once the scan is done.
-    pub next: Option<ScanCursor>,
-}
-
-impl ScanPage {
-    /// A page of `records`, followed by the page at `next`.
-    #[must_use]
-    pub fn new(records: Vec<OwnedRecord>, next: Option<ScanCursor>) -> Self {
-        Self { records, next }
-    }
 }
 
 /// The result of a conditional [`Store::save`].

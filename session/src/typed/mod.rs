@@ -2,6 +2,9 @@
 //! decoding each field from a record, encoding changed fields, and one struct's decoded value
 //! during a request with its dirty bits.
 
+#[cfg(feature = "tower-sessions-import")]
+mod imported;
+
 use crate::error::Error;
 use crate::record::{FieldChanges, Record};
 use serde::Serialize;
@@ -60,6 +63,11 @@ pub trait SessionData: Sized + Send + Sync + 'static {
 /// decodes as `V`, which happens after a deploy changed the field's type.
 #[doc(hidden)]
 pub fn decode_field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V> {
+    #[cfg(feature = "tower-sessions-import")]
+    let Some(bytes) = record.get(key) else {
+        return imported::field(record, key);
+    };
+    #[cfg(not(feature = "tower-sessions-import"))]
     let bytes = record.get(key)?;
     match postcard::take_from_bytes::<V>(bytes) {
         Ok((value, [])) => Some(value),
@@ -252,6 +260,10 @@ impl<T: SessionData> Typed<T> {
         Arc::new(Self {
             state: Mutex::new(State {
                 value: T::decode(record),
+                // Fields read from a tower-sessions import are saved as the struct's own.
+                #[cfg(feature = "tower-sessions-import")]
+                dirty: imported::only_there(record, T::KEYS),
+                #[cfg(not(feature = "tower-sessions-import"))]
                 dirty: 0,
                 replaced: 0,
                 updates: SmallVec::new(),

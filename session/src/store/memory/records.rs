@@ -232,14 +232,10 @@ impl Records {
         now_ms: u64,
         limit: usize,
     ) -> Vec<(StorageKey, Record<'_>)> {
-        let after = after.map(StorageKey::as_bytes);
-        let mut found: Vec<(&[u8], u32)> = self
-            .index
-            .iter()
+        let after: &[u8] = after.map_or(&[], |after| after.as_bytes());
+        let live = |&at: &u32| self.arena.u64(at, EXPIRES) > now_ms && self.arena.id(at) > after;
+        let mut found: Vec<(&[u8], u32)> = (self.index.iter().filter(|at| live(at)))
             .map(|&at| (self.arena.id(at), at))
-            .filter(|&(id, at)| {
-                after.is_none_or(|after| id > &after[..]) && self.arena.u64(at, EXPIRES) > now_ms
-            })
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(b.0));
         found.truncate(limit);

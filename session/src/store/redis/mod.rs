@@ -4,6 +4,8 @@ mod connection;
 mod owned;
 mod scan;
 mod scripts;
+#[cfg(feature = "tower-sessions-import")]
+mod take;
 mod value;
 
 use super::{

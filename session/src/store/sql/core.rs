@@ -10,8 +10,7 @@ use super::table::Table;
 use crate::chain::ErrorChain;
 use crate::id::Owner;
 use crate::store::{
-    CreateOutcome, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, StorageKey, StoreError,
-    StoredRecord, Version,
+    CreateOutcome, OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord, Version,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use std::sync::Arc;
@@ -31,10 +30,10 @@ const SWEEP_BATCH: i64 = 1000;
 /// What a SQL store is, whatever the database: a pool, its statements, its limits.
 #[derive(Debug)]
 pub(crate) struct SqlCore<DB: Database> {
-    pool: Pool<DB>,
-    queries: Arc<Queries>,
+    pub(super) pool: Pool<DB>,
+    pub(super) queries: Arc<Queries>,
     /// How long one store operation may take.
-    timeout: Duration,
+    pub(super) timeout: Duration,
     sweep: Arc<SweepSchedule>,
 }
 
@@ -365,49 +364,6 @@ where
                 .rows();
             transaction.commit().await.map_err(backend)?;
             Ok(removed)
-        })
-        .await
-    }
-
-    /// A page of live rows after the cursor's id, in id order; the cursor is the last id's
-    /// base64url.
-    pub(super) async fn scan(
-        &self,
-        cursor: Option<&ScanCursor>,
-        limit: usize,
-    ) -> Result<ScanPage, StoreError> {
-        let after = match cursor {
-            Some(cursor) => StorageKey::from_base64(cursor.as_str())
-                .ok_or_else(|| StoreError::InvalidCursor(cursor.as_str().to_owned()))?,
-            None => StorageKey::from_bytes([0; StorageKey::LEN]),
-        };
-        let limit = limit.max(1);
-        within(self.timeout, async {
-            // The all-zero key is an id too: the first page starts before it.
-            let after: &[u8] = if cursor.is_some() {
-                after.as_bytes()
-            } else {
-                &[]
-            };
-            let rows = sqlx::query(sql(&self.queries.scan))
-                .bind(after)
-                .bind(ms(SystemTime::now()))
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-            let records = rows
-                .iter()
-                .map(owned_record)
-                .collect::<Result<Vec<_>, _>>()?;
-            let next = (records.len() == limit)
-                .then(|| {
-                    records
-                        .last()
-                        .map(|last| ScanCursor::new(last.key.to_base64()))
-                })
-                .flatten();
-            Ok(ScanPage::new(records, next))
         })
         .await
     }

@@ -5,6 +5,7 @@
 mod core;
 mod queries;
 mod rows;
+mod scan;
 mod statement;
 mod sweep;
 mod table;
@@ -19,6 +20,8 @@ pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use table::InvalidTableNameError;
+#[cfg(feature = "tower-sessions-import")]
+pub(crate) use table::Table;
 
 use crate::store::StoreError;
 use core::SqlCore;
