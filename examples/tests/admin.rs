@@ -358,3 +358,49 @@ fn bad_arguments_and_unreachable_stores_exit_2_with_one_line() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// A migration started again with a `--resume` file goes on from the position the file
+/// keeps: the records before it are not copied again. The position here is one a scan of
+/// the source handed out after its first page, as a run that died there would have kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_resumes_from_the_position_its_file_keeps() {
+    use typed_sessions::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    let from: Env = vec![
+        ("SESSION_STORE", "file".into()),
+        ("SESSION_DIR", files.display().to_string()),
+    ];
+    {
+        let demo = demo_on(&from).await;
+        for _ in 0..12 {
+            view(&browser(), Method::POST, format!("{}/visit", demo.base)).await;
+        }
+    }
+    let source = typed_sessions::FileStore::open(&files).unwrap();
+    let first = source.scan(None, 5).await.unwrap();
+    let position = dir.path().join("position");
+    std::fs::write(&position, first.next.unwrap().as_str()).unwrap();
+
+    let target = dir.path().join("to");
+    let url = format!("file://{}", target.display());
+    let resume = position.display().to_string();
+    let args = ["migrate", "--to", &url, "--resume", &resume, "--json"];
+    assert_eq!(admin_json(&from, &args), serde_json::json!({"migrated": 7}));
+    assert!(!position.exists(), "removed once the copy is done");
+    let to: Env = vec![
+        ("SESSION_STORE", "file".into()),
+        ("SESSION_DIR", target.display().to_string()),
+    ];
+    assert_eq!(
+        admin_json(&to, &["count", "--json"]),
+        serde_json::json!({"live": 7})
+    );
+    // Without the file, the copy starts over and brings the first page too.
+    let args = ["migrate", "--to", &url, "--json"];
+    assert_eq!(admin_json(&from, &args), serde_json::json!({"migrated": 5}));
+    assert_eq!(
+        admin_json(&to, &["count", "--json"]),
+        serde_json::json!({"live": 12})
+    );
+}
