@@ -15,20 +15,20 @@ pub trait TowerSessionsSource: Debug + Send + Sync + 'static {
 }
 
 /// tower-sessions-redis-store's records: each under its session id as the key (with a
-/// prefix if its store was given one), in the Redis a [`RedisStore`](crate::RedisStore)
+/// prefix if its store was given one), in the Redis a [`RedisStore`](crate::store::RedisStore)
 /// connects to.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Clone, Debug)]
 pub struct TowerSessionsRedis {
-    redis: crate::RedisStore,
+    redis: crate::store::RedisStore,
     prefix: String,
 }
 
 #[cfg(feature = "redis")]
 impl TowerSessionsRedis {
     /// The records in the Redis (or Redis Cluster) that `redis` talks to, keys unprefixed.
-    pub fn new(redis: crate::RedisStore) -> Self {
+    pub fn new(redis: crate::store::RedisStore) -> Self {
         Self {
             redis,
             prefix: String::new(),
