@@ -460,6 +460,10 @@ const SPLIT_FEATURES: &[(&str, &[&str])] = &[
         &["extract/fresh.rs", "builtin/owner.rs", "request/owner.rs"],
     ),
     (
+        "import",
+        &["import/mod.rs", "request/import.rs", "typed/imported.rs"],
+    ),
+    (
         "rotation",
         &[
             "builtin/rotation.rs",

@@ -4,7 +4,7 @@
 //! a phone on the LAN, a staging box. Said once per process, as a WARN naming the fixes.
 
 use http::HeaderMap;
-use http::header::{COOKIE, HOST};
+use http::header::HOST;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,12 +14,12 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 /// The `Host` of a request that came over plain HTTP, as far as the request shows, for a
 /// host a browser does not treat as a secure context; `None` once the WARN was logged.
 ///
-/// Only a request without cookies is looked at: a browser that keeps the session cookie
-/// needs no warning, and so requests of live sessions pay one header lookup for this.
-/// TLS that ends at a proxy is seen through `X-Forwarded-Proto: https` or `Forwarded:
-/// proto=https`; a proxy that sends neither makes the request look like plain HTTP.
+/// Asked only of requests that brought no session (a browser that keeps the cookie needs
+/// no warning), so requests of live sessions pay nothing for it. TLS that ends at a proxy
+/// is seen through `X-Forwarded-Proto: https` or `Forwarded: proto=https`; a proxy that
+/// sends neither makes the request look like plain HTTP.
 pub(crate) fn insecure_host(headers: &HeaderMap) -> Option<&str> {
-    if headers.contains_key(COOKIE) || WARNED.load(Ordering::Relaxed) {
+    if WARNED.load(Ordering::Relaxed) {
         return None;
     }
     let host = headers.get(HOST)?.to_str().ok()?;

@@ -37,6 +37,10 @@
 //! # }
 //! ```
 //!
+//! The import lives where the layering puts each part: `import/` (its settings, tower-sessions'
+//! cookie and record, the stores it is taken from), `request/import.rs` (a request taking one
+//! over) and `typed/imported.rs` (a struct's fields read from the imported data).
+//!
 //! [tower-sessions]: https://docs.rs/tower-sessions
 
 mod cookie;

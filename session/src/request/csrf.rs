@@ -64,9 +64,11 @@ impl RequestSession {
             }
             // Kept for the request: a session its handler creates takes this secret over.
             let secret = self.verified_cookie_secret(headers)?;
-            let known = self.csrf_cookie.get_or_init(|| CookieSecret {
-                secret,
-                issued: None,
+            let known = self.csrf_cookie.get_or_init(|| {
+                Box::new(CookieSecret {
+                    secret,
+                    issued: None,
+                })
             });
             return Some(known.secret);
         }
@@ -110,17 +112,17 @@ impl RequestSession {
     fn cookie_secret(&self, headers: &HeaderMap) -> &CookieSecret {
         self.csrf_cookie.get_or_init(|| {
             if let Some(secret) = self.verified_cookie_secret(headers) {
-                return CookieSecret {
+                return Box::new(CookieSecret {
                     secret,
                     issued: None,
-                };
+                });
             }
             let nonce = SessionId::random();
             let name = self.config.csrf_cookie_name();
-            CookieSecret {
+            Box::new(CookieSecret {
                 secret: secret_of(&nonce),
                 issued: Some(self.config.csrf_cookie.sign(&name, &nonce)),
-            }
+            })
         })
     }
 

@@ -1,6 +1,10 @@
 //! A request that brings no session of this layer but a tower-sessions cookie: that
 //! session is taken out of tower-sessions' store and goes on as a new session of this
 //! layer ([`crate::import`]).
+//!
+//! The import lives where the layering puts each part: `import/` (its settings, tower-sessions'
+//! cookie and record, the stores it is taken from), `request/import.rs` (a request taking one
+//! over) and `typed/imported.rs` (a struct's fields read from the imported data).
 
 use super::RequestSession;
 use crate::cookie::cookie_values;

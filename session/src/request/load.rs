@@ -37,6 +37,7 @@ impl RequestSession {
             if observe::ENABLED && super::presented(self, found, name, headers) {
                 observe::rejected(backend.store.name(), "forged");
             }
+            self.note_insecure_host(headers);
             self.arrive(Arrival::none(via), SystemTime::now());
             return Ok(());
         };

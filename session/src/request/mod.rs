@@ -66,7 +66,8 @@ pub(crate) struct RequestSession {
     /// localhost: a browser drops a `Secure` cookie sent in reply ([`crate::cookie`]).
     insecure_host: OnceLock<Box<str>>,
     /// The CSRF secret of a visitor without a session, once a token was asked for.
-    csrf_cookie: OnceLock<csrf::CookieSecret>,
+    /// Boxed: most requests never draw one, and every request carries the field.
+    csrf_cookie: OnceLock<Box<csrf::CookieSecret>>,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
@@ -114,6 +115,17 @@ impl RequestSession {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A request that brought no session: if it came over plain HTTP for a host other than
+    /// localhost, the `Secure` cookie its response may set would be dropped by the browser
+    /// (said once, when the cookie goes out). Requests of live sessions pay nothing for it.
+    fn note_insecure_host(&self, headers: &HeaderMap) {
+        if self.config.cookie.is_secure()
+            && let Some(host) = crate::cookie::insecure_host(headers)
+        {
+            let _ = self.insecure_host.set(host.into());
+        }
+    }
+
     /// Whether any extractor asked for the session.
     pub(crate) fn is_used(&self) -> bool {
         self.asked.load(Ordering::Relaxed)
@@ -130,11 +142,6 @@ impl RequestSession {
         self.asked.store(true, Ordering::Relaxed);
         self.loaded
             .get_or_try_init(|| async {
-                if self.config.cookie.is_secure()
-                    && let Some(host) = crate::cookie::insecure_host(headers)
-                {
-                    let _ = self.insecure_host.set(host.into());
-                }
                 match &self.config.backend {
                     KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
                     KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),

@@ -41,6 +41,7 @@ impl RequestSession {
                 observe::rejected(codec.name(), "unopenable");
                 observe::loaded(codec.name(), Loaded::Miss);
             }
+            self.note_insecure_host(headers);
             self.arrive(Arrival::none(via), now);
             return;
         };

@@ -1,6 +1,10 @@
 //! Fields of a session taken over from tower-sessions (`crate::import`): until its struct
 //! is first saved, a field missing from the record is read from the JSON that tower-sessions
 //! kept, `{"namespace": {"field": value}}`, with the field type's own `Deserialize`.
+//!
+//! The import lives where the layering puts each part: `import/` (its settings, tower-sessions'
+//! cookie and record, the stores it is taken from), `request/import.rs` (a request taking one
+//! over) and `typed/imported.rs` (a struct's fields read from the imported data).
 
 use crate::record::{IMPORTED_KEY, Record};
 use serde::de::DeserializeOwned;
