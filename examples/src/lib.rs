@@ -14,8 +14,8 @@
 //! | `POST /inc/{a or b}?delay_ms=N` | loads, sleeps N ms, then that field `+= 1` |
 //! | `POST /note` | the request body becomes `note` |
 //! | `GET /sessions` | the owner's sessions: `[{"id","current","created_ms","last_seen_ms","expires_ms"}]` |
-//! | `POST /logout-everywhere` | revokes every session of the owner, this one too |
-//! | `POST /logout-others` | revokes every session of the owner but this one |
+//! | `POST /logout-everywhere` | revokes every session of the owner, this one too; the session JSON with `"ended"`, how many ended (`null` on a cookie store) |
+//! | `POST /logout-others` | revokes every session of the owner but this one; the session JSON with `"ended"` |
 //! | `POST /revoke/{fingerprint}` | revokes one of the owner's sessions: 204, or 404 |
 //! | `POST /remember?days=N` | keeps this session N days (0: the layer's lifetime again), at most `DEMO_REMEMBER_MAX_DAYS` |
 //! | `POST /sudo` | the user authenticated again, now |

@@ -216,3 +216,50 @@ async fn the_demo_rotates_ids_and_ends_a_session_whose_old_id_is_replayed() {
         "and the current id is ended too"
     );
 }
+
+/// The demo's device list names each login's browser from its `User-Agent`, and the
+/// log-out routes say how many sessions they ended (`null` on a cookie store, which cannot
+/// count them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_are_labelled_and_log_outs_say_how_many_ended() {
+    for (store, ended) in [
+        ("memory", serde_json::json!(1)),
+        ("cookie", serde_json::Value::Null),
+    ] {
+        let demo = Demo::start(store).await;
+        let base = &demo.base;
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+        let (laptop, phone) = (browser(), browser());
+        for (client, agent) in [(&laptop, firefox), (&phone, "curl/8.5.0")] {
+            let reply = client
+                .post(format!("{base}/login/grace"))
+                .header("user-agent", agent)
+                .send()
+                .await
+                .unwrap();
+            assert!(reply.status().is_success(), "{store}");
+        }
+        let devices: Vec<serde_json::Value> = laptop
+            .get(format!("{base}/sessions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mine = devices
+            .iter()
+            .find(|device| device["current"] == true)
+            .unwrap();
+        assert_eq!(mine["label"], "Firefox on Linux", "{store}: {devices:?}");
+        if store == "memory" {
+            let labels: Vec<&str> = devices.iter().filter_map(|d| d["label"].as_str()).collect();
+            assert!(labels.contains(&"curl"), "{labels:?}");
+        }
+        let reply = post(&laptop, format!("{base}/logout-others")).await;
+        assert_eq!(reply.status(), StatusCode::OK, "{store}");
+        let json: serde_json::Value = reply.json().await.unwrap();
+        assert_eq!(json["ended"], ended, "{store}: {json}");
+        assert_eq!(json["user"], "grace", "{store}: the session JSON as before");
+    }
+}
