@@ -8,7 +8,7 @@
 
 use crate::record::{IMPORTED_KEY, Record};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The value of `key` (`namespace.field`) in the imported data of `record`, if it has one
 /// that decodes as `V`.
@@ -25,21 +25,26 @@ pub(super) fn field<V: DeserializeOwned>(record: &Record, key: &str) -> Option<V
 
 /// The bits of `keys` that only the imported data of `record` holds.
 pub(super) fn only_there(record: &Record, keys: &[&str]) -> u64 {
-    if record.get_builtin(IMPORTED_KEY).is_none() {
+    let Some(data) = imported(record) else {
         return 0;
-    }
+    };
     keys.iter()
         .enumerate()
-        .filter(|(_, key)| record.get(key).is_none() && lookup(record, key).is_some())
+        .filter(|(_, key)| record.get(key).is_none() && find(&data, key).is_some())
         .fold(0, |bits, (index, _)| bits | 1 << index)
 }
 
+/// The imported data of `record`, if it has any.
+fn imported(record: &Record) -> Option<Map<String, Value>> {
+    serde_json::from_slice(record.get_builtin(IMPORTED_KEY)?).ok()
+}
+
 fn lookup(record: &Record, key: &str) -> Option<Value> {
+    find(&imported(record)?, key).cloned()
+}
+
+/// The value of `key` (`namespace.field`) in `data`.
+fn find<'a>(data: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     let (namespace, name) = key.split_once('.')?;
-    let data = record.get_builtin(IMPORTED_KEY)?;
-    let mut data: serde_json::Map<String, Value> = serde_json::from_slice(data).ok()?;
-    match data.remove(namespace)? {
-        Value::Object(mut fields) => fields.remove(name),
-        _ => None,
-    }
+    data.get(namespace)?.as_object()?.get(name)
 }
