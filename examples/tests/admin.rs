@@ -404,3 +404,36 @@ async fn a_migration_resumes_from_the_position_its_file_keeps() {
         serde_json::json!({"live": 12})
     );
 }
+
+/// The binary on a Redis Cluster and on Redis Sentinel, named by the demo's variables and
+/// their defaults (the set-ups `scripts/` starts): a user's sessions listed and revoked, and
+/// the cluster's every master counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commands_reach_a_redis_cluster_and_a_sentinel_master() {
+    for (store, script) in [
+        ("redis-cluster", "redis-cluster"),
+        ("redis-sentinel", "redis-sentinel"),
+    ] {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let started = Command::new(root.join("scripts").join(script))
+            .arg("start")
+            .current_dir(&root)
+            .output()
+            .expect("the script runs");
+        assert!(started.status.success(), "{script}: {started:?}");
+        let env: Env = vec![("SESSION_STORE", store.into())];
+        let demo = demo_on(&env).await;
+        let user = unique("cluster");
+        let browsers = three_sessions(&demo, &user).await;
+        let live = admin_json(&env, &["count", "--json"])["live"]
+            .as_u64()
+            .unwrap();
+        assert!(live >= 3, "{store}: {live}");
+        let listed = admin_json(&env, &["list-owner", &user, "--json"]);
+        assert_eq!(listed.as_array().unwrap().len(), 2, "{store}");
+        let revoked = admin_json(&env, &["revoke-owner", &user, "--json"]);
+        assert_eq!(revoked, serde_json::json!({"revoked": 2}), "{store}");
+        let after = view(&browsers[0], Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(after.user, None, "{store}: logged out by session-admin");
+    }
+}
