@@ -83,7 +83,7 @@ impl<T: SessionData> TestSession<T> {
     /// # Errors
     /// [`Error::Encode`] when a field of `value` cannot be encoded.
     pub fn existing(value: T) -> Result<Self, Error> {
-        Self::new().with_existing(value)
+        Ok(Self::with(SaveMode::default(), Some(stored(None, value)?)))
     }
 
     /// The same session under another [`SaveMode`]. Call it before [`session`](Self::session):
@@ -145,12 +145,7 @@ impl<T: SessionData> TestSession<T> {
     /// # Errors
     /// [`Error::Encode`] when a field of `value` cannot be encoded.
     pub fn with_existing<U: SessionData>(self, value: U) -> Result<Self, Error> {
-        let mut changes = Changes::<U>::new(FieldChanges::default());
-        value.encode_dirty(u64::MAX, &mut changes)?;
-        let base = self
-            .initial
-            .unwrap_or_else(|| Record::new(SystemTime::now()));
-        let record = base.with(changes.into_fields().iter());
+        let record = stored(self.initial, value)?;
         Ok(Self::with(self.request.config.save_mode, Some(record)))
     }
 
@@ -199,6 +194,14 @@ impl<T: SessionData> TestSession<T> {
     fn inspect(&self) -> Inspection {
         self.request.inspect()
     }
+}
+
+/// `base` (or a new record) with every field of `value` stored.
+fn stored<U: SessionData>(base: Option<Record>, value: U) -> Result<Record, Error> {
+    let mut changes = Changes::<U>::new(FieldChanges::default());
+    value.encode_dirty(u64::MAX, &mut changes)?;
+    let base = base.unwrap_or_else(|| Record::new(SystemTime::now()));
+    Ok(base.with(changes.into_fields().iter()))
 }
 
 impl<T: SessionData> Default for TestSession<T> {

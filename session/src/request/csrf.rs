@@ -59,18 +59,7 @@ impl RequestSession {
         let mut state = self.lock();
         if keeps_secret_in_cookie(&state) {
             drop(state);
-            if let Some(known) = self.csrf_cookie.get() {
-                return Some(known.secret);
-            }
-            // Kept for the request: a session its handler creates takes this secret over.
-            let secret = self.verified_cookie_secret(headers)?;
-            let known = self.csrf_cookie.get_or_init(|| {
-                Box::new(CookieSecret {
-                    secret,
-                    issued: None,
-                })
-            });
-            return Some(known.secret);
+            return self.known_cookie_secret(headers).map(|known| known.secret);
         }
         let fields = state.view::<CsrfSecret>().fields();
         fields.read(|csrf| csrf.secret)
@@ -110,13 +99,10 @@ impl RequestSession {
 
     /// This request's cookie secret: from its CSRF cookie, or drawn afresh.
     fn cookie_secret(&self, headers: &HeaderMap) -> &CookieSecret {
+        if let Some(known) = self.known_cookie_secret(headers) {
+            return known;
+        }
         self.csrf_cookie.get_or_init(|| {
-            if let Some(secret) = self.verified_cookie_secret(headers) {
-                return Box::new(CookieSecret {
-                    secret,
-                    issued: None,
-                });
-            }
             let nonce = SessionId::random();
             let name = self.config.csrf_cookie_name();
             Box::new(CookieSecret {
@@ -126,11 +112,20 @@ impl RequestSession {
         })
     }
 
-    /// The secret of the request's CSRF cookie, if one verifies.
-    fn verified_cookie_secret(&self, headers: &HeaderMap) -> Option<[u8; SECRET_LEN]> {
+    /// The cookie secret this request already has: drawn earlier in it, or from its CSRF
+    /// cookie if one verifies, kept so that a session its handler creates takes it over.
+    fn known_cookie_secret(&self, headers: &HeaderMap) -> Option<&CookieSecret> {
+        if let Some(known) = self.csrf_cookie.get() {
+            return Some(known);
+        }
         let name = self.config.csrf_cookie_name();
         let nonce = self.config.csrf_cookie.find(&name, headers)?;
-        Some(secret_of(&nonce.id))
+        Some(self.csrf_cookie.get_or_init(|| {
+            Box::new(CookieSecret {
+                secret: secret_of(&nonce.id),
+                issued: None,
+            })
+        }))
     }
 
     /// The request is refused before its handler runs: its session is left as it was.

@@ -1,10 +1,11 @@
-//! What a [`Store::scan`](super::Store::scan)(super::Store::scan) hands back: a page of records, and where the
-//! next page starts.
+//! What a [`Store::scan`](super::Store::scan) hands back: a page of records, and where
+//! the next page starts.
 
-use super::OwnedRecord;
+use super::{OwnedRecord, StoreError};
+use crate::id::StorageKey;
 
-/// Where a [`Store::scan`](super::Store::scan) goes on from: opaque text that the store made, to hand back (a
-/// tool that copies a store keeps it to resume after a crash).
+/// Where a [`Store::scan`](super::Store::scan) goes on from: opaque text that the store
+/// made, to hand back (a tool that copies a store keeps it to resume after a crash).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ScanCursor(String);
 
@@ -19,6 +20,16 @@ impl ScanCursor {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The cursor after `key`, for a store that pages in key order.
+    pub(crate) fn after_key(key: &StorageKey) -> Self {
+        Self(key.to_base64())
+    }
+
+    /// The key a cursor made by [`after_key`](Self::after_key) names.
+    pub(crate) fn key(&self) -> Result<StorageKey, StoreError> {
+        StorageKey::from_base64(&self.0).ok_or_else(|| StoreError::InvalidCursor(self.0.clone()))
     }
 }
 

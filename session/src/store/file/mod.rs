@@ -191,11 +191,7 @@ impl Store for FileStore {
             let live = self
                 .blocking(move |inner| inner.read_live(&id, now))
                 .await?;
-            Ok(live.map(|parsed| StoredRecord {
-                data: parsed.data,
-                version: Version::new(parsed.version),
-                expires_at: from_unix_ms(parsed.expires_ms),
-            }))
+            Ok(live.map(stored))
         })
     }
 
@@ -287,13 +283,18 @@ impl Store for FileStore {
                 .into_iter()
                 .map(|(key, parsed)| OwnedRecord {
                     key,
-                    record: StoredRecord {
-                        data: parsed.data,
-                        version: Version::new(parsed.version),
-                        expires_at: from_unix_ms(parsed.expires_ms),
-                    },
+                    record: stored(parsed),
                 })
                 .collect())
         })
+    }
+}
+
+/// A parsed session file as the store hands it out.
+fn stored(parsed: Parsed) -> StoredRecord {
+    StoredRecord {
+        data: parsed.data,
+        version: Version::new(parsed.version),
+        expires_at: from_unix_ms(parsed.expires_ms),
     }
 }

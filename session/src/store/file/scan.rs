@@ -4,8 +4,8 @@
 
 use super::Inner;
 use crate::id::StorageKey;
-use crate::store::{OwnedRecord, ScanCursor, ScanPage, StoreError, StoredRecord, Version};
-use crate::time::{from_unix_ms, unix_ms};
+use crate::store::{OwnedRecord, ScanCursor, ScanPage, StoreError};
+use crate::time::unix_ms;
 use std::fs;
 use std::io;
 use std::time::SystemTime;
@@ -22,24 +22,21 @@ impl Inner {
             }
         }
         keys.sort_unstable();
-        let more = keys.len() > limit.max(1);
-        keys.truncate(limit.max(1));
+        let limit = limit.max(1);
+        let more = keys.len() > limit;
+        keys.truncate(limit);
         let now = unix_ms(SystemTime::now());
         let mut records = Vec::with_capacity(keys.len());
         for key in &keys {
             if let Some(parsed) = self.read_live(key, now)? {
                 records.push(OwnedRecord {
                     key: *key,
-                    record: StoredRecord {
-                        data: parsed.data,
-                        version: Version::new(parsed.version),
-                        expires_at: from_unix_ms(parsed.expires_ms),
-                    },
+                    record: super::stored(parsed),
                 });
             }
         }
         let next = more
-            .then(|| keys.last().map(|key| ScanCursor::new(key.to_base64())))
+            .then(|| keys.last().map(ScanCursor::after_key))
             .flatten();
         Ok(ScanPage::new(records, next))
     }
@@ -47,10 +44,5 @@ impl Inner {
 
 /// The key a cursor of [`Inner::scan`] names.
 pub(super) fn after(cursor: Option<&ScanCursor>) -> Result<Option<StorageKey>, StoreError> {
-    cursor
-        .map(|cursor| {
-            StorageKey::from_base64(cursor.as_str())
-                .ok_or_else(|| StoreError::InvalidCursor(cursor.as_str().to_owned()))
-        })
-        .transpose()
+    cursor.map(ScanCursor::key).transpose()
 }

@@ -144,11 +144,7 @@ impl MemoryStore {
         let now = unix_ms(SystemTime::now());
         let records = read(self.shard(id));
         let record = records.get(id).filter(|record| record.expires_ms > now)?;
-        Some(StoredRecord {
-            data: record.data.to_vec(),
-            version: Version::new(record.version),
-            expires_at: from_unix_ms(record.expires_ms),
-        })
+        Some(stored(&record))
     }
 
     /// Saves as [`Store::save`]; with `max`, a create of a session of `owner` only while
@@ -239,6 +235,15 @@ impl MemoryStore {
 
 // No method of `Records` can panic between two writes that must go together (bounds were
 // checked before the first), so a poisoned lock is safe to keep using.
+/// A record of the arena as the store hands it out.
+fn stored(record: &records::Record<'_>) -> StoredRecord {
+    StoredRecord {
+        data: record.data.to_vec(),
+        version: Version::new(record.version),
+        expires_at: from_unix_ms(record.expires_ms),
+    }
+}
+
 fn read(shard: &Shard) -> std::sync::RwLockReadGuard<'_, Records> {
     shard.records.read().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,10 +1,10 @@
 //! [`Store::scan`](crate::Store::scan) of a memory store: shard by shard, each in key order.
 //! The cursor is `shard:key`, the last key a page returned in that shard.
 
-use super::{MemoryStore, SHARDS, read};
+use super::{MemoryStore, SHARDS, read, stored};
 use crate::id::StorageKey;
-use crate::store::{OwnedRecord, ScanCursor, ScanPage, StoreError, StoredRecord, Version};
-use crate::time::{from_unix_ms, unix_ms};
+use crate::store::{OwnedRecord, ScanCursor, ScanPage, StoreError};
+use crate::time::unix_ms;
 use std::time::SystemTime;
 
 impl MemoryStore {
@@ -26,11 +26,7 @@ impl MemoryStore {
             let full = records.len() + page.len() == limit;
             records.extend(page.into_iter().map(|(key, record)| OwnedRecord {
                 key,
-                record: StoredRecord {
-                    data: record.data.to_vec(),
-                    version: Version::new(record.version),
-                    expires_at: from_unix_ms(record.expires_ms),
-                },
+                record: stored(&record),
             }));
             drop(shard_records);
             if full {

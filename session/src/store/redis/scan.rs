@@ -44,6 +44,8 @@ impl RedisStore {
                     .map_err(backend)?;
                 (masters.len(), reply)
             }
+            // One server is node 0: another node is a cursor of a cluster's.
+            _ if node > 0 => return Err(StoreError::InvalidCursor(format!("{node}:{position}"))),
             _ => (1, scan.query_async(&mut connection).await.map_err(backend)?),
         };
         let (position, keys) =
@@ -57,7 +59,8 @@ impl RedisStore {
         Ok(ScanPage::new(records, next.map(ScanCursor::new)))
     }
 
-    /// The live records under `keys`, read in one pipeline (one per node on a cluster).
+    /// The live records under `keys`: read in one pipeline, or on a cluster (where a
+    /// pipeline stays in one slot) one `GET` per key, all in flight.
     async fn values(
         &self,
         connection: &mut Active,
@@ -67,7 +70,6 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let values: Vec<Option<Vec<u8>>> = match connection {
-            // A cluster pipeline must stay in one slot: one GET per key, all in flight.
             Active::Cluster(cluster) => {
                 let mut gets = tokio::task::JoinSet::new();
                 for (index, key) in keys.iter().enumerate() {

@@ -5,7 +5,7 @@ use super::backend;
 use super::core::SqlCore;
 use super::rows::owned_record;
 use super::statement::{ms, sql, within};
-use crate::store::{ScanCursor, ScanPage, StorageKey, StoreError};
+use crate::store::{ScanCursor, ScanPage, StoreError};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 use std::time::SystemTime;
 
@@ -29,10 +29,7 @@ where
     ) -> Result<ScanPage, StoreError> {
         // The first page starts before every id, the all-zero one too: after no bytes.
         let after: Vec<u8> = match cursor {
-            Some(cursor) => StorageKey::from_base64(cursor.as_str())
-                .ok_or_else(|| StoreError::InvalidCursor(cursor.as_str().to_owned()))?
-                .as_bytes()
-                .to_vec(),
+            Some(cursor) => cursor.key()?.as_bytes().to_vec(),
             None => Vec::new(),
         };
         let limit = limit.max(1);
@@ -49,11 +46,7 @@ where
                 .map(owned_record)
                 .collect::<Result<Vec<_>, _>>()?;
             let next = (records.len() == limit)
-                .then(|| {
-                    records
-                        .last()
-                        .map(|last| ScanCursor::new(last.key.to_base64()))
-                })
+                .then(|| records.last().map(|last| ScanCursor::after_key(&last.key)))
                 .flatten();
             Ok(ScanPage::new(records, next))
         })
