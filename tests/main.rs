@@ -14,6 +14,7 @@ mod flash;
 mod freshness;
 mod fuzz_inputs;
 mod import;
+mod live;
 mod owner_index;
 mod owners;
 mod redis;

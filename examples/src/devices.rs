@@ -76,7 +76,7 @@ pub fn device_label(user_agent: Option<&str>) -> String {
 
 /// Why a device route failed.
 #[derive(Debug)]
-pub(super) enum Refused {
+pub(crate) enum Refused {
     /// The session has no owner: 401.
     NoOwner,
     /// The store failed (503), or cannot list (501).
@@ -108,7 +108,7 @@ impl IntoResponse for Refused {
 }
 
 /// 401 unless the session has an owner.
-fn owned(session: &Session<Demo>) -> Result<(), Refused> {
+pub(crate) fn owned(session: &Session<Demo>) -> Result<(), Refused> {
     match session.owner() {
         Some(_) => Ok(()),
         None => Err(Refused::NoOwner),

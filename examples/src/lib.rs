@@ -25,6 +25,8 @@
 //! | `GET /csrf` | `{"token": …}`: a CSRF token of the session (creates its secret) |
 //! | `POST /flash` | the request body becomes the flash message of the next request |
 //! | `GET /flash` | `{"flash": text or null}`: the flash message, once |
+//! | `GET /live` | a WebSocket on the cookie's session (401 without one): the session JSON on open; `visit` counts a visit and answers the JSON (`{"error"}` for a cookie session, which a socket cannot save), `ping` answers `pong`; closed with code 4401 when the session ends anywhere |
+//! | `GET /audit` | the owner's lifecycle events this process saw, oldest first: `[{"event","fingerprint","at_ms"}]` (401 without an owner) |
 //! | `GET /` | a small HTML app on the same session: log in, count visits, log out, with the flash after each redirect and CSRF tokens in its forms (`POST /ui/login`, `/ui/visit`, `/ui/logout`, always checked) |
 //! | `GET /api/session`, `POST /api/visit`, `POST /api/login/{user}`, `POST /api/logout` | the same routes for API clients: the token in `Authorization: Bearer`, a new one in the `Session-Token` response header, never a cookie |
 //!
@@ -38,6 +40,7 @@ pub mod admin;
 pub mod devices;
 
 pub mod config;
+pub mod live;
 pub mod page;
 
 use axum::extract::{Path, Query};
@@ -91,6 +94,8 @@ pub fn app(layer: SessionLayer) -> Router {
 /// The demo's routes behind `layer`: the cookie routes, the HTML app, and the `/api/`
 /// routes behind a copy of `layer` that carries the token in `Authorization: Bearer`.
 pub fn app_with(layer: SessionLayer, options: Options) -> Router {
+    let audit = live::Audit::default();
+    let layer = layer.with_events(audit.clone());
     let api = Router::new()
         .route("/session", get(show))
         .route("/visit", post(visit))
@@ -122,6 +127,7 @@ pub fn app_with(layer: SessionLayer, options: Options) -> Router {
         .route("/health", get(|| async { "ok" }))
         .merge(json)
         .merge(page::routes())
+        .merge(live::routes(audit))
         .layer(layer)
         .nest("/api", api)
 }
@@ -136,7 +142,7 @@ pub fn metrics_route(recorder: PrometheusHandle) -> Router {
     )
 }
 
-fn view(session: &Session<Demo>) -> Json<View> {
+fn view(session: &DemoFields) -> Json<View> {
     Json(View {
         visits: session.visits(),
         user: session.user(),

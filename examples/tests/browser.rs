@@ -109,7 +109,10 @@ async fn text_of(browser: &Client, id: &str) -> String {
     element.text().await.unwrap()
 }
 
+/// Clicks the button `id`, which submits a form, and waits for the page it leads to: until
+/// then, the page before it is still there to be found (a race CI once lost).
 async fn click(browser: &Client, id: &str) {
+    let before = browser.find(Locator::Css("html")).await.unwrap();
     browser
         .find(Locator::Id(id))
         .await
@@ -117,6 +120,15 @@ async fn click(browser: &Client, id: &str) {
         .click()
         .await
         .unwrap();
+    for _ in 0..200 {
+        if let Err(fantoccini::error::CmdError::Standard(error)) = before.tag_name().await
+            && error.error == fantoccini::error::ErrorStatus::StaleElementReference
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("clicking {id} led to no new page within 5 s");
 }
 
 /// A page of another origin (same site: another port on 127.0.0.1, so the browser sends

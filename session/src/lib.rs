@@ -44,6 +44,7 @@
 // code imports from the defining modules (ARCHITECTURE.md draws their rows).
 mod accounts;
 pub mod admin;
+mod announce;
 mod backend;
 mod builtin;
 mod cache;
@@ -53,13 +54,16 @@ mod cookie;
 mod crypto;
 pub mod csrf;
 pub mod error;
+pub mod events;
 mod extract;
 pub mod guide;
+mod hub;
 mod id;
 #[cfg(feature = "tower-sessions-import")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions-import")))]
 pub mod import;
 pub mod layer;
+pub mod live;
 mod observe;
 mod record;
 mod request;

@@ -26,6 +26,7 @@ use crate::builtin::label::label_of;
 use crate::builtin::owner::{bound, owner_of};
 use crate::config::Config;
 use crate::error::Error;
+use crate::hub::EndReason;
 use crate::id::Fingerprint;
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -166,7 +167,11 @@ pub(crate) async fn revoke(
     let store = server_store(config)?;
     for listed in owned(config, owner).await? {
         if Fingerprint::of_storage_key(&listed.key) == fingerprint {
-            return Ok(store.delete(&listed.key, Some(owner)).await?);
+            let deleted = store.delete(&listed.key, Some(owner)).await?;
+            if deleted {
+                crate::announce::ended(config, &listed.key, Some(owner), EndReason::Revoked);
+            }
+            return Ok(deleted);
         }
     }
     Ok(false)
@@ -193,18 +198,39 @@ pub(crate) async fn revoke_all_but(
     owner: &Owner,
     keep: Option<&StorageKey>,
 ) -> Result<Revoked, Error> {
+    // The sessions the revocation ends, for their events: listed only for an event sink,
+    // and before the epoch is raised (which leaves every one of them out of a listing).
+    let listed = match (&config.events, &config.backend) {
+        (Some(_), KeyedBackend::Server(_)) => listed_keys(config, owner, keep).await,
+        _ => Vec::new(),
+    };
     let epoch = bump(config, owner).await?;
     let KeyedBackend::Server(backend) = &config.backend else {
+        crate::announce::owner_revoked(config, owner, keep, &[]);
         return Ok(Revoked { epoch, ended: None });
     };
-    match backend.store.delete_owned(owner, keep).await {
-        Ok(ended) => Ok(Revoked {
+    let revoked = match backend.store.delete_owned(owner, keep).await {
+        Ok(ended) => Revoked {
             epoch,
             ended: Some(ended),
-        }),
+        },
         // Without an index the records stay until they expire, refused by the epoch.
-        Err(StoreError::NoOwnerIndex) => Ok(Revoked { epoch, ended: None }),
-        Err(error) => Err(error.into()),
+        Err(StoreError::NoOwnerIndex) => Revoked { epoch, ended: None },
+        Err(error) => return Err(error.into()),
+    };
+    crate::announce::owner_revoked(config, owner, keep, &listed);
+    Ok(revoked)
+}
+
+/// The keys of `owner`'s live sessions but `keep`; none when they cannot be listed.
+async fn listed_keys(config: &Config, owner: &Owner, keep: Option<&StorageKey>) -> Vec<StorageKey> {
+    match owned(config, owner).await {
+        Ok(listed) => listed
+            .into_iter()
+            .map(|listed| listed.key)
+            .filter(|key| Some(key) != keep)
+            .collect(),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -222,8 +248,10 @@ pub(crate) async fn end_oldest(config: &Config, owner: &Owner) -> Result<(), Err
         .await?
         .into_iter()
         .min_by_key(|listed| began(&listed.record).unwrap_or(SystemTime::UNIX_EPOCH));
-    if let Some(oldest) = oldest {
-        store.delete(&oldest.key, Some(owner)).await?;
+    if let Some(oldest) = oldest
+        && store.delete(&oldest.key, Some(owner)).await?
+    {
+        crate::announce::ended(config, &oldest.key, Some(owner), EndReason::Revoked);
     }
     Ok(())
 }

@@ -103,6 +103,10 @@ pub(crate) struct Config {
     /// tower-sessions' sessions, taken over on their next request ([`crate::import`]).
     #[cfg(feature = "tower-sessions-import")]
     pub(crate) import: Option<Arc<crate::import::TowerSessionsImport>>,
+    /// This process's live sessions ([`crate::live`]).
+    pub(crate) live: Arc<crate::hub::Hub>,
+    /// Where lifecycle events go ([`crate::events`]).
+    pub(crate) events: Option<crate::events::Events>,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -151,6 +155,8 @@ impl Config {
             revocations: None,
             #[cfg(feature = "tower-sessions-import")]
             import: None,
+            live: Arc::new(crate::hub::Hub::new()),
+            events: None,
         }
     }
 
@@ -231,6 +237,15 @@ impl Config {
     pub(crate) fn refresh_interval(&self) -> Duration {
         self.refresh_interval
             .unwrap_or_else(|| (self.idle_timeout / 4).min(Duration::from_secs(60)))
+    }
+
+    /// The channel between the instances sharing the store that keeps what ends sessions:
+    /// the session store, or for cookie sessions the revocation store.
+    pub(crate) fn broadcast(&self) -> Option<Arc<dyn crate::store::Broadcast>> {
+        match &self.backend {
+            KeyedBackend::Server(backend) => backend.store.broadcast(),
+            KeyedBackend::Cookie(_) => self.revocations.as_ref()?.broadcast(),
+        }
     }
 
     /// Sets the keys: `current` signs and seals, `previous` are still accepted.

@@ -49,6 +49,17 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A [`LiveSession`](crate::live::LiveSession)'s session has ended (logged out, revoked
+    /// or expired): nothing was saved. Close the socket. Answered with 401.
+    #[error("the session has ended: close the socket, the user must sign in again")]
+    SessionEnded,
+    /// A [`LiveSession`](crate::live::LiveSession) of a cookie session was asked to save:
+    /// a cookie travels only in HTTP responses, so save from an HTTP request, or keep
+    /// sessions in a server store. A bug in the application, answered with 500.
+    #[error(
+        "a cookie session cannot be saved over a socket: save it in an HTTP request, or use a server store"
+    )]
+    CookieSessionOverSocket,
     /// Other requests kept changing the session while this one tried to save it.
     #[error("session was changed by other requests {attempts} times while saving it")]
     Contention {
@@ -67,8 +78,11 @@ impl Error {
             Self::Store(StoreError::NoOwnerIndex) => StatusCode::NOT_IMPLEMENTED,
             Self::Store(_) | Self::Contention { .. } => statuses.store,
             Self::SessionTooLarge { .. } => statuses.too_large,
-            Self::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Encode { .. } | Self::CookieSessionOverSocket => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::TooManySessions { .. } => StatusCode::CONFLICT,
+            Self::SessionEnded => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -86,7 +100,8 @@ impl Error {
                 "session store unavailable, try again shortly"
             }
             Self::SessionTooLarge { .. } => "session too large to store in a cookie",
-            Self::Encode { .. } => "session error",
+            Self::Encode { .. } | Self::CookieSessionOverSocket => "session error",
+            Self::SessionEnded => "session ended: sign in again",
             Self::TooManySessions { .. } => "too many sessions: log out on another device first",
         };
         let mut response = http::Response::new(B::from(message.to_owned()));

@@ -30,6 +30,10 @@ pub enum SessionRejection {
     /// the session is left as it was. A handler that would rather send the user to log in
     /// again extracts `Result<Fresh<T>, SessionRejection>` and redirects on this.
     NotFresh,
+    /// [`LiveSession`](crate::live::LiveSession): the upgrade request came without a live
+    /// session (no cookie, or one that is forged, expired or ended). Answered with 401,
+    /// before anything is upgraded.
+    NoLiveSession,
 }
 
 impl fmt::Display for SessionRejection {
@@ -44,6 +48,7 @@ impl fmt::Display for SessionRejection {
             // The cause is the `source()`: printed here too, a chain would say it twice.
             Self::Unavailable { .. } => f.write_str("session unavailable"),
             Self::NotFresh => f.write_str("authenticate again to do this"),
+            Self::NoLiveSession => f.write_str("no live session: sign in first"),
         }
     }
 }
@@ -51,7 +56,10 @@ impl fmt::Display for SessionRejection {
 impl std::error::Error for SessionRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::MissingLayer | Self::CsrfOutsideSession | Self::NotFresh => None,
+            Self::MissingLayer
+            | Self::CsrfOutsideSession
+            | Self::NotFresh
+            | Self::NoLiveSession => None,
             Self::Unavailable { error, .. } => Some(error),
         }
     }
@@ -68,6 +76,7 @@ impl IntoResponse for SessionRejection {
             }
             Self::Unavailable { status, error } => error.respond(status),
             Self::NotFresh => (StatusCode::FORBIDDEN, "authenticate again").into_response(),
+            Self::NoLiveSession => (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod fingerprint;
 mod owner;
 mod storage_key;
+mod successor;
 
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub(crate) use owner::index_name;

@@ -283,6 +283,22 @@ impl SessionLayer {
         self.with(|config| config.import = Some(Arc::new(import)))
     }
 
+    /// Tells `sink` of every session created, bound, rotated, revoked, deleted or expired
+    /// ([`crate::events`]), once the store has acknowledged the change.
+    ///
+    /// ```
+    /// use typed_sessions::events::SessionEvent;
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate())
+    ///     .with_events(|event: SessionEvent| println!("{} {}", event.kind, event.fingerprint));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_events(self, sink: impl crate::events::EventSink) -> Self {
+        let events = crate::events::Events::new(sink);
+        self.with(|config| config.events = Some(events))
+    }
+
     /// Lists and revokes the sessions of any owner, outside a request (an admin route, a
     /// background job).
     pub fn accounts(&self) -> crate::accounts::Accounts {

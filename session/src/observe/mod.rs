@@ -61,6 +61,16 @@ pub mod names {
     pub const RECORD_BYTES: &str = "session_record_size_bytes";
     /// Histogram: the size of the session cookies or tokens sent, in bytes, by `store`.
     pub const COOKIE_BYTES: &str = "session_cookie_size_bytes";
+    /// Gauge: live sessions ([`LiveSession`](crate::live::LiveSession)) open in this
+    /// process, by `store`.
+    pub const LIVE_SESSIONS: &str = "session_live_sessions";
+    /// Counter: live sessions told that their session ended, by `store` and `reason`
+    /// (`deleted`, `revoked`, `expired`).
+    pub const LIVE_ENDINGS: &str = "session_live_endings_total";
+    /// Counter: lifecycle events handed to the layer's
+    /// [`EventSink`](crate::events::EventSink), by `store` and `outcome` (`delivered`,
+    /// `dropped`).
+    pub const EVENTS: &str = "session_events_total";
 
     /// Every name above.
     pub const ALL: &[&str] = &[
@@ -80,6 +90,9 @@ pub mod names {
         STORE_CALL_SECONDS,
         RECORD_BYTES,
         COOKIE_BYTES,
+        LIVE_SESSIONS,
+        LIVE_ENDINGS,
+        EVENTS,
     ];
 }
 
@@ -134,6 +147,14 @@ pub(crate) fn count_by(
 ) {
     #[cfg(feature = "metrics")]
     recorded::counter(name, store, Some(label));
+}
+
+/// Moves gauge `name` of `store` by `delta`.
+#[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn gauge(name: &'static str, store: &'static str, delta: f64) {
+    #[cfg(feature = "metrics")]
+    recorded::gauge(name, store, delta);
 }
 
 /// A lookup of a session of `store`.
@@ -201,6 +222,13 @@ pub(crate) mod recorded {
     pub(crate) fn counter_many(name: &'static str, store: &'static str, extra: Extra, by: u64) {
         let key = Key::from_static_parts(name, labels(store, extra));
         metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(by));
+    }
+
+    pub(crate) fn gauge(name: &'static str, store: &'static str, delta: f64) {
+        let key = Key::from_static_parts(name, labels(store, None));
+        metrics::with_recorder(|recorder| {
+            recorder.register_gauge(&key, &METADATA).increment(delta);
+        });
     }
 
     pub(crate) fn histogram(name: &'static str, store: &'static str, extra: Extra, value: f64) {

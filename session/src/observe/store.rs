@@ -85,6 +85,11 @@ impl ObservedStore {
         }
     }
 
+    /// The store's channel between instances, if it has one.
+    pub(crate) fn broadcast(&self) -> Option<Arc<dyn crate::store::Broadcast>> {
+        self.store.broadcast()
+    }
+
     /// The store's kind, as metrics and spans label it.
     pub(crate) fn name(&self) -> &'static str {
         self.name

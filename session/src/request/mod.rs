@@ -21,7 +21,12 @@ mod retired;
 mod rotation;
 mod seal;
 mod server;
+mod socket;
 mod state;
+#[cfg(feature = "test-util")]
+mod testing;
+#[cfg(feature = "test-util")]
+pub(crate) use testing::Inspection;
 #[cfg(test)]
 mod tests;
 mod token_out;
@@ -167,11 +172,28 @@ impl RequestSession {
     }
 
     pub(crate) fn delete(&self) {
-        self.lock().end(Ending::Deleted, SystemTime::now());
+        self.end(Ending::Deleted);
     }
 
     pub(crate) fn invalidate(&self) {
-        self.lock().end(Ending::Invalidated, SystemTime::now());
+        self.end(Ending::Invalidated);
+    }
+
+    /// Ends the session. A cookie session has no record to delete: its live sessions are
+    /// told now (a server store's, once its record is deleted at the commit).
+    fn end(&self, ending: Ending) {
+        let mut state = self.lock();
+        let cookie_session = match &state.kind {
+            Kind::Cookie(_) => state.stored_key(),
+            Kind::Server(_) => None,
+        };
+        let owner = cookie_session.and_then(|_| crate::builtin::owner::owner_of(&state.base));
+        state.end(ending, SystemTime::now());
+        drop(state);
+        if let Some(key) = cookie_session {
+            let reason = crate::hub::EndReason::Deleted;
+            crate::announce::ended(&self.config, &key, owner.as_ref(), reason);
+        }
     }
 
     pub(crate) fn cycle_id(&self) {
@@ -302,62 +324,6 @@ impl RequestSession {
         }
         Some((SET_COOKIE, value))
     }
-
-    /// A request whose session is already loaded: `record` is a live stored session (with a
-    /// made-up id), or `None` for a new visitor. For [`crate::test`].
-    #[cfg(feature = "test-util")]
-    pub(crate) fn loaded(config: Arc<Config>, record: Option<Record>) -> Self {
-        let now = SystemTime::now();
-        let session = Self::new(config);
-        let _ = session.loaded.set(());
-        session.asked.store(true, Ordering::Relaxed);
-        let Some(record) = record else {
-            session.arrive(arrival::Arrival::none(Via::Cookie), now);
-            return session;
-        };
-        let id = crate::id::SessionId::random();
-        let token = match &session.config.backend {
-            KeyedBackend::Server(_) => arrival::Token::Server {
-                id,
-                key: id.storage_key(),
-            },
-            KeyedBackend::Cookie(_) => arrival::Token::Cookie { id: Some(id) },
-        };
-        let live = arrival::Live {
-            expires_at: session.config.expiry(&record, now),
-            record,
-            version: Some(crate::store::Version::new(1)),
-        };
-        let arrival = arrival::Arrival {
-            live: Some(live),
-            token,
-            ..arrival::Arrival::none(Via::Cookie)
-        };
-        session.arrive(arrival, now);
-        session
-    }
-
-    /// What the handler has done to the session so far. For [`crate::test`].
-    #[cfg(feature = "test-util")]
-    pub(crate) fn inspect(&self) -> Inspection {
-        let state = self.lock();
-        let mut changed = Vec::new();
-        for view in state.views() {
-            let dirty = view.dirty();
-            let keys = view.keys().iter().enumerate();
-            changed.extend(
-                keys.filter(|(bit, _)| dirty & (1 << bit) != 0)
-                    .map(|(_, key)| *key),
-            );
-        }
-        Inspection {
-            changed,
-            decision: state.decide(&self.config, SystemTime::now()),
-            save_requested: state.save_requested,
-            rotate: state.rotate,
-            phase: state.phase,
-        }
-    }
 }
 
 /// Whether the request sent a token where `found` says to look (a cookie named `name`, or
@@ -374,15 +340,4 @@ fn presented(session: &RequestSession, found: Found<'_>, name: &str, headers: &H
         Found::Header(token) => token.is_some(),
         Found::Cookie => crate::cookie::cookie_values(name, headers).next().is_some(),
     }
-}
-
-/// A snapshot of a request's session, for [`crate::test`].
-#[cfg(feature = "test-util")]
-pub(crate) struct Inspection {
-    /// Storage keys (`namespace.field`) of the fields changed and not saved yet.
-    pub(crate) changed: Vec<&'static str>,
-    pub(crate) decision: Decision,
-    pub(crate) save_requested: bool,
-    pub(crate) rotate: bool,
-    pub(crate) phase: Phase,
 }

@@ -17,9 +17,6 @@ use super::commit::Save;
 use super::live::decode;
 use super::state::Current;
 use crate::builtin::owner::owner_of;
-use crate::crypto::Label;
-use crate::crypto::aead::{NONCE_LEN, TAG_LEN, XChaCha20Poly1305};
-use crate::crypto::hash::tagged_sha256;
 use crate::error::Error;
 use crate::id::{SessionId, StorageKey};
 use crate::observe::{self, ObservedStore};
@@ -28,62 +25,24 @@ use crate::store::StoredRecord;
 use crate::time::unix_ms;
 use crate::typed::Dirty;
 use std::time::{Duration, SystemTime};
-use zeroize::Zeroizing;
 
 /// How many ids a chain of retired ids is followed through at most.
 const CHAIN_MAX: usize = 16;
 
-/// `grace until (Unix ms, 8) | nonce (24) | successor id (16) | tag (16)`.
-const RECORD_LEN: usize = 8 + NONCE_LEN + SessionId::LEN + TAG_LEN;
-
 /// The record `old` leaves when it is retired for `successor`, leading to it until
-/// `grace_until`.
+/// `grace_until` (authenticated with it: a store cannot stretch the window).
 pub(super) fn retirement(
     old: &SessionId,
     successor: &SessionId,
     grace_until: SystemTime,
 ) -> Vec<u8> {
-    let mut record = Vec::with_capacity(RECORD_LEN);
-    record.extend_from_slice(&unix_ms(grace_until).to_le_bytes());
-    let mut nonce = [0; NONCE_LEN];
-    crate::crypto::random::fill(&mut nonce);
-    record.extend_from_slice(&nonce);
-    let mut sealed = *successor.as_bytes();
-    // The grace window is authenticated too: a store cannot stretch it.
-    let tag = seal_key(old).seal(&nonce, &record[..8], &mut sealed);
-    record.extend_from_slice(&sealed);
-    record.extend_from_slice(&tag);
-    record
+    old.seal_successor(successor, unix_ms(grace_until).to_le_bytes())
 }
 
 /// The end of the grace window and the successor, if `record` is one `old` left.
 fn open(old: &SessionId, record: &[u8]) -> Option<(u64, SessionId)> {
-    if record.len() != RECORD_LEN {
-        return None;
-    }
-    let (grace, rest) = record.split_at(8);
-    let (nonce, rest) = rest.split_at(NONCE_LEN);
-    let (sealed, tag) = rest.split_at(SessionId::LEN);
-    let mut successor: [u8; SessionId::LEN] = sealed.try_into().ok()?;
-    seal_key(old).open(
-        nonce.try_into().ok()?,
-        grace,
-        &mut successor,
-        tag.try_into().ok()?,
-    )?;
-    Some((
-        u64::from_le_bytes(grace.try_into().ok()?),
-        SessionId::from_bytes(successor),
-    ))
-}
-
-/// The key that seals a retired id's successor: from the retired id, which only its
-/// holders have (the store keeps a hash of it).
-fn seal_key(old: &SessionId) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(Zeroizing::new(tagged_sha256(
-        Label::RetiredSeal,
-        old.as_bytes(),
-    )))
+    let (grace, successor) = old.open_successor(record)?;
+    Some((u64::from_le_bytes(grace), successor))
 }
 
 /// What a request with an id whose record is gone found.
@@ -222,7 +181,7 @@ mod tests {
             None,
             "the window cannot be stretched"
         );
-        assert_eq!(open(&old, &record[..RECORD_LEN - 1]), None);
+        assert_eq!(open(&old, &record[..record.len() - 1]), None);
         assert!(
             !record.windows(16).any(|window| window == new.as_bytes()),
             "sealed"

@@ -14,6 +14,7 @@ use crate::builtin::owner::owner_of;
 use crate::config::Config;
 use crate::config::turns::LastSave;
 use crate::error::Error;
+use crate::hub::EndReason;
 use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::{self, ObservedStore};
 use crate::record::Record;
@@ -35,9 +36,10 @@ impl RequestSession {
     /// is worked on in place, where the caller keeps it.
     pub(super) async fn carry_out(&self, plan: &mut Plan, now: SystemTime) -> Result<(), Error> {
         for doomed in &plan.doomed {
-            plan.store
-                .delete(&doomed.key, doomed.owner.as_ref())
-                .await?;
+            let owner = doomed.owner.as_ref();
+            if plan.store.delete(&doomed.key, owner).await? {
+                crate::announce::ended(&self.config, &doomed.key, owner, EndReason::Deleted);
+            }
         }
         match &mut plan.action {
             Action::None => {}
@@ -207,6 +209,9 @@ impl RequestSession {
                 return Ok(Attempt::Done(Written::Gone));
             }
             observe::count(observe::names::ROTATIONS, store.name());
+            self.announce_move(replaced, id, &save.record);
+        } else if save.current.is_none() {
+            crate::announce::created(&self.config, &key, owner_of(&save.record).as_ref());
         }
         if let Some(last) = last {
             let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
@@ -220,6 +225,14 @@ impl RequestSession {
             current: Current { id, key, version },
             expires_at,
         }))
+    }
+
+    /// The session `replaced` was moved to `id`, with `record`: bound to its owner with it if
+    /// it had none, or another.
+    fn announce_move(&self, replaced: &Replaced, id: SessionId, record: &Record) {
+        let owner = owner_of(record);
+        let bound = owner.is_some() && owner != replaced.owner;
+        crate::announce::rotated(&self.config, &replaced.old.id, &id, owner.as_ref(), bound);
     }
 
     /// What a periodic rotation at `now` leaves under the old id, for a new record that

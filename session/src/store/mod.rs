@@ -1,5 +1,6 @@
 //! Where session records live between requests.
 
+mod broadcast;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
@@ -11,6 +12,8 @@ mod scan;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 
+pub use broadcast::Broadcast;
+pub(crate) use broadcast::{unless, unless_closed};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
@@ -301,6 +304,13 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(std::future::ready(Ok(0)))
     }
+
+    /// A channel among every instance sharing this store, over which a session ended on
+    /// one reaches the live sessions of the others ([`crate::live`]). The default has
+    /// none: a store that lives in one process (memory, a file on one machine) needs none.
+    fn broadcast(&self) -> Option<std::sync::Arc<dyn crate::store::Broadcast>> {
+        None
+    }
 }
 
 /// A shared store is a store.
@@ -380,5 +390,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
 
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         (**self).sweep_expired()
+    }
+
+    fn broadcast(&self) -> Option<std::sync::Arc<dyn crate::store::Broadcast>> {
+        (**self).broadcast()
     }
 }

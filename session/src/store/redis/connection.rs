@@ -121,6 +121,16 @@ impl SentinelMaster {
             .map(|(connection, _)| connection.clone())
     }
 
+    /// A client of the master the sentinels name now: what a subscription connects to.
+    pub(super) async fn client(&self) -> Result<Client, StoreError> {
+        let mut sentinel = self.sentinel.lock().await;
+        let client = sentinel.async_master_for(&self.service, Some(&self.node));
+        tokio::time::timeout(TIMEOUT, client)
+            .await
+            .map_err(|_| StoreError::backend("no master from the sentinels within 2 s"))?
+            .map_err(StoreError::backend)
+    }
+
     async fn connection(master: &Arc<Self>) -> Result<MultiplexedConnection, StoreError> {
         if let Some(connection) = master.connected() {
             return Ok(connection);

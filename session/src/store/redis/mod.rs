@@ -1,5 +1,6 @@
 //! Sessions in Redis: shared by every instance, expired by Redis itself.
 
+mod broadcast;
 mod connection;
 mod owned;
 mod scan;
@@ -14,6 +15,7 @@ use super::{
 use crate::id::Owner;
 use crate::id::StorageKey;
 use crate::time::unix_ms;
+use broadcast::Subscriber;
 use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, acknowledged};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -42,6 +44,8 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 ///   Saves do not wait: a failover may lose the saves of the last moments before it (what
 ///   the master had not yet sent to the replica), and those sessions read as they were
 ///   before.
+/// - Its live sessions ([`crate::live`]) hear of sessions ended on other instances over
+///   pub/sub, on the channel `<prefix>live`.
 /// - The store can be created while Redis is down, and reconnects by itself after Redis
 ///   restarts (or a failover). Meanwhile requests that use the session get the layer's
 ///   store-error response (503) and the others are unaffected.
@@ -62,6 +66,8 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct RedisStore {
     connection: Connection,
+    /// Where the store's broadcast subscribes ([`broadcast`]).
+    subscriber: Subscriber,
     prefix: Arc<str>,
     delete_wait: Option<Duration>,
     save: Arc<Script>,
@@ -86,6 +92,7 @@ impl RedisStore {
     #[allow(clippy::unused_async)] // async like every store's `connect`, though it connects on first use
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(StoreError::backend)?;
+        let subscriber = Subscriber::Server(client.clone());
         // Fail fast while Redis is down (the layer answers 503) instead of queueing requests.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
@@ -94,7 +101,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connection =
             ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::backend)?;
-        Ok(Self::on(Connection::Single(connection)))
+        Ok(Self::on(Connection::Single(connection), subscriber))
     }
 
     /// A store on the Redis Cluster that `nodes` (`redis://host:port` URLs, any of its
@@ -123,10 +130,12 @@ impl RedisStore {
             .retries(1)
             .build()
             .map_err(StoreError::backend)?;
-        Ok(Self::on(Connection::Cluster(Arc::new(LazyCluster {
+        let subscriber = Subscriber::any_node(nodes)?;
+        let connection = Connection::Cluster(Arc::new(LazyCluster {
             client,
             connection: tokio::sync::OnceCell::new(),
-        }))))
+        }));
+        Ok(Self::on(connection, subscriber))
     }
 
     /// A store on the master that the Redis Sentinels at `sentinels` (`redis://host:port`
@@ -160,12 +169,14 @@ impl RedisStore {
     #[allow(clippy::unused_async)] // as `connect`
     pub async fn connect_sentinel(sentinels: &[&str], master: &str) -> Result<Self, StoreError> {
         let master = SentinelMaster::new(sentinels, master)?;
-        Ok(Self::on(Connection::Sentinel(Arc::new(master))))
+        let connection = Connection::Sentinel(Arc::new(master));
+        Ok(Self::on(connection, Subscriber::Master))
     }
 
-    fn on(connection: Connection) -> Self {
+    fn on(connection: Connection, subscriber: Subscriber) -> Self {
         Self {
             connection,
+            subscriber,
             prefix: Arc::from("session:"),
             delete_wait: Some(DELETE_WAIT),
             save: Arc::new(Script::new(&format!("{INDEX}{SAVE}"))),
@@ -215,14 +226,6 @@ impl RedisStore {
         let [a, b] = id.shard();
         format!("{}{{{a:02x}{b:02x}}}{}", self.prefix, id.to_base64())
     }
-
-    /// The index of `owner`'s sessions, in their shard, named by a hash of the owner: the
-    /// key shows no user id.
-    fn owner_key(&self, owner: &Owner) -> String {
-        let [a, b] = owner.shard();
-        let name = crate::id::index_name(owner.as_str());
-        format!("{}owner:{{{a:02x}{b:02x}}}{name}", self.prefix)
-    }
 }
 
 fn backend(error: redis::RedisError) -> StoreError {
@@ -230,6 +233,10 @@ fn backend(error: redis::RedisError) -> StoreError {
 }
 
 impl Store for RedisStore {
+    fn broadcast(&self) -> Option<Arc<dyn crate::store::Broadcast>> {
+        Some(self.pubsub())
+    }
+
     fn name(&self) -> &'static str {
         "redis"
     }

@@ -142,3 +142,13 @@ pub(super) async fn create_owned(
         _ => CreateOutcome::Taken,
     })
 }
+
+impl RedisStore {
+    /// The index of `owner`'s sessions, in their shard, named by a hash of the owner: the
+    /// key shows no user id.
+    pub(super) fn owner_key(&self, owner: &Owner) -> String {
+        let [a, b] = owner.shard();
+        let name = crate::id::index_name(owner.as_str());
+        format!("{}owner:{{{a:02x}{b:02x}}}{name}", self.prefix)
+    }
+}

@@ -11,6 +11,8 @@ mod sweep;
 mod table;
 
 #[cfg(feature = "postgres")]
+mod notify;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -127,6 +129,10 @@ macro_rules! delegate_store {
                 Result<$crate::store::ScanPage, $crate::store::StoreError>,
             > {
                 Box::pin(self.core.scan(cursor, limit))
+            }
+
+            fn broadcast(&self) -> Option<std::sync::Arc<dyn $crate::store::Broadcast>> {
+                self.channel()
             }
         }
     };

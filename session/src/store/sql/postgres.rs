@@ -39,7 +39,7 @@ use std::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    core: SqlCore<sqlx::Postgres>,
+    pub(super) core: SqlCore<sqlx::Postgres>,
 }
 
 impl PostgresStore {

@@ -33,6 +33,9 @@ pub(crate) struct Queries {
     pub(crate) sweep: Arc<str>,
     /// Up to `?3` live rows whose ids sort after `?1`, in id order: a page of a scan.
     pub(crate) scan: Arc<str>,
+    /// The `NOTIFY` channel of the table's live sessions (PostgreSQL): one per table, a hash
+    /// of its name, a plain identifier under PostgreSQL's 63 bytes.
+    pub(crate) channel: Arc<str>,
 }
 
 /// The statements on an owner's sessions, found by the indexed `owner` column.
@@ -124,6 +127,7 @@ impl Queries {
                 p(3)
             )
             .into(),
+            channel: channel(&t).into(),
         }
     }
 }
@@ -176,6 +180,13 @@ impl OwnerQueries {
 
 /// The tail of a create: an expired row with the same id (expired by `now`) may be
 /// replaced; a live one may not.
+/// The `NOTIFY` channel of the table named `qualified`.
+fn channel(qualified: &str) -> String {
+    let digest = crate::crypto::hash::sha256(qualified.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("typed_sessions_live_{hex}")
+}
+
 fn over_expired(now: &str) -> String {
     format!(
         "ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, \

@@ -49,6 +49,12 @@ fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
+    /// None: SQLite lives in one process, whose live sessions the hub reaches itself.
+    #[allow(clippy::unused_self)] // as PostgresStore's, which the shared Store impl calls
+    pub(super) fn channel(&self) -> Option<std::sync::Arc<dyn crate::store::Broadcast>> {
+        None
+    }
+
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or
     /// `sqlite::memory:`) with the settings above. On Unix a database file it creates, and
     /// its `-wal` and `-shm` files, are private to the user (0600), whatever the umask.

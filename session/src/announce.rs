@@ -1,0 +1,114 @@
+//! What the library's write path announces, once the store has acknowledged a change: the
+//! event to the layer's sink ([`crate::events`]), and the notice to the live sessions of
+//! every instance (`crate::hub`, for [`crate::live`]). Synchronous: a request that
+//! announces waits for no one. Called from `request/server.rs` (creates, moves, logouts),
+//! `request/mod.rs` (a cookie session's logout) and `accounts/mod.rs` (revocations).
+//!
+//! The live-session feature lives where the layering puts each part: `live/` (the
+//! extractor), `hub/` (this process's live sessions), `announce.rs` (what the write path
+//! tells them), `request/socket.rs` (a request's session handed on to a socket) and
+//! `store/broadcast.rs` (the channel between instances).
+
+use crate::backend::KeyedBackend;
+use crate::config::Config;
+use crate::events::{EventKind, SessionEvent};
+use crate::hub::{EndReason, Notice};
+use crate::id::{Fingerprint, Owner, SessionId, StorageKey};
+use std::time::SystemTime;
+
+/// Tells the live sessions of this process and the other instances' of `notice`.
+fn announce(config: &Config, notice: Notice) {
+    config.live.announce(notice, || config.broadcast());
+}
+
+/// The store's kind, as metrics label it.
+fn store_name(config: &Config) -> &'static str {
+    match &config.backend {
+        KeyedBackend::Server(backend) => backend.store.name(),
+        KeyedBackend::Cookie(codec) => codec.name(),
+    }
+}
+
+fn tell(config: &Config, kind: EventKind, key: &StorageKey, owner: Option<&Owner>) {
+    tell_moved(config, kind, key, None, owner);
+}
+
+fn tell_moved(
+    config: &Config,
+    kind: EventKind,
+    key: &StorageKey,
+    previous: Option<&StorageKey>,
+    owner: Option<&Owner>,
+) {
+    if let Some(events) = &config.events {
+        let event = SessionEvent {
+            kind,
+            fingerprint: Fingerprint::of_storage_key(key),
+            previous: previous.map(Fingerprint::of_storage_key),
+            owner: owner.cloned(),
+            at: SystemTime::now(),
+        };
+        events.tell(store_name(config), event);
+    }
+}
+
+/// A new session was written under `key`; bound to `owner` if it has one.
+pub(crate) fn created(config: &Config, key: &StorageKey, owner: Option<&Owner>) {
+    tell(config, EventKind::Created, key, owner);
+    if owner.is_some() {
+        tell(config, EventKind::Bound, key, owner);
+    }
+}
+
+/// The session under `old` moved to `new`; `bound` if it was bound to `owner` with it.
+pub(crate) fn rotated(
+    config: &Config,
+    old: &SessionId,
+    new: &SessionId,
+    owner: Option<&Owner>,
+    bound: bool,
+) {
+    let (from, to) = (old.storage_key(), new.storage_key());
+    tell_moved(config, EventKind::Rotated, &to, Some(&from), owner);
+    if bound {
+        tell(config, EventKind::Bound, &to, owner);
+    }
+    announce(
+        config,
+        Notice::Rotated {
+            from,
+            successor: old.seal_successor(new, [0; 8]),
+        },
+    );
+}
+
+/// The session under `key` ended: `reason` says how, and which event it is.
+pub(crate) fn ended(config: &Config, key: &StorageKey, owner: Option<&Owner>, reason: EndReason) {
+    let kind = match reason {
+        EndReason::Deleted => EventKind::Deleted,
+        EndReason::Revoked => EventKind::Revoked,
+        EndReason::Expired => EventKind::Expired,
+    };
+    tell(config, kind, key, owner);
+    announce(config, Notice::Ended { key: *key, reason });
+}
+
+/// Every session of `owner` but the one under `except` was revoked; `listed` are those the
+/// revocation is known to have ended (for their events).
+pub(crate) fn owner_revoked(
+    config: &Config,
+    owner: &Owner,
+    except: Option<&StorageKey>,
+    listed: &[StorageKey],
+) {
+    for key in listed {
+        tell(config, EventKind::Revoked, key, Some(owner));
+    }
+    announce(
+        config,
+        Notice::OwnerRevoked {
+            owner: StorageKey::of_revocation(owner),
+            except: except.copied(),
+        },
+    );
+}

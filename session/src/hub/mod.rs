@@ -1,0 +1,324 @@
+//! The hub: this process's live sessions ([`crate::live`]), found by storage key and by
+//! owner, and what reaches them. The library's write path announces each change here once
+//! the store has acknowledged it (`crate::announce`); the hub tells the live sessions
+//! concerned, and the other instances over the store's [`Broadcast`], whose messages it
+//! applies in turn (`notice.rs`: the notices, and their bytes between instances).
+//!
+//! Per open live session the hub keeps one [`Watch`] (about 150 bytes with its map entries)
+//! and no store connection: the process shares one subscription, made when its first live
+//! session opens.
+//!
+//! The live-session feature lives where the layering puts each part: `live/` (the
+//! extractor), `hub/` (this process's live sessions), `announce.rs` (what the write path
+//! tells them), `request/socket.rs` (a request's session handed on to a socket) and
+//! `store/broadcast.rs` (the channel between instances).
+
+mod notice;
+
+pub use notice::EndReason;
+pub(crate) use notice::Notice;
+
+use crate::id::{SessionId, StorageKey};
+use crate::observe;
+use crate::store::Broadcast;
+use crate::store::{StoreError, unless};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::time::Duration;
+
+/// This process's live sessions.
+pub(crate) struct Hub {
+    watches: Mutex<Watches>,
+    /// Names this process on the wire: it skips its own messages, applied when sent.
+    instance: [u8; 8],
+    /// The store's broadcast, once looked for (`None`: the store has none).
+    bus: OnceLock<Option<Arc<dyn Broadcast>>>,
+    /// The subscription was made (and its task started).
+    listening: tokio::sync::OnceCell<()>,
+    /// Told when the hub is dropped: its subscription's task ends, and lets the store's
+    /// connection go.
+    dropped: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.dropped.notify_one();
+    }
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("open", &self.lock().open)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Watches {
+    by_key: HashMap<StorageKey, Vec<Arc<Watch>>>,
+    by_owner: HashMap<StorageKey, Vec<Arc<Watch>>>,
+    open: usize,
+}
+
+/// One live session, as the hub sees it.
+pub(crate) struct Watch {
+    place: Mutex<Place>,
+    /// Its owner's revocation key, when it has an owner.
+    owner: Option<StorageKey>,
+    ended: OnceLock<EndReason>,
+    changed: tokio::sync::Notify,
+    /// The store's kind, as metrics label it.
+    store: &'static str,
+}
+
+/// Where a live session's record is.
+#[derive(Clone, Copy)]
+pub(crate) struct Place {
+    pub(crate) key: StorageKey,
+    /// Its id (a cookie session's, or a server store's), which opens the successor a move
+    /// to a new id seals for it.
+    pub(crate) id: Option<SessionId>,
+    /// Moved to a new id since the live session last looked.
+    pub(crate) moved: bool,
+}
+
+impl Watch {
+    pub(crate) fn place(&self) -> MutexGuard<'_, Place> {
+        self.place.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Why the session ended, once it has.
+    pub(crate) fn ended(&self) -> Option<EndReason> {
+        self.ended.get().copied()
+    }
+
+    /// Ends the session for its live handle (the first reason stays); wakes the handle.
+    pub(crate) fn end(&self, reason: EndReason) {
+        if self.ended.set(reason).is_ok() {
+            observe::count_by(
+                observe::names::LIVE_ENDINGS,
+                self.store,
+                ("reason", reason.as_str()),
+            );
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Resolves at the next change (an ending, a move); enabled before the caller looks at
+    /// the state, so that a change in between is not missed.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
+    }
+}
+
+impl Hub {
+    pub(crate) fn new() -> Self {
+        let mut instance = [0; 8];
+        crate::crypto::random::fill(&mut instance);
+        Self {
+            watches: Mutex::default(),
+            instance,
+            bus: OnceLock::new(),
+            listening: tokio::sync::OnceCell::new(),
+            dropped: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Watches> {
+        self.watches.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Watches the session at `place` (of the owner whose revocation key is `owner`) for a
+    /// live handle; `bus` is the store's broadcast, looked for on first use, to which the
+    /// process subscribes before the first live session is handed out (so that what other
+    /// instances announce reaches it from the start).
+    pub(crate) async fn register(
+        self: &Arc<Self>,
+        place: Place,
+        owner: Option<StorageKey>,
+        store: &'static str,
+        bus: impl FnOnce() -> Option<Arc<dyn Broadcast>>,
+    ) -> Arc<Watch> {
+        let watch = Arc::new(Watch {
+            place: Mutex::new(place),
+            owner,
+            ended: OnceLock::new(),
+            changed: tokio::sync::Notify::new(),
+            store,
+        });
+        {
+            let mut watches = self.lock();
+            watches.open += 1;
+            let entry = watches.by_key.entry(place.key).or_default();
+            entry.push(Arc::clone(&watch));
+            if let Some(owner) = owner {
+                watches
+                    .by_owner
+                    .entry(owner)
+                    .or_default()
+                    .push(Arc::clone(&watch));
+            }
+        }
+        observe::gauge(observe::names::LIVE_SESSIONS, store, 1.0);
+        if let Some(bus) = self.bus.get_or_init(bus).clone()
+            && let Err(error) = self.listen(bus).await
+        {
+            // The socket goes on: it hears of what this instance does, and of the rest at
+            // its next save; the next live session tries again.
+            tracing::warn!(%error, "cannot subscribe to other instances' session changes");
+        }
+        watch
+    }
+
+    /// Forgets `watch`: its live handle was dropped.
+    pub(crate) fn unregister(&self, watch: &Arc<Watch>) {
+        let mut watches = self.lock();
+        // Read under the hub's lock: a move to a new id changes it under the same lock.
+        let key = watch.place().key;
+        watches.open -= 1;
+        remove(&mut watches.by_key, &key, watch);
+        if let Some(owner) = &watch.owner {
+            remove(&mut watches.by_owner, owner, watch);
+        }
+        drop(watches);
+        observe::gauge(observe::names::LIVE_SESSIONS, watch.store, -1.0);
+    }
+
+    /// Tells this process's live sessions of `notice`, then the other instances' over `bus`
+    /// (the store's broadcast, looked for on first use).
+    pub(crate) fn announce(
+        &self,
+        notice: Notice,
+        bus: impl FnOnce() -> Option<Arc<dyn Broadcast>>,
+    ) {
+        self.apply(&notice);
+        let Some(bus) = self.bus.get_or_init(bus).clone() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let message = notice.encode(self.instance);
+        // Not awaited: the request that made the change does not wait for the other
+        // instances (a crash before it is sent loses it: their sockets then learn at their
+        // next save, or expiry).
+        runtime.spawn(async move {
+            if let Err(error) = bus.publish(&message).await {
+                tracing::warn!(%error, "could not tell the other instances of a session's change; their live sessions learn of it at their next save");
+            }
+        });
+    }
+
+    /// Tells the live sessions `notice` concerns.
+    pub(crate) fn apply(&self, notice: &Notice) {
+        let mut watches = self.lock();
+        match notice {
+            Notice::Ended { key, reason } => {
+                for watch in watches.by_key.get(key).into_iter().flatten() {
+                    watch.end(*reason);
+                }
+            }
+            Notice::OwnerRevoked { owner, except } => {
+                for watch in watches.by_owner.get(owner).into_iter().flatten() {
+                    if Some(watch.place().key) != *except {
+                        watch.end(EndReason::Revoked);
+                    }
+                }
+            }
+            Notice::Rotated { from, successor } => {
+                let Some(moving) = watches.by_key.remove(from) else {
+                    return;
+                };
+                for watch in moving {
+                    let to = {
+                        let mut place = watch.place();
+                        let opened = place.id.and_then(|id| id.open_successor(successor));
+                        if let Some((_, id)) = opened {
+                            *place = Place {
+                                key: id.storage_key(),
+                                id: Some(id),
+                                moved: true,
+                            };
+                        }
+                        place.key
+                    };
+                    watches
+                        .by_key
+                        .entry(to)
+                        .or_default()
+                        .push(Arc::clone(&watch));
+                    watch.changed.notify_waiters();
+                }
+            }
+        }
+    }
+
+    /// Subscribes this process to `bus`, once: a task then applies what the other
+    /// instances announce, for as long as the hub lives.
+    async fn listen(self: &Arc<Self>, bus: Arc<dyn Broadcast>) -> Result<(), StoreError> {
+        self.listening
+            .get_or_try_init(|| async {
+                let messages = bus.subscribe().await?;
+                let dropped = Arc::clone(&self.dropped);
+                tokio::spawn(listen(Arc::downgrade(self), bus, messages, dropped));
+                Ok(())
+            })
+            .await
+            .map(|&()| ())
+    }
+}
+
+/// Applies what arrives on `messages` (from `bus`) to `hub`'s live sessions until the hub
+/// is dropped; subscribes again (after a pause) when the subscription ends.
+async fn listen(
+    hub: Weak<Hub>,
+    bus: Arc<dyn Broadcast>,
+    mut messages: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    dropped: Arc<tokio::sync::Notify>,
+) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        loop {
+            let next = unless(dropped.notified(), messages.recv()).await;
+            let Some(Some(message)) = next else { break };
+            let Some(hub) = hub.upgrade() else { return };
+            match Notice::decode(&message) {
+                Some((instance, _)) if instance == hub.instance => {}
+                Some((_, notice)) => hub.apply(&notice),
+                None => tracing::debug!("ignored a message that is no session change"),
+            }
+        }
+        loop {
+            if hub.strong_count() == 0 {
+                return;
+            }
+            if unless(dropped.notified(), tokio::time::sleep(pause))
+                .await
+                .is_none()
+            {
+                return;
+            }
+            match bus.subscribe().await {
+                Ok(again) => {
+                    messages = again;
+                    pause = Duration::from_millis(100);
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot subscribe to other instances' session changes; trying again");
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+fn remove(map: &mut HashMap<StorageKey, Vec<Arc<Watch>>>, key: &StorageKey, watch: &Arc<Watch>) {
+    if let Some(entry) = map.get_mut(key) {
+        entry.retain(|other| !Arc::ptr_eq(other, watch));
+        if entry.is_empty() {
+            map.remove(key);
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Live sessions (issue 29) through the public API, on every store: a handle that outlives
+//! its request, whose writes race HTTP requests and lose nothing, whose socket traffic
+//! keeps the session alive, and which hears of every way its session ends; and the
+//! lifecycle events, in order, without ids.
+
+use axum::Router;
+use axum::extract::{Extension, Path};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use typed_sessions::events::{EventKind, SessionEvent};
+use typed_sessions::live::{EndReason, LiveSession};
+use typed_sessions::{Fingerprint, MemoryStore, Session, SessionLayer};
+use typed_sessions_tests::{Client, StoreKind};
+
+#[derive(Session, Default)]
+struct Live {
+    visits: u64,
+}
+
+type Handles = mpsc::UnboundedSender<LiveSession<Live>>;
+
+/// The routes, with `GET /live` handing its live session to the test (as `on_upgrade`
+/// hands it to a socket's task).
+fn app(layer: SessionLayer, handles: Handles) -> Router {
+    async fn live(Extension(handles): Extension<Handles>, live: LiveSession<Live>) -> &'static str {
+        handles.send(live).ok().expect("the test listens");
+        "live"
+    }
+    async fn login(session: Session<Live>, Path(user): Path<String>) {
+        session.bind_owner(user).unwrap();
+    }
+    async fn visit(session: Session<Live>) -> String {
+        session.update_visits(|n| *n += 1);
+        session.visits().to_string()
+    }
+    async fn visits(session: Session<Live>) -> String {
+        session.visits().to_string()
+    }
+    async fn logout(session: Session<Live>) {
+        session.delete();
+    }
+    async fn cycle(session: Session<Live>) {
+        session.cycle_id();
+    }
+    async fn everywhere(session: Session<Live>) -> StatusCode {
+        match session.log_out_everywhere().await {
+            Ok(_) => StatusCode::OK,
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+    async fn others(session: Session<Live>) {
+        session.log_out_others().await.unwrap();
+    }
+    async fn password(session: Session<Live>) {
+        session.credentials_changed().await.unwrap();
+    }
+    async fn revoke(session: Session<Live>, Path(fingerprint): Path<String>) -> StatusCode {
+        let fingerprint: Fingerprint = fingerprint.parse().unwrap();
+        match session.revoke(fingerprint).await.unwrap() {
+            true => StatusCode::NO_CONTENT,
+            false => StatusCode::NOT_FOUND,
+        }
+    }
+    async fn fingerprint(session: Session<Live>) -> String {
+        session
+            .fingerprint()
+            .map(|f| f.to_string())
+            .unwrap_or_default()
+    }
+    Router::new()
+        .route("/live", get(live))
+        .route("/login/{user}", post(login))
+        .route("/visit", post(visit))
+        .route("/visits", get(visits))
+        .route("/logout", post(logout))
+        .route("/cycle", post(cycle))
+        .route("/everywhere", post(everywhere))
+        .route("/others", post(others))
+        .route("/password", post(password))
+        .route("/revoke/{fingerprint}", post(revoke))
+        .route("/fingerprint", get(fingerprint))
+        .layer(layer)
+        .layer(Extension(handles))
+}
+
+/// A client of `app`, and the live handles its `GET /live` hands out.
+struct Harness {
+    app: Router,
+    handles: mpsc::UnboundedReceiver<LiveSession<Live>>,
+}
+
+impl Harness {
+    fn new(layer: SessionLayer) -> Self {
+        let (sender, handles) = mpsc::unbounded_channel();
+        Self {
+            app: app(layer, sender),
+            handles,
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(self.app.clone())
+    }
+
+    /// `client`'s live session.
+    async fn live(&mut self, client: &mut Client) -> LiveSession<Live> {
+        let reply = client.get("/live").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        self.handles.recv().await.expect("a live session")
+    }
+}
+
+/// Waits at most 2 s for `live`'s session to end.
+async fn ends_within_2s(live: &LiveSession<Live>) -> EndReason {
+    tokio::time::timeout(Duration::from_secs(2), live.ended())
+        .await
+        .expect("the live session heard of its end within 2 s")
+}
+
+/// A layer on `kind`; cookie sessions with a revocation store, so that they can be revoked.
+async fn layer(kind: StoreKind, dir: &tempfile::TempDir) -> SessionLayer {
+    let layer = kind.layer(dir).await;
+    match kind.is_server() {
+        true => layer,
+        false => layer.with_revocation_store(MemoryStore::new()),
+    }
+}
+
+#[tokio::test]
+async fn an_upgrade_without_a_live_session_is_refused_with_401() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::ALL {
+        let harness = Harness::new(layer(kind, &dir).await);
+        let mut client = harness.client();
+        assert_eq!(
+            client.get("/live").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{kind:?}"
+        );
+        client.post("/logout").await;
+        let mut forged = harness.client();
+        forged.jar.push(("id".into(), "forged".into()));
+        assert_eq!(
+            forged.get("/live").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_and_http_increments_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let mut harness = Harness::new(layer(kind, &dir).await);
+        let mut client = harness.client();
+        client.post("/login/ada").await;
+        let live = Arc::new(harness.live(&mut client).await);
+        let socket = {
+            let live = Arc::clone(&live);
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    live.update_visits(|n| *n += 1);
+                    live.save().await.expect("saved");
+                }
+            })
+        };
+        let http = {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    assert_eq!(client.post("/visit").await.status, StatusCode::OK);
+                }
+            })
+        };
+        socket.await.unwrap();
+        http.await.unwrap();
+        assert_eq!(client.get("/visits").await.body, "40", "{kind:?}");
+        assert!(live.is_alive());
+    }
+}
+
+#[tokio::test]
+async fn socket_activity_keeps_a_session_alive_past_its_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let layer = layer(kind, &dir)
+            .await
+            .with_idle_timeout(Duration::from_secs(2))
+            .with_refresh_interval(Duration::from_millis(500));
+        let mut harness = Harness::new(layer);
+        let mut client = harness.client();
+        client.post("/login/ada").await;
+        client.post("/visit").await;
+        let live = harness.live(&mut client).await;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            live.activity().await.expect("alive");
+        }
+        assert!(live.is_alive(), "{kind:?}: 4 s of pings");
+        assert_eq!(client.get("/visits").await.body, "1", "{kind:?}: kept");
+        // No more traffic: it expires, and the socket hears of it.
+        let reason = tokio::time::timeout(Duration::from_secs(5), live.ended())
+            .await
+            .expect("expired within its idle timeout and a bit");
+        assert_eq!(reason, EndReason::Expired, "{kind:?}");
+        assert_eq!(client.get("/visits").await.body, "0", "{kind:?}: gone");
+    }
+}
+
+/// How a session ends, from another client of its owner or its own.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Logout,
+    Everywhere,
+    Others,
+    Revoke,
+    Password,
+}
+
+#[tokio::test]
+async fn every_ending_reaches_the_live_session_within_2s() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::ALL {
+        for ending in [
+            Ending::Logout,
+            Ending::Everywhere,
+            Ending::Others,
+            Ending::Revoke,
+            Ending::Password,
+        ] {
+            if !kind.is_server() && matches!(ending, Ending::Revoke) {
+                continue; // cookie sessions are not listed, so not revoked one by one
+            }
+            let mut harness = Harness::new(layer(kind, &dir).await);
+            let mut phone = harness.client();
+            let mut laptop = harness.client();
+            phone.post("/login/ada").await;
+            laptop.post("/login/ada").await;
+            let live = harness.live(&mut phone).await;
+            let laptops = harness.live(&mut laptop).await;
+            let expected = match ending {
+                Ending::Logout => {
+                    phone.post("/logout").await;
+                    EndReason::Deleted
+                }
+                Ending::Everywhere | Ending::Others | Ending::Password => {
+                    let path = match ending {
+                        Ending::Everywhere => "/everywhere",
+                        Ending::Others => "/others",
+                        _ => "/password",
+                    };
+                    assert_eq!(laptop.post(path).await.status, StatusCode::OK);
+                    EndReason::Revoked
+                }
+                Ending::Revoke => {
+                    let fingerprint = phone.get("/fingerprint").await.body;
+                    let path = format!("/revoke/{fingerprint}");
+                    assert_eq!(laptop.post(&path).await.status, StatusCode::NO_CONTENT);
+                    EndReason::Revoked
+                }
+            };
+            assert_eq!(ends_within_2s(&live).await, expected, "{kind:?} {ending:?}");
+            assert!(matches!(
+                live.save().await,
+                Err(typed_sessions::Error::SessionEnded)
+            ));
+            // The laptop's own socket: ended by "everywhere", kept by the others.
+            let laptop_ends = matches!(ending, Ending::Everywhere);
+            assert_eq!(laptops.is_alive(), !laptop_ends, "{kind:?} {ending:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_live_session_follows_its_session_to_a_new_id() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let mut harness = Harness::new(layer(kind, &dir).await);
+        let mut client = harness.client();
+        client.post("/login/ada").await;
+        let live = harness.live(&mut client).await;
+        client.post("/cycle").await;
+        client.post("/visit").await;
+        live.update_visits(|n| *n += 1);
+        live.save().await.expect("saved under the new id");
+        assert!(live.is_alive(), "{kind:?}");
+        assert_eq!(live.visits(), 2, "{kind:?}: rebased on the request's visit");
+        assert_eq!(client.get("/visits").await.body, "2", "{kind:?}");
+        client.post("/logout").await;
+        assert_eq!(ends_within_2s(&live).await, EndReason::Deleted, "{kind:?}");
+    }
+}
+
+/// Events as a sink receives them.
+fn recorded(layer: SessionLayer) -> (SessionLayer, Arc<Mutex<Vec<SessionEvent>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let layer = layer.with_events(move |event| sink.lock().unwrap().push(event));
+    (layer, events)
+}
+
+fn kinds(events: &Mutex<Vec<SessionEvent>>) -> Vec<EventKind> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|event| event.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn events_arrive_once_each_in_order_and_name_no_id() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let (layer, events) = recorded(layer(kind, &dir).await);
+        let harness = Harness::new(layer);
+        let mut client = harness.client();
+        client.post("/visit").await;
+        client.post("/login/ada").await;
+        client.post("/visit").await;
+        client.post("/cycle").await;
+        let mut other = harness.client();
+        other.post("/login/ada").await;
+        client.post("/others").await;
+        client.post("/logout").await;
+        use EventKind::*;
+        assert_eq!(
+            kinds(&events),
+            [
+                Created, Rotated, Bound, Rotated, Created, Bound, Revoked, Deleted
+            ],
+            "{kind:?}"
+        );
+        let events = events.lock().unwrap();
+        let text = format!("{events:?}");
+        for (_, value) in client.jar.iter().chain(&other.jar) {
+            assert!(
+                !text.contains(value.as_str()),
+                "{kind:?}: no cookie in events"
+            );
+        }
+        assert!(events[0].owner.is_none() && events[2].owner.as_ref().unwrap().as_str() == "ada");
+        assert_eq!(events[3].previous, Some(events[1].fingerprint), "{kind:?}");
+        assert_eq!(
+            events[6].fingerprint, events[4].fingerprint,
+            "{kind:?}: the other one"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_that_lost_its_race_fires_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let (layer, events) = recorded(layer(kind, &dir).await);
+        let mut harness = Harness::new(layer);
+        let mut client = harness.client();
+        client.post("/login/ada").await;
+        let live = harness.live(&mut client).await;
+        events.lock().unwrap().clear();
+        // The session is logged out; then the socket's save finds it gone.
+        client.post("/logout").await;
+        live.update_visits(|n| *n += 1);
+        assert!(live.save().await.is_err());
+        assert_eq!(kinds(&events), [EventKind::Deleted], "{kind:?}");
+    }
+}
+
+/// Two instances sharing a store (each layer its own process's hub): what ends a session
+/// on the second reaches the live session on the first within 2 s, over the store.
+async fn across_instances(first: SessionLayer, second: SessionLayer, name: &str) {
+    let mut one = Harness::new(first);
+    let two = Harness::new(second);
+    // A logout on the other instance.
+    let mut phone = one.client();
+    phone.post("/login/ada").await;
+    let live = one.live(&mut phone).await;
+    let mut same_phone = two.client();
+    same_phone.jar = phone.jar.clone();
+    same_phone.post("/logout").await;
+    assert_eq!(
+        ends_within_2s(&live).await,
+        EndReason::Deleted,
+        "{name}: logout"
+    );
+    // "Log out everywhere" from another device, on the other instance.
+    phone.post("/login/ada").await;
+    let live = one.live(&mut phone).await;
+    let mut laptop = two.client();
+    laptop.post("/login/ada").await;
+    assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
+    assert_eq!(
+        ends_within_2s(&live).await,
+        EndReason::Revoked,
+        "{name}: everywhere"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endings_reach_live_sessions_on_other_instances() {
+    use typed_sessions::{CookieBackend, PostgresStore, Store};
+    use typed_sessions_tests::{
+        database_url, key, postgres_store, redis_cluster_store, redis_sentinel_store, redis_store,
+    };
+    let pool = || sqlx::PgPool::connect_lazy(&database_url()).unwrap();
+    let redis = redis_store().await;
+    let postgres: PostgresStore = postgres_store().await;
+    let cluster = redis_cluster_store().await;
+    let sentinel = redis_sentinel_store().await;
+    let server: [(&str, Arc<dyn Store>, Arc<dyn Store>); 4] = [
+        ("redis", Arc::new(redis.clone()), Arc::new(redis)),
+        (
+            "postgres",
+            Arc::new(postgres.clone()),
+            Arc::new(postgres.with_pool(pool())),
+        ),
+        ("cluster", Arc::new(cluster.clone()), Arc::new(cluster)),
+        ("sentinel", Arc::new(sentinel.clone()), Arc::new(sentinel)),
+    ];
+    for (name, first, second) in server {
+        let layers = (
+            SessionLayer::new(first, &key()),
+            SessionLayer::new(second, &key()),
+        );
+        across_instances(layers.0, layers.1, name).await;
+    }
+    // Cookie sessions, with their revocations in Redis or PostgreSQL.
+    let redis = redis_store().await;
+    let postgres = postgres_store().await;
+    let revocations: [(&str, Arc<dyn Store>, Arc<dyn Store>); 2] = [
+        ("cookie + redis", Arc::new(redis.clone()), Arc::new(redis)),
+        (
+            "cookie + postgres",
+            Arc::new(postgres.clone()),
+            Arc::new(postgres.with_pool(pool())),
+        ),
+    ];
+    for (name, first, second) in revocations {
+        let layer =
+            |store| SessionLayer::new(CookieBackend::sealed(), &key()).with_revocation_store(store);
+        let mut one = Harness::new(layer(first));
+        let two = Harness::new(layer(second));
+        let mut phone = one.client();
+        phone.post("/login/ada").await;
+        let live = one.live(&mut phone).await;
+        let mut laptop = two.client();
+        laptop.post("/login/ada").await;
+        assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
+        assert_eq!(ends_within_2s(&live).await, EndReason::Revoked, "{name}");
+    }
+}
