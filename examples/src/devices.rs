@@ -123,19 +123,21 @@ fn ms(time: SystemTime) -> u64 {
 pub(super) async fn list(session: Session<Demo>) -> Result<Json<Vec<Device>>, Refused> {
     owned(&session)?;
     let sessions = session.sessions().await?;
-    Ok(Json(
-        sessions
-            .iter()
-            .map(|listed| Device {
-                id: listed.fingerprint.to_string(),
-                current: listed.current,
-                created_ms: ms(listed.created),
-                last_seen_ms: ms(listed.last_seen),
-                expires_ms: ms(listed.expires),
-                label: listed.label.clone(),
-            })
-            .collect(),
-    ))
+    Ok(Json(sessions.iter().map(Device::of).collect()))
+}
+
+impl Device {
+    /// One of the owner's sessions, as the demo shows it.
+    pub(crate) fn of(listed: &typed_sessions::ActiveSession) -> Self {
+        Self {
+            id: listed.fingerprint.to_string(),
+            current: listed.current,
+            created_ms: ms(listed.created),
+            last_seen_ms: ms(listed.last_seen),
+            expires_ms: ms(listed.expires),
+            label: listed.label.clone(),
+        }
+    }
 }
 
 pub(super) async fn logout_everywhere(session: Session<Demo>) -> Result<Json<LoggedOut>, Refused> {

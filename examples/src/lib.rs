@@ -27,7 +27,7 @@
 //! | `GET /flash` | `{"flash": text or null}`: the flash message, once |
 //! | `GET /live` | a WebSocket on the cookie's session (401 without one): the session JSON on open; `visit` counts a visit and answers the JSON (`{"error"}` for a cookie session, which a socket cannot save), `ping` answers `pong`; closed with code 4401 when the session ends anywhere |
 //! | `GET /audit` | the owner's lifecycle events this process saw, oldest first: `[{"event","fingerprint","at_ms"}]` (401 without an owner) |
-//! | `GET /` | a small HTML app on the same session: log in, count visits, log out, with the flash after each redirect and CSRF tokens in its forms (`POST /ui/login`, `/ui/visit`, `/ui/logout`, always checked) |
+//! | `GET /` | a small HTML app on the same session (its own `/style.css` and `/app.js`): log in, count visits by a form or live over `GET /live`, the user's devices with "log out" each (`POST /ui/revoke/{fingerprint}`) and "log out everywhere" (`POST /ui/logout-everywhere`), the flash after each redirect, a CSRF token in every form (`POST /ui/login`, `/ui/visit`, `/ui/logout` and those two, always checked); when the session ends elsewhere the page says so |
 //! | `GET /api/session`, `POST /api/visit`, `POST /api/login/{user}`, `POST /api/logout` | the same routes for API clients: the token in `Authorization: Bearer`, a new one in the `Session-Token` response header, never a cookie |
 //!
 //! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The device

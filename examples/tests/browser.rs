@@ -231,3 +231,93 @@ async fn a_person_logs_in_counts_sees_each_flash_once_and_a_forged_form_is_refus
     assert_eq!(flash(&browser).await, None);
     browser.close().await.unwrap();
 }
+
+/// Waits at most 5 s until `read` gives `expected`; the last value read.
+async fn eventually<F, Fut>(what: &str, expected: &str, mut read: F) -> String
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let mut last = None;
+    for _ in 0..100 {
+        last = read().await;
+        if last.as_deref() == Some(expected) {
+            return expected.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: expected {expected:?}, last {last:?}");
+}
+
+/// The text of element `id`, if the page has it.
+async fn text_now(browser: &Client, id: &str) -> Option<String> {
+    let element = browser.find(Locator::Id(id)).await.ok()?;
+    element.text().await.ok()
+}
+
+/// The `data-state` of the page's live status.
+async fn live_state(browser: &Client) -> Option<String> {
+    let status = browser.find(Locator::Id("live")).await.ok()?;
+    status.attr("data-state").await.ok().flatten()
+}
+
+async fn log_in(browser: &Client, demo: &str, user: &str) {
+    browser.goto(demo).await.unwrap();
+    let name = browser
+        .wait()
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap();
+    name.send_keys(user).await.unwrap();
+    click(browser, "login").await;
+    assert_eq!(
+        text_of(browser, "user").await,
+        format!("Logged in as {user}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_counts_over_its_socket_and_says_so_when_another_browser_logs_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("sessions")).unwrap();
+    let layer = SessionLayer::new(store, &Key::generate()).with_secure(false);
+    let demo = serve(typed_sessions_examples::app(layer)).await;
+    let driver = Driver::start().await;
+    let phone = driver.browser(&dir.path().join("phone")).await;
+    let laptop = driver.browser(&dir.path().join("laptop")).await;
+    phone.set_window_size(480, 900).await.unwrap();
+
+    log_in(&phone, &demo, "grace").await;
+    log_in(&laptop, &demo, "grace").await;
+    click(&phone, "visit").await;
+    assert_eq!(flash(&phone).await.as_deref(), Some("Visit 1 counted."));
+    let devices = phone.find_all(Locator::Css("#devices li")).await.unwrap();
+    assert_eq!(devices.len(), 2, "both browsers are listed");
+    eventually("the socket opens", "open", || live_state(&phone)).await;
+    // Counted over the socket: the counter changes without a page load.
+    click_live_visit(&phone).await;
+    eventually("the live count", "2", || text_now(&phone, "visits")).await;
+    if let Some(path) = std::env::var_os("DEMO_SCREENSHOT") {
+        std::fs::write(path, phone.screenshot().await.unwrap()).unwrap();
+    }
+
+    // The other browser logs out everywhere: this page's socket closes, and it says so.
+    click(&laptop, "everywhere").await;
+    assert_eq!(
+        flash(&laptop).await.as_deref(),
+        Some("Logged out of 2 sessions.")
+    );
+    eventually("the page hears", "ended", || live_state(&phone)).await;
+    let said = text_now(&phone, "live").await.unwrap();
+    assert!(said.contains("logged out on another device"), "{said}");
+    phone.refresh().await.unwrap();
+    phone.wait().for_element(Locator::Id("name")).await.unwrap();
+    phone.close().await.unwrap();
+    laptop.close().await.unwrap();
+}
+
+/// Clicks the button that counts a visit over the page's socket (no page load).
+async fn click_live_visit(browser: &Client) {
+    let button = browser.find(Locator::Id("live-visit")).await.unwrap();
+    button.click().await.unwrap();
+}

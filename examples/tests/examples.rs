@@ -8,6 +8,9 @@ mod cookie_sessions;
 #[path = "../counter.rs"]
 mod counter;
 #[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
+#[path = "../live.rs"]
+mod live;
+#[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
 #[path = "../login.rs"]
 mod login;
 #[allow(dead_code, unreachable_pub)] // `main` is the example's own; `pub` is for this test
@@ -192,4 +195,41 @@ async fn postgres_keeps_the_cart() {
     assert_eq!(get(&client, &base).await, "1 items in your cart");
     assert_eq!(get(&client, &base).await, "2 items in your cart");
     assert_eq!(get(&browser(), &base).await, "1 items in your cart");
+}
+
+#[tokio::test]
+async fn live_counts_messages_and_closes_when_the_session_ends() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let base = serve(live::app(&key(5))).await;
+    let url = format!("{}/live", base.replace("http://", "ws://"));
+    let refused = tokio_tungstenite::connect_async(url.as_str()).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+        "no session, no socket"
+    );
+    let client = reqwest::Client::new();
+    let sid = log_in(&client, &base, "ada").await;
+    let mut request = url.into_client_request().unwrap();
+    let cookie = format!("sid={sid}").parse().unwrap();
+    request.headers_mut().insert("cookie", cookie);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket.send(Message::Text("hello".into())).await.unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert_eq!(reply, Message::Text("1 messages".into()));
+    let logout = client
+        .post(format!("{base}/logout"))
+        .header("cookie", format!("sid={sid}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_success());
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(2), socket.next())
+        .await
+        .expect("closed within 2 s");
+    let Some(Ok(Message::Close(Some(frame)))) = closed else {
+        panic!("expected a close frame, got {closed:?}")
+    };
+    assert_eq!(u16::from(frame.code), 4401);
 }
