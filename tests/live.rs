@@ -26,7 +26,7 @@ type Handles = mpsc::UnboundedSender<LiveSession<Live>>;
 /// hands it to a socket's task).
 fn app(layer: SessionLayer, handles: Handles) -> Router {
     async fn live(Extension(handles): Extension<Handles>, live: LiveSession<Live>) -> &'static str {
-        handles.send(live).ok().expect("the test listens");
+        assert!(handles.send(live).is_ok(), "the test listens");
         "live"
     }
     async fn login(session: Session<Live>, Path(user): Path<String>) {
@@ -370,6 +370,13 @@ async fn a_save_that_lost_its_race_fires_no_event() {
     }
 }
 
+/// A store's name, and the store as each of two instances opened it.
+type Instances = (
+    &'static str,
+    Arc<dyn typed_sessions::Store>,
+    Arc<dyn typed_sessions::Store>,
+);
+
 /// Two instances sharing a store (each layer its own process's hub): what ends a session
 /// on the second reaches the live session on the first within 2 s, over the store.
 async fn across_instances(first: SessionLayer, second: SessionLayer, name: &str) {
@@ -402,7 +409,7 @@ async fn across_instances(first: SessionLayer, second: SessionLayer, name: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endings_reach_live_sessions_on_other_instances() {
-    use typed_sessions::{CookieBackend, PostgresStore, Store};
+    use typed_sessions::{CookieBackend, PostgresStore};
     use typed_sessions_tests::{
         database_url, key, postgres_store, redis_cluster_store, redis_sentinel_store, redis_store,
     };
@@ -411,7 +418,7 @@ async fn endings_reach_live_sessions_on_other_instances() {
     let postgres: PostgresStore = postgres_store().await;
     let cluster = redis_cluster_store().await;
     let sentinel = redis_sentinel_store().await;
-    let server: [(&str, Arc<dyn Store>, Arc<dyn Store>); 4] = [
+    let server: [Instances; 4] = [
         ("redis", Arc::new(redis.clone()), Arc::new(redis)),
         (
             "postgres",
@@ -431,7 +438,7 @@ async fn endings_reach_live_sessions_on_other_instances() {
     // Cookie sessions, with their revocations in Redis or PostgreSQL.
     let redis = redis_store().await;
     let postgres = postgres_store().await;
-    let revocations: [(&str, Arc<dyn Store>, Arc<dyn Store>); 2] = [
+    let revocations: [Instances; 2] = [
         ("cookie + redis", Arc::new(redis.clone()), Arc::new(redis)),
         (
             "cookie + postgres",

@@ -97,6 +97,8 @@ pub struct SessionEvent {
 /// use typed_sessions::events::{EventKind, SessionEvent};
 /// use typed_sessions::{Key, MemoryStore, SessionLayer};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
 /// let (events, mut received) = tokio::sync::mpsc::channel::<SessionEvent>(1024);
 /// let layer = SessionLayer::new(MemoryStore::new(), &Key::generate()).with_events(events);
 /// tokio::spawn(async move {
@@ -107,6 +109,7 @@ pub struct SessionEvent {
 ///     }
 /// });
 /// # let _ = layer;
+/// # }
 /// ```
 pub trait EventSink: Send + Sync + 'static {
     /// Takes `event`; `false` if it was dropped.

@@ -20,6 +20,8 @@
 //! 11. [Testing handlers](testing) without a server.
 //! 12. [Options](options): every setting of the layer.
 //! 13. [Migrating from tower-sessions](migrating).
+//! 14. [Live sessions and lifecycle events](live): WebSockets that follow their session,
+//!     and events from the write path.
 
 #[doc = include_str!("getting_started.md")]
 pub mod getting_started {}
@@ -65,3 +67,6 @@ pub mod options {}
 
 #[doc = include_str!("migrating.md")]
 pub mod migrating {}
+
+#[doc = include_str!("live.md")]
+pub mod live {}

@@ -4,9 +4,9 @@
 //! concerned, and the other instances over the store's [`Broadcast`], whose messages it
 //! applies in turn (`notice.rs`: the notices, and their bytes between instances).
 //!
-//! Per open live session the hub keeps one [`Watch`] (about 150 bytes with its map entries)
-//! and no store connection: the process shares one subscription, made when its first live
-//! session opens.
+//! Per open live session the hub keeps one [`Watch`] and its map entries (a few hundred
+//! bytes) and no store connection: the process shares one subscription, made before its
+//! first live session is handed out.
 //!
 //! The live-session feature lives where the layering puts each part: `live/` (the
 //! extractor), `hub/` (this process's live sessions), `announce.rs` (what the write path

@@ -22,9 +22,9 @@
 //! record once (another request may have renewed it). No process polls every session.
 //!
 //! # What a live session costs
-//! Its own copy of the session's record, one entry in the hub (about 150 bytes with the
-//! record's size on top; `BENCHMARKS.md` measures it), and no store connection: the process
-//! shares one subscription, made when its first live session opens.
+//! Its own copy of the session's record and request state, and one entry in the hub: about
+//! 1 KiB in all (`BENCHMARKS.md` measures it), and no store connection: the process shares
+//! one subscription, made before its first live session is handed out.
 
 pub use crate::hub::EndReason;
 

@@ -34,6 +34,7 @@ pub trait Broadcast: fmt::Debug + Send + Sync + 'static {
 
 /// `next`'s output, or `None` once `sender`'s receiver is dropped: a subscription's task
 /// waiting for its next message ends as soon as no one listens any more.
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) async fn unless_closed<T, M>(
     sender: &tokio::sync::mpsc::Sender<M>,
     next: impl Future<Output = T>,

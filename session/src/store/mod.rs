@@ -13,7 +13,9 @@ mod scan;
 mod sql;
 
 pub use broadcast::Broadcast;
-pub(crate) use broadcast::{unless, unless_closed};
+pub(crate) use broadcast::unless;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) use broadcast::unless_closed;
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]

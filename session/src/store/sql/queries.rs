@@ -35,6 +35,7 @@ pub(crate) struct Queries {
     pub(crate) scan: Arc<str>,
     /// The `NOTIFY` channel of the table's live sessions (PostgreSQL): one per table, a hash
     /// of its name, a plain identifier under PostgreSQL's 63 bytes.
+    #[cfg(feature = "postgres")]
     pub(crate) channel: Arc<str>,
 }
 
@@ -127,6 +128,7 @@ impl Queries {
                 p(3)
             )
             .into(),
+            #[cfg(feature = "postgres")]
             channel: channel(&t).into(),
         }
     }
@@ -181,6 +183,7 @@ impl OwnerQueries {
 /// The tail of a create: an expired row with the same id (expired by `now`) may be
 /// replaced; a live one may not.
 /// The `NOTIFY` channel of the table named `qualified`.
+#[cfg(feature = "postgres")]
 fn channel(qualified: &str) -> String {
     let digest = crate::crypto::hash::sha256(qualified.as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
