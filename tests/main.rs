@@ -15,6 +15,7 @@ mod freshness;
 mod fuzz_inputs;
 mod import;
 mod live;
+mod outbox;
 mod owner_index;
 mod owners;
 mod redis;

@@ -11,11 +11,19 @@
 //! process that dies between the two has made the change and told no one: every kind of
 //! event can be lost that way, and `Expired` is told only by a process that notices the
 //! expiry (see [`EventKind::Expired`]). Events are for dashboards, notifications and live
-//! sockets; an audit trail that must never miss one keeps it in the store, in the same
-//! atomic step as the change.
+//! sockets. An audit trail that must never miss one reads a PostgreSQL store's
+//! [`Outbox`] (feature `postgres`, `outbox.rs` here; the triggers in
+//! `store/sql/outbox.rs`), written by the database in the same transaction as each change.
 //!
 //! The live sessions ([`crate::live`]) hear of the same changes through the hub there,
 //! which also carries them to other instances.
+
+#[cfg(feature = "postgres")]
+mod outbox;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use outbox::{Outbox, OutboxEntry};
 
 use crate::id::{Fingerprint, Owner};
 use crate::observe;

@@ -13,6 +13,8 @@ mod table;
 #[cfg(feature = "postgres")]
 mod notify;
 #[cfg(feature = "postgres")]
+mod outbox;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -1,0 +1,106 @@
+//! [`Outbox`]: the events a PostgreSQL store recorded in the same transaction as each
+//! change (`store/sql/outbox.rs`), for an audit trail that must not miss one.
+
+use super::{EventKind, SessionEvent};
+use crate::id::{Fingerprint, Owner};
+use crate::store::{PostgresStore, StoreError};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// The outbox of a [`PostgresStore`] (made by
+/// [`migrate_outbox`](PostgresStore::migrate_outbox)): every session of an owner created,
+/// deleted or found expired, recorded by the database in the same transaction as the
+/// change, so that no crash loses one. Read it from a job, in order, and prune what was
+/// handled.
+///
+/// The outbox knows less than the in-process events: a deletion is `Deleted` whether it was
+/// a logout or a revocation, a move to a new id is the old session `Deleted` and a new one
+/// `Created`, and sessions without an owner are not recorded.
+///
+/// ```no_run
+/// use typed_sessions::PostgresStore;
+/// use typed_sessions::events::Outbox;
+///
+/// # async fn audit(store: PostgresStore) -> Result<(), typed_sessions::error::StoreError> {
+/// store.migrate().await?;
+/// store.migrate_outbox().await?;
+/// let outbox = Outbox::new(&store);
+/// let mut after = 0;
+/// loop {
+///     let entries = outbox.read(after, 100).await?;
+///     let Some(last) = entries.last() else { break };
+///     after = last.seq;
+///     for entry in &entries {
+///         println!("{} {} {:?}", entry.event.kind, entry.event.fingerprint, entry.event.owner);
+///     }
+///     outbox.prune(after).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    store: PostgresStore,
+}
+
+/// One event of an [`Outbox`], with its place in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxEntry {
+    /// Its sequence number: later events have larger ones.
+    pub seq: u64,
+    /// The event: `Created`, `Deleted` or `Expired`, always with an owner.
+    pub event: SessionEvent,
+}
+
+impl Outbox {
+    /// The outbox of `store`'s table.
+    #[must_use]
+    pub fn new(store: &PostgresStore) -> Self {
+        Self {
+            store: store.clone(),
+        }
+    }
+
+    /// Up to `limit` events after sequence number `after` (0: from the first), oldest
+    /// first.
+    ///
+    /// # Errors
+    /// When the database fails, or holds a row this crate did not write.
+    pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.store.outbox_rows(after, limit).await?;
+        rows.into_iter()
+            .map(|row| {
+                let kind = match row.kind.as_str() {
+                    "created" => EventKind::Created,
+                    "deleted" => EventKind::Deleted,
+                    "expired" => EventKind::Expired,
+                    other => {
+                        return Err(StoreError::backend(format!(
+                            "an outbox row of kind {other:?}"
+                        )));
+                    }
+                };
+                let event = SessionEvent {
+                    kind,
+                    fingerprint: Fingerprint::of_storage_key(&row.key),
+                    previous: None,
+                    owner: Owner::new(row.owner).ok(),
+                    at: UNIX_EPOCH + Duration::from_millis(u64::try_from(row.at_ms).unwrap_or(0)),
+                };
+                let seq = u64::try_from(row.seq).unwrap_or(0);
+                Ok(OutboxEntry { seq, event })
+            })
+            .collect()
+    }
+
+    /// Deletes the events up to sequence number `through`, once handled; returns how many.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune(&self, through: u64) -> Result<u64, StoreError> {
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        self.store.prune_outbox_rows(through).await
+    }
+}

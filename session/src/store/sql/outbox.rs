@@ -1,0 +1,85 @@
+//! A PostgreSQL store's outbox: every session of an owner created, deleted or found expired
+//! is recorded in a table beside the sessions by triggers, in the same transaction as the
+//! change, so that no crash can separate the two. What an audit trail reads
+//! ([`crate::events::Outbox`]); the in-process events of [`crate::events`] can be lost to a
+//! crash between the store's answer and the hook.
+//!
+//! Its statements (the table, the trigger function and its triggers) are built with the
+//! others, in `queries.rs`.
+//!
+//! Sessions without an owner are not recorded, and neither are the records the crate keeps
+//! beside sessions (revocation epochs, retired ids), which have none either.
+
+use super::backend;
+use super::postgres::PostgresStore;
+use super::statement::{sql, within};
+use crate::store::{StorageKey, StoreError};
+use sqlx::Row;
+
+/// One change, as the outbox stored it.
+pub(crate) struct OutboxRow {
+    pub(crate) seq: i64,
+    /// `created`, `deleted` or `expired`.
+    pub(crate) kind: String,
+    pub(crate) key: StorageKey,
+    pub(crate) owner: String,
+    pub(crate) at_ms: i64,
+}
+
+impl PostgresStore {
+    /// Creates the store's outbox, if it has none: the table `<table>_events` beside the
+    /// sessions table, and triggers that record in it, in the same transaction as each
+    /// change, every session of an owner created, deleted (a logout or a revocation) or
+    /// found expired (by the sweep, or replaced by a new session). Read it with
+    /// [`Outbox`](crate::events::Outbox). Run [`migrate`](Self::migrate) first.
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn migrate_outbox(&self) -> Result<(), StoreError> {
+        let mut transaction = self.core.pool.begin().await.map_err(backend)?;
+        for statement in &self.core.queries.outbox.migrate {
+            sqlx::query(sql(statement))
+                .execute(&mut *transaction)
+                .await
+                .map_err(backend)?;
+        }
+        transaction.commit().await.map_err(backend)
+    }
+
+    /// Up to `limit` outbox rows after sequence number `after`, oldest first.
+    pub(crate) async fn outbox_rows(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let query = sqlx::query(sql(&self.core.queries.outbox.after))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.core.pool);
+        let rows = within(self.core.timeout, async { query.await.map_err(backend) }).await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = row.try_get("id").map_err(backend)?;
+                let key = id.try_into().map(StorageKey::from_bytes).map_err(|_| {
+                    StoreError::backend("an outbox row whose id is not a storage key")
+                })?;
+                Ok(OutboxRow {
+                    seq: row.try_get("seq").map_err(backend)?,
+                    kind: row.try_get("kind").map_err(backend)?,
+                    key,
+                    owner: row.try_get("owner").map_err(backend)?,
+                    at_ms: row.try_get("at_ms").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the outbox rows up to sequence number `through`; returns how many.
+    pub(crate) async fn prune_outbox_rows(&self, through: i64) -> Result<u64, StoreError> {
+        let query = sqlx::query(sql(&self.core.queries.outbox.prune))
+            .bind(through)
+            .execute(&self.core.pool);
+        let done = within(self.core.timeout, async { query.await.map_err(backend) }).await?;
+        Ok(done.rows_affected())
+    }
+}
