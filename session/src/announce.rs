@@ -10,14 +10,17 @@
 //! `store/broadcast.rs` (the channel between instances).
 
 use crate::backend::KeyedBackend;
+use crate::builtin::owner::owner_of;
 use crate::config::Config;
 use crate::events::{EventKind, SessionEvent};
 use crate::hub::{EndReason, Notice};
 use crate::id::{Fingerprint, Owner, SessionId, StorageKey};
+use crate::record::Record;
 use std::time::SystemTime;
 
-/// Tells the live sessions of this process and the other instances' of `notice`.
-fn announce(config: &Config, notice: Notice) {
+/// Tells the live sessions of this process and the other instances' of `notice`, made
+/// only if someone can hear it.
+fn announce(config: &Config, notice: impl FnOnce() -> Notice) {
     config.live.announce(notice, || config.broadcast());
 }
 
@@ -52,34 +55,35 @@ fn tell_moved(
     }
 }
 
-/// A new session was written under `key`; bound to `owner` if it has one.
-pub(crate) fn created(config: &Config, key: &StorageKey, owner: Option<&Owner>) {
-    tell(config, EventKind::Created, key, owner);
+/// A new session, `record`, was written under `key`: bound to its owner if it has one.
+/// Nothing to do (not even reading the owner) without an event sink.
+pub(crate) fn created(config: &Config, key: &StorageKey, record: &Record) {
+    if config.events.is_none() {
+        return;
+    }
+    let owner = owner_of(record);
+    tell(config, EventKind::Created, key, owner.as_ref());
     if owner.is_some() {
-        tell(config, EventKind::Bound, key, owner);
+        tell(config, EventKind::Bound, key, owner.as_ref());
     }
 }
 
 /// The session under `old` moved to `new`; `bound` if it was bound to `owner` with it.
 pub(crate) fn rotated(
     config: &Config,
-    old: &SessionId,
-    new: &SessionId,
+    (old, from): (&SessionId, StorageKey),
+    (new, to): (&SessionId, StorageKey),
     owner: Option<&Owner>,
     bound: bool,
 ) {
-    let (from, to) = (old.storage_key(), new.storage_key());
     tell_moved(config, EventKind::Rotated, &to, Some(&from), owner);
     if bound {
         tell(config, EventKind::Bound, &to, owner);
     }
-    announce(
-        config,
-        Notice::Rotated {
-            from,
-            successor: old.seal_successor(new, [0; 8]),
-        },
-    );
+    announce(config, || Notice::Rotated {
+        from,
+        successor: old.seal_successor(new, [0; 8]),
+    });
 }
 
 /// The session under `key` ended: `reason` says how, and which event it is.
@@ -90,7 +94,7 @@ pub(crate) fn ended(config: &Config, key: &StorageKey, owner: Option<&Owner>, re
         EndReason::Expired => EventKind::Expired,
     };
     tell(config, kind, key, owner);
-    announce(config, Notice::Ended { key: *key, reason });
+    announce(config, || Notice::Ended { key: *key, reason });
 }
 
 /// Every session of `owner` but the one under `except` was revoked; `listed` are those the
@@ -104,11 +108,8 @@ pub(crate) fn owner_revoked(
     for key in listed {
         tell(config, EventKind::Revoked, key, Some(owner));
     }
-    announce(
-        config,
-        Notice::OwnerRevoked {
-            owner: StorageKey::of_revocation(owner),
-            except: except.copied(),
-        },
-    );
+    announce(config, || Notice::OwnerRevoked {
+        owner: StorageKey::of_revocation(owner),
+        except: except.copied(),
+    });
 }

@@ -187,13 +187,21 @@ impl Hub {
 
     /// Tells this process's live sessions of `notice`, then the other instances' over `bus`
     /// (the store's broadcast, looked for on first use).
+    ///
+    /// `notice` is made only when someone can hear it: a live session in this process, or
+    /// other instances over a bus. A process without either pays nothing.
     pub(crate) fn announce(
         &self,
-        notice: Notice,
+        notice: impl FnOnce() -> Notice,
         bus: impl FnOnce() -> Option<Arc<dyn Broadcast>>,
     ) {
+        let bus = self.bus.get_or_init(bus).clone();
+        if bus.is_none() && self.lock().open == 0 {
+            return;
+        }
+        let notice = notice();
         self.apply(&notice);
-        let Some(bus) = self.bus.get_or_init(bus).clone() else {
+        let Some(bus) = bus else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

@@ -209,9 +209,9 @@ impl RequestSession {
                 return Ok(Attempt::Done(Written::Gone));
             }
             observe::count(observe::names::ROTATIONS, store.name());
-            self.announce_move(replaced, id, &save.record);
+            self.announce_move(replaced, (id, key), &save.record);
         } else if save.current.is_none() {
-            crate::announce::created(&self.config, &key, owner_of(&save.record).as_ref());
+            crate::announce::created(&self.config, &key, &save.record);
         }
         if let Some(last) = last {
             let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
@@ -227,12 +227,18 @@ impl RequestSession {
         }))
     }
 
-    /// The session `replaced` was moved to `id`, with `record`: bound to its owner with it if
-    /// it had none, or another.
-    fn announce_move(&self, replaced: &Replaced, id: SessionId, record: &Record) {
+    /// The session `replaced` was moved to `id` (stored under `key`), with `record`: bound
+    /// to its owner with it if it had none, or another.
+    fn announce_move(
+        &self,
+        replaced: &Replaced,
+        (id, key): (SessionId, StorageKey),
+        record: &Record,
+    ) {
         let owner = owner_of(record);
         let bound = owner.is_some() && owner != replaced.owner;
-        crate::announce::rotated(&self.config, &replaced.old.id, &id, owner.as_ref(), bound);
+        let old = (&replaced.old.id, replaced.old.key);
+        crate::announce::rotated(&self.config, old, (&id, key), owner.as_ref(), bound);
     }
 
     /// What a periodic rotation at `now` leaves under the old id, for a new record that
