@@ -460,3 +460,56 @@ async fn endings_reach_live_sessions_on_other_instances() {
         assert_eq!(ends_within_2s(&live).await, EndReason::Revoked, "{name}");
     }
 }
+
+/// A request that loads the session, says so on `loaded`, waits for `gate`, then does
+/// `action`: a rotation or a logout that finishes after another request's change.
+async fn slow(
+    Extension(gates): Extension<(Arc<tokio::sync::Semaphore>, Arc<tokio::sync::Semaphore>)>,
+    session: Session<Live>,
+    Path(action): Path<String>,
+) {
+    let (loaded, gate) = gates;
+    let _ = session.visits();
+    loaded.add_permits(1);
+    gate.acquire().await.unwrap().forget();
+    match action.as_str() {
+        "cycle" => session.cycle_id(),
+        _ => session.delete(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_change_that_won_its_race_fires_an_event() {
+    use tokio::sync::Semaphore;
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let (layer, events) = recorded(layer(kind, &dir).await);
+        let gates = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+        let (handles, _) = mpsc::unbounded_channel();
+        let app = app(layer.clone(), handles)
+            .merge(Router::new().route("/slow/{action}", post(slow)).layer(layer))
+            .layer(Extension(gates.clone()));
+        for (late, quick, won) in [
+            ("/slow/cycle", "/cycle", EventKind::Rotated),
+            ("/slow/cycle", "/logout", EventKind::Deleted),
+            ("/slow/logout", "/cycle", EventKind::Rotated),
+        ] {
+            let mut client = Client::new(app.clone());
+            client.post("/login/ada").await;
+            events.lock().unwrap().clear();
+            let slow_request = {
+                let mut client = client.clone();
+                tokio::spawn(async move { client.post(late).await })
+            };
+            gates.0.acquire().await.unwrap().forget();
+            client.post(quick).await;
+            gates.1.add_permits(1);
+            slow_request.await.unwrap();
+            assert_eq!(
+                kinds(&events),
+                [won],
+                "{kind:?}: {quick} won, {late} lost and fired nothing"
+            );
+        }
+    }
+}
