@@ -487,7 +487,11 @@ async fn only_the_change_that_won_its_race_fires_an_event() {
         let gates = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
         let (handles, _) = mpsc::unbounded_channel();
         let app = app(layer.clone(), handles)
-            .merge(Router::new().route("/slow/{action}", post(slow)).layer(layer))
+            .merge(
+                Router::new()
+                    .route("/slow/{action}", post(slow))
+                    .layer(layer),
+            )
             .layer(Extension(gates.clone()));
         for (late, quick, won) in [
             ("/slow/cycle", "/cycle", EventKind::Rotated),
@@ -511,5 +515,60 @@ async fn only_the_change_that_won_its_race_fires_an_event() {
                 "{kind:?}: {quick} won, {late} lost and fired nothing"
             );
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_stream_on_a_live_session_ends_with_the_session() {
+    use axum::response::sse::{Event, Sse};
+    use futures_util::StreamExt;
+    use futures_util::stream;
+    use tokio::sync::Semaphore;
+    async fn events(
+        Extension(opened): Extension<Arc<Semaphore>>,
+        live: LiveSession<Live>,
+    ) -> impl axum::response::IntoResponse {
+        opened.add_permits(1);
+        let hello = stream::once(async {
+            Ok::<_, std::convert::Infallible>(Event::default().data("live"))
+        });
+        let end = stream::once(async move {
+            let reason = live.ended().await;
+            Ok(Event::default().event("ended").data(reason.as_str()))
+        });
+        Sse::new(hello.chain(end))
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::ALL {
+        let layer = layer(kind, &dir).await;
+        let (handles, _) = mpsc::unbounded_channel();
+        let opened = Arc::new(Semaphore::new(0));
+        let app = app(layer.clone(), handles)
+            .merge(Router::new().route("/events", get(events)).layer(layer))
+            .layer(Extension(Arc::clone(&opened)));
+        let mut client = Client::new(app);
+        assert_eq!(client.get("/events").await.status, StatusCode::UNAUTHORIZED);
+        client.post("/login/ada").await;
+        let stream = {
+            let mut client = client.clone();
+            tokio::spawn(async move { client.get("/events").await })
+        };
+        opened.acquire().await.unwrap().forget();
+        client.post("/logout").await;
+        let reply = tokio::time::timeout(Duration::from_secs(2), stream)
+            .await
+            .expect("the stream ended within 2 s")
+            .unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{kind:?}");
+        assert!(
+            reply.body.contains("data: live"),
+            "{kind:?}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains("event: ended\ndata: deleted"),
+            "{kind:?}: {}",
+            reply.body
+        );
     }
 }
