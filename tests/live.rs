@@ -572,3 +572,62 @@ async fn an_sse_stream_on_a_live_session_ends_with_the_session() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owned_sessions_expire_once_when_their_index_is_read_or_the_sweep_runs() {
+    use typed_sessions_tests::{key, owner};
+    let dir = tempfile::tempdir().unwrap();
+    for kind in StoreKind::SERVER {
+        let store = kind.store(&dir).await.expect("a server store");
+        let layer =
+            SessionLayer::new(Arc::clone(&store), &key()).with_idle_timeout(Duration::from_secs(1));
+        let (layer, events) = recorded(layer);
+        let accounts = layer.accounts();
+        let mut harness = Harness::new(layer);
+        let expired = |events: &Mutex<Vec<SessionEvent>>, who: &str| {
+            let events = events.lock().unwrap();
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::Expired)
+                .filter(|e| e.owner.as_ref().is_some_and(|o| o.as_str() == who))
+                .count()
+        };
+        // Read: listing the owner's sessions tells the expiry, once.
+        harness.client().post("/login/ada").await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(expired(&events, "ada"), 0, "{kind:?}: nobody looked yet");
+        assert!(accounts.sessions(&owner("ada")).await.unwrap().is_empty());
+        assert_eq!(expired(&events, "ada"), 1, "{kind:?}: told on reading");
+        accounts.sessions(&owner("ada")).await.unwrap();
+        assert_eq!(expired(&events, "ada"), 1, "{kind:?}: once");
+        // Written: the owner logs in again, and their index drops the expired session
+        // (not on the file store, whose index a login only adds to).
+        if kind != StoreKind::File {
+            harness.client().post("/login/bob").await;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            harness.client().post("/login/bob").await;
+            assert_eq!(expired(&events, "bob"), 1, "{kind:?}: told on writing");
+        }
+        // The sweep: told at the layer's next write after it (Redis expires keys itself).
+        if kind != StoreKind::Redis {
+            harness.client().post("/login/dan").await;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            assert!(store.sweep_expired().await.unwrap() >= 1, "{kind:?}");
+            harness.client().post("/visit").await;
+            assert_eq!(expired(&events, "dan"), 1, "{kind:?}: told after the sweep");
+        }
+        // Watched by a live session: ended at once, and the event told once still.
+        let mut carol = harness.client();
+        carol.post("/login/carol").await;
+        let live = harness.live(&mut carol).await;
+        let ended = tokio::time::timeout(Duration::from_secs(3), live.ended()).await;
+        assert_eq!(ended.expect("expired"), EndReason::Expired, "{kind:?}");
+        accounts.sessions(&owner("carol")).await.unwrap();
+        accounts.sessions(&owner("carol")).await.unwrap();
+        assert_eq!(
+            expired(&events, "carol"),
+            1,
+            "{kind:?}: once, watched or not"
+        );
+    }
+}

@@ -97,6 +97,33 @@ pub(crate) fn ended(config: &Config, key: &StorageKey, owner: Option<&Owner>, re
     announce(config, || Notice::Ended { key: *key, reason });
 }
 
+/// A live session found its session expired: the other live sessions of it are told, and
+/// the event too unless the store reports the expiry itself (an owner's session, on a
+/// store that reports them: it is told once, when the store drops it).
+pub(crate) fn expiry_seen(config: &Config, key: &StorageKey, owner: Option<&Owner>) {
+    let reported = owner.is_some()
+        && matches!(&config.backend, KeyedBackend::Server(backend) if backend.store.expired_owned().is_some());
+    if !reported {
+        tell(config, EventKind::Expired, key, owner);
+    }
+    let reason = EndReason::Expired;
+    announce(config, || Notice::Ended { key: *key, reason });
+}
+
+/// Tells `Expired` for each session of an owner the store found expired since it was last
+/// asked: after each of the layer's calls that write, or read an owner's index.
+pub(crate) fn expired_owned(config: &Config) {
+    let KeyedBackend::Server(backend) = &config.backend else {
+        return;
+    };
+    let Some(expired) = backend.store.expired_owned() else {
+        return;
+    };
+    for (key, owner) in expired.take() {
+        ended(config, &key, Some(&owner), EndReason::Expired);
+    }
+}
+
 /// Every session of `owner` but the one under `except` was revoked; `listed` are those the
 /// revocation is known to have ended (for their events).
 pub(crate) fn owner_revoked(

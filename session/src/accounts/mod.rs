@@ -219,6 +219,7 @@ pub(crate) async fn revoke_all_but(
         Err(error) => return Err(error.into()),
     };
     crate::announce::owner_revoked(config, owner, keep, &listed);
+    crate::announce::expired_owned(config);
     Ok(revoked)
 }
 
@@ -285,6 +286,8 @@ async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
     let now = SystemTime::now();
     let store = server_store(config)?;
     let owned = store.owned(owner).await?;
+    // Reading the index may have dropped expired sessions of the owner.
+    crate::announce::expired_owned(config);
     let revoked = epoch(store, owner).await?;
     Ok(owned
         .into_iter()

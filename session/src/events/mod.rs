@@ -10,7 +10,8 @@
 //! The hook runs in the process that made the change, right after the store answered. A
 //! process that dies between the two has made the change and told no one: every kind of
 //! event can be lost that way, and `Expired` is told only by a process that notices the
-//! expiry (see [`EventKind::Expired`]). Events are for dashboards, notifications and live
+//! expiry (see [`EventKind::Expired`]: an owner's session when its store drops it from the
+//! owner's index). Events are for dashboards, notifications and live
 //! sockets. An audit trail that must never miss one reads a PostgreSQL store's
 //! [`Outbox`] (feature `postgres`, `outbox.rs` here; the triggers in
 //! `store/sql/outbox.rs`), written by the database in the same transaction as each change.
@@ -47,10 +48,12 @@ pub enum EventKind {
     Revoked,
     /// The session's own request ended it (`delete()`, `invalidate()`: a logout).
     Deleted,
-    /// The session outlived its idle timeout or absolute lifetime. Told when this process
-    /// notices: a request that arrives with the session past its lifetime, or a live
-    /// session whose expiry passes with its socket open. A session that simply ages out of
-    /// its store unseen is not told.
+    /// The session outlived its idle timeout or absolute lifetime. Told once, by the
+    /// process that notices: for a session of an owner, when the store drops it from the
+    /// owner's index ([`Store::expired_owned`](crate::Store::expired_owned): as the index is
+    /// next read or written, or by the sweep; every store of this crate reports them); for
+    /// a session watched by a live socket on a store that does not report, when its expiry
+    /// passes. A session without an owner that ages out unwatched is not told.
     Expired,
 }
 

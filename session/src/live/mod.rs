@@ -215,7 +215,7 @@ impl<T: SessionData> LiveSession<T> {
             let key = self.watch.place().key;
             let owner = self.request.owner();
             let config = &self.request.config;
-            crate::announce::ended(config, &key, owner.as_ref(), EndReason::Expired);
+            crate::announce::expiry_seen(config, &key, owner.as_ref());
             self.watch.end(EndReason::Expired);
         }
     }

@@ -85,6 +85,11 @@ impl ObservedStore {
         }
     }
 
+    /// Where the store reports the owners' sessions it found expired, if it does.
+    pub(crate) fn expired_owned(&self) -> Option<&crate::store::ExpiredOwned> {
+        self.store.expired_owned()
+    }
+
     /// The store's channel between instances, if it has one.
     pub(crate) fn broadcast(&self) -> Option<Arc<dyn crate::store::Broadcast>> {
         self.store.broadcast()

@@ -62,6 +62,8 @@ impl RequestSession {
                 }
             }
         }
+        // The store's sweep, or its index, may have dropped expired sessions meanwhile.
+        crate::announce::expired_owned(&self.config);
         Ok(())
     }
 

@@ -4,11 +4,13 @@ mod broadcast;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
+mod expired;
 mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod scan;
+mod shared;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 
@@ -16,6 +18,7 @@ pub use broadcast::Broadcast;
 pub(crate) use broadcast::unless;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) use broadcast::unless_closed;
+pub use expired::ExpiredOwned;
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
@@ -313,88 +316,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     fn broadcast(&self) -> Option<std::sync::Arc<dyn crate::store::Broadcast>> {
         None
     }
-}
 
-/// A shared store is a store.
-impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
-    fn load<'a>(
-        &'a self,
-        key: &'a StorageKey,
-    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
-        (**self).load(key)
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a StorageKey,
-        data: &'a [u8],
-        expires_at: SystemTime,
-        expected: Option<Version>,
-        owner: Option<&'a Owner>,
-    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        (**self).save(key, data, expires_at, expected, owner)
-    }
-
-    fn touch<'a>(
-        &'a self,
-        key: &'a StorageKey,
-        expires_at: SystemTime,
-        owner: Option<&'a Owner>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).touch(key, expires_at, owner)
-    }
-
-    fn delete<'a>(
-        &'a self,
-        key: &'a StorageKey,
-        owner: Option<&'a Owner>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).delete(key, owner)
-    }
-
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-
-    fn owned<'a>(
-        &'a self,
-        owner: &'a Owner,
-    ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
-        (**self).owned(owner)
-    }
-
-    fn create_owned<'a>(
-        &'a self,
-        key: &'a StorageKey,
-        data: &'a [u8],
-        expires_at: SystemTime,
-        owner: &'a Owner,
-        max: usize,
-    ) -> BoxFuture<'a, Result<CreateOutcome, StoreError>> {
-        (**self).create_owned(key, data, expires_at, owner, max)
-    }
-
-    fn delete_owned<'a>(
-        &'a self,
-        owner: &'a Owner,
-        except: Option<&'a StorageKey>,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        (**self).delete_owned(owner, except)
-    }
-
-    fn scan<'a>(
-        &'a self,
-        cursor: Option<&'a ScanCursor>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<ScanPage, StoreError>> {
-        (**self).scan(cursor, limit)
-    }
-
-    fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        (**self).sweep_expired()
-    }
-
-    fn broadcast(&self) -> Option<std::sync::Arc<dyn crate::store::Broadcast>> {
-        (**self).broadcast()
+    /// Where this store reports the sessions of owners it found expired and dropped from
+    /// their owner's index (by its sweep, or as it read the index), each once: its layer
+    /// tells them as `Expired` events ([`crate::events`]). The default reports none: the
+    /// layer then tells `Expired` only for a session a live socket watched.
+    fn expired_owned(&self) -> Option<&ExpiredOwned> {
+        None
     }
 }

@@ -71,6 +71,8 @@ struct Inner {
     fsync: bool,
     sweep_interval_ms: u64,
     next_sweep_ms: Arc<AtomicU64>,
+    /// The owners' sessions the index dropped as expired, for the layer's events.
+    expired: Arc<super::ExpiredOwned>,
 }
 
 /// Options that create a file only its owner can read (on Unix).
@@ -104,6 +106,7 @@ impl FileStore {
                 fsync: false,
                 sweep_interval_ms: 300_000,
                 next_sweep_ms: Arc::new(AtomicU64::new(0)),
+                expired: Arc::default(),
             }),
         })
     }
@@ -263,6 +266,10 @@ impl Store for FileStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let (id, owner) = (*id, owner.map(|owner| owner.as_str().to_owned()));
         Box::pin(self.blocking(move |inner| inner.delete(&id, owner.as_deref())))
+    }
+
+    fn expired_owned(&self) -> Option<&super::ExpiredOwned> {
+        Some(&self.inner.expired)
     }
 
     fn sweep_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {

@@ -1,15 +1,15 @@
-//! The file store's index of sessions by owner: an empty file per session, named by its
-//! key, in a directory per owner (`owners/<hash of the owner>/`). A marker is written before
-//! its session's file and removed after it, under the session's lock, so that every live
-//! session with an owner has one; markers whose session is gone are removed by the sweep
-//! and by listing.
+//! The file store's index of sessions by owner: a file per session holding the owner, named
+//! by its key, in a directory per owner (`owners/<hash of the owner>/`). A marker is written
+//! before its session's file and removed after it, under the session's lock, so that every
+//! live session with an owner has one; markers whose session is gone (it expired) are
+//! removed by the sweep and by listing, and reported for the layer's `Expired` events.
 
 use super::{Inner, private_file};
 use crate::id::StorageKey;
 use crate::id::index_name;
 use crate::time::unix_ms;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -57,7 +57,8 @@ impl Inner {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&dir)?;
-        private_file().open(&marker)?;
+        // The owner, so that the sweep can report whose session expired.
+        private_file().open(&marker)?.write_all(owner.as_bytes())?;
         if self.fsync {
             fs::File::open(&dir)?.sync_all()?;
         }
@@ -92,10 +93,20 @@ impl Inner {
             let _guard = self.lock(&id);
             match self.read_live(&id, now)? {
                 Some(parsed) => live.push((id, parsed)),
-                None => self.unmark_owned(owner, &id)?,
+                None => {
+                    self.unmark_owned(owner, &id)?;
+                    self.report_expired(owner, id);
+                }
             }
         }
         Ok(live)
+    }
+
+    /// Reports `owner`'s session under `id`, whose marker was removed, as expired.
+    fn report_expired(&self, owner: &str, id: StorageKey) {
+        if let Ok(owner) = crate::id::Owner::new(owner) {
+            self.expired.push(id, owner);
+        }
     }
 
     /// Removes the markers of sessions that are gone (expired, deleted, or never written
@@ -116,8 +127,14 @@ impl Inner {
                     continue;
                 };
                 let _guard = self.lock(&id);
-                if self.read_live(&id, now)?.is_none() && fs::remove_file(entry.path()).is_ok() {
+                if self.read_live(&id, now)?.is_some() {
+                    continue;
+                }
+                // Markers written before they held their owner report nothing.
+                let owner = fs::read_to_string(entry.path()).unwrap_or_default();
+                if fs::remove_file(entry.path()).is_ok() {
                     removed += 1;
+                    self.report_expired(&owner, id);
                 }
             }
             // Fails, as it should, when a marker is left or was just written.

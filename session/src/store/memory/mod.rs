@@ -5,8 +5,8 @@ mod records;
 mod scan;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store, StoreError,
-    StoredRecord, Version,
+    BoxFuture, CreateOutcome, ExpiredOwned, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store,
+    StoreError, StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -48,6 +48,8 @@ struct Inner {
     /// Taken after a shard's lock, never before.
     owners: Mutex<Owners>,
     next_owner_sweep_ms: AtomicU64,
+    /// The owners' sessions the index dropped as expired, for the layer's events.
+    expired: ExpiredOwned,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +66,7 @@ impl Default for Inner {
             versions: AtomicU64::new(1),
             owners: Mutex::default(),
             next_owner_sweep_ms: AtomicU64::new(0),
+            expired: ExpiredOwned::new(),
         }
     }
 }
@@ -103,7 +106,7 @@ impl MemoryStore {
     /// Drops every expired record (and owner index entry) now; returns how many records.
     fn sweep_now(&self) -> usize {
         let now = unix_ms(SystemTime::now());
-        self.owners().sweep(now);
+        self.sweep_owners(now);
         self.inner
             .shards
             .iter()
@@ -115,6 +118,20 @@ impl MemoryStore {
     #[must_use]
     pub fn owner_index_len(&self) -> usize {
         self.owners().len()
+    }
+
+    /// Drops the owner index's entries expired by `now`, and reports them.
+    fn sweep_owners(&self, now: u64) {
+        let dropped = self.owners().sweep(now);
+        for (owner, key) in dropped {
+            self.report_expired(&owner, key);
+        }
+    }
+
+    fn report_expired(&self, owner: &str, key: StorageKey) {
+        if let Ok(owner) = Owner::new(owner) {
+            self.inner.expired.push(key, owner);
+        }
     }
 
     fn owners(&self) -> MutexGuard<'_, Owners> {
@@ -160,7 +177,7 @@ impl MemoryStore {
     ) -> Result<Option<SaveOutcome>, StoreError> {
         let now = unix_ms(SystemTime::now());
         if self.sweep_due(&self.inner.next_owner_sweep_ms, now) {
-            self.owners().sweep(now);
+            self.sweep_owners(now);
         }
         let shard = self.shard(id);
         let mut records = write(shard);
@@ -193,6 +210,10 @@ impl MemoryStore {
         // Under the shard's lock: no reader sees the record without its index entry.
         if let (Some(owners), Some(owner)) = (&mut owners, owner) {
             owners.put(owner, *id, unix_ms(expires));
+            // Writing the owner's index drops (and reports) their expired sessions.
+            for key in owners.take_expired(owner, now) {
+                self.report_expired(owner, key);
+            }
         }
         Ok(Some(SaveOutcome::Saved(Version::new(version))))
     }
@@ -221,7 +242,14 @@ impl MemoryStore {
     }
 
     fn owned_now(&self, owner: &str) -> Vec<OwnedRecord> {
-        let keys = self.owners().keys(owner, unix_ms(SystemTime::now()));
+        let now = unix_ms(SystemTime::now());
+        let (keys, expired) = {
+            let mut owners = self.owners();
+            (owners.keys(owner, now), owners.take_expired(owner, now))
+        };
+        for key in expired {
+            self.report_expired(owner, key);
+        }
         keys.into_iter()
             .filter_map(|key| {
                 Some(OwnedRecord {
@@ -344,5 +372,9 @@ impl Store for MemoryStore {
         owner: &'a Owner,
     ) -> BoxFuture<'a, Result<Vec<OwnedRecord>, StoreError>> {
         Box::pin(std::future::ready(Ok(self.owned_now(owner.as_str()))))
+    }
+
+    fn expired_owned(&self) -> Option<&ExpiredOwned> {
+        Some(&self.inner.expired)
     }
 }

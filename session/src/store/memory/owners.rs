@@ -51,12 +51,39 @@ impl Owners {
         })
     }
 
-    /// Drops every entry expired by `now_ms`, and owners left with none.
-    pub(super) fn sweep(&mut self, now_ms: u64) {
-        self.by_owner.retain(|_, keys| {
-            keys.retain(|_, &mut expires_ms| expires_ms > now_ms);
+    /// Drops every entry expired by `now_ms`, and owners left with none; the dropped ones.
+    pub(super) fn sweep(&mut self, now_ms: u64) -> Vec<(String, StorageKey)> {
+        let mut dropped = Vec::new();
+        self.by_owner.retain(|owner, keys| {
+            keys.retain(|&key, &mut expires_ms| {
+                let live = expires_ms > now_ms;
+                if !live {
+                    dropped.push((owner.clone(), key));
+                }
+                live
+            });
             !keys.is_empty()
         });
+        dropped
+    }
+
+    /// Drops `owner`'s entries expired by `now_ms`; their keys.
+    pub(super) fn take_expired(&mut self, owner: &str, now_ms: u64) -> Vec<StorageKey> {
+        let Some(keys) = self.by_owner.get_mut(owner) else {
+            return Vec::new();
+        };
+        let expired: Vec<StorageKey> = keys
+            .iter()
+            .filter(|&(_, &expires_ms)| expires_ms <= now_ms)
+            .map(|(&key, _)| key)
+            .collect();
+        for key in &expired {
+            keys.remove(key);
+        }
+        if keys.is_empty() {
+            self.by_owner.remove(owner);
+        }
+        expired
     }
 
     /// Entries held, including expired ones not yet swept.

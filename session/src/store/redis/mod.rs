@@ -8,6 +8,7 @@ mod scripts;
 #[cfg(feature = "tower-sessions-import")]
 mod take;
 mod value;
+mod write;
 
 use super::{
     BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
@@ -20,10 +21,10 @@ use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, ackno
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
-use scripts::{CREATE_OWNED, INDEX, SAVE, TOUCH};
+use scripts::{CREATE_OWNED, INDEX, LIST, SAVE, TOUCH};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use value::{in_shard, stored, value};
+use value::stored;
 
 /// How long a delete waits for a replica, by default.
 const DELETE_WAIT: Duration = Duration::from_secs(1);
@@ -73,6 +74,9 @@ pub struct RedisStore {
     save: Arc<Script>,
     touch: Arc<Script>,
     create_owned: Arc<Script>,
+    list: Arc<Script>,
+    /// The owners' sessions the index dropped as expired, for the layer's events.
+    expired: Arc<crate::store::ExpiredOwned>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -182,6 +186,8 @@ impl RedisStore {
             save: Arc::new(Script::new(&format!("{INDEX}{SAVE}"))),
             touch: Arc::new(Script::new(&format!("{INDEX}{TOUCH}"))),
             create_owned: Arc::new(Script::new(&format!("{INDEX}{CREATE_OWNED}"))),
+            list: Arc::new(Script::new(LIST)),
+            expired: Arc::default(),
         }
     }
 
@@ -237,6 +243,10 @@ impl Store for RedisStore {
         Some(self.pubsub())
     }
 
+    fn expired_owned(&self) -> Option<&crate::store::ExpiredOwned> {
+        Some(&self.expired)
+    }
+
     fn name(&self) -> &'static str {
         "redis"
     }
@@ -273,38 +283,7 @@ impl Store for RedisStore {
         expected: Option<Version>,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        Box::pin(async move {
-            let (version, value) = value(expires_at, data);
-            let expected = expected
-                .map(|v| v.get().to_le_bytes().to_vec())
-                .unwrap_or_default();
-            let now_ms = unix_ms(SystemTime::now());
-            let ttl_ms = unix_ms(expires_at).saturating_sub(now_ms).max(1);
-            let mut invocation = self.save.prepare_invoke();
-            invocation
-                .key(self.key(id))
-                .arg(expected)
-                .arg(value)
-                .arg(ttl_ms);
-            if let Some(owner) = owner {
-                in_shard(id, owner)?;
-                invocation
-                    .key(self.owner_key(owner))
-                    .arg(id.to_base64())
-                    .arg(unix_ms(expires_at))
-                    .arg(now_ms);
-            }
-            let mut connection = self.connection().await?;
-            let outcome: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(backend)?;
-            Ok(match outcome {
-                1 => SaveOutcome::Saved(version),
-                -1 => SaveOutcome::Missing,
-                _ => SaveOutcome::Conflict,
-            })
-        })
+        Box::pin(self.save_now(id, data, expires_at, expected, owner))
     }
 
     fn touch<'a>(
@@ -313,26 +292,7 @@ impl Store for RedisStore {
         expires_at: SystemTime,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let expires_ms = unix_ms(expires_at);
-            let mut invocation = self.touch.prepare_invoke();
-            invocation
-                .key(self.key(id))
-                .arg(expires_ms.to_le_bytes().as_slice())
-                .arg(expires_ms);
-            if let Some(owner) = owner {
-                invocation
-                    .key(self.owner_key(owner))
-                    .arg(id.to_base64())
-                    .arg(unix_ms(SystemTime::now()));
-            }
-            let mut connection = self.connection().await?;
-            let set: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(backend)?;
-            Ok(set == 1)
-        })
+        Box::pin(self.touch_now(id, expires_at, owner))
     }
 
     fn delete<'a>(

@@ -15,21 +15,20 @@ use std::time::SystemTime;
 /// How many keys one `DEL` of [`delete_owned`] names.
 const DELETE_BATCH: usize = 512;
 
-/// The members of `owner`'s index that have not expired by `now_ms`.
+/// The members of `owner`'s index that have not expired by `now_ms`; those that have are
+/// dropped from it in the same step, and reported.
 async fn indexed(
     store: &RedisStore,
     connection: &mut Active,
     owner: &Owner,
     now_ms: u64,
 ) -> Result<Vec<StorageKey>, StoreError> {
-    let members: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-        .arg(store.owner_key(owner))
-        .arg(format!("({now_ms}"))
-        .arg("+inf")
-        .query_async(connection)
-        .await
-        .map_err(backend)?;
-    Ok(members
+    let mut invocation = store.list.prepare_invoke();
+    invocation.key(store.owner_key(owner)).arg(now_ms);
+    let (live, gone): (Vec<String>, Vec<Value>) =
+        invocation.invoke_async(connection).await.map_err(backend)?;
+    store.report_expired(gone, owner);
+    Ok(live
         .iter()
         .filter_map(|member| StorageKey::from_base64(member))
         .collect())
@@ -132,11 +131,11 @@ pub(super) async fn create_owned(
         .arg(now_ms)
         .arg(max);
     let mut connection = store.connection().await?;
-    let outcome: i64 = invocation
+    let reply: Value = invocation
         .invoke_async(&mut connection)
         .await
         .map_err(backend)?;
-    Ok(match outcome {
+    Ok(match store.answer(reply, Some(owner))? {
         1 => CreateOutcome::Created(version),
         -2 => CreateOutcome::Full,
         _ => CreateOutcome::Taken,

@@ -10,7 +10,8 @@ use super::table::Table;
 use crate::chain::ErrorChain;
 use crate::id::Owner;
 use crate::store::{
-    CreateOutcome, OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord, Version,
+    CreateOutcome, ExpiredOwned, OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord,
+    Version,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Rows one sweep statement deletes at most, so that no sweep holds a long lock.
-const SWEEP_BATCH: i64 = 1000;
+pub(super) const SWEEP_BATCH: i64 = 1000;
 
 /// What a SQL store is, whatever the database: a pool, its statements, its limits.
 #[derive(Debug)]
@@ -35,6 +36,8 @@ pub(crate) struct SqlCore<DB: Database> {
     /// How long one store operation may take.
     pub(super) timeout: Duration,
     sweep: Arc<SweepSchedule>,
+    /// The owners' sessions dropped as expired, for the layer's events (`expired.rs`).
+    pub(super) expired: Arc<ExpiredOwned>,
 }
 
 impl<DB: Database> Clone for SqlCore<DB> {
@@ -44,6 +47,7 @@ impl<DB: Database> Clone for SqlCore<DB> {
             queries: Arc::clone(&self.queries),
             timeout: self.timeout,
             sweep: Arc::clone(&self.sweep),
+            expired: Arc::clone(&self.expired),
         }
     }
 }
@@ -55,6 +59,7 @@ impl<DB: Database> SqlCore<DB> {
             queries: Arc::new(Queries::new(dialect, table)),
             timeout: DEFAULT_TIMEOUT,
             sweep: Arc::new(SweepSchedule::every(DEFAULT_SWEEP_INTERVAL)),
+            expired: Arc::default(),
         }
     }
 
@@ -93,6 +98,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'r> i64: Encode<'r, DB> + Decode<'r, DB> + Type<DB>,
     for<'r> Vec<u8>: Decode<'r, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     pub(super) async fn migrate(&self) -> Result<(), StoreError> {
@@ -104,28 +110,6 @@ where
                 .map_err(backend)?;
         }
         transaction.commit().await.map_err(backend)
-    }
-
-    /// Deletes one batch of expired rows; returns how many.
-    async fn sweep_batch(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(sql(&self.queries.sweep))
-            .bind(ms(SystemTime::now()))
-            .bind(SWEEP_BATCH)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows())
-    }
-
-    pub(super) async fn sweep_expired(&self) -> Result<u64, StoreError> {
-        let mut deleted = 0;
-        loop {
-            let done = within(self.timeout, self.sweep_batch()).await?;
-            deleted += done;
-            if done < SWEEP_BATCH.unsigned_abs() {
-                return Ok(deleted);
-            }
-        }
     }
 
     pub(super) async fn load(&self, key: &StorageKey) -> Result<Option<StoredRecord>, StoreError> {
@@ -190,12 +174,7 @@ where
     /// their last login), and the rest in a batch once per sweep interval.
     async fn after_create(&self, owner: Option<&Owner>, now: i64) -> Result<(), StoreError> {
         if let Some(owner) = owner {
-            sqlx::query(sql(&self.queries.owners.drop_expired_of_owner))
-                .bind(owner.as_str())
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+            self.drop_expired_of(owner, now).await?;
         }
         if self.sweep.due(now.unsigned_abs())
             && let Err(error) = self.sweep_batch().await
@@ -370,12 +349,15 @@ where
 
     pub(super) async fn owned(&self, owner: &Owner) -> Result<Vec<OwnedRecord>, StoreError> {
         within(self.timeout, async {
+            let now = ms(SystemTime::now());
             let rows = sqlx::query(sql(&self.queries.owners.owned))
                 .bind(owner.as_str())
-                .bind(ms(SystemTime::now()))
+                .bind(now)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
+            // Reading the owner's index drops (and reports) their expired sessions.
+            self.drop_expired_of(owner, now).await?;
             rows.iter().map(owned_record).collect()
         })
         .await

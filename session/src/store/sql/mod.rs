@@ -3,6 +3,7 @@
 //! (written once per table and dialect) through sqlx against either database.
 
 mod core;
+mod expired;
 mod queries;
 mod rows;
 mod scan;
@@ -135,6 +136,10 @@ macro_rules! delegate_store {
 
             fn broadcast(&self) -> Option<std::sync::Arc<dyn $crate::store::Broadcast>> {
                 self.channel()
+            }
+
+            fn expired_owned(&self) -> Option<&$crate::store::ExpiredOwned> {
+                Some(&self.core.expired)
             }
         }
     };

@@ -54,7 +54,8 @@ pub(crate) struct OwnerQueries {
     pub(crate) owner_lock: Option<Arc<str>>,
     /// An owner's live sessions but one, removed.
     pub(crate) delete_owned: Arc<str>,
-    /// Run after a session with an owner is created: that owner's expired rows leave.
+    /// Run after a session with an owner is created, and when their sessions are listed:
+    /// that owner's expired rows leave (their ids returned, to be reported).
     pub(crate) drop_expired_of_owner: Arc<str>,
 }
 
@@ -119,7 +120,7 @@ impl Queries {
             durable: (dialect == Dialect::Postgres)
                 .then(|| "SET LOCAL synchronous_commit = on".into()),
             sweep: format!(
-                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {})",
+                "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE expires_at <= {} LIMIT {}) RETURNING id, owner",
                 p(1),
                 p(2)
             )
@@ -176,7 +177,7 @@ impl OwnerQueries {
             )
             .into(),
             drop_expired_of_owner: format!(
-                "DELETE FROM {t} WHERE owner = {} AND expires_at <= {}",
+                "DELETE FROM {t} WHERE owner = {} AND expires_at <= {} RETURNING id",
                 p(1),
                 p(2)
             )
