@@ -405,6 +405,24 @@ async fn across_instances(first: SessionLayer, second: SessionLayer, name: &str)
         EndReason::Revoked,
         "{name}: everywhere"
     );
+    // A password change on the other instance: the phone's socket here ends; the laptop's
+    // own socket here stays (the revocation keeps it, then it moves to a new id: in that
+    // order on the wire, or the move would make the revocation miss it).
+    phone.post("/login/ada").await;
+    let phones = one.live(&mut phone).await;
+    let mut laptop = two.client();
+    laptop.post("/login/ada").await;
+    let mut laptop_here = one.client();
+    laptop_here.jar = laptop.jar.clone();
+    let laptops = one.live(&mut laptop_here).await;
+    assert_eq!(laptop.post("/password").await.status, StatusCode::OK);
+    assert_eq!(
+        ends_within_2s(&phones).await,
+        EndReason::Revoked,
+        "{name}: password"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(laptops.is_alive(), "{name}: the changer's own socket stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

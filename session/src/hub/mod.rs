@@ -26,6 +26,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
+/// How many messages wait for the other instances at most.
+const SENDING_MAX: usize = 10_000;
+
 /// This process's live sessions.
 pub(crate) struct Hub {
     watches: Mutex<Watches>,
@@ -35,6 +38,11 @@ pub(crate) struct Hub {
     bus: OnceLock<Option<Arc<dyn Broadcast>>>,
     /// The subscription was made (and its task started).
     listening: tokio::sync::OnceCell<()>,
+    /// What goes to the other instances, in the order it was announced: one task sends it,
+    /// a message at a time (a credential change's revocation before its move to a new id).
+    /// Bounded: while the store is down, what does not fit is dropped (its sockets learn at
+    /// their next save) rather than held without end.
+    sending: OnceLock<tokio::sync::mpsc::Sender<Vec<u8>>>,
     /// Told when the hub is dropped: its subscription's task ends, and lets the store's
     /// connection go.
     dropped: Arc<tokio::sync::Notify>,
@@ -121,6 +129,7 @@ impl Hub {
             instance,
             bus: OnceLock::new(),
             listening: tokio::sync::OnceCell::new(),
+            sending: OnceLock::new(),
             dropped: Arc::new(tokio::sync::Notify::new()),
         }
     }
@@ -204,18 +213,36 @@ impl Hub {
         let Some(bus) = bus else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let message = notice.encode(self.instance);
         // Not awaited: the request that made the change does not wait for the other
         // instances (a crash before it is sent loses it: their sockets then learn at their
         // next save, or expiry).
-        runtime.spawn(async move {
-            if let Err(error) = bus.publish(&message).await {
-                tracing::warn!(%error, "could not tell the other instances of a session's change; their live sessions learn of it at their next save");
-            }
-        });
+        if let Some(sending) = self.sender(bus)
+            && sending.try_send(notice.encode(self.instance)).is_err()
+        {
+            tracing::warn!(
+                "too many session changes waiting for the other instances; one was dropped"
+            );
+        }
+    }
+
+    /// The queue of what goes out over `bus`, and its task, started on first use (in a
+    /// runtime; `None` outside one). The task ends with the hub.
+    fn sender(&self, bus: Arc<dyn Broadcast>) -> Option<&tokio::sync::mpsc::Sender<Vec<u8>>> {
+        if let Some(sending) = self.sending.get() {
+            return Some(sending);
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(self.sending.get_or_init(|| {
+            let (sending, mut queue) = tokio::sync::mpsc::channel::<Vec<u8>>(SENDING_MAX);
+            runtime.spawn(async move {
+                while let Some(message) = queue.recv().await {
+                    if let Err(error) = bus.publish(&message).await {
+                        tracing::warn!(%error, "could not tell the other instances of a session's change; their live sessions learn of it at their next save");
+                    }
+                }
+            });
+            sending
+        }))
     }
 
     /// Tells the live sessions `notice` concerns.

@@ -131,7 +131,8 @@ impl<T: SessionData> LiveSession<T> {
     }
 
     /// Resolves when the session ends: logged out, revoked, or expired, on this instance or
-    /// (over the store's [`Broadcast`](crate::store::Broadcast)) another, within moments. At once if it has already.
+    /// (over the store's [`Broadcast`](crate::store::Broadcast)) another, within moments.
+    /// At once if it has already.
     pub async fn ended(&self) -> EndReason {
         loop {
             let changed = self.watch.changed();
