@@ -1,4 +1,4 @@
-//! A PostgreSQL store's outbox (issue 29): every session of an owner created, deleted or
+//! A SQL store's outbox (issue 29), on PostgreSQL and SQLite: every session of an owner created, deleted or
 //! found expired, recorded by the database in the same transaction as the change. Held
 //! against the in-process events: the same sessions, and what a crash after the store's
 //! answer would hide from the hook is still in the outbox.
@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use typed_sessions::events::{EventKind, Outbox, SessionEvent};
 use typed_sessions::store::{SaveOutcome, Version};
 use typed_sessions::{Session, SessionLayer, Store};
-use typed_sessions_tests::{Client, key, owner, postgres_store};
+use typed_sessions_tests::{Client, key, owner, postgres_store, sqlite_store};
 
 #[derive(Session, Default)]
 struct Visit {
@@ -51,10 +51,18 @@ fn kinds(entries: &[typed_sessions::events::OutboxEntry]) -> Vec<(EventKind, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_records_what_the_store_did_in_the_same_transaction() {
-    let store = postgres_store().await;
-    store.migrate_outbox().await.unwrap();
-    store.migrate_outbox().await.expect("twice is fine");
-    let outbox = Outbox::new(&store);
+    let postgres = postgres_store().await;
+    postgres.migrate_outbox().await.unwrap();
+    postgres.migrate_outbox().await.expect("twice is fine");
+    records_what_the_store_did(postgres.clone(), Outbox::new(&postgres)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_store(&dir).await;
+    sqlite.migrate_outbox().await.unwrap();
+    sqlite.migrate_outbox().await.expect("twice is fine");
+    records_what_the_store_did(sqlite.clone(), Outbox::new(&sqlite)).await;
+}
+
+async fn records_what_the_store_did(store: impl Store + Clone, outbox: Outbox) {
     let hooked = Arc::new(Mutex::new(Vec::<SessionEvent>::new()));
     let sink = Arc::clone(&hooked);
     let layer = SessionLayer::new(store.clone(), &key())

@@ -12,18 +12,18 @@
 //! event can be lost that way, and `Expired` is told only by a process that notices the
 //! expiry (see [`EventKind::Expired`]: an owner's session when its store drops it from the
 //! owner's index). Events are for dashboards, notifications and live
-//! sockets. An audit trail that must never miss one reads a PostgreSQL store's
-//! [`Outbox`] (feature `postgres`, `outbox.rs` here; the triggers in
-//! `store/sql/outbox.rs`), written by the database in the same transaction as each change.
+//! sockets. An audit trail that must never miss one reads a SQL store's `Outbox` (features
+//! `postgres`, `sqlite`; `outbox.rs` here, the triggers in `store/sql/outbox.rs`), written
+//! by the database in the same transaction as each change.
 //!
 //! The live sessions ([`crate::live`]) hear of the same changes through the hub there,
 //! which also carries them to other instances.
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod outbox;
 
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
 pub use outbox::{Outbox, OutboxEntry};
 
 use crate::id::{Fingerprint, Owner};

@@ -1,16 +1,19 @@
-//! [`Outbox`]: the events a PostgreSQL store recorded in the same transaction as each
-//! change (`store/sql/outbox.rs`), for an audit trail that must not miss one.
+//! [`Outbox`]: the events a SQL store recorded in the same transaction as each change
+//! (`store/sql/outbox.rs`), for an audit trail that must not miss one.
 
 use super::{EventKind, SessionEvent};
 use crate::id::{Fingerprint, Owner};
-use crate::store::{PostgresStore, StoreError};
+#[cfg(feature = "postgres")]
+use crate::store::PostgresStore;
+#[cfg(feature = "sqlite")]
+use crate::store::SqliteStore;
+use crate::store::StoreError;
 use std::time::{Duration, UNIX_EPOCH};
 
-/// The outbox of a [`PostgresStore`] (made by
-/// [`migrate_outbox`](PostgresStore::migrate_outbox)): every session of an owner created,
-/// deleted or found expired, recorded by the database in the same transaction as the
-/// change, so that no crash loses one. Read it from a job, in order, and prune what was
-/// handled.
+/// The outbox of a `PostgresStore` or `SqliteStore` (made by its `migrate_outbox`): every
+/// session of an owner created, deleted or found expired, recorded by the database in the
+/// same transaction as the change, so that no crash loses one. Read it from a job, in
+/// order, and prune what was handled.
 ///
 /// The outbox knows less than the in-process events: a deletion is `Deleted` whether it was
 /// a logout or a revocation, a move to a new id is the old session `Deleted` and a new one
@@ -39,7 +42,34 @@ use std::time::{Duration, UNIX_EPOCH};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    store: PostgresStore,
+    store: Source,
+}
+
+/// The store an outbox is read from.
+#[derive(Clone, Debug)]
+enum Source {
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresStore),
+    #[cfg(feature = "sqlite")]
+    Sqlite(SqliteStore),
+}
+
+#[cfg(feature = "postgres")]
+impl From<&PostgresStore> for Outbox {
+    fn from(store: &PostgresStore) -> Self {
+        Self {
+            store: Source::Postgres(store.clone()),
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl From<&SqliteStore> for Outbox {
+    fn from(store: &SqliteStore) -> Self {
+        Self {
+            store: Source::Sqlite(store.clone()),
+        }
+    }
 }
 
 /// One event of an [`Outbox`], with its place in it.
@@ -53,12 +83,11 @@ pub struct OutboxEntry {
 }
 
 impl Outbox {
-    /// The outbox of `store`'s table.
+    /// The outbox of `store`'s table: `Outbox::new(&postgres_store)` or
+    /// `Outbox::new(&sqlite_store)`.
     #[must_use]
-    pub fn new(store: &PostgresStore) -> Self {
-        Self {
-            store: store.clone(),
-        }
+    pub fn new<'a>(store: impl Into<Self> + 'a) -> Self {
+        store.into()
     }
 
     /// Up to `limit` events after sequence number `after` (0: from the first), oldest
@@ -69,7 +98,12 @@ impl Outbox {
     pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.store.outbox_rows(after, limit).await?;
+        let rows = match &self.store {
+            #[cfg(feature = "postgres")]
+            Source::Postgres(store) => store.outbox_rows(after, limit).await?,
+            #[cfg(feature = "sqlite")]
+            Source::Sqlite(store) => store.outbox_rows(after, limit).await?,
+        };
         rows.into_iter()
             .map(|row| {
                 let kind = match row.kind.as_str() {
@@ -101,6 +135,11 @@ impl Outbox {
     /// When the database fails.
     pub async fn prune(&self, through: u64) -> Result<u64, StoreError> {
         let through = i64::try_from(through).unwrap_or(i64::MAX);
-        self.store.prune_outbox_rows(through).await
+        match &self.store {
+            #[cfg(feature = "postgres")]
+            Source::Postgres(store) => store.prune_outbox_rows(through).await,
+            #[cfg(feature = "sqlite")]
+            Source::Sqlite(store) => store.prune_outbox_rows(through).await,
+        }
     }
 }

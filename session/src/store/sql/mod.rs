@@ -13,7 +13,6 @@ mod table;
 
 #[cfg(feature = "postgres")]
 mod notify;
-#[cfg(feature = "postgres")]
 mod outbox;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -37,8 +37,7 @@ pub(crate) struct Queries {
     /// of its name, a plain identifier under PostgreSQL's 63 bytes.
     #[cfg(feature = "postgres")]
     pub(crate) channel: Arc<str>,
-    /// The outbox's statements (PostgreSQL).
-    #[cfg(feature = "postgres")]
+    /// The outbox's statements.
     pub(crate) outbox: OutboxQueries,
 }
 
@@ -134,8 +133,7 @@ impl Queries {
             .into(),
             #[cfg(feature = "postgres")]
             channel: channel(&t).into(),
-            #[cfg(feature = "postgres")]
-            outbox: OutboxQueries::new(table, MIGRATION_LOCK),
+            outbox: OutboxQueries::new(dialect, table),
         }
     }
 }
@@ -240,79 +238,137 @@ fn migrations(dialect: Dialect, table: &Table) -> Vec<Arc<str>> {
     migrate.into_iter().map(Arc::from).collect()
 }
 
-#[cfg(feature = "postgres")]
-/// The outbox's statements, for one sessions table.
+/// The outbox's statements, for one sessions table (`outbox.rs`).
 #[derive(Debug)]
 pub(crate) struct OutboxQueries {
     /// Run in one transaction, in order.
     pub(crate) migrate: Vec<Arc<str>>,
-    /// Up to `$2` rows after sequence number `$1`, oldest first.
+    /// Up to `?2` rows after sequence number `?1`, oldest first.
     pub(crate) after: Arc<str>,
-    /// The rows up to sequence number `$1`, deleted.
+    /// The rows up to sequence number `?1`, deleted.
     pub(crate) prune: Arc<str>,
 }
 
-#[cfg(feature = "postgres")]
 impl OutboxQueries {
-    pub(crate) fn new(table: &Table, migration_lock: i64) -> Self {
-        let t = table.qualified();
-        let name = &table.name;
+    fn new(dialect: Dialect, table: &Table) -> Self {
         let named = |suffix: &str| match &table.schema {
-            Some(schema) => format!("\"{schema}\".\"{name}_{suffix}\""),
-            None => format!("\"{name}_{suffix}\""),
+            Some(schema) => format!("\"{schema}\".\"{}_{suffix}\"", table.name),
+            None => format!("\"{}_{suffix}\"", table.name),
         };
-        let (events, function) = (named("events"), named("outbox"));
-        let now = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
-        let record = |kind: &str, row: &str| {
-            format!(
-                "INSERT INTO {events} (kind, id, owner, at_ms) VALUES ({kind}, {row}.id, {row}.owner, {now});"
-            )
-        };
-        let trigger = |what: &str, when: &str| {
-            let trigger = format!("\"{name}_outbox_{what}\"");
-            [
-                format!("DROP TRIGGER IF EXISTS {trigger} ON {t}"),
-                format!(
-                    "CREATE TRIGGER {trigger} AFTER {what} ON {t} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {function}()"
-                ),
-            ]
-        };
-        let mut migrate = vec![
-            format!("SELECT pg_advisory_xact_lock({migration_lock})"),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {events} (seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, id BYTEA NOT NULL, owner TEXT NOT NULL, at_ms BIGINT NOT NULL)"
-            ),
-            // An update is a row replaced over an expired one (a create's `ON CONFLICT`):
-            // the old session expired, a new one was created.
-            format!(
-                "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN \
-                 IF TG_OP = 'INSERT' THEN {created} \
-                 ELSIF TG_OP = 'UPDATE' THEN \
-                   IF OLD.owner IS NOT NULL THEN {expired} END IF; \
-                   IF NEW.owner IS NOT NULL THEN {created} END IF; \
-                 ELSE {ended} END IF; \
-                 RETURN NULL; END $body$",
-                created = record("'created'", "NEW"),
-                expired = record("'expired'", "OLD"),
-                ended = record(
-                    &format!("CASE WHEN OLD.expires_at <= {now} THEN 'expired' ELSE 'deleted' END"),
-                    "OLD"
-                ),
-            ),
-        ];
-        migrate.extend(trigger("INSERT", "NEW.owner IS NOT NULL"));
-        migrate.extend(trigger(
-            "UPDATE",
-            "OLD.expires_at <= (extract(epoch FROM now()) * 1000)::BIGINT AND (OLD.owner IS NOT NULL OR NEW.owner IS NOT NULL)",
-        ));
-        migrate.extend(trigger("DELETE", "OLD.owner IS NOT NULL"));
+        let events = named("events");
+        let p = |n: u8| dialect.param(n);
         Self {
-            migrate: migrate.into_iter().map(Arc::from).collect(),
+            migrate: match dialect {
+                Dialect::Postgres => outbox_postgres(table, &events, &named("outbox")),
+                Dialect::Sqlite => outbox_sqlite(table, &events),
+            }
+            .into_iter()
+            .map(Arc::from)
+            .collect(),
             after: format!(
-                "SELECT seq, kind, id, owner, at_ms FROM {events} WHERE seq > $1 ORDER BY seq LIMIT $2"
+                "SELECT seq, kind, id, owner, at_ms FROM {events} WHERE seq > {} ORDER BY seq LIMIT {}",
+                p(1),
+                p(2)
             )
             .into(),
-            prune: format!("DELETE FROM {events} WHERE seq <= $1").into(),
+            prune: format!("DELETE FROM {events} WHERE seq <= {}", p(1)).into(),
         }
     }
+}
+
+/// PostgreSQL's outbox: the table, a trigger function, and a trigger per change, each run
+/// only for the rows it records (an update only over an expired row).
+fn outbox_postgres(table: &Table, events: &str, function: &str) -> Vec<String> {
+    let t = table.qualified();
+    let name = &table.name;
+    let now = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
+    let record = |kind: &str, row: &str| {
+        format!(
+            "INSERT INTO {events} (kind, id, owner, at_ms) VALUES ({kind}, {row}.id, {row}.owner, {now});"
+        )
+    };
+    let trigger = |what: &str, when: &str| {
+        let trigger = format!("\"{name}_outbox_{what}\"");
+        [
+            format!("DROP TRIGGER IF EXISTS {trigger} ON {t}"),
+            format!(
+                "CREATE TRIGGER {trigger} AFTER {what} ON {t} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {function}()"
+            ),
+        ]
+    };
+    let mut migrate = vec![
+        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {events} (seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, id BYTEA NOT NULL, owner TEXT NOT NULL, at_ms BIGINT NOT NULL)"
+        ),
+        // An update is a row replaced over an expired one (a create's `ON CONFLICT`): the
+        // old session expired, a new one was created.
+        format!(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN \
+             IF TG_OP = 'INSERT' THEN {created} \
+             ELSIF TG_OP = 'UPDATE' THEN \
+               IF OLD.owner IS NOT NULL THEN {expired} END IF; \
+               IF NEW.owner IS NOT NULL THEN {created} END IF; \
+             ELSE {ended} END IF; \
+             RETURN NULL; END $body$",
+            created = record("'created'", "NEW"),
+            expired = record("'expired'", "OLD"),
+            ended = record(
+                &format!("CASE WHEN OLD.expires_at <= {now} THEN 'expired' ELSE 'deleted' END"),
+                "OLD"
+            ),
+        ),
+    ];
+    migrate.extend(trigger("INSERT", "NEW.owner IS NOT NULL"));
+    migrate.extend(trigger(
+        "UPDATE",
+        "OLD.expires_at <= (extract(epoch FROM now()) * 1000)::BIGINT AND (OLD.owner IS NOT NULL OR NEW.owner IS NOT NULL)",
+    ));
+    migrate.extend(trigger("DELETE", "OLD.owner IS NOT NULL"));
+    migrate
+}
+
+/// SQLite's outbox: the table, and a trigger per change.
+fn outbox_sqlite(table: &Table, events: &str) -> Vec<String> {
+    let t = table.qualified();
+    let name = &table.name;
+    let now = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+    let record = |kind: &str, row: &str, only: &str| {
+        format!(
+            "INSERT INTO {events} (kind, id, owner, at_ms) SELECT {kind}, {row}.id, {row}.owner, {now} WHERE {only};"
+        )
+    };
+    let trigger = |what: &str, when: &str, body: String| {
+        format!(
+            "CREATE TRIGGER IF NOT EXISTS \"{name}_outbox_{what}\" AFTER {what} ON {t} FOR EACH ROW WHEN {when} BEGIN {body} END"
+        )
+    };
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {events} (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id BLOB NOT NULL, owner TEXT NOT NULL, at_ms INTEGER NOT NULL)"
+        ),
+        trigger(
+            "INSERT",
+            "NEW.owner IS NOT NULL",
+            record("'created'", "NEW", "1"),
+        ),
+        trigger(
+            "UPDATE",
+            &format!("OLD.expires_at <= {now}"),
+            format!(
+                "{} {}",
+                record("'expired'", "OLD", "OLD.owner IS NOT NULL"),
+                record("'created'", "NEW", "NEW.owner IS NOT NULL")
+            ),
+        ),
+        trigger(
+            "DELETE",
+            "OLD.owner IS NOT NULL",
+            record(
+                &format!("CASE WHEN OLD.expires_at <= {now} THEN 'expired' ELSE 'deleted' END"),
+                "OLD",
+                "1",
+            ),
+        ),
+    ]
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    core: SqlCore<sqlx::Sqlite>,
+    pub(super) core: SqlCore<sqlx::Sqlite>,
 }
 
 /// Creates the database file `path`, if missing, readable by its owner only (on Unix):
