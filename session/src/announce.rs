@@ -24,14 +24,6 @@ fn announce(config: &Config, notice: impl FnOnce() -> Notice) {
     config.live.announce(notice, || config.broadcast());
 }
 
-/// The store's kind, as metrics label it.
-fn store_name(config: &Config) -> &'static str {
-    match &config.backend {
-        KeyedBackend::Server(backend) => backend.store.name(),
-        KeyedBackend::Cookie(codec) => codec.name(),
-    }
-}
-
 fn tell(config: &Config, kind: EventKind, key: &StorageKey, owner: Option<&Owner>) {
     tell_moved(config, kind, key, None, owner);
 }
@@ -51,7 +43,7 @@ fn tell_moved(
             owner: owner.cloned(),
             at: SystemTime::now(),
         };
-        events.tell(store_name(config), event);
+        events.tell(config.backend.name(), event);
     }
 }
 

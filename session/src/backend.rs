@@ -64,6 +64,14 @@ pub(crate) struct ServerBackend {
 }
 
 impl KeyedBackend {
+    /// The store's kind, as metrics label it (`cookie`, `signed_cookie` for cookies).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Server(backend) => backend.store.name(),
+            Self::Cookie(codec) => codec.name(),
+        }
+    }
+
     /// `keys[0]` is the current key; the rest are accepted when reading.
     pub(crate) fn new(kind: &BackendKind, keys: &[Key]) -> Self {
         match kind {

@@ -8,7 +8,7 @@ use crate::store::PostgresStore;
 #[cfg(feature = "sqlite")]
 use crate::store::SqliteStore;
 use crate::store::StoreError;
-use std::time::{Duration, UNIX_EPOCH};
+use crate::time::from_unix_ms;
 
 /// The outbox of a `PostgresStore` or `SqliteStore` (made by its `migrate_outbox`): every
 /// session of an owner created, deleted or found expired, recorded by the database in the
@@ -86,7 +86,7 @@ impl Outbox {
     /// The outbox of `store`'s table: `Outbox::new(&postgres_store)` or
     /// `Outbox::new(&sqlite_store)`.
     #[must_use]
-    pub fn new<'a>(store: impl Into<Self> + 'a) -> Self {
+    pub fn new(store: impl Into<Self>) -> Self {
         store.into()
     }
 
@@ -121,7 +121,7 @@ impl Outbox {
                     fingerprint: Fingerprint::of_storage_key(&row.key),
                     previous: None,
                     owner: Owner::new(row.owner).ok(),
-                    at: UNIX_EPOCH + Duration::from_millis(u64::try_from(row.at_ms).unwrap_or(0)),
+                    at: from_unix_ms(u64::try_from(row.at_ms).unwrap_or(0)),
                 };
                 let seq = u64::try_from(row.seq).unwrap_or(0);
                 Ok(OutboxEntry { seq, event })

@@ -252,7 +252,7 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for LiveSession<T> {
         let upgrade = crate::extract::ready(parts).await?;
         let handed = upgrade.hand_on().ok_or(SessionRejection::NoLiveSession)?;
         let config = Arc::clone(&upgrade.config);
-        let store = handed.request.store_name();
+        let store = config.backend.name();
         let watch = config
             .live
             .register(handed.place, handed.owner, store, || config.broadcast())

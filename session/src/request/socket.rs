@@ -123,14 +123,6 @@ impl RequestSession {
 }
 
 impl RequestSession {
-    /// The store's kind, as metrics label it.
-    pub(crate) fn store_name(&self) -> &'static str {
-        match &self.config.backend {
-            crate::backend::KeyedBackend::Server(backend) => backend.store.name(),
-            crate::backend::KeyedBackend::Cookie(codec) => codec.name(),
-        }
-    }
-
     /// When the session's record expires in the store now, if it is still there: `None`
     /// when it is gone. A store that cannot be asked is asked again a second later: its
     /// failure ends no socket.

@@ -39,6 +39,14 @@ impl ExpiredOwned {
         self.pending.store(true, Ordering::Release);
     }
 
+    /// Reports the session under `key` of the owner named `owner`, if that is an owner's
+    /// name (what a store kept of it: an index's name, a marker, a column).
+    pub(crate) fn report(&self, key: StorageKey, owner: &str) {
+        if let Ok(owner) = Owner::new(owner) {
+            self.push(key, owner);
+        }
+    }
+
     /// Everything reported since the last call, oldest first.
     pub(crate) fn take(&self) -> Vec<(StorageKey, Owner)> {
         if !self.pending.swap(false, Ordering::Acquire) {

@@ -95,18 +95,11 @@ impl Inner {
                 Some(parsed) => live.push((id, parsed)),
                 None => {
                     self.unmark_owned(owner, &id)?;
-                    self.report_expired(owner, id);
+                    self.expired.report(id, owner);
                 }
             }
         }
         Ok(live)
-    }
-
-    /// Reports `owner`'s session under `id`, whose marker was removed, as expired.
-    fn report_expired(&self, owner: &str, id: StorageKey) {
-        if let Ok(owner) = crate::id::Owner::new(owner) {
-            self.expired.push(id, owner);
-        }
     }
 
     /// Removes the markers of sessions that are gone (expired, deleted, or never written
@@ -134,7 +127,7 @@ impl Inner {
                 let owner = fs::read_to_string(entry.path()).unwrap_or_default();
                 if fs::remove_file(entry.path()).is_ok() {
                     removed += 1;
-                    self.report_expired(&owner, id);
+                    self.expired.report(id, &owner);
                 }
             }
             // Fails, as it should, when a marker is left or was just written.

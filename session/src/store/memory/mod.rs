@@ -124,13 +124,7 @@ impl MemoryStore {
     fn sweep_owners(&self, now: u64) {
         let dropped = self.owners().sweep(now);
         for (owner, key) in dropped {
-            self.report_expired(&owner, key);
-        }
-    }
-
-    fn report_expired(&self, owner: &str, key: StorageKey) {
-        if let Ok(owner) = Owner::new(owner) {
-            self.inner.expired.push(key, owner);
+            self.inner.expired.report(key, &owner);
         }
     }
 
@@ -212,7 +206,7 @@ impl MemoryStore {
             owners.put(owner, *id, unix_ms(expires));
             // Writing the owner's index drops (and reports) their expired sessions.
             for key in owners.take_expired(owner, now) {
-                self.report_expired(owner, key);
+                self.inner.expired.report(key, owner);
             }
         }
         Ok(Some(SaveOutcome::Saved(Version::new(version))))
@@ -248,7 +242,7 @@ impl MemoryStore {
             (owners.keys(owner, now), owners.take_expired(owner, now))
         };
         for key in expired {
-            self.report_expired(owner, key);
+            self.inner.expired.report(key, owner);
         }
         keys.into_iter()
             .filter_map(|key| {

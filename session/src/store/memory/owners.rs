@@ -55,13 +55,8 @@ impl Owners {
     pub(super) fn sweep(&mut self, now_ms: u64) -> Vec<(String, StorageKey)> {
         let mut dropped = Vec::new();
         self.by_owner.retain(|owner, keys| {
-            keys.retain(|&key, &mut expires_ms| {
-                let live = expires_ms > now_ms;
-                if !live {
-                    dropped.push((owner.clone(), key));
-                }
-                live
-            });
+            let expired = drop_expired(keys, now_ms);
+            dropped.extend(expired.into_iter().map(|key| (owner.clone(), key)));
             !keys.is_empty()
         });
         dropped
@@ -72,14 +67,7 @@ impl Owners {
         let Some(keys) = self.by_owner.get_mut(owner) else {
             return Vec::new();
         };
-        let expired: Vec<StorageKey> = keys
-            .iter()
-            .filter(|&(_, &expires_ms)| expires_ms <= now_ms)
-            .map(|(&key, _)| key)
-            .collect();
-        for key in &expired {
-            keys.remove(key);
-        }
+        let expired = drop_expired(keys, now_ms);
         if keys.is_empty() {
             self.by_owner.remove(owner);
         }
@@ -90,4 +78,17 @@ impl Owners {
     pub(super) fn len(&self) -> usize {
         self.by_owner.values().map(HashMap::len).sum()
     }
+}
+
+/// Drops the entries of `keys` expired by `now_ms`; their keys.
+fn drop_expired(keys: &mut HashMap<StorageKey, u64>, now_ms: u64) -> Vec<StorageKey> {
+    let mut expired = Vec::new();
+    keys.retain(|&key, &mut expires_ms| {
+        let live = expires_ms > now_ms;
+        if !live {
+            expired.push(key);
+        }
+        live
+    });
+    expired
 }

@@ -31,8 +31,8 @@ where
             .map_err(backend)?;
         for row in &rows {
             let owner: Option<String> = row.try_get(1).map_err(backend)?;
-            if let Some(owner) = owner.and_then(|owner| Owner::new(owner).ok()) {
-                report(&self.expired, row, owner);
+            if let Some(owner) = owner {
+                report(&self.expired, row, &owner);
             }
         }
         Ok(rows.len() as u64)
@@ -58,20 +58,20 @@ where
             .await
             .map_err(backend)?;
         for row in &rows {
-            report(&self.expired, row, owner.clone());
+            report(&self.expired, row, owner.as_str());
         }
         Ok(())
     }
 }
 
 /// Reports the row `row` (its `id` first) of `owner` as expired.
-fn report<R: Row>(expired: &ExpiredOwned, row: &R, owner: Owner)
+fn report<R: Row>(expired: &ExpiredOwned, row: &R, owner: &str)
 where
     usize: ColumnIndex<R>,
     for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
 {
     let id: Option<Vec<u8>> = row.try_get(0).ok();
     if let Some(key) = id.and_then(|id| <[u8; StorageKey::LEN]>::try_from(id).ok()) {
-        expired.push(StorageKey::from_bytes(key), owner);
+        expired.report(StorageKey::from_bytes(key), owner);
     }
 }
