@@ -1,5 +1,6 @@
-//! A SQL store's outbox (issue 29), on PostgreSQL and SQLite: every session of an owner created, deleted or
-//! found expired, recorded by the database in the same transaction as the change. Held
+//! A store's outbox (issue 29), on PostgreSQL, SQLite and Redis (one server, Sentinel):
+//! every session of an owner created, deleted or found expired, recorded by the database
+//! in the same transaction (Redis: the same script) as the change. Held
 //! against the in-process events: the same sessions, and what a crash after the store's
 //! answer would hide from the hook is still in the outbox.
 
@@ -8,6 +9,7 @@ use axum::extract::Path;
 use axum::routing::post;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use typed_sessions::error::StoreError;
 use typed_sessions::events::{EventKind, Outbox, SessionEvent};
 use typed_sessions::store::{SaveOutcome, Version};
 use typed_sessions::{Session, SessionLayer, Store};
@@ -54,15 +56,36 @@ async fn the_outbox_records_what_the_store_did_in_the_same_transaction() {
     let postgres = postgres_store().await;
     postgres.migrate_outbox().await.unwrap();
     postgres.migrate_outbox().await.expect("twice is fine");
-    records_what_the_store_did(postgres.clone(), Outbox::new(&postgres)).await;
+    records_what_the_store_did(postgres.clone(), Outbox::new(&postgres), Expiry::Sweep).await;
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_store(&dir).await;
     sqlite.migrate_outbox().await.unwrap();
     sqlite.migrate_outbox().await.expect("twice is fine");
-    records_what_the_store_did(sqlite.clone(), Outbox::new(&sqlite)).await;
+    records_what_the_store_did(sqlite.clone(), Outbox::new(&sqlite), Expiry::Sweep).await;
 }
 
-async fn records_what_the_store_did(store: impl Store + Clone, outbox: Outbox) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outbox_records_what_each_script_did() {
+    use typed_sessions_tests::{redis_cluster_store, redis_sentinel_store, redis_store};
+    let without = redis_store().await;
+    let unrecorded = Outbox::new(&without).read(0, 10).await.unwrap_err();
+    assert!(matches!(unrecorded, StoreError::NoOutbox), "{unrecorded:?}");
+    for store in [redis_store().await, redis_sentinel_store().await] {
+        let store = store.with_outbox().unwrap();
+        records_what_the_store_did(store.clone(), Outbox::new(&store), Expiry::Listing).await;
+    }
+    let refused = redis_cluster_store().await.with_outbox().unwrap_err();
+    assert!(matches!(refused, StoreError::NoOutbox), "{refused:?}");
+}
+
+/// What finds an unused session's expiry: the store's sweep, or (Redis, whose records
+/// expire by themselves) the owner's next listing.
+enum Expiry {
+    Sweep,
+    Listing,
+}
+
+async fn records_what_the_store_did(store: impl Store + Clone, outbox: Outbox, expiry: Expiry) {
     let hooked = Arc::new(Mutex::new(Vec::<SessionEvent>::new()));
     let sink = Arc::clone(&hooked);
     let layer = SessionLayer::new(store.clone(), &key())
@@ -142,9 +165,12 @@ async fn records_what_the_store_did(store: impl Store + Clone, outbox: Outbox) {
         [(Created, "bob".to_owned())]
     );
 
-    // Bob's session expires unused: the sweep records it.
+    // Bob's session expires unused: the sweep (or his next listing) records it.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert!(store.sweep_expired().await.unwrap() >= 1);
+    match expiry {
+        Expiry::Sweep => assert!(store.sweep_expired().await.unwrap() >= 1),
+        Expiry::Listing => assert!(store.owned(&owner("bob")).await.unwrap().is_empty()),
+    }
     let swept = outbox.read(seen, 100).await.unwrap();
     assert_eq!(
         kinds(&swept),

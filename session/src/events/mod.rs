@@ -19,11 +19,14 @@
 //! The live sessions ([`crate::live`]) hear of the same changes through the hub there,
 //! which also carries them to other instances.
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "redis"))]
 mod outbox;
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite"))))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "redis"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "redis")))
+)]
 pub use outbox::{Outbox, OutboxEntry};
 
 use crate::id::{Fingerprint, Owner};

@@ -1,18 +1,22 @@
-//! [`Outbox`]: the events a SQL store recorded in the same transaction as each change
-//! (`store/sql/outbox.rs`), for an audit trail that must not miss one.
+//! [`Outbox`]: the events a store recorded in the same step as each change (a SQL store's
+//! triggers, `store/sql/outbox.rs`; a Redis store's scripts, `store/redis/outbox.rs`), for
+//! an audit trail that must not miss one.
 
 use super::{EventKind, SessionEvent};
 use crate::id::{Fingerprint, Owner};
 #[cfg(feature = "postgres")]
 use crate::store::PostgresStore;
+#[cfg(feature = "redis")]
+use crate::store::RedisStore;
 #[cfg(feature = "sqlite")]
 use crate::store::SqliteStore;
 use crate::store::StoreError;
 use crate::time::from_unix_ms;
 
-/// The outbox of a `PostgresStore` or `SqliteStore` (made by its `migrate_outbox`): every
-/// session of an owner created, deleted or found expired, recorded by the database in the
-/// same transaction as the change, so that no crash loses one. Read it from a job, in
+/// The outbox of a `PostgresStore` or `SqliteStore` (made by its `migrate_outbox`), or of a
+/// `RedisStore` (on one server or Sentinel, [`with_outbox`](RedisStore::with_outbox)):
+/// every session of an owner created, deleted or found expired, recorded by the database in
+/// the same transaction (Redis: the same script) as the change, so that no crash loses one. Read it from a job, in
 /// order, and prune what was handled.
 ///
 /// The outbox knows less than the in-process events: a deletion is `Deleted` whether it was
@@ -52,6 +56,17 @@ enum Source {
     Postgres(PostgresStore),
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore),
+    #[cfg(feature = "redis")]
+    Redis(Box<RedisStore>),
+}
+
+#[cfg(feature = "redis")]
+impl From<&RedisStore> for Outbox {
+    fn from(store: &RedisStore) -> Self {
+        Self {
+            store: Source::Redis(Box::new(store.clone())),
+        }
+    }
 }
 
 #[cfg(feature = "postgres")]
@@ -83,8 +98,8 @@ pub struct OutboxEntry {
 }
 
 impl Outbox {
-    /// The outbox of `store`'s table: `Outbox::new(&postgres_store)` or
-    /// `Outbox::new(&sqlite_store)`.
+    /// The outbox of `store`: `Outbox::new(&postgres_store)`, `Outbox::new(&sqlite_store)`
+    /// or `Outbox::new(&redis_store)`.
     #[must_use]
     pub fn new(store: impl Into<Self>) -> Self {
         store.into()
@@ -94,15 +109,17 @@ impl Outbox {
     /// first.
     ///
     /// # Errors
-    /// When the database fails, or holds a row this crate did not write.
+    /// When the database fails, or holds a row this crate did not write;
+    /// [`StoreError::NoOutbox`] for a `RedisStore` without
+    /// [`with_outbox`](RedisStore::with_outbox).
     pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = match &self.store {
             #[cfg(feature = "postgres")]
-            Source::Postgres(store) => store.outbox_rows(after, limit).await?,
+            Source::Postgres(store) => store.outbox_rows(signed(after), signed(limit)).await?,
             #[cfg(feature = "sqlite")]
-            Source::Sqlite(store) => store.outbox_rows(after, limit).await?,
+            Source::Sqlite(store) => store.outbox_rows(signed(after), signed(limit)).await?,
+            #[cfg(feature = "redis")]
+            Source::Redis(store) => store.outbox_rows(after, limit).await?,
         };
         rows.into_iter()
             .map(|row| {
@@ -134,12 +151,19 @@ impl Outbox {
     /// # Errors
     /// When the database fails.
     pub async fn prune(&self, through: u64) -> Result<u64, StoreError> {
-        let through = i64::try_from(through).unwrap_or(i64::MAX);
         match &self.store {
             #[cfg(feature = "postgres")]
-            Source::Postgres(store) => store.prune_outbox_rows(through).await,
+            Source::Postgres(store) => store.prune_outbox_rows(signed(through)).await,
             #[cfg(feature = "sqlite")]
-            Source::Sqlite(store) => store.prune_outbox_rows(through).await,
+            Source::Sqlite(store) => store.prune_outbox_rows(signed(through)).await,
+            #[cfg(feature = "redis")]
+            Source::Redis(store) => store.prune_outbox_rows(through).await,
         }
     }
+}
+
+/// A count or sequence number as SQL's integers hold it.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn signed(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }

@@ -25,6 +25,9 @@ async fn indexed(
 ) -> Result<Vec<StorageKey>, StoreError> {
     let mut invocation = store.list.prepare_invoke();
     invocation.key(store.owner_key(owner)).arg(now_ms);
+    if let Some(outbox) = store.outbox_key() {
+        invocation.key(outbox).arg(owner.as_str());
+    }
     let (live, gone): (Vec<String>, Vec<Value>) =
         invocation.invoke_async(connection).await.map_err(backend)?;
     store.report_expired(gone, owner);
@@ -74,6 +77,11 @@ pub(super) async fn delete_owned(
     let now_ms = unix_ms(SystemTime::now());
     let mut doomed = indexed(store, &mut connection, owner, now_ms).await?;
     doomed.retain(|key| Some(key) != except);
+    if let Some(outbox) = store.outbox_key() {
+        return store
+            .delete_recorded(&mut connection, outbox, &doomed, owner)
+            .await;
+    }
     let Some(first) = doomed.first().map(|key| store.key(key)) else {
         return Ok(0);
     };
@@ -130,6 +138,9 @@ pub(super) async fn create_owned(
         .arg(unix_ms(expires_at))
         .arg(now_ms)
         .arg(max);
+    if let Some(outbox) = store.outbox_key() {
+        invocation.key(outbox).arg(owner.as_str());
+    }
     let mut connection = store.connection().await?;
     let reply: Value = invocation
         .invoke_async(&mut connection)

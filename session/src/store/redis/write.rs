@@ -37,6 +37,9 @@ impl RedisStore {
                 .arg(id.to_base64())
                 .arg(unix_ms(expires_at))
                 .arg(now_ms);
+            if let Some(outbox) = self.outbox_key() {
+                invocation.key(outbox).arg(owner.as_str());
+            }
         }
         let mut connection = self.connection().await?;
         let reply: Value = invocation
@@ -67,6 +70,9 @@ impl RedisStore {
                 .key(self.owner_key(owner))
                 .arg(id.to_base64())
                 .arg(unix_ms(SystemTime::now()));
+            if let Some(outbox) = self.outbox_key() {
+                invocation.key(outbox).arg(owner.as_str());
+            }
         }
         let mut connection = self.connection().await?;
         let reply: Value = invocation

@@ -14,18 +14,8 @@ use super::backend;
 use super::core::SqlCore;
 use super::rows::RowsAffected;
 use super::statement::{sql, within};
-use crate::store::{StorageKey, StoreError};
+use crate::store::{OutboxRow, StorageKey, StoreError};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
-
-/// One change, as the outbox stored it.
-pub(crate) struct OutboxRow {
-    pub(crate) seq: i64,
-    /// `created`, `deleted` or `expired`.
-    pub(crate) kind: String,
-    pub(crate) key: StorageKey,
-    pub(crate) owner: String,
-    pub(crate) at_ms: i64,
-}
 
 impl<DB> SqlCore<DB>
 where
