@@ -7,12 +7,13 @@ use axum::Router;
 use axum::extract::{Extension, Path};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use typed_sessions::events::{EventKind, SessionEvent};
 use typed_sessions::live::{EndReason, LiveSession};
-use typed_sessions::{Fingerprint, MemoryStore, Session, SessionLayer};
+use typed_sessions::{Fingerprint, MemoryStore, RedisStore, Session, SessionLayer};
 use typed_sessions_tests::{Client, StoreKind};
 
 #[derive(Session, Default)]
@@ -24,7 +25,7 @@ type Handles = mpsc::UnboundedSender<LiveSession<Live>>;
 
 /// The routes, with `GET /live` handing its live session to the test (as `on_upgrade`
 /// hands it to a socket's task).
-fn app(layer: SessionLayer, handles: Handles) -> Router {
+fn app(layer: SessionLayer, handles: Handles, gate: Arc<Gate>) -> Router {
     async fn live(Extension(handles): Extension<Handles>, live: LiveSession<Live>) -> &'static str {
         assert!(handles.send(live).is_ok(), "the test listens");
         "live"
@@ -72,6 +73,10 @@ fn app(layer: SessionLayer, handles: Handles) -> Router {
     }
     Router::new()
         .route("/live", get(live))
+        .route(
+            "/live-gated",
+            get(live).layer(axum::middleware::from_fn(gated)),
+        )
         .route("/login/{user}", post(login))
         .route("/visit", post(visit))
         .route("/visits", get(visits))
@@ -84,20 +89,44 @@ fn app(layer: SessionLayer, handles: Handles) -> Router {
         .route("/fingerprint", get(fingerprint))
         .layer(layer)
         .layer(Extension(handles))
+        .layer(Extension(gate))
+}
+
+/// Where `GET /live-gated` stops: after the session layer read the session, before the
+/// live handle starts listening for its changes.
+#[derive(Default)]
+struct Gate {
+    reached: tokio::sync::Notify,
+    open: tokio::sync::Notify,
+}
+
+async fn gated(
+    Extension(gate): Extension<Arc<Gate>>,
+    session: Session<Live>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _ = session.visits();
+    gate.reached.notify_one();
+    gate.open.notified().await;
+    next.run(request).await
 }
 
 /// A client of `app`, and the live handles its `GET /live` hands out.
 struct Harness {
     app: Router,
     handles: mpsc::UnboundedReceiver<LiveSession<Live>>,
+    gate: Arc<Gate>,
 }
 
 impl Harness {
     fn new(layer: SessionLayer) -> Self {
         let (sender, handles) = mpsc::unbounded_channel();
+        let gate = Arc::new(Gate::default());
         Self {
-            app: app(layer, sender),
+            app: app(layer, sender, Arc::clone(&gate)),
             handles,
+            gate,
         }
     }
 
@@ -108,6 +137,23 @@ impl Harness {
     /// `client`'s live session.
     async fn live(&mut self, client: &mut Client) -> LiveSession<Live> {
         let reply = client.get("/live").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        self.handles.recv().await.expect("a live session")
+    }
+
+    /// `client`'s live session, with `meanwhile` run after the request read the session and
+    /// before its live handle started to listen for the session's changes.
+    async fn live_after(
+        &mut self,
+        client: &mut Client,
+        meanwhile: impl Future<Output = ()>,
+    ) -> LiveSession<Live> {
+        let gate = Arc::clone(&self.gate);
+        let (reply, ()) = tokio::join!(client.get("/live-gated"), async {
+            gate.reached.notified().await;
+            meanwhile.await;
+            gate.open.notify_one();
+        });
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         self.handles.recv().await.expect("a live session")
     }
@@ -504,7 +550,7 @@ async fn only_the_change_that_won_its_race_fires_an_event() {
         let (layer, events) = recorded(layer(kind, &dir).await);
         let gates = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
         let (handles, _) = mpsc::unbounded_channel();
-        let app = app(layer.clone(), handles)
+        let app = app(layer.clone(), handles, Arc::default())
             .merge(
                 Router::new()
                     .route("/slow/{action}", post(slow))
@@ -561,7 +607,7 @@ async fn an_sse_stream_on_a_live_session_ends_with_the_session() {
         let layer = layer(kind, &dir).await;
         let (handles, _) = mpsc::unbounded_channel();
         let opened = Arc::new(Semaphore::new(0));
-        let app = app(layer.clone(), handles)
+        let app = app(layer.clone(), handles, Arc::default())
             .merge(Router::new().route("/events", get(events)).layer(layer))
             .layer(Extension(Arc::clone(&opened)));
         let mut client = Client::new(app);
@@ -647,5 +693,163 @@ async fn owned_sessions_expire_once_when_their_index_is_read_or_the_sweep_runs()
             1,
             "{kind:?}: once, watched or not"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ending_while_the_socket_starts_is_not_missed() {
+    use typed_sessions::CookieBackend;
+    use typed_sessions_tests::{key, postgres_store, redis_cluster_store, redis_store};
+    let pool = || sqlx::PgPool::connect_lazy(&typed_sessions_tests::database_url()).unwrap();
+    let redis = redis_store().await;
+    let cluster = redis_cluster_store().await;
+    let postgres = postgres_store().await;
+    let server: [Instances; 3] = [
+        ("redis", Arc::new(redis.clone()), Arc::new(redis)),
+        ("cluster", Arc::new(cluster.clone()), Arc::new(cluster)),
+        (
+            "postgres",
+            Arc::new(postgres.clone()),
+            Arc::new(postgres.with_pool(pool())),
+        ),
+    ];
+    for (name, first, second) in server {
+        let mut one = Harness::new(SessionLayer::new(first, &key()));
+        let two = Harness::new(SessionLayer::new(second, &key()));
+        // A logout on the other instance, after the upgrade read the session.
+        let mut phone = one.client();
+        phone.post("/login/ada").await;
+        let mut same_phone = two.client();
+        same_phone.jar = phone.jar.clone();
+        let logout = async {
+            same_phone.post("/logout").await;
+        };
+        let live = one.live_after(&mut phone, logout).await;
+        assert_eq!(
+            ends_within_2s(&live).await,
+            EndReason::Deleted,
+            "{name}: logout"
+        );
+        // "Log out everywhere" on the other instance, after the upgrade read the session.
+        phone.post("/login/ada").await;
+        let mut laptop = two.client();
+        laptop.post("/login/ada").await;
+        let everywhere = async {
+            assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
+        };
+        let live = one.live_after(&mut phone, everywhere).await;
+        assert_eq!(
+            ends_within_2s(&live).await,
+            EndReason::Revoked,
+            "{name}: everywhere"
+        );
+    }
+    // A cookie session, its revocations in Redis.
+    let redis = redis_store().await;
+    let layer = |store: Arc<RedisStore>| {
+        SessionLayer::new(CookieBackend::sealed(), &key()).with_revocation_store(store)
+    };
+    let mut one = Harness::new(layer(Arc::new(redis.clone())));
+    let two = Harness::new(layer(Arc::new(redis)));
+    let mut phone = one.client();
+    phone.post("/login/ada").await;
+    let mut laptop = two.client();
+    laptop.post("/login/ada").await;
+    let everywhere = async {
+        assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
+    };
+    let live = one.live_after(&mut phone, everywhere).await;
+    assert_eq!(ends_within_2s(&live).await, EndReason::Revoked, "cookie");
+}
+
+/// The live-session channels of `prefix` that have subscribers on `nodes`: plain ones on
+/// one server, shard channels on a Cluster's masters.
+async fn channels(nodes: &[String], prefix: &str, sharded: bool) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for node in nodes {
+        let client = redis::Client::open(node.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let kind = if sharded { "SHARDCHANNELS" } else { "CHANNELS" };
+        let found: Vec<String> = redis::cmd("PUBSUB")
+            .arg(kind)
+            .arg(format!("{prefix}live:*"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        names.extend(found);
+    }
+    names
+}
+
+/// The live-session channels of `prefix` on `nodes`, once `done` says they are as expected
+/// (or after 2 s).
+async fn channels_once(
+    nodes: &[String],
+    prefix: &str,
+    sharded: bool,
+    done: impl Fn(&BTreeSet<String>) -> bool,
+) -> BTreeSet<String> {
+    let mut names = channels(nodes, prefix, sharded).await;
+    for _ in 0..40 {
+        if done(&names) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        names = channels(nodes, prefix, sharded).await;
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_listens_only_to_the_sessions_and_owners_it_holds_live() {
+    use typed_sessions_tests::{key, redis_cluster_nodes, redis_url, strs, unique};
+    let server = vec![redis_url()];
+    let cluster = redis_cluster_nodes();
+    for (name, nodes, sharded) in [("redis", &server, false), ("cluster", &cluster, true)] {
+        let prefix = unique("test:");
+        let store = match sharded {
+            false => RedisStore::connect(&server[0]).await.unwrap(),
+            true => RedisStore::connect_cluster(&strs(&cluster)).await.unwrap(),
+        };
+        let store = store.with_prefix(prefix.clone());
+        let mut one = Harness::new(SessionLayer::new(store, &key()));
+        let mut phone = one.client();
+        phone.post("/login/ada").await;
+        let mut tablet = one.client();
+        tablet.post("/login/ada").await;
+        let mut guest = one.client();
+        guest.post("/visit").await;
+        let count = |n: usize| move |names: &BTreeSet<String>| names.len() == n;
+        let listened = channels_once(nodes, &prefix, sharded, count(0)).await;
+        assert_eq!(listened.len(), 0, "{name}");
+        let phones = one.live(&mut phone).await;
+        let listened = channels_once(nodes, &prefix, sharded, count(2)).await;
+        assert_eq!(listened.len(), 2, "{name}: the session's and its owner's");
+        let tablets = one.live(&mut tablet).await;
+        let listened = channels_once(nodes, &prefix, sharded, count(3)).await;
+        assert_eq!(
+            listened.len(),
+            3,
+            "{name}: one more session, the same owner"
+        );
+        let guests = one.live(&mut guest).await;
+        let listened = channels_once(nodes, &prefix, sharded, count(4)).await;
+        assert_eq!(listened.len(), 4, "{name}: a session without an owner");
+        drop((phones, tablets));
+        let guests_channel = channels_once(nodes, &prefix, sharded, count(1)).await;
+        assert_eq!(guests_channel.len(), 1, "{name}: only the guest's left");
+        // Across a move to a new id, the channel follows.
+        assert_eq!(guest.post("/cycle").await.status, StatusCode::OK);
+        let moved = |names: &BTreeSet<String>| names.len() == 1 && *names != guests_channel;
+        let listened = channels_once(nodes, &prefix, sharded, moved).await;
+        assert!(
+            moved(&listened),
+            "{name}: the new id's, not the old: {listened:?}"
+        );
+        guest.post("/logout").await;
+        assert_eq!(ends_within_2s(&guests).await, EndReason::Deleted, "{name}");
+        drop(guests);
+        let listened = channels_once(nodes, &prefix, sharded, count(0)).await;
+        assert_eq!(listened.len(), 0, "{name}");
     }
 }

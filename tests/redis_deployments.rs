@@ -447,9 +447,10 @@ async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round
     let before = command_calls(ports());
     assert!(client.post("/logout").await.status.is_success());
     let mut logout = calls_between(&before, &command_calls(ports()));
-    // And the `PUBLISH` that tells other instances' live sessions, sent beside the
-    // response (not waited for): counted here once it has gone out, or not yet.
-    assert!(logout.remove("publish").unwrap_or(0) <= 1, "{logout:?}");
+    // And the `SPUBLISH` that tells other instances' live sessions, on the session's shard
+    // channel, sent beside the response (not waited for): counted here once it has gone
+    // out, or not yet.
+    assert!(logout.remove("spublish").unwrap_or(0) <= 1, "{logout:?}");
     assert_eq!(
         logout,
         ["get", "del", "role", "exists", "wait"]

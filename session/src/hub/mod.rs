@@ -5,14 +5,16 @@
 //! applies in turn (`notice.rs`: the notices, and their bytes between instances).
 //!
 //! Per open live session the hub keeps one [`Watch`] and its map entries (a few hundred
-//! bytes) and no store connection: the process shares one subscription, made before its
-//! first live session is handed out.
+//! bytes) and no store connection: the process shares one subscription (`listen.rs`),
+//! which listens to the topics of its live sessions (their storage keys, their owners'
+//! revocation keys) as they come and go.
 //!
 //! The live-session feature lives where the layering puts each part: `live/` (the
 //! extractor), `hub/` (this process's live sessions), `announce.rs` (what the write path
 //! tells them), `request/socket.rs` (a request's session handed on to a socket) and
 //! `store/broadcast.rs` (the channel between instances).
 
+mod listen;
 mod notice;
 
 pub use notice::EndReason;
@@ -21,13 +23,15 @@ pub(crate) use notice::Notice;
 use crate::id::{SessionId, StorageKey};
 use crate::observe;
 use crate::store::Broadcast;
-use crate::store::{StoreError, unless};
+use listen::{TopicChange, TopicQueue};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// How many messages wait for the other instances at most.
 const SENDING_MAX: usize = 10_000;
+
+/// A message for the other instances, and its topic.
+type Message = (StorageKey, Vec<u8>);
 
 /// This process's live sessions.
 pub(crate) struct Hub {
@@ -36,13 +40,14 @@ pub(crate) struct Hub {
     instance: [u8; 8],
     /// The store's broadcast, once looked for (`None`: the store has none).
     bus: OnceLock<Option<Arc<dyn Broadcast>>>,
-    /// The subscription was made (and its task started).
-    listening: tokio::sync::OnceCell<()>,
+    /// What the subscription listens to, changed as the maps' entries come and go (under
+    /// the hub's lock, so in the maps' order); `listen.rs` carries it out.
+    topics: TopicQueue,
     /// What goes to the other instances, in the order it was announced: one task sends it,
     /// a message at a time (a credential change's revocation before its move to a new id).
     /// Bounded: while the store is down, what does not fit is dropped (its sockets learn at
     /// their next save) rather than held without end.
-    sending: OnceLock<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    sending: OnceLock<tokio::sync::mpsc::Sender<Message>>,
     /// Told when the hub is dropped: its subscription's task ends, and lets the store's
     /// connection go.
     dropped: Arc<tokio::sync::Notify>,
@@ -128,7 +133,7 @@ impl Hub {
             watches: Mutex::default(),
             instance,
             bus: OnceLock::new(),
-            listening: tokio::sync::OnceCell::new(),
+            topics: TopicQueue::new(),
             sending: OnceLock::new(),
             dropped: Arc::new(tokio::sync::Notify::new()),
         }
@@ -139,9 +144,9 @@ impl Hub {
     }
 
     /// Watches the session at `place` (of the owner whose revocation key is `owner`) for a
-    /// live handle; `bus` is the store's broadcast, looked for on first use, to which the
-    /// process subscribes before the first live session is handed out (so that what other
-    /// instances announce reaches it from the start).
+    /// live handle; `bus` is the store's broadcast, looked for on first use. Resolves once
+    /// the process listens to the session's and the owner's topics on it (so that what other
+    /// instances announce from then on reaches the handle).
     pub(crate) async fn register(
         self: &Arc<Self>,
         place: Place,
@@ -149,6 +154,9 @@ impl Hub {
         store: &'static str,
         bus: impl FnOnce() -> Option<Arc<dyn Broadcast>>,
     ) -> Arc<Watch> {
+        if let Some(bus) = self.bus.get_or_init(bus) {
+            self.start_listening(bus);
+        }
         let watch = Arc::new(Watch {
             place: Mutex::new(place),
             owner,
@@ -159,24 +167,13 @@ impl Hub {
         {
             let mut watches = self.lock();
             watches.open += 1;
-            let entry = watches.by_key.entry(place.key).or_default();
-            entry.push(Arc::clone(&watch));
+            self.add(&mut watches.by_key, place.key, &watch);
             if let Some(owner) = owner {
-                watches
-                    .by_owner
-                    .entry(owner)
-                    .or_default()
-                    .push(Arc::clone(&watch));
+                self.add(&mut watches.by_owner, owner, &watch);
             }
         }
         observe::gauge(observe::names::LIVE_SESSIONS, store, 1.0);
-        if let Some(bus) = self.bus.get_or_init(bus).clone()
-            && let Err(error) = self.listen(bus).await
-        {
-            // The socket goes on: it hears of what this instance does, and of the rest at
-            // its next save; the next live session tries again.
-            tracing::warn!(%error, "cannot subscribe to other instances' session changes");
-        }
+        self.settle().await;
         watch
     }
 
@@ -186,9 +183,9 @@ impl Hub {
         // Read under the hub's lock: a move to a new id changes it under the same lock.
         let key = watch.place().key;
         watches.open -= 1;
-        remove(&mut watches.by_key, &key, watch);
+        self.remove(&mut watches.by_key, &key, watch);
         if let Some(owner) = &watch.owner {
-            remove(&mut watches.by_owner, owner, watch);
+            self.remove(&mut watches.by_owner, owner, watch);
         }
         drop(watches);
         observe::gauge(observe::names::LIVE_SESSIONS, watch.store, -1.0);
@@ -217,7 +214,9 @@ impl Hub {
         // instances (a crash before it is sent loses it: their sockets then learn at their
         // next save, or expiry).
         if let Some(sending) = self.sender(bus)
-            && sending.try_send(notice.encode(self.instance)).is_err()
+            && sending
+                .try_send((*notice.topic(), notice.encode(self.instance)))
+                .is_err()
         {
             tracing::warn!(
                 "too many session changes waiting for the other instances; one was dropped"
@@ -227,16 +226,16 @@ impl Hub {
 
     /// The queue of what goes out over `bus`, and its task, started on first use (in a
     /// runtime; `None` outside one). The task ends with the hub.
-    fn sender(&self, bus: Arc<dyn Broadcast>) -> Option<&tokio::sync::mpsc::Sender<Vec<u8>>> {
+    fn sender(&self, bus: Arc<dyn Broadcast>) -> Option<&tokio::sync::mpsc::Sender<Message>> {
         if let Some(sending) = self.sending.get() {
             return Some(sending);
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         Some(self.sending.get_or_init(|| {
-            let (sending, mut queue) = tokio::sync::mpsc::channel::<Vec<u8>>(SENDING_MAX);
+            let (sending, mut queue) = tokio::sync::mpsc::channel::<Message>(SENDING_MAX);
             runtime.spawn(async move {
-                while let Some(message) = queue.recv().await {
-                    if let Err(error) = bus.publish(&message).await {
+                while let Some((topic, message)) = queue.recv().await {
+                    if let Err(error) = bus.publish(&topic, &message).await {
                         tracing::warn!(%error, "could not tell the other instances of a session's change; their live sessions learn of it at their next save");
                     }
                 }
@@ -265,6 +264,7 @@ impl Hub {
                 let Some(moving) = watches.by_key.remove(from) else {
                     return;
                 };
+                self.change(TopicChange::Forget(*from));
                 for watch in moving {
                     let to = {
                         let mut place = watch.place();
@@ -278,82 +278,61 @@ impl Hub {
                         }
                         place.key
                     };
-                    watches
-                        .by_key
-                        .entry(to)
-                        .or_default()
-                        .push(Arc::clone(&watch));
+                    self.add(&mut watches.by_key, to, &watch);
                     watch.changed.notify_waiters();
                 }
             }
         }
     }
-
-    /// Subscribes this process to `bus`, once: a task then applies what the other
-    /// instances announce, for as long as the hub lives.
-    async fn listen(self: &Arc<Self>, bus: Arc<dyn Broadcast>) -> Result<(), StoreError> {
-        self.listening
-            .get_or_try_init(|| async {
-                let messages = bus.subscribe().await?;
-                let dropped = Arc::clone(&self.dropped);
-                tokio::spawn(listen(Arc::downgrade(self), bus, messages, dropped));
-                Ok(())
-            })
-            .await
-            .map(|&()| ())
-    }
 }
 
-/// Applies what arrives on `messages` (from `bus`) to `hub`'s live sessions until the hub
-/// is dropped; subscribes again (after a pause) when the subscription ends.
-async fn listen(
-    hub: Weak<Hub>,
-    bus: Arc<dyn Broadcast>,
-    mut messages: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    dropped: Arc<tokio::sync::Notify>,
-) {
-    let mut pause = Duration::from_millis(100);
-    loop {
-        loop {
-            let next = unless(dropped.notified(), messages.recv()).await;
-            let Some(Some(message)) = next else { break };
-            let Some(hub) = hub.upgrade() else { return };
-            match Notice::decode(&message) {
-                Some((instance, _)) if instance == hub.instance => {}
-                Some((_, notice)) => hub.apply(&notice),
-                None => tracing::debug!("ignored a message that is no session change"),
-            }
-        }
-        loop {
-            if hub.strong_count() == 0 {
-                return;
-            }
-            if unless(dropped.notified(), tokio::time::sleep(pause))
-                .await
-                .is_none()
-            {
-                return;
-            }
-            match bus.subscribe().await {
-                Ok(again) => {
-                    messages = again;
-                    pause = Duration::from_millis(100);
-                    break;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot subscribe to other instances' session changes; trying again");
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-            }
+impl Hub {
+    /// The topics the live sessions watch: their storage keys, their owners'.
+    fn watched(&self) -> Vec<StorageKey> {
+        let watches = self.lock();
+        let keys = watches.by_key.keys().chain(watches.by_owner.keys());
+        keys.copied().collect()
+    }
+
+    fn bus(&self) -> Option<&Arc<dyn Broadcast>> {
+        self.bus.get().and_then(Option::as_ref)
+    }
+
+    /// Queues `change` for the subscription, when there is one to make.
+    fn change(&self, change: TopicChange) {
+        if self.bus().is_some() {
+            self.topics.push(change);
         }
     }
-}
 
-fn remove(map: &mut HashMap<StorageKey, Vec<Arc<Watch>>>, key: &StorageKey, watch: &Arc<Watch>) {
-    if let Some(entry) = map.get_mut(key) {
-        entry.retain(|other| !Arc::ptr_eq(other, watch));
+    /// Adds `watch` under `topic` in `map`: the subscription listens to a new topic.
+    fn add(
+        &self,
+        map: &mut HashMap<StorageKey, Vec<Arc<Watch>>>,
+        topic: StorageKey,
+        watch: &Arc<Watch>,
+    ) {
+        let entry = map.entry(topic).or_default();
         if entry.is_empty() {
-            map.remove(key);
+            self.change(TopicChange::Listen(topic));
+        }
+        entry.push(Arc::clone(watch));
+    }
+
+    /// Removes `watch` from under `topic` in `map`: the subscription forgets a topic no
+    /// live session watches any more.
+    fn remove(
+        &self,
+        map: &mut HashMap<StorageKey, Vec<Arc<Watch>>>,
+        topic: &StorageKey,
+        watch: &Arc<Watch>,
+    ) {
+        if let Some(entry) = map.get_mut(topic) {
+            entry.retain(|other| !Arc::ptr_eq(other, watch));
+            if entry.is_empty() {
+                map.remove(topic);
+                self.change(TopicChange::Forget(*topic));
+            }
         }
     }
 }

@@ -74,6 +74,16 @@ pub(crate) enum Notice {
 }
 
 impl Notice {
+    /// What it is about, as the other instances listen for it: the session's storage key,
+    /// or the owner's revocation key.
+    pub(crate) const fn topic(&self) -> &StorageKey {
+        match self {
+            Self::Ended { key, .. } => key,
+            Self::OwnerRevoked { owner, .. } => owner,
+            Self::Rotated { from, .. } => from,
+        }
+    }
+
     /// The notice as sent by the instance `instance`.
     pub(crate) fn encode(&self, instance: [u8; 8]) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(64);

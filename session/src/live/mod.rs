@@ -14,9 +14,12 @@
 //! fingerprint, "log out everywhere" or "log out other devices", a credential change, a
 //! session limit), or its idle timeout or absolute lifetime passing; and the session moving
 //! to a new id (it follows). In one process on every store. Across instances over the
-//! store's [`Broadcast`](crate::store::Broadcast): Redis (one server, Sentinel; a Cluster through one of its nodes)
-//! and PostgreSQL, and for cookie sessions the
-//! [revocation store](crate::SessionLayer::with_revocation_store)'s.
+//! store's [`Broadcast`](crate::store::Broadcast): Redis (a channel per session and per
+//! owner; one server, Sentinel, sharded pub/sub on a Cluster) and PostgreSQL, and for
+//! cookie sessions the [revocation store](crate::SessionLayer::with_revocation_store)'s.
+//! A live session starts once its process listens for its session's changes, and then
+//! looks in the store once, so that an ending between the upgrade's read and then is not
+//! missed.
 //!
 //! Expiry needs no message: each live session sleeps until its expiry, then looks at its
 //! record once (another request may have renewed it). No process polls every session.
@@ -24,7 +27,7 @@
 //! # What a live session costs
 //! Its own copy of the session's record and request state, and one entry in the hub: about
 //! 1 KiB in all (`BENCHMARKS.md` measures it), and no store connection: the process shares
-//! one subscription, made before its first live session is handed out.
+//! one subscription connection.
 
 pub use crate::hub::EndReason;
 
@@ -141,7 +144,12 @@ impl<T: SessionData> LiveSession<T> {
             if let Some(reason) = self.watch.ended() {
                 return reason;
             }
-            self.follow_move();
+            if self.follow_move() {
+                // Listening at the new id now: what ended it before then is in the store.
+                self.request.config.live.settle().await;
+                self.check_meanwhile().await;
+                continue;
+            }
             let Some(deadline) = self.deadline() else {
                 changed.await;
                 continue;
@@ -176,12 +184,22 @@ impl<T: SessionData> LiveSession<T> {
         Ok(())
     }
 
-    /// Takes a move to a new id the hub heard of over to the socket's request.
-    fn follow_move(&self) {
+    /// Takes a move to a new id the hub heard of over to the socket's request; whether
+    /// there was one.
+    fn follow_move(&self) -> bool {
         let mut place = self.watch.place();
-        if place.moved {
+        let moved = place.moved;
+        if moved {
             place.moved = false;
             self.request.moved_to(*place);
+        }
+        moved
+    }
+
+    /// Ends the live session if the stores say it ended before the hub listened for it.
+    async fn check_meanwhile(&self) {
+        if let Some(reason) = self.request.ended_meanwhile().await {
+            self.watch.end(reason);
         }
     }
 
@@ -258,11 +276,14 @@ impl<S: Send + Sync, T: SessionData> FromRequestParts<S> for LiveSession<T> {
             .register(handed.place, handed.owner, store, || config.broadcast())
             .await;
         let request = Arc::new(handed.request);
-        Ok(Self {
+        let live = Self {
             session: Session::of(Arc::clone(&request)),
             request,
             watch,
             cookie: handed.cookie,
-        })
+        };
+        // Listening now: what ended the session since this request read it is in the store.
+        live.check_meanwhile().await;
+        Ok(live)
     }
 }

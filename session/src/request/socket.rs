@@ -10,7 +10,7 @@
 use super::RequestSession;
 use super::state::{Current, Kind, Phase, Stored};
 use crate::builtin::owner::revocation_check;
-use crate::hub::Place;
+use crate::hub::{EndReason, Place};
 use crate::store::Version;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -139,6 +139,46 @@ impl RequestSession {
             Err(error) => {
                 tracing::warn!(%error, "cannot tell whether a live session expired; asking again");
                 Some(SystemTime::now() + std::time::Duration::from_secs(1))
+            }
+        }
+    }
+}
+
+impl RequestSession {
+    /// Why the session ended, if the stores say it has: its record is gone, or its owner
+    /// revoked it. A live handle asks once it listens to the session's changes (at its
+    /// start, and after a move to a new id): an ending announced before then did not reach
+    /// it. A store that cannot be asked ends nothing.
+    pub(crate) async fn ended_meanwhile(&self) -> Option<EndReason> {
+        let (server, check) = {
+            let state = self.lock();
+            let server = match &state.kind {
+                Kind::Server(server) => server
+                    .stored
+                    .live()
+                    .map(|current| (server.backend.store.clone(), current.key)),
+                Kind::Cookie(_) => None,
+            };
+            (server, revocation_check(&state.base))
+        };
+        // The owner's revocation first: it deletes the records too.
+        if let Some((owner, bound)) = check {
+            match crate::accounts::is_revoked(&self.config, &owner, bound).await {
+                Ok(true) => return Some(EndReason::Revoked),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot tell whether a live session was revoked")
+                }
+            }
+        }
+        let (store, key) = server?;
+        match store.load(&key).await {
+            Ok(None) => Some(EndReason::Deleted),
+            Ok(Some(stored)) if stored.expires_at <= SystemTime::now() => Some(EndReason::Expired),
+            Ok(Some(_)) => None,
+            Err(error) => {
+                tracing::warn!(%error, "cannot tell whether a live session ended");
+                None
             }
         }
     }

@@ -14,13 +14,17 @@ mod shared;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 
-pub use broadcast::Broadcast;
 pub(crate) use broadcast::unless;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) use broadcast::unless_closed;
+pub use broadcast::{Broadcast, Subscription, Topics};
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "redis"))]
+mod outbox;
 pub use expired::ExpiredOwned;
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "redis"))]
+pub(crate) use outbox::OutboxRow;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 pub use scan::{ScanCursor, ScanPage};
@@ -139,6 +143,13 @@ pub enum StoreError {
     /// The store cannot list its records ([`Store::scan`]).
     #[error("this session store cannot list its records")]
     NoScan,
+    /// The store cannot keep an outbox in the same step as each change (a Redis Cluster:
+    /// one stream cannot share every session's slot). Use a single Redis server or
+    /// Sentinel, or PostgreSQL, for an audit trail; or the in-process events.
+    #[error(
+        "this session store cannot keep an outbox (on a Redis Cluster, use one server, Sentinel or PostgreSQL)"
+    )]
+    NoOutbox,
     /// A [`ScanCursor`] this store did not make (or made for another scan).
     #[error("the scan cursor {0:?} is not one of this store's")]
     InvalidCursor(String),

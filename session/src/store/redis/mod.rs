@@ -2,6 +2,7 @@
 
 mod broadcast;
 mod connection;
+mod outbox;
 mod owned;
 mod scan;
 mod scripts;
@@ -21,7 +22,7 @@ use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, ackno
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
-use scripts::{CREATE_OWNED, INDEX, LIST, SAVE, TOUCH};
+use scripts::{CREATE_OWNED, DELETE_RECORDED, INDEX, LIST, RECORD, SAVE, TOUCH};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use value::stored;
@@ -46,7 +47,8 @@ const DELETE_WAIT: Duration = Duration::from_secs(1);
 ///   the master had not yet sent to the replica), and those sessions read as they were
 ///   before.
 /// - Its live sessions ([`crate::live`]) hear of sessions ended on other instances over
-///   pub/sub, on the channel `<prefix>live`.
+///   pub/sub, a channel per session and per owner (`<prefix>live:<key>`) that an instance
+///   subscribes to while it holds a live session of it; sharded pub/sub on a Cluster.
 /// - The store can be created while Redis is down, and reconnects by itself after Redis
 ///   restarts (or a failover). Meanwhile requests that use the session get the layer's
 ///   store-error response (503) and the others are unaffected.
@@ -75,6 +77,10 @@ pub struct RedisStore {
     touch: Arc<Script>,
     create_owned: Arc<Script>,
     list: Arc<Script>,
+    /// Changes to the owners' indexes are recorded in the outbox stream
+    /// ([`RedisStore::with_outbox`]).
+    outbox: bool,
+    delete_recorded: Arc<Script>,
     /// The owners' sessions the index dropped as expired, for the layer's events.
     expired: Arc<crate::store::ExpiredOwned>,
 }
@@ -134,7 +140,7 @@ impl RedisStore {
             .retries(1)
             .build()
             .map_err(StoreError::backend)?;
-        let subscriber = Subscriber::any_node(nodes)?;
+        let subscriber = Subscriber::cluster(nodes);
         let connection = Connection::Cluster(Arc::new(LazyCluster {
             client,
             connection: tokio::sync::OnceCell::new(),
@@ -183,10 +189,12 @@ impl RedisStore {
             subscriber,
             prefix: Arc::from("session:"),
             delete_wait: Some(DELETE_WAIT),
-            save: Arc::new(Script::new(&format!("{INDEX}{SAVE}"))),
-            touch: Arc::new(Script::new(&format!("{INDEX}{TOUCH}"))),
-            create_owned: Arc::new(Script::new(&format!("{INDEX}{CREATE_OWNED}"))),
-            list: Arc::new(Script::new(LIST)),
+            save: Arc::new(Script::new(&format!("{RECORD}{INDEX}{SAVE}"))),
+            touch: Arc::new(Script::new(&format!("{RECORD}{INDEX}{TOUCH}"))),
+            create_owned: Arc::new(Script::new(&format!("{RECORD}{INDEX}{CREATE_OWNED}"))),
+            list: Arc::new(Script::new(&format!("{RECORD}{LIST}"))),
+            outbox: false,
+            delete_recorded: Arc::new(Script::new(&format!("{RECORD}{DELETE_RECORDED}"))),
             expired: Arc::default(),
         }
     }
@@ -302,6 +310,11 @@ impl Store for RedisStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
+            if let (Some(owner), Some(outbox)) = (owner, self.outbox_key()) {
+                let keys = [*id];
+                let deleted = self.delete_recorded(&mut connection, outbox, &keys, owner);
+                return Ok(deleted.await? == 1);
+            }
             let key = self.key(id);
             // The index entry goes in the same round trip, to the same slot.
             let mut pipe = redis::pipe();

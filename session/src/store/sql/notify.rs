@@ -3,8 +3,9 @@
 //! ([`crate::live`]). SQLite lives in one process and has none.
 
 use super::postgres::PostgresStore;
-use crate::store::Broadcast;
+use crate::id::StorageKey;
 use crate::store::{BoxFuture, StoreError};
+use crate::store::{Broadcast, Subscription};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::sync::Arc;
@@ -27,7 +28,12 @@ impl PostgresStore {
 }
 
 impl Broadcast for Notify {
-    fn publish<'a>(&'a self, message: &'a [u8]) -> BoxFuture<'a, Result<(), StoreError>> {
+    /// On the table's one channel: each instance keeps what concerns its live sessions.
+    fn publish<'a>(
+        &'a self,
+        _topic: &'a StorageKey,
+        message: &'a [u8],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             // A notification's payload is text: the bytes in base64.
             sqlx::query("SELECT pg_notify($1, $2)")
@@ -40,7 +46,7 @@ impl Broadcast for Notify {
         })
     }
 
-    fn subscribe(&self) -> BoxFuture<'_, Result<tokio::sync::mpsc::Receiver<Vec<u8>>, StoreError>> {
+    fn subscribe(&self) -> BoxFuture<'_, Result<Subscription, StoreError>> {
         Box::pin(async move {
             let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
                 .await
@@ -65,7 +71,7 @@ impl Broadcast for Notify {
                     }
                 }
             });
-            Ok(receiver)
+            Ok(Subscription::to_all(receiver))
         })
     }
 }
