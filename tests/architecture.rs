@@ -252,7 +252,7 @@ const ROWS: &[&[&str]] = &[
     &["accounts", "admin"],
     &["announce"],
     &["config"],
-    &["import", "hub"],
+    &["import", "hub", "encryption"],
     &["backend", "builtin", "transport", "events"],
     &["typed", "cookie", "observe"],
     &["error"],

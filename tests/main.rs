@@ -10,6 +10,7 @@ mod cookies;
 mod credentials;
 mod csrf;
 mod docs;
+mod encryption;
 mod flash;
 mod freshness;
 mod fuzz_inputs;

@@ -437,3 +437,180 @@ async fn the_commands_reach_a_redis_cluster_and_a_sentinel_master() {
         assert_eq!(after.user, None, "{store}: logged out by session-admin");
     }
 }
+
+/// Everything the store of `env` holds, read raw: the files of a file store or a SQLite
+/// database (its WAL too), every value of the Redis database, every row of the PostgreSQL
+/// database as text.
+async fn raw(env: &[(&str, String)]) -> Vec<u8> {
+    let var = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+    match env[0].1.as_str() {
+        "file" => files(std::path::Path::new(&var("SESSION_DIR").unwrap())),
+        "sqlite" => {
+            let url = var("SQLITE_URL").unwrap();
+            let path = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(path.parent().unwrap()).unwrap().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&name) {
+                    bytes.extend(std::fs::read(entry.path()).unwrap_or_default());
+                }
+            }
+            bytes
+        }
+        "redis" => {
+            let db = var("REDIS_URL")
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
+            let cli = |args: &[&str]| {
+                let output = Command::new("redis-cli")
+                    .args(["-h", "127.0.0.1", "-n", &db, "--raw"])
+                    .args(args)
+                    .output()
+                    .expect("redis-cli runs");
+                output.stdout
+            };
+            let keys = String::from_utf8(cli(&["--scan"])).unwrap();
+            keys.lines().flat_map(|key| cli(&["GET", key])).collect()
+        }
+        "postgres" => {
+            let pool = sqlx::PgPool::connect(&var("DATABASE_URL").unwrap())
+                .await
+                .unwrap();
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+                 WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            let mut bytes = Vec::new();
+            for (table,) in tables {
+                // The names come from the database's own catalog.
+                let query = format!("SELECT t::text FROM {table} t");
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                bytes.extend(rows.into_iter().flat_map(|(row,)| row.into_bytes()));
+            }
+            bytes
+        }
+        other => panic!("no raw reader for {other}"),
+    }
+}
+
+fn files(dir: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            bytes.extend(files(&path));
+        } else {
+            bytes.extend(std::fs::read(path).unwrap_or_default());
+        }
+    }
+    bytes
+}
+
+/// Whether `bytes` hold `marker`, as it is or in hex (PostgreSQL shows `bytea` so).
+fn holds(bytes: &[u8], marker: &str) -> bool {
+    let hex: String = marker.bytes().map(|byte| format!("{byte:02x}")).collect();
+    [marker.as_bytes(), hex.as_bytes()]
+        .iter()
+        .any(|needle| bytes.windows(needle.len()).any(|window| window == *needle))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_encrypt_and_re_key_seal_every_store_and_keep_every_session() {
+    let (first, second) = ("f".repeat(64), "s".repeat(64));
+    let both = format!("{second},{first}");
+    let dir = tempfile::tempdir().unwrap();
+    for env in server_stores(&dir).await {
+        let kind = env[0].1.clone();
+        let with = |more: &[(&'static str, &str)]| {
+            let mut env = env.clone();
+            env.extend(
+                more.iter()
+                    .map(|(name, value)| (*name, (*value).to_owned())),
+            );
+            env
+        };
+        let plain_env = with(&[("SESSION_SECRET", &first)]);
+        // Written plain: the note is in the store.
+        let demo = demo_on(&plain_env).await;
+        let early = browser();
+        let shown = unique("shown");
+        view(&early, Method::POST, format!("{}/login/ada", demo.base)).await;
+        let posted = early
+            .post(format!("{}/note", demo.base))
+            .body(shown.clone())
+            .send()
+            .await;
+        assert!(posted.unwrap().status().is_success());
+        assert!(holds(&raw(&env).await, &shown), "{kind}: plain");
+        drop(demo);
+
+        // A dry run counts, and writes nothing; the run seals it.
+        let dry = admin_json(&plain_env, &["re-key", "--dry-run", "--json"]);
+        assert_eq!(
+            (dry["sealed"].as_u64(), dry["dry_run"].as_bool()),
+            (Some(1), Some(true)),
+            "{kind}: {dry}"
+        );
+        assert!(
+            holds(&raw(&env).await, &shown),
+            "{kind}: a dry run writes nothing"
+        );
+        let sealed = admin_json(&plain_env, &["re-key", "--json"]);
+        assert_eq!(sealed["sealed"].as_u64(), Some(1), "{kind}: {sealed}");
+        if kind != "sqlite" {
+            // (SQLite may keep a deleted page's old bytes in its file until it reuses it.)
+            assert!(!holds(&raw(&env).await, &shown), "{kind}: re-keyed");
+        }
+
+        // SESSION_ENCRYPT=1: a new note is nowhere in the store, and every session still
+        // reads, across a restart.
+        let encrypted_env = with(&[("SESSION_SECRET", &first), ("SESSION_ENCRYPT", "1")]);
+        let demo = demo_on(&encrypted_env).await;
+        let late = browser();
+        let hidden = unique("hidden");
+        let posted = late
+            .post(format!("{}/note", demo.base))
+            .body(hidden.clone())
+            .send()
+            .await;
+        assert!(posted.unwrap().status().is_success());
+        assert!(!holds(&raw(&env).await, &hidden), "{kind}: sealed");
+        drop(demo);
+        let demo = demo_on(&encrypted_env).await;
+        let early_view = view(&early, Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(early_view.note_len, shown.len(), "{kind}");
+        assert_eq!(early_view.user.as_deref(), Some("ada"), "{kind}");
+        let late_view = view(&late, Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(late_view.note_len, hidden.len(), "{kind}");
+        drop(demo);
+
+        // A new key for the records: `re-key` moves them all; a demo whose ring holds the
+        // new key (its cookies still signed by the first) serves them.
+        let moved = admin_json(&with(&[("SESSION_SECRET", &both)]), &["re-key", "--json"]);
+        assert_eq!(moved["rekeyed"].as_u64(), Some(2), "{kind}: {moved}");
+        let ring_env = with(&[
+            ("SESSION_SECRET", &format!("{first},{second}")),
+            ("SESSION_ENCRYPT", "1"),
+        ]);
+        let demo = demo_on(&ring_env).await;
+        let late_view = view(&late, Method::GET, format!("{}/session", demo.base)).await;
+        assert_eq!(late_view.note_len, hidden.len(), "{kind}");
+        let only_first = admin_json(
+            &with(&[("SESSION_SECRET", &first)]),
+            &["re-key", "--dry-run", "--json"],
+        );
+        assert!(
+            only_first["unopened"].as_u64().unwrap() >= 1,
+            "{kind}: {only_first}"
+        );
+    }
+}

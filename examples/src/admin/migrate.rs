@@ -5,13 +5,15 @@ use super::chain;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use typed_sessions::Store;
-use typed_sessions::admin::copy_page;
+use typed_sessions::admin::{copy_page, copy_sealed_page};
+use typed_sessions::encryption::KeyRing;
 use typed_sessions::store::ScanCursor;
 
 /// Copies `from` to `to`; returns how many sessions were copied.
 pub(super) async fn run(
     from: &dyn Store,
     to: &dyn Store,
+    ring: Option<&KeyRing>,
     batch: u32,
     resume: Option<&Path>,
     progress: bool,
@@ -20,21 +22,15 @@ pub(super) async fn run(
         Some(path) => kept(path)?,
         None => None,
     };
-    let bar = if progress {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} sessions copied ({per_sec}) {msg}")
-                .expect("a valid template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = bar(progress, "sessions copied");
     let mut migrated = 0;
     loop {
-        let page = copy_page(from, to, cursor.as_ref(), batch as usize)
-            .await
-            .map_err(chain)?;
+        let (at, limit) = (cursor.as_ref(), batch as usize);
+        let page = match ring {
+            Some(ring) => copy_sealed_page(from, to, ring, at, limit).await,
+            None => copy_page(from, to, at, limit).await,
+        }
+        .map_err(chain)?;
         migrated += page.sessions;
         bar.inc(page.sessions);
         if page.present > 0 {
@@ -51,8 +47,19 @@ pub(super) async fn run(
     }
 }
 
+/// A spinner counting `what` on a terminal, or nothing.
+pub(super) fn bar(progress: bool, what: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    let template = format!("{{spinner}} {{pos}} {what} ({{per_sec}}) {{msg}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("a valid template"));
+    bar
+}
+
 /// The position a `--resume` file holds, if it exists.
-fn kept(path: &Path) -> Result<Option<ScanCursor>, String> {
+pub(super) fn kept(path: &Path) -> Result<Option<ScanCursor>, String> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(None),
         Ok(text) => Ok(Some(ScanCursor::new(text.trim()))),
@@ -63,7 +70,7 @@ fn kept(path: &Path) -> Result<Option<ScanCursor>, String> {
 
 /// Keeps `cursor` in the `--resume` file (written whole, then renamed), or removes the file
 /// once the copy is done.
-fn keep(path: &Path, cursor: Option<&ScanCursor>) -> Result<(), String> {
+pub(super) fn keep(path: &Path, cursor: Option<&ScanCursor>) -> Result<(), String> {
     let failed = |error: std::io::Error| format!("--resume {}: {error}", path.display());
     let Some(cursor) = cursor else {
         return match std::fs::remove_file(path) {

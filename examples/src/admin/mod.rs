@@ -10,10 +10,12 @@
 //! | `revoke-owner USER` | ends every session of a user, on every instance | `{"revoked": N}` |
 //! | `purge-expired` | removes expired records now (Redis expires its own: 0) | `{"purged": N}` |
 //! | `migrate --to URL` | copies every live session to another store | `{"migrated": N}` |
+//! | `re-key [--owner USER] [--dry-run]` | seals every record (or a user's) under the primary key of `SESSION_SECRET`'s ring | `{"rekeyed", "sealed", "current", "unopened", "raced", "dry_run"}` |
 //!
 //! Bad arguments and a store that cannot be reached print one line on stderr and exit 2.
 
 mod migrate;
+mod rekey;
 mod target;
 
 use crate::config::StoreKind;
@@ -22,6 +24,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+use typed_sessions::admin::RekeyedPage;
+use typed_sessions::encryption::{Encryption, KeyRing};
 use typed_sessions::{Key, Owner, SessionLayer, Store};
 
 /// Counts, lists, revokes, purges and migrates the sessions of a typed-sessions store.
@@ -51,9 +55,13 @@ pub struct Cli {
     /// For `file` (default `./sessions`).
     #[arg(long, env = "SESSION_DIR", global = true)]
     pub session_dir: Option<PathBuf>,
-    /// The application's secret (at least 64 bytes). Listing and revoking do not need it.
+    /// The application's secret (at least 64 bytes), or several separated by commas, the
+    /// first the primary: what opens records sealed at rest. `re-key` needs it.
     #[arg(long, env = "SESSION_SECRET", global = true, hide_env_values = true)]
     pub secret: Option<String>,
+    /// A file of secrets, one per line, the first the primary (instead of `--secret`).
+    #[arg(long, env = "SESSION_SECRET_FILE", global = true)]
+    pub secret_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -90,6 +98,24 @@ pub enum Command {
         #[arg(long)]
         resume: Option<PathBuf>,
     },
+    /// Seal every record under the primary key of the secrets' ring: records sealed under an
+    /// older key move to it, plain ones are sealed (bound to their session at its next
+    /// save). Sessions the application saves meanwhile are left to it.
+    #[command(name = "re-key")]
+    ReKey {
+        /// Only this user's sessions.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Count what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Records per page: how much is held in memory at once.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+        /// Keep the position here after each page, as `migrate` does.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+    },
 }
 
 /// What a command prints.
@@ -105,6 +131,13 @@ pub enum Output {
     Purged(u64),
     /// `{"migrated": N}`.
     Migrated(u64),
+    /// What `re-key` did, or would do on a dry run.
+    Rekeyed {
+        /// The counts.
+        page: RekeyedPage,
+        /// Nothing was written.
+        dry_run: bool,
+    },
 }
 
 /// One session of `list-owner`.
@@ -132,6 +165,14 @@ impl Output {
             Self::Revoked(n) => serde_json::json!({ "revoked": n }),
             Self::Purged(n) => serde_json::json!({ "purged": n }),
             Self::Migrated(n) => serde_json::json!({ "migrated": n }),
+            Self::Rekeyed { page, dry_run } => serde_json::json!({
+                "rekeyed": page.rekeyed,
+                "sealed": page.sealed,
+                "current": page.current,
+                "unopened": page.unopened,
+                "raced": page.raced,
+                "dry_run": dry_run,
+            }),
         };
         value.to_string()
     }
@@ -156,6 +197,15 @@ impl Output {
             Self::Revoked(n) => format!("{n} sessions revoked"),
             Self::Purged(n) => format!("{n} expired records removed"),
             Self::Migrated(n) => format!("{n} sessions migrated"),
+            Self::Rekeyed { page, dry_run } => format!(
+                "{}{} moved to the primary key, {} sealed, {} under it already, {} under a key the ring lacks, {} saved meanwhile by the application",
+                if *dry_run { "dry run: " } else { "" },
+                page.rekeyed,
+                page.sealed,
+                page.current,
+                page.unopened,
+                page.raced
+            ),
         }
     }
 }
@@ -198,22 +248,48 @@ impl Cli {
             ),
             Command::ListOwner { user } => Output::Sessions(self.list(store, user).await?),
             Command::RevokeOwner { user } => {
-                let revoked = self.accounts(store).revoke_all(&owner(user)?).await;
+                let revoked = self.accounts(store)?.revoke_all(&owner(user)?).await;
                 Output::Revoked(revoked.map_err(chain)?.unwrap_or(0))
             }
             Command::PurgeExpired => Output::Purged(store.sweep_expired().await.map_err(chain)?),
             Command::Migrate { to, batch, resume } => {
                 let target = target::open(to).await?;
                 let progress = !self.json;
+                let ring = self.ring()?;
+                let (batch, resume) = (*batch, resume.as_deref());
                 let migrated =
-                    migrate::run(&*store, &*target, *batch, resume.as_deref(), progress).await?;
+                    migrate::run(&*store, &*target, ring.as_ref(), batch, resume, progress).await?;
                 Output::Migrated(migrated)
+            }
+            Command::ReKey {
+                owner: user,
+                dry_run,
+                batch,
+                resume,
+            } => {
+                let ring = self.ring()?.ok_or(
+                    "re-key needs the key ring: set SESSION_SECRET (or SESSION_SECRET_FILE), the primary first",
+                )?;
+                let rekey = rekey::Rekey {
+                    store: &*store,
+                    ring: &ring,
+                    dry_run: *dry_run,
+                    progress: !self.json,
+                };
+                let page = match user {
+                    Some(user) => rekey.owner(&owner(user)?).await?,
+                    None => rekey.all(*batch, resume.as_deref()).await?,
+                };
+                Output::Rekeyed {
+                    page,
+                    dry_run: *dry_run,
+                }
             }
         })
     }
 
     async fn list(&self, store: Arc<dyn Store>, user: &str) -> Result<Vec<Listed>, String> {
-        let sessions = self.accounts(store).sessions(&owner(user)?).await;
+        let sessions = self.accounts(store)?.sessions(&owner(user)?).await;
         Ok(sessions
             .map_err(chain)?
             .into_iter()
@@ -228,14 +304,49 @@ impl Cli {
     }
 
     /// The store's owners, under the application's key (any key lists and revokes: owner
-    /// indexes and revocation epochs are not keyed).
-    fn accounts(&self, store: Arc<dyn Store>) -> typed_sessions::Accounts {
-        let key = self
-            .secret
-            .as_deref()
-            .and_then(|secret| Key::from_secret(secret.as_bytes()).ok())
-            .unwrap_or_else(Key::generate);
-        SessionLayer::new(store, &key).accounts()
+    /// indexes and revocation epochs are not keyed), reading sealed records' directories
+    /// with the secrets' ring when there is one.
+    fn accounts(&self, store: Arc<dyn Store>) -> Result<typed_sessions::Accounts, String> {
+        let ring = self.ring()?;
+        let key = ring
+            .as_ref()
+            .map_or_else(Key::generate, |_| self.keys().remove(0));
+        let layer = SessionLayer::new(store, &key);
+        Ok(match ring {
+            Some(ring) => layer.with_encryption(Encryption::off(ring)),
+            None => layer,
+        }
+        .accounts())
+    }
+
+    /// The key ring of the secrets given, the first the primary; `None` without any.
+    ///
+    /// # Errors
+    /// A secret under 64 bytes, or given twice.
+    pub fn ring(&self) -> Result<Option<KeyRing>, String> {
+        let keys = self.secrets()?;
+        keys.map(|keys| KeyRing::of_keys(&keys).map_err(|e| format!("SESSION_SECRET: {e}")))
+            .transpose()
+    }
+
+    fn secrets(&self) -> Result<Option<Vec<Key>>, String> {
+        let file = self
+            .secret_file
+            .as_ref()
+            .map(|path| path.display().to_string());
+        crate::config::secrets(&|name| match name {
+            "SESSION_SECRET" => self.secret.clone(),
+            "SESSION_SECRET_FILE" => file.clone(),
+            _ => None,
+        })
+    }
+
+    /// The secrets' keys; one random key without any.
+    fn keys(&self) -> Vec<Key> {
+        self.secrets()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![Key::generate()])
     }
 }
 

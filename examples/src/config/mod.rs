@@ -8,6 +8,7 @@ pub use store::{RevocationStore, StoreKind};
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use typed_sessions::encryption::{Encryption, KeyRing};
 use typed_sessions::{Key, OverLimit, SessionLayer};
 
 /// Everything the demo reads from its environment.
@@ -23,9 +24,16 @@ pub struct DemoConfig {
     pub revocations: RevocationStore,
     /// `PORT` (default 3000), always on 127.0.0.1.
     pub addr: SocketAddr,
-    /// `SESSION_SECRET`: at least 64 bytes, used as given. Unset: a random key, with a
-    /// warning, and sessions die with the process.
+    /// `SESSION_SECRET`: at least 64 bytes, used as given; or several, separated by commas,
+    /// the first the primary (`SESSION_SECRET_FILE`: a file of them, one per line). Unset: a
+    /// random key, with a warning, and sessions die with the process.
     pub key: Key,
+    /// The secrets after the first: records sealed under them still open (and are sealed
+    /// under the first at their next save).
+    pub older_keys: Vec<Key>,
+    /// `SESSION_ENCRYPT=1`: every record the store holds is sealed
+    /// ([`typed_sessions::encryption`]); sealed records still open without it.
+    pub encrypt: bool,
     /// Whether `key` was generated because `SESSION_SECRET` was unset.
     pub key_generated: bool,
     /// `SESSION_IDLE_SECS` (default 1800).
@@ -67,19 +75,23 @@ impl DemoConfig {
         let store = StoreKind::from_vars(&var)?;
         let revocations = RevocationStore::from_vars(&var)?;
         let port = parse(&var, "PORT", 3000u16)?;
-        let (key, key_generated) = match var("SESSION_SECRET") {
-            Some(secret) => (
-                Key::from_secret(secret.as_bytes()).map_err(|e| format!("SESSION_SECRET: {e}"))?,
-                false,
-            ),
-            None => (Key::generate(), true),
+        let (mut keys, key_generated) = match secrets(&var)? {
+            Some(keys) => (keys, false),
+            None => (vec![Key::generate()], true),
         };
+        let key = keys.remove(0);
         Ok(Self {
             store,
             revocations,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             key,
+            older_keys: keys,
             key_generated,
+            encrypt: match var("SESSION_ENCRYPT").as_deref() {
+                None | Some("" | "0") => false,
+                Some("1") => true,
+                Some(other) => return Err(format!("SESSION_ENCRYPT={other:?}: expected 1 or 0")),
+            },
             idle: Duration::from_secs(parse(&var, "SESSION_IDLE_SECS", 1800u64)?),
             secure: var("SESSION_SECURE").as_deref() == Some("1"),
             csrf: var("DEMO_CSRF").as_deref() == Some("1"),
@@ -128,12 +140,26 @@ impl DemoConfig {
             true => layer.with_tower_sessions_import(self.store.tower_sessions().await?),
             false => layer,
         };
+        let layer = match self.encrypt {
+            true => layer.with_encryption(Encryption::on(self.ring()?)),
+            false => layer.with_encryption(Encryption::off(self.ring()?)),
+        };
         Ok(layer
             .with_idle_timeout(self.idle)
             .with_secure(self.secure)
             .with_remember_limit(remember_limit)
             .with_freshness(self.fresh)
             .with_rotation_grace(self.rotate_grace))
+    }
+
+    /// The key ring of `SESSION_SECRET`'s secrets, the first the primary.
+    ///
+    /// # Errors
+    /// A secret given twice.
+    pub fn ring(&self) -> Result<KeyRing, String> {
+        let mut keys = vec![self.key.clone()];
+        keys.extend(self.older_keys.iter().cloned());
+        KeyRing::of_keys(&keys).map_err(|e| format!("SESSION_SECRET: {e}"))
     }
 
     /// The demo's options this configuration turns on.
@@ -177,3 +203,43 @@ pub(super) fn parse<T: std::str::FromStr>(
 
 #[cfg(test)]
 mod tests;
+
+/// The keys of `SESSION_SECRET` (several, separated by commas) or `SESSION_SECRET_FILE` (one
+/// per line), first the primary; `None` when neither is set.
+///
+/// # Errors
+/// A secret under 64 bytes (named by its place), both variables set, or a file that cannot
+/// be read.
+pub fn secrets(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<Key>>, String> {
+    let (name, text, separator) = match (var("SESSION_SECRET"), var("SESSION_SECRET_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err("SESSION_SECRET and SESSION_SECRET_FILE: set one of them".to_owned());
+        }
+        (Some(text), None) => ("SESSION_SECRET", text, ','),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("SESSION_SECRET_FILE={path:?}: {e}"))?;
+            ("SESSION_SECRET_FILE", text, '\n')
+        }
+        (None, None) => return Ok(None),
+    };
+    // Each secret as given (a single one as before, whatever it holds); a file's lines
+    // without their line ends.
+    let secrets = text
+        .split(separator)
+        .map(|secret| secret.trim_end_matches('\r'))
+        .filter(|secret| !secret.is_empty());
+    let keys: Vec<Key> = secrets
+        .enumerate()
+        .map(|(at, secret)| {
+            Key::from_secret(secret.as_bytes()).map_err(|e| match at {
+                0 => format!("{name}: {e}"),
+                n => format!("{name}, secret {}: {e}", n + 1),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if keys.is_empty() {
+        return Err(format!("{name} is empty"));
+    }
+    Ok(Some(keys))
+}

@@ -146,3 +146,48 @@ fn every_variable_is_read_and_bad_values_are_named() {
             .contains("PORT")
     );
 }
+
+#[test]
+fn several_secrets_make_a_ring_whose_first_is_the_primary() {
+    let (new, old) = ("n".repeat(64), "o".repeat(64));
+    let both = format!("{new},{old}");
+    let encrypted = config(&[("SESSION_SECRET", &both), ("SESSION_ENCRYPT", "1")]).unwrap();
+    assert!(encrypted.encrypt && !encrypted.key_generated);
+    assert_eq!(encrypted.older_keys.len(), 1);
+    let ring = encrypted.ring().unwrap();
+    let primary =
+        typed_sessions::encryption::KeyRing::id_of(&Key::from_secret(new.as_bytes()).unwrap());
+    assert_eq!(ring.primary(), primary);
+    assert_eq!(ring.ids().count(), 2);
+    // One secret is used as given, commas apart: the key of a deployment stays its key.
+    let one = config(&[("SESSION_SECRET", &new)]).unwrap();
+    assert!(!one.encrypt);
+    assert_eq!(one.ring().unwrap().primary(), primary);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets");
+    std::fs::write(&file, format!("{new}\r\n{old}\n")).unwrap();
+    let path = file.display().to_string();
+    let from_file = config(&[("SESSION_SECRET_FILE", &path)]).unwrap();
+    assert_eq!(
+        from_file.ring().unwrap().ids().collect::<Vec<_>>(),
+        ring.ids().collect::<Vec<_>>()
+    );
+
+    let short = format!("{new},short");
+    let error = config(&[("SESSION_SECRET", &short)]).unwrap_err();
+    assert!(error.starts_with("SESSION_SECRET, secret 2: "), "{error}");
+    let error = config(&[("SESSION_SECRET", &new), ("SESSION_SECRET_FILE", &path)]).unwrap_err();
+    assert!(error.contains("set one of them"), "{error}");
+    let twice = format!("{new},{new}");
+    assert!(
+        config(&[("SESSION_SECRET", &twice)])
+            .unwrap()
+            .ring()
+            .is_err()
+    );
+    let error = config(&[("SESSION_ENCRYPT", "yes")]).unwrap_err();
+    assert!(error.starts_with("SESSION_ENCRYPT="), "{error}");
+    let missing = config(&[("SESSION_SECRET_FILE", "/nonexistent/secrets")]).unwrap_err();
+    assert!(missing.starts_with("SESSION_SECRET_FILE="), "{missing}");
+}

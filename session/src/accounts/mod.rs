@@ -240,15 +240,15 @@ async fn listed_keys(config: &Config, owner: &Owner, keep: Option<&StorageKey>) 
 pub(crate) async fn end_oldest(config: &Config, owner: &Owner) -> Result<(), Error> {
     let store = server_store(config)?;
     let revoked = epoch(store, owner).await?;
-    let began = |stored: &crate::store::StoredRecord| {
-        let record = Record::decode_vec(stored.data.clone()).ok()?;
+    let began = |listed: &OwnedRecord| {
+        let record = directory(config, listed)?;
         is_owners(&record, owner, revoked).then(|| record.created())
     };
     let oldest = store
         .owned(owner)
         .await?
         .into_iter()
-        .min_by_key(|listed| began(&listed.record).unwrap_or(SystemTime::UNIX_EPOCH));
+        .min_by_key(|listed| began(listed).unwrap_or(SystemTime::UNIX_EPOCH));
     if let Some(oldest) = oldest
         && store.delete(&oldest.key, Some(owner)).await?
     {
@@ -291,20 +291,23 @@ async fn owned(config: &Config, owner: &Owner) -> Result<Vec<Listed>, Error> {
     let revoked = epoch(store, owner).await?;
     Ok(owned
         .into_iter()
-        .filter_map(
-            |OwnedRecord {
-                 key,
-                 record: stored,
-             }| {
-                let expires_at = stored.expires_at;
-                let record = Record::decode_vec(stored.data).ok()?;
-                (is_owners(&record, owner, revoked) && !config.past_lifetime(&record, now))
-                    .then_some(Listed {
-                        key,
-                        expires_at,
-                        record,
-                    })
-            },
-        )
+        .filter_map(|listed| {
+            let record = directory(config, &listed)?;
+            (is_owners(&record, owner, revoked) && !config.past_lifetime(&record, now)).then_some(
+                Listed {
+                    key: listed.key,
+                    expires_at: listed.record.expires_at,
+                    record,
+                },
+            )
+        })
         .collect())
+}
+
+/// What listing reads of `listed`'s record: its directory when it is sealed at rest
+/// ([`crate::encryption`]), else the record.
+fn directory(config: &Config, listed: &OwnedRecord) -> Option<Record> {
+    let encryption = config.encryption.as_deref();
+    let bytes = crate::encryption::directory_bytes(encryption, &listed.key, &listed.record.data)?;
+    Record::decode_vec(bytes.into_owned()).ok()
 }

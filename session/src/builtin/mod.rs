@@ -64,6 +64,27 @@ pub(crate) mod keys {
     ];
 }
 
+/// The keys of a record's directory: what listing an owner's sessions reads without
+/// the session's id.
+const DIRECTORY: [&str; 7] = [
+    keys::AUTHENTICATED,
+    keys::BOUND,
+    keys::ISSUED,
+    keys::LABEL,
+    keys::OWNER,
+    keys::OWNER_KEY,
+    keys::REMEMBER,
+];
+
+/// `record`'s directory: when it began, its owner (and when they authenticated and bound
+/// it), its device label, its lifetime and its id's age; never a field of the
+/// application's, the CSRF secret or a flash message. What a store sealing records at rest
+/// lets the application's key alone open ([`crate::encryption`]), for listing an owner's
+/// sessions.
+pub(crate) fn directory(record: &Record) -> Record {
+    record.only(|key| DIRECTORY.iter().any(|kept| kept.as_bytes() == key))
+}
+
 /// The value under built-in `key`, or the default when it is missing or unreadable.
 pub(crate) fn decode_builtin<V: DeserializeOwned + Default>(record: &Record, key: &str) -> V {
     record

@@ -107,6 +107,8 @@ pub(crate) struct Config {
     pub(crate) live: Arc<crate::hub::Hub>,
     /// Where lifecycle events go ([`crate::events`]).
     pub(crate) events: Option<crate::events::Events>,
+    /// How records are sealed at rest ([`crate::encryption`]).
+    pub(crate) encryption: Option<Arc<crate::encryption::Encryption>>,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -157,6 +159,7 @@ impl Config {
             import: None,
             live: Arc::new(crate::hub::Hub::new()),
             events: None,
+            encryption: None,
         }
     }
 

@@ -45,12 +45,14 @@ pub(crate) enum Label {
     CsrfCookieMac,
     /// That cookie's CSRF secret, from the random value it carries.
     CsrfCookieSecret,
+    /// The XChaCha20-Poly1305 key of a key ring's that seals records' headers at rest.
+    RecordSeal,
 }
 
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 14] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -64,6 +66,7 @@ impl Label {
         Self::FlashType,
         Self::CsrfCookieMac,
         Self::CsrfCookieSecret,
+        Self::RecordSeal,
     ];
 
     /// The label's bytes.
@@ -82,6 +85,7 @@ impl Label {
             Self::FlashType => "session/flash-type/v1",
             Self::CsrfCookieMac => "session/csrf-cookie-hmac-sha256/v1",
             Self::CsrfCookieSecret => "session/csrf-cookie-secret/v1",
+            Self::RecordSeal => "session/record-xchacha20poly1305/v1",
         }
     }
 }

@@ -299,6 +299,24 @@ impl SessionLayer {
         self.with(|config| config.events = Some(events))
     }
 
+    /// Seals every record a server store holds with XChaCha20-Poly1305, under a key from
+    /// the ring and the session's id ([`crate::encryption`]): a dump of the store shows no
+    /// session's data. Plain records still read, and are sealed at their next save.
+    /// [`Encryption::off`](crate::encryption::Encryption::off) turns it off again.
+    ///
+    /// ```
+    /// use typed_sessions::encryption::{Encryption, KeyRing};
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// let key = Key::generate();
+    /// let ring = KeyRing::new(1, &key);
+    /// let layer = SessionLayer::new(MemoryStore::new(), &key).with_encryption(Encryption::on(ring));
+    /// # let _ = layer;
+    /// ```
+    pub fn with_encryption(self, encryption: crate::encryption::Encryption) -> Self {
+        self.with(|config| config.encryption = Some(Arc::new(encryption)))
+    }
+
     /// Lists and revokes the sessions of any owner, outside a request (an admin route, a
     /// background job).
     pub fn accounts(&self) -> crate::accounts::Accounts {

@@ -130,6 +130,17 @@ impl Record {
         Self::build(self.created_ms, &merged)
     }
 
+    /// This record with only the fields whose keys `keep` keeps.
+    pub(crate) fn only(&self, keep: impl Fn(&[u8]) -> bool) -> Self {
+        let kept: Pairs<'_> = self
+            .fields
+            .iter()
+            .map(|field| (field.key.of(&self.bytes), field.value.of(&self.bytes)))
+            .filter(|(key, _)| keep(key))
+            .collect();
+        Self::build(self.created_ms, &kept)
+    }
+
     /// The encoded record.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes

@@ -49,13 +49,21 @@ impl RequestSession {
                 id: successor,
                 key: successor_key,
                 stored: found,
-            } = Box::pin(retired::follow(&backend.store, id, Late::Replay)).await?
+            } = Box::pin(retired::follow(
+                &backend.store,
+                self.config.encryption.as_deref(),
+                id,
+                Late::Replay,
+            ))
+            .await?
             {
                 (id, key, stored) = (successor, successor_key, Some(found));
             }
         }
         let now = SystemTime::now();
-        let loaded = stored.map_or(Err(Loaded::Miss), |stored| live(&self.config, stored, now));
+        let loaded = stored.map_or(Err(Loaded::Miss), |stored| {
+            live(&self.config, (&id, &key), stored, now)
+        });
         observe::loaded(
             backend.store.name(),
             loaded

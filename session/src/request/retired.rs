@@ -17,6 +17,7 @@ use super::commit::Save;
 use super::live::decode;
 use super::state::Current;
 use crate::builtin::owner::owner_of;
+use crate::encryption::Encryption;
 use crate::error::Error;
 use crate::id::{SessionId, StorageKey};
 use crate::observe::{self, ObservedStore};
@@ -71,6 +72,7 @@ pub(super) enum Late {
 /// Follows `id`, whose record is gone, through the records retired ids left.
 pub(super) async fn follow(
     store: &ObservedStore,
+    encryption: Option<&Encryption>,
     id: SessionId,
     late: Late,
 ) -> Result<Followed, Error> {
@@ -87,7 +89,7 @@ pub(super) async fn follow(
             if late == Late::Gone {
                 return Ok(Followed::Nothing);
             }
-            end_every_id(store, id).await?;
+            end_every_id(store, encryption, id).await?;
             return Ok(Followed::Replayed);
         }
         let key = successor.storage_key();
@@ -109,14 +111,16 @@ pub(super) async fn follow(
 /// retired), and ends nothing.
 pub(super) async fn rebase_on_successor(
     store: &ObservedStore,
+    encryption: Option<&Encryption>,
     save: &mut Save,
     dirty: &Dirty,
     id: SessionId,
 ) -> Result<bool, Error> {
-    let Followed::Successor { id, key, stored } = follow(store, id, Late::Gone).await? else {
+    let Followed::Successor { id, key, stored } = follow(store, encryption, id, Late::Gone).await?
+    else {
         return Ok(false);
     };
-    let Some((stored, version)) = decode(stored) else {
+    let Some((stored, version)) = decode(encryption, (&id, &key), stored) else {
         return Ok(false);
     };
     tracing::debug!("session moved to a new id while this request ran; saving it there");
@@ -126,7 +130,11 @@ pub(super) async fn rebase_on_successor(
 
 /// Ends the session that `first` began, under every id it had since: each one's record,
 /// and each record a retired one left.
-async fn end_every_id(store: &ObservedStore, first: SessionId) -> Result<(), Error> {
+async fn end_every_id(
+    store: &ObservedStore,
+    encryption: Option<&Encryption>,
+    first: SessionId,
+) -> Result<(), Error> {
     tracing::warn!(
         "a retired session id was sent after its grace window: a copy of it exists, so the session is ended under every id"
     );
@@ -135,8 +143,9 @@ async fn end_every_id(store: &ObservedStore, first: SessionId) -> Result<(), Err
     for _ in 0..CHAIN_MAX {
         let key = current.storage_key();
         if let Some(stored) = store.load(&key).await? {
-            let owner = Record::decode_vec(stored.data)
-                .ok()
+            let directory = crate::encryption::directory_bytes(encryption, &key, &stored.data);
+            let owner = directory
+                .and_then(|bytes| Record::decode_vec(bytes.into_owned()).ok())
                 .and_then(|record| owner_of(&record));
             store.delete(&key, owner.as_ref()).await?;
         }

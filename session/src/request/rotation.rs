@@ -13,6 +13,7 @@ use super::retired::{rebase_on_successor, retirement};
 use super::state::Current;
 use crate::accounts::revocations::revoked_in;
 use crate::builtin::owner::owner_of;
+use crate::encryption::Encryption;
 use crate::error::Error;
 use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::ObservedStore;
@@ -23,6 +24,7 @@ use std::time::SystemTime;
 /// rebases it on the old record as it is now.
 pub(super) async fn begin_rotation(
     store: &ObservedStore,
+    encryption: Option<&Encryption>,
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<Rotation, Error> {
@@ -33,18 +35,21 @@ pub(super) async fn begin_rotation(
         return Ok(Rotation::None);
     };
     // Boxed: rare (a login), and inline it would make every save's future larger.
-    Box::pin(rebase_on_old(store, old, save, dirty)).await
+    Box::pin(rebase_on_old(store, encryption, old, save, dirty)).await
 }
 
 /// Rebases `save.record` on the `old` record as it is now.
 async fn rebase_on_old(
     store: &ObservedStore,
+    encryption: Option<&Encryption>,
     old: Current,
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<Rotation, Error> {
-    let Some((now_stored, _)) = store.load(&old.key).await?.and_then(decode) else {
-        return successor_or_gone(store, old, save, dirty).await;
+    let loaded = store.load(&old.key).await?;
+    let decoded = loaded.and_then(|stored| decode(encryption, (&old.id, &old.key), stored));
+    let Some((now_stored, _)) = decoded else {
+        return successor_or_gone(store, encryption, old, save, dirty).await;
     };
     save.rebase_on(&now_stored, None, dirty)?;
     Ok(Rotation::Replacing(Box::new(Replaced {
@@ -58,11 +63,12 @@ async fn rebase_on_old(
 /// again; else the session is gone.
 async fn successor_or_gone(
     store: &ObservedStore,
+    encryption: Option<&Encryption>,
     old: Current,
     save: &mut Save,
     dirty: &Dirty,
 ) -> Result<Rotation, Error> {
-    if !save.grace || !rebase_on_successor(store, save, dirty, old.id).await? {
+    if !save.grace || !rebase_on_successor(store, encryption, save, dirty, old.id).await? {
         return Ok(Rotation::Gone);
     }
     save.rotate = false;

@@ -108,7 +108,8 @@ impl RequestSession {
         now: SystemTime,
         mut turn: Option<(SessionId, &mut TurnGuard<'_>)>,
     ) -> Result<Written, Error> {
-        let replaced = match begin_rotation(store, save, dirty).await? {
+        let encryption = self.config.encryption.as_deref();
+        let replaced = match begin_rotation(store, encryption, save, dirty).await? {
             Rotation::None => None,
             Rotation::Replacing(replaced) => Some(replaced),
             Rotation::Gone => return Ok(Written::Gone),
@@ -138,7 +139,9 @@ impl RequestSession {
                 Attempt::Collided => continue,
                 Attempt::Retired(id) => {
                     // Boxed: rare, and inline it would make every save's future larger.
-                    if Box::pin(retired::rebase_on_successor(store, save, dirty, id)).await? {
+                    let encryption = self.config.encryption.as_deref();
+                    let rebased = retired::rebase_on_successor(store, encryption, save, dirty, id);
+                    if Box::pin(rebased).await? {
                         continue;
                     }
                     return Ok(Written::Gone);
@@ -171,7 +174,8 @@ impl RequestSession {
             |current| (current.id, current.key),
         );
         let expected = save.current.map(|current| current.version);
-        let bytes = save.record.as_bytes();
+        let encryption = self.config.encryption.as_deref();
+        let bytes = crate::encryption::stored_bytes(encryption, &id, &key, &save.record);
         let limit = self.config.session_limit;
         let outcome = match (new_session_of(save, replaced, owner.as_ref()), limit) {
             // Boxed: once per login, and inline it would make every save's future larger.
@@ -180,7 +184,7 @@ impl RequestSession {
                     &self.config,
                     store,
                     &key,
-                    bytes,
+                    &bytes,
                     expires_at,
                     owner,
                     limit,
@@ -189,7 +193,7 @@ impl RequestSession {
             }
             _ => {
                 store
-                    .save(&key, bytes, expires_at, expected, owner.as_ref())
+                    .save(&key, &bytes, expires_at, expected, owner.as_ref())
                     .await?
             }
         };
@@ -272,7 +276,10 @@ impl RequestSession {
             Box::pin(backoff(attempt - 1)).await;
         }
         tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
+        let loaded = store.load(&key).await?;
+        let encryption = self.config.encryption.as_deref();
+        let decoded = loaded.and_then(|stored| decode(encryption, (&id, &key), stored));
+        let Some((stored, version)) = decoded else {
             return Ok(false);
         };
         save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;

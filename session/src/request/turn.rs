@@ -129,7 +129,7 @@ impl RequestSession {
     ) -> Result<(), Error> {
         // A block, so that only the key is kept across the load: this future is part of
         // every save's.
-        let key = {
+        let (id, key) = {
             let Some(current) = save.current else {
                 return Ok(());
             };
@@ -144,9 +144,12 @@ impl RequestSession {
                 });
                 return save.rebase_on(record, at, dirty);
             }
-            current.key
+            (current.id, current.key)
         };
-        let Some((stored, version)) = store.load(&key).await?.and_then(decode) else {
+        let loaded = store.load(&key).await?;
+        let encryption = self.config.encryption.as_deref();
+        let decoded = loaded.and_then(|stored| decode(encryption, (&id, &key), stored));
+        let Some((stored, version)) = decoded else {
             // Gone: the save below finds out and answers `Missing`.
             return Ok(());
         };

@@ -1,6 +1,7 @@
 //! Operations on a whole store, for operators' tools (what the `session-admin` binary of
-//! this project runs): counting the live sessions, and copying every record to another
-//! store, page by page, so that a deployment moves stores without logging anyone out.
+//! this project runs): counting the live sessions, copying every record to another
+//! store, page by page, so that a deployment moves stores without logging anyone out, and
+//! sealing every record under a key ring's primary key (`rekey.rs`).
 //!
 //! Both walk the store with [`Store::scan`], so memory stays bounded by one page, and a copy
 //! can resume from the last page's cursor after a crash.
@@ -25,7 +26,12 @@
 //! # }
 //! ```
 
+mod rekey;
+
+pub use rekey::{RekeyedPage, rekey_page, rekey_records};
+
 use crate::builtin::owner::owner_of;
+use crate::encryption::{self, KeyRing};
 use crate::record::Record;
 use crate::store::{OwnedRecord, SaveOutcome, ScanCursor, Store, StoreError};
 
@@ -42,7 +48,11 @@ pub async fn count_sessions(store: &dyn Store) -> Result<u64, StoreError> {
     let mut sessions = 0;
     loop {
         let page = store.scan(cursor.as_ref(), COUNT_PAGE).await?;
-        sessions += page.records.iter().filter_map(as_session).count() as u64;
+        sessions += page
+            .records
+            .iter()
+            .filter(|listed| is_session(listed))
+            .count() as u64;
         cursor = page.next;
         if cursor.is_none() {
             return Ok(sessions);
@@ -70,12 +80,40 @@ pub struct CopiedPage {
 /// owner index lists it. A record `to` already has is left alone: running a copy again, or
 /// resuming it, never overwrites a session the application has since changed on `to`.
 ///
+/// Records sealed at rest ([`crate::encryption`]) are copied as they are, without their
+/// owner (only the key ring reads it): [`copy_sealed_page`] copies them under it.
+///
 /// # Errors
 /// When either store fails, or `from` cannot list its records ([`StoreError::NoScan`]);
 /// the records of the page written before the failure stay written.
 pub async fn copy_page(
     from: &dyn Store,
     to: &dyn Store,
+    cursor: Option<&ScanCursor>,
+    limit: usize,
+) -> Result<CopiedPage, StoreError> {
+    copy(from, to, None, cursor, limit).await
+}
+
+/// [`copy_page`], reading the owner of each record sealed at rest with `ring`, so that the
+/// target's owner index lists it too.
+///
+/// # Errors
+/// As [`copy_page`].
+pub async fn copy_sealed_page(
+    from: &dyn Store,
+    to: &dyn Store,
+    ring: &KeyRing,
+    cursor: Option<&ScanCursor>,
+    limit: usize,
+) -> Result<CopiedPage, StoreError> {
+    copy(from, to, Some(ring), cursor, limit).await
+}
+
+async fn copy(
+    from: &dyn Store,
+    to: &dyn Store,
+    ring: Option<&KeyRing>,
     cursor: Option<&ScanCursor>,
     limit: usize,
 ) -> Result<CopiedPage, StoreError> {
@@ -86,8 +124,7 @@ pub async fn copy_page(
     };
     for listed in &page.records {
         let record = &listed.record;
-        let session = as_session(listed);
-        let owner = session.as_ref().and_then(owner_of);
+        let owner = directory(listed, ring).as_ref().and_then(owner_of);
         match to
             .save(
                 &listed.key,
@@ -100,7 +137,7 @@ pub async fn copy_page(
         {
             SaveOutcome::Saved(_) => {
                 copied.copied += 1;
-                copied.sessions += u64::from(session.is_some());
+                copied.sessions += u64::from(is_session(listed));
             }
             SaveOutcome::Conflict | SaveOutcome::Missing => copied.present += 1,
         }
@@ -108,12 +145,29 @@ pub async fn copy_page(
     Ok(copied)
 }
 
-/// `listed` as a session, unless it is one of the crate's own records. An owner's
-/// revocation epoch is 8 bytes, which a session record of no field is too: such a session
-/// holds nothing, and is not counted either.
+/// `listed` as a session, unless it is one of the crate's own records or sealed at rest.
+/// An owner's revocation epoch is 8 bytes, which a session record of no field is too: such
+/// a session holds nothing, and is not counted either.
 fn as_session(listed: &OwnedRecord) -> Option<Record> {
     let data = &listed.record.data;
-    (data.len() > 8)
+    (data.len() > 8 && !encryption::is_sealed(data))
         .then(|| Record::decode_vec(data.clone()).ok())
         .flatten()
+}
+
+/// Whether `listed` is a session, plain or sealed at rest.
+fn is_session(listed: &OwnedRecord) -> bool {
+    encryption::is_sealed(&listed.record.data) || as_session(listed).is_some()
+}
+
+/// What `listed` tells of its session without its id: the record when plain, its
+/// directory when sealed and `ring` opens it.
+fn directory(listed: &OwnedRecord, ring: Option<&KeyRing>) -> Option<Record> {
+    if !encryption::is_sealed(&listed.record.data) {
+        return as_session(listed);
+    }
+    let bytes = ring?
+        .open_directory(&listed.key, &listed.record.data)
+        .ok()?;
+    Record::decode_vec(bytes).ok()
 }
