@@ -64,6 +64,38 @@ fn routes<const OWNED: bool>(layer: SessionLayer) -> Router {
         .layer(layer)
 }
 
+/// A session of about 256 bytes stored: what encryption at rest is measured on.
+#[derive(Session, Default, Debug)]
+pub struct Padded {
+    count: u64,
+    text: String,
+}
+
+/// The three routes behind `layer`, on a session whose record is about 256 bytes (its
+/// text set at its first write).
+pub fn padded_router(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/untouched", get(|| async { "ok" }))
+        .route(
+            "/read",
+            get(|p: Session<Padded>| async move {
+                let _ = p.count();
+                "ok"
+            }),
+        )
+        .route(
+            "/write",
+            get(|p: Session<Padded>| async move {
+                if p.text().is_empty() {
+                    p.set_text("x".repeat(200));
+                }
+                p.update_count(|n| *n += 1);
+                "ok"
+            }),
+        )
+        .layer(layer)
+}
+
 /// The three routes with no session layer: the ceiling.
 pub fn bare() -> Router {
     Router::new()

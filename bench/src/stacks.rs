@@ -5,6 +5,7 @@
 use crate::{bare, call, noop_layer, router};
 use axum::Router;
 use std::path::Path;
+use typed_sessions::encryption::{Encryption, KeyRing};
 use typed_sessions::{CookieBackend, FileStore, Key, MemoryStore, SessionLayer};
 
 /// One stack under test: a router serving `/untouched`, `/read` and `/write`.
@@ -36,6 +37,24 @@ pub fn all(dir: &Path) -> Vec<Stack> {
         (
             "session MemoryStore, owned",
             crate::owned_router(SessionLayer::new(MemoryStore::new(), &key)),
+        ),
+        (
+            "session MemoryStore, 256 B",
+            crate::padded_router(SessionLayer::new(MemoryStore::new(), &key)),
+        ),
+        (
+            "session MemoryStore, 256 B, encryption off",
+            crate::padded_router(
+                SessionLayer::new(MemoryStore::new(), &key)
+                    .with_encryption(Encryption::off(KeyRing::new(1, &key))),
+            ),
+        ),
+        (
+            "session MemoryStore, 256 B, encrypted",
+            crate::padded_router(
+                SessionLayer::new(MemoryStore::new(), &key)
+                    .with_encryption(Encryption::on(KeyRing::new(1, &key))),
+            ),
         ),
         (
             "session FileStore",

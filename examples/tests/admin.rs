@@ -604,6 +604,17 @@ async fn session_encrypt_and_re_key_seal_every_store_and_keep_every_session() {
         let demo = demo_on(&ring_env).await;
         let late_view = view(&late, Method::GET, format!("{}/session", demo.base)).await;
         assert_eq!(late_view.note_len, hidden.len(), "{kind}");
+        drop(demo);
+        // The second secret made the primary: cookies signed under the first still work
+        // (re-issued under the second), and so do records sealed under either.
+        let demo = demo_on(&with(&[
+            ("SESSION_SECRET", &both),
+            ("SESSION_ENCRYPT", "1"),
+        ]))
+        .await;
+        let early_view = view(&early, Method::POST, format!("{}/visit", demo.base)).await;
+        assert_eq!(early_view.note_len, shown.len(), "{kind}");
+        assert_eq!(early_view.user.as_deref(), Some("ada"), "{kind}");
         let only_first = admin_json(
             &with(&[("SESSION_SECRET", &first)]),
             &["re-key", "--dry-run", "--json"],

@@ -140,6 +140,8 @@ impl DemoConfig {
             true => layer.with_tower_sessions_import(self.store.tower_sessions().await?),
             false => layer,
         };
+        // Cookies made under an older secret still work, re-issued under the first.
+        let layer = layer.with_previous_keys(&self.older_keys);
         let layer = match self.encrypt {
             true => layer.with_encryption(Encryption::on(self.ring()?)),
             false => layer.with_encryption(Encryption::off(self.ring()?)),

@@ -22,6 +22,8 @@
 //! 13. [Migrating from tower-sessions](migrating).
 //! 14. [Live sessions and lifecycle events](live): WebSockets that follow their session,
 //!     and events from the write path.
+//! 15. [Encryption at rest](encryption): records a store dump does not show, and keys that
+//!     rotate.
 
 #[doc = include_str!("getting_started.md")]
 pub mod getting_started {}
@@ -70,3 +72,5 @@ pub mod migrating {}
 
 #[doc = include_str!("live.md")]
 pub mod live {}
+#[doc = include_str!("encryption.md")]
+pub mod encryption {}
