@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use typed_sessions::admin::{RekeyedPage, rekey_page};
 use typed_sessions::encryption::{Encryption, KeyRing};
+use typed_sessions::store::SaveOutcome;
 use typed_sessions::{
     FileStore, Key, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
 };
@@ -283,23 +284,7 @@ async fn a_sealed_record_opens_only_for_its_session_under_a_key_the_ring_holds()
 
         // Ada's record copied onto Bob's storage key opens for neither: Bob's request
         // finds no session (a fresh one), never an error.
-        let adas = raw.store.owned(&owner("ada")).await.unwrap().remove(0);
-        let bobs = raw.store.owned(&owner("bob")).await.unwrap().remove(0);
-        let copied = raw
-            .store
-            .save(
-                &bobs.key,
-                &adas.record.data,
-                bobs.record.expires_at,
-                Some(bobs.record.version),
-                Some(&owner("bob")),
-            )
-            .await
-            .unwrap();
-        assert!(
-            matches!(copied, typed_sessions::store::SaveOutcome::Saved(_)),
-            "{name}"
-        );
+        copy_over(&raw.store, "ada", "bob", name).await;
         let reply = bob.get("/note").await;
         assert_eq!(reply.status, StatusCode::OK, "{name}");
         assert_eq!(reply.body, "|0", "{name}: no session, not Ada's");
@@ -417,6 +402,23 @@ async fn turning_encryption_on_and_off_mid_life_keeps_every_session() {
     }
 }
 
+/// The record of `from`'s session written over `to`'s session's, under `to`'s key.
+async fn copy_over(store: &Arc<dyn Store>, from: &str, to: &str, name: &str) {
+    let source = store.owned(&owner(from)).await.unwrap().remove(0);
+    let target = store.owned(&owner(to)).await.unwrap().remove(0);
+    let copied = store
+        .save(
+            &target.key,
+            &source.record.data,
+            target.record.expires_at,
+            Some(target.record.version),
+            Some(&owner(to)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(copied, SaveOutcome::Saved(_)), "{name}");
+}
+
 /// Every record of `store`, page by page.
 async fn every_record(store: &dyn Store) -> Vec<typed_sessions::store::OwnedRecord> {
     let mut records = Vec::new();
@@ -477,23 +479,7 @@ async fn a_record_sealed_by_re_key_opens_only_under_its_own_storage_key() {
             "{name}: a dry run finds none left"
         );
         // Sealed without its id, a record is bound to its storage key all the same.
-        let adas = raw.store.owned(&owner("ada")).await.unwrap().remove(0);
-        let bobs = raw.store.owned(&owner("bob")).await.unwrap().remove(0);
-        let copied = raw
-            .store
-            .save(
-                &bobs.key,
-                &adas.record.data,
-                bobs.record.expires_at,
-                Some(bobs.record.version),
-                Some(&owner("bob")),
-            )
-            .await
-            .unwrap();
-        assert!(
-            matches!(copied, typed_sessions::store::SaveOutcome::Saved(_)),
-            "{name}"
-        );
+        copy_over(&raw.store, "ada", "bob", name).await;
         let mut bob_sealed = Client::new(app(sealed(&raw.store, &ring)));
         bob_sealed.jar = bob.jar.clone();
         assert_eq!(

@@ -731,18 +731,7 @@ async fn an_ending_while_the_socket_starts_is_not_missed() {
             "{name}: logout"
         );
         // "Log out everywhere" on the other instance, after the upgrade read the session.
-        phone.post("/login/ada").await;
-        let mut laptop = two.client();
-        laptop.post("/login/ada").await;
-        let everywhere = async {
-            assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
-        };
-        let live = one.live_after(&mut phone, everywhere).await;
-        assert_eq!(
-            ends_within_2s(&live).await,
-            EndReason::Revoked,
-            "{name}: everywhere"
-        );
+        everywhere_while_starting(&mut one, &two, name).await;
     }
     // A cookie session, its revocations in Redis.
     let redis = redis_store().await;
@@ -751,6 +740,12 @@ async fn an_ending_while_the_socket_starts_is_not_missed() {
     };
     let mut one = Harness::new(layer(Arc::new(redis.clone())));
     let two = Harness::new(layer(Arc::new(redis)));
+    everywhere_while_starting(&mut one, &two, "cookie").await;
+}
+
+/// Ada logs in on `one` and `two`; "log out everywhere" on `two` runs after `one`'s upgrade
+/// request read her session and before its live session listens: it ends all the same.
+async fn everywhere_while_starting(one: &mut Harness, two: &Harness, name: &str) {
     let mut phone = one.client();
     phone.post("/login/ada").await;
     let mut laptop = two.client();
@@ -759,7 +754,8 @@ async fn an_ending_while_the_socket_starts_is_not_missed() {
         assert_eq!(laptop.post("/everywhere").await.status, StatusCode::OK);
     };
     let live = one.live_after(&mut phone, everywhere).await;
-    assert_eq!(ends_within_2s(&live).await, EndReason::Revoked, "cookie");
+    let ended = ends_within_2s(&live).await;
+    assert_eq!(ended, EndReason::Revoked, "{name}: everywhere");
 }
 
 /// The live-session channels of `prefix` that have subscribers on `nodes`: plain ones on
