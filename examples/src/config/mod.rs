@@ -140,8 +140,11 @@ impl DemoConfig {
             true => layer.with_tower_sessions_import(self.store.tower_sessions().await?),
             false => layer,
         };
-        // Cookies made under an older secret still work, re-issued under the first.
-        let layer = layer.with_previous_keys(&self.older_keys);
+        // Cookies made under an older secret still work, re-issued under the first. A random
+        // key (no SESSION_SECRET) is for development, with the warning `demo` prints.
+        let layer = layer
+            .with_previous_keys(&self.older_keys)
+            .with_random_key_allowed(self.key_generated);
         let layer = match self.encrypt {
             true => layer.with_encryption(Encryption::on(self.ring()?)),
             false => layer.with_encryption(Encryption::off(self.ring()?)),
@@ -210,8 +213,8 @@ mod tests;
 /// per line), first the primary; `None` when neither is set.
 ///
 /// # Errors
-/// A secret under 64 bytes (named by its place), both variables set, or a file that cannot
-/// be read.
+/// A secret under 64 bytes (named by its place), none, both variables set, or a file that
+/// cannot be read.
 pub fn secrets(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<Key>>, String> {
     let (name, text, separator) = match (var("SESSION_SECRET"), var("SESSION_SECRET_FILE")) {
         (Some(_), Some(_)) => {
@@ -227,21 +230,7 @@ pub fn secrets(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<Key>>
     };
     // Each secret as given (a single one as before, whatever it holds); a file's lines
     // without their line ends.
-    let secrets = text
-        .split(separator)
-        .map(|secret| secret.trim_end_matches('\r'))
-        .filter(|secret| !secret.is_empty());
-    let keys: Vec<Key> = secrets
-        .enumerate()
-        .map(|(at, secret)| {
-            Key::from_secret(secret.as_bytes()).map_err(|e| match at {
-                0 => format!("{name}: {e}"),
-                n => format!("{name}, secret {}: {e}", n + 1),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    if keys.is_empty() {
-        return Err(format!("{name} is empty"));
-    }
-    Ok(Some(keys))
+    typed_sessions::encryption::parse_secrets(&text, separator, name)
+        .map(Some)
+        .map_err(|error| error.to_string())
 }

@@ -109,6 +109,8 @@ pub(crate) struct Config {
     pub(crate) events: Option<crate::events::Events>,
     /// How records are sealed at rest ([`crate::encryption`]).
     pub(crate) encryption: Option<Arc<crate::encryption::Encryption>>,
+    /// A release build may start with a key from `Key::generate`.
+    pub(crate) random_key_allowed: bool,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -160,7 +162,16 @@ impl Config {
             live: Arc::new(crate::hub::Hub::new()),
             events: None,
             encryption: None,
+            random_key_allowed: false,
         }
+    }
+
+    /// Why the layer refuses to start, in a release build (`debug` false) whose key was
+    /// generated at random and not allowed to be.
+    pub(crate) fn random_key_refusal(&self, debug: bool) -> Option<&'static str> {
+        (!debug && !self.random_key_allowed && self.keys[0].is_generated()).then_some(
+            "SessionLayer: this release build's key was generated at random (Key::generate): its sessions would die with the process and no other instance could read them. Use Key::from_secret with a secret of 64 bytes or more, or SessionLayer::with_random_key_allowed(true) for a demo",
+        )
     }
 
     /// The longest a session is remembered for: the layer's `with_remember_limit`, else

@@ -23,6 +23,8 @@ use zeroize::Zeroizing;
 #[derive(Clone)]
 pub struct Key {
     secret: Zeroizing<Vec<u8>>,
+    /// Made by [`Key::generate`]: a release build's layer refuses it unless told.
+    generated: bool,
 }
 
 /// Why a secret was refused.
@@ -54,11 +56,13 @@ impl Key {
         }
         Ok(Self {
             secret: Zeroizing::new(secret.to_vec()),
+            generated: false,
         })
     }
 
     /// A random key. Sessions signed with it die with the process, so use it for tests and
-    /// demos only.
+    /// demos only: in a release build, a layer whose key this is refuses to start unless
+    /// [`with_random_key_allowed`](crate::SessionLayer::with_random_key_allowed) says so.
     ///
     /// # Panics
     /// If the operating system cannot provide randomness.
@@ -66,7 +70,16 @@ impl Key {
     pub fn generate() -> Self {
         let mut secret = Zeroizing::new(vec![0; Self::MIN_SECRET_LEN]);
         crate::crypto::random::fill(&mut secret);
-        Self { secret }
+        Self {
+            secret,
+            generated: true,
+        }
+    }
+
+    /// Whether [`Key::generate`] made this key (rather than [`Key::from_secret`]).
+    #[must_use]
+    pub const fn is_generated(&self) -> bool {
+        self.generated
     }
 
     /// The 32-byte subkey for `purpose` (HKDF-SHA256, RFC 5869).

@@ -21,15 +21,17 @@
 //! record that does not open (a retired key, another session's record, corruption) reads
 //! as no session, and is logged without its id.
 //!
-//! The feature lives in `encryption/` (the ring, `ring.rs`; the sealed format,
-//! `sealed.rs`), and is applied where a request's record meets its store
+//! The feature lives in `encryption/` (the ring, `ring.rs`; where its keys come from,
+//! `source.rs`; the sealed format, `sealed.rs`), and is applied where a request's record meets its store
 //! (`request/stored.rs`) and where an owner's sessions are listed (`accounts/`).
 
 mod ring;
 mod sealed;
+mod source;
 
 pub use ring::{KeyRing, KeyRingError};
 pub(crate) use sealed::{Unopened, is_sealed};
+pub use source::{EnvKeys, FileKeys, KeySource, KeySourceError, parse_secrets};
 
 use crate::id::{SessionId, StorageKey};
 use crate::record::Record;

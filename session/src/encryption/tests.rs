@@ -152,3 +152,58 @@ proptest! {
         prop_assert!(ring.rekey(&key, &garbage).is_err());
     }
 }
+
+#[tokio::test]
+async fn keys_load_from_a_file_or_the_environment_and_bad_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        source::FileKeys::new(path)
+    };
+    let (new, old) = ("n".repeat(64), "o".repeat(64));
+    let ring = KeyRing::load(&write("good", &format!("{new}\r\n{old}\n\n")))
+        .await
+        .unwrap();
+    let primary = KeyRing::id_of(&Key::from_secret(new.as_bytes()).unwrap());
+    assert_eq!((ring.primary(), ring.ids().count()), (primary, 2));
+
+    let short = KeyRing::load(&write("short", &format!("{new}\nshort\n"))).await;
+    assert!(
+        matches!(short, Err(KeySourceError::Invalid { position: 2, .. })),
+        "{short:?}"
+    );
+    let empty = KeyRing::load(&write("empty", "\n\n")).await;
+    assert!(matches!(empty, Err(KeySourceError::Empty(_))), "{empty:?}");
+    let twice = KeyRing::load(&write("twice", &format!("{new}\n{new}\n"))).await;
+    assert!(
+        matches!(
+            twice,
+            Err(KeySourceError::Ring(KeyRingError::DuplicateId(_)))
+        ),
+        "{twice:?}"
+    );
+    let missing = KeyRing::load(&source::FileKeys::new(dir.path().join("none"))).await;
+    assert!(
+        matches!(missing, Err(KeySourceError::Unreadable { .. })),
+        "{missing:?}"
+    );
+
+    let unset = KeyRing::load(&source::EnvKeys::new("TYPED_SESSIONS_NO_SUCH_VARIABLE")).await;
+    assert!(matches!(unset, Err(KeySourceError::Unset(_))), "{unset:?}");
+    // Commas separate an environment variable's secrets; one alone is used as given.
+    let keys = parse_secrets(&format!("{new},{old}"), ',', "SESSION_SECRET").unwrap();
+    assert_eq!(keys.len(), 2);
+    let with_newline = format!("{new}\n{old}");
+    let one = parse_secrets(&with_newline, ',', "SESSION_SECRET").unwrap();
+    assert_eq!(
+        one.len(),
+        1,
+        "a secret holding a line break stays one secret"
+    );
+    let error = parse_secrets(&format!("{new},short"), ',', "SESSION_SECRET").unwrap_err();
+    assert!(
+        error.to_string().starts_with("SESSION_SECRET, secret 2: "),
+        "{error}"
+    );
+}

@@ -60,6 +60,11 @@ impl SessionLayer {
     /// Sessions kept in `backend`: a server-side [`Store`](crate::Store) (the cookie then
     /// holds only a signed id), a [`CookieBackend::sealed()`](crate::CookieBackend) or a
     /// [`CookieBackend::signed()`](crate::CookieBackend). Every key used is derived from `key`.
+    ///
+    /// In a release build, a `key` from [`Key::generate`] makes the layer refuse to start
+    /// (it panics when added to a router), unless
+    /// [`with_random_key_allowed`](Self::with_random_key_allowed) says so: sessions under a
+    /// random key die with the process and cannot be shared between instances.
     pub fn new(backend: impl Backend, key: &Key) -> Self {
         Self {
             config: Arc::new(Config::new(BackendKind::of(backend), key)),
@@ -70,7 +75,39 @@ impl SessionLayer {
 impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
+    /// # Panics
+    /// In a release build whose key was generated at random, unless allowed
+    /// ([`SessionLayer::new`]): refusing to start.
     fn layer(&self, inner: S) -> Self::Service {
+        if let Some(refusal) = self.config.random_key_refusal(cfg!(debug_assertions)) {
+            panic!("{refusal}");
+        }
         SessionService::new(inner, Arc::clone(&self.config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    #[test]
+    fn a_release_build_refuses_a_random_key_unless_allowed() {
+        let random = SessionLayer::new(MemoryStore::new(), &Key::generate());
+        let refusal = random.config.random_key_refusal(false);
+        assert!(refusal.is_some_and(|why| why.contains("Key::from_secret")));
+        assert_eq!(
+            random.config.random_key_refusal(true),
+            None,
+            "debug builds start"
+        );
+        let allowed = random.with_random_key_allowed(true);
+        assert_eq!(allowed.config.random_key_refusal(false), None);
+        let secret = Key::from_secret(&[9; 64]).unwrap();
+        let configured = SessionLayer::new(MemoryStore::new(), &secret);
+        assert_eq!(configured.config.random_key_refusal(false), None);
+        // A generated key among the previous ones is not the one that signs.
+        let rotated = configured.with_previous_keys(&[Key::generate()]);
+        assert_eq!(rotated.config.random_key_refusal(false), None);
     }
 }

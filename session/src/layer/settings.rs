@@ -238,6 +238,13 @@ impl SessionLayer {
         self.with(|config| config.save_mode = mode)
     }
 
+    /// Lets a release build start with a key from [`Key::generate`](crate::Key::generate)
+    /// (refused by default: its sessions die with the process, and no other instance can
+    /// read them). For a demo or a single-process tool that means it.
+    pub fn with_random_key_allowed(self, allowed: bool) -> Self {
+        self.with(|config| config.random_key_allowed = allowed)
+    }
+
     /// Keys that signed or sealed earlier cookies, newest first: their cookies are still
     /// accepted, and re-issued under the current key the next time they are used. Remove a
     /// key from the list to invalidate every cookie it made.
