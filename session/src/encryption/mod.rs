@@ -22,8 +22,9 @@
 //! as no session, and is logged without its id.
 //!
 //! The feature lives in `encryption/` (the ring, `ring.rs`; where its keys come from,
-//! `source.rs`; the sealed format, `sealed.rs`), and is applied where a request's record meets its store
-//! (`request/stored.rs`) and where an owner's sessions are listed (`accounts/`).
+//! `source.rs`; the sealed format, `sealed.rs`), and is applied where a request's record
+//! meets its store (opened in `request/live.rs`, sealed in `request/server.rs`), where an
+//! owner's sessions are listed (`accounts/`) and by the operators' tools (`admin/`).
 
 mod ring;
 mod sealed;
@@ -36,7 +37,6 @@ pub use source::{EnvKeys, FileKeys, KeySource, KeySourceError, parse_secrets};
 use crate::id::{SessionId, StorageKey};
 use crate::record::Record;
 use std::borrow::Cow;
-use std::fmt;
 
 /// How a layer treats records at rest: sealed ([`Encryption::on`]) or plain
 /// ([`Encryption::off`]), with the keys that open the sealed ones.
@@ -161,16 +161,6 @@ fn unopened(why: Unopened) {
         Unopened::Forged => tracing::warn!(
             "a sealed session record that does not open for its session (another session's record, or corrupt); treated as no session"
         ),
-    }
-}
-
-impl fmt::Display for Unopened {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownKey(id) => write!(f, "sealed under key id {id}, which the ring lacks"),
-            Self::NoKeys => f.write_str("sealed, and no key ring"),
-            Self::Forged => f.write_str("does not open"),
-        }
     }
 }
 

@@ -77,7 +77,8 @@ impl fmt::Debug for Subscription {
 }
 
 /// What a [`Subscription`] by topic listens to. The hub calls it one call at a time, in
-/// order, and only for a change: a topic it listens to is not listened to twice.
+/// order, as its live sessions' topics come and go; after it subscribed again it may name a
+/// topic it listens to already (listening is idempotent, as Redis's `SUBSCRIBE` is).
 pub trait Topics: Send + Sync + 'static {
     /// From now on, hear the messages about `topics`: resolves once the channel confirmed
     /// it (a message published after that reaches the subscription).

@@ -177,49 +177,47 @@ impl Channels {
     }
 }
 
-impl Topics for Channels {
-    fn listen<'a>(&'a self, topics: &'a [StorageKey]) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let names = self.names(topics);
-            let listening = async {
-                match &self.sink {
-                    Sink::Server(sink) => sink.clone().subscribe(names).await,
-                    Sink::Cluster(connection) => {
-                        // A command per channel: their slots differ.
-                        let mut connection = connection.clone();
-                        for name in names {
-                            connection.ssubscribe(name).await?;
-                        }
-                        Ok(())
+impl Channels {
+    /// `SUBSCRIBE` (with `listen`) or `UNSUBSCRIBE` of `topics`' channels: one command on a
+    /// server; on a Cluster a command per channel (their slots differ), each within 2 s.
+    async fn change(&self, topics: &[StorageKey], listen: bool) -> Result<(), StoreError> {
+        let names = self.names(topics);
+        match &self.sink {
+            Sink::Server(sink) => {
+                let mut sink = sink.clone();
+                match listen {
+                    true => within(sink.subscribe(names)).await,
+                    false => within(sink.unsubscribe(names)).await,
+                }
+            }
+            Sink::Cluster(connection) => {
+                let mut connection = connection.clone();
+                for name in names {
+                    match listen {
+                        true => within(connection.ssubscribe(name)).await?,
+                        false => within(connection.sunsubscribe(name)).await?,
                     }
                 }
-            };
-            tokio::time::timeout(TIMEOUT, listening)
-                .await
-                .map_err(|_| StoreError::backend("no subscription within 2 s"))?
-                .map_err(backend)
-        })
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `change`'s outcome, unless Redis does not answer within 2 s.
+async fn within(change: impl Future<Output = redis::RedisResult<()>>) -> Result<(), StoreError> {
+    tokio::time::timeout(TIMEOUT, change)
+        .await
+        .map_err(|_| StoreError::backend("no answer from Redis within 2 s"))?
+        .map_err(backend)
+}
+
+impl Topics for Channels {
+    fn listen<'a>(&'a self, topics: &'a [StorageKey]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.change(topics, true))
     }
 
     fn forget<'a>(&'a self, topics: &'a [StorageKey]) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let names = self.names(topics);
-            let forgetting = async {
-                match &self.sink {
-                    Sink::Server(sink) => sink.clone().unsubscribe(names).await,
-                    Sink::Cluster(connection) => {
-                        let mut connection = connection.clone();
-                        for name in names {
-                            connection.sunsubscribe(name).await?;
-                        }
-                        Ok(())
-                    }
-                }
-            };
-            tokio::time::timeout(TIMEOUT, forgetting)
-                .await
-                .map_err(|_| StoreError::backend("no answer within 2 s"))?
-                .map_err(backend)
-        })
+        Box::pin(self.change(topics, false))
     }
 }
