@@ -239,7 +239,8 @@ impl KeyRing {
     }
 }
 
-/// Whether `data` is a sealed record (not a plain one).
+/// Whether `data` is a sealed record (not a plain one, nor another of the crate's records:
+/// its format byte, and lengths that add up).
 pub(crate) fn is_sealed(data: &[u8]) -> bool {
-    matches!(data.first(), Some(&(SEALED | SEALED_WITHOUT_ID)))
+    Parts::of(data).is_some()
 }

@@ -52,6 +52,19 @@ fn a_record_opens_for_its_own_id_and_key_only() {
 }
 
 #[test]
+fn only_what_has_the_sealed_shape_is_taken_for_sealed() {
+    let (ring, record) = (ring(7, 1), record());
+    let id = SessionId::random_in([1, 2]);
+    assert!(is_sealed(&sealed(&ring, &id, &record)));
+    assert!(!is_sealed(record.as_bytes()), "a plain record");
+    // A retired id's record may begin with the sealed format's byte: its lengths do not add up.
+    let mut retired = vec![2; 64];
+    retired[1..].fill(0);
+    assert!(!is_sealed(&retired));
+    assert!(!is_sealed(&[]));
+}
+
+#[test]
 fn the_directory_holds_no_field_of_the_applications_and_no_secret() {
     let (ring, record) = (ring(7, 1), record());
     let id = SessionId::random_in([1, 2]);
