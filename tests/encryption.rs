@@ -441,11 +441,7 @@ async fn rekey_all(store: &dyn Store, ring: &KeyRing, dry_run: bool) -> RekeyedP
         let page = rekey_page(store, ring, cursor.as_ref(), 100, dry_run)
             .await
             .unwrap();
-        total.rekeyed += page.rekeyed;
-        total.sealed += page.sealed;
-        total.current += page.current;
-        total.unopened += page.unopened;
-        total.raced += page.raced;
+        total.add(&page);
         cursor = page.next;
         if cursor.is_none() {
             return total;

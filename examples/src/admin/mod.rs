@@ -307,16 +307,12 @@ impl Cli {
     /// indexes and revocation epochs are not keyed), reading sealed records' directories
     /// with the secrets' ring when there is one.
     fn accounts(&self, store: Arc<dyn Store>) -> Result<typed_sessions::Accounts, String> {
-        let ring = self.ring()?;
-        let key = ring
-            .as_ref()
-            .map_or_else(Key::generate, |_| self.keys().remove(0));
-        let layer = SessionLayer::new(store, &key);
-        Ok(match ring {
-            Some(ring) => layer.with_encryption(Encryption::off(ring)),
-            None => layer,
-        }
-        .accounts())
+        let Some(keys) = self.secrets()? else {
+            return Ok(SessionLayer::new(store, &Key::generate()).accounts());
+        };
+        let ring = crate::config::ring_of(&keys)?;
+        let layer = SessionLayer::new(store, &keys[0]).with_encryption(Encryption::off(ring));
+        Ok(layer.accounts())
     }
 
     /// The key ring of the secrets given, the first the primary; `None` without any.
@@ -325,8 +321,7 @@ impl Cli {
     /// A secret under 64 bytes, or given twice.
     pub fn ring(&self) -> Result<Option<KeyRing>, String> {
         let keys = self.secrets()?;
-        keys.map(|keys| KeyRing::of_keys(&keys).map_err(|e| format!("SESSION_SECRET: {e}")))
-            .transpose()
+        keys.map(|keys| crate::config::ring_of(&keys)).transpose()
     }
 
     fn secrets(&self) -> Result<Option<Vec<Key>>, String> {
@@ -339,14 +334,6 @@ impl Cli {
             "SESSION_SECRET_FILE" => file.clone(),
             _ => None,
         })
-    }
-
-    /// The secrets' keys; one random key without any.
-    fn keys(&self) -> Vec<Key> {
-        self.secrets()
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| vec![Key::generate()])
     }
 }
 

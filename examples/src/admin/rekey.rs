@@ -41,7 +41,7 @@ impl Rekey<'_> {
             .await
             .map_err(chain)?;
             bar.inc(page.rekeyed + page.sealed + page.current + page.unopened + page.raced);
-            add(&mut total, &page);
+            total.add(&page);
             cursor = page.next;
             if let Some(path) = resume.filter(|_| !self.dry_run) {
                 keep(path, cursor.as_ref())?;
@@ -60,12 +60,4 @@ impl Rekey<'_> {
             .await
             .map_err(chain)
     }
-}
-
-fn add(total: &mut RekeyedPage, page: &RekeyedPage) {
-    total.rekeyed += page.rekeyed;
-    total.sealed += page.sealed;
-    total.current += page.current;
-    total.unopened += page.unopened;
-    total.raced += page.raced;
 }

@@ -164,7 +164,7 @@ impl DemoConfig {
     pub fn ring(&self) -> Result<KeyRing, String> {
         let mut keys = vec![self.key.clone()];
         keys.extend(self.older_keys.iter().cloned());
-        KeyRing::of_keys(&keys).map_err(|e| format!("SESSION_SECRET: {e}"))
+        ring_of(&keys)
     }
 
     /// The demo's options this configuration turns on.
@@ -208,6 +208,14 @@ pub(super) fn parse<T: std::str::FromStr>(
 
 #[cfg(test)]
 mod tests;
+
+/// The key ring of `keys`, the first the primary (`KeyRing::of_keys`).
+///
+/// # Errors
+/// A secret given twice, named as `SESSION_SECRET`'s.
+pub fn ring_of(keys: &[Key]) -> Result<KeyRing, String> {
+    KeyRing::of_keys(keys).map_err(|e| format!("SESSION_SECRET: {e}"))
+}
 
 /// The keys of `SESSION_SECRET` (several, separated by commas) or `SESSION_SECRET_FILE` (one
 /// per line), first the primary; `None` when neither is set.

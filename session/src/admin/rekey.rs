@@ -29,6 +29,17 @@ pub struct RekeyedPage {
     pub next: Option<ScanCursor>,
 }
 
+impl RekeyedPage {
+    /// Adds `page`'s counts to these (the totals of a walk over every page); `next` stays.
+    pub fn add(&mut self, page: &Self) {
+        self.rekeyed += page.rekeyed;
+        self.sealed += page.sealed;
+        self.current += page.current;
+        self.unopened += page.unopened;
+        self.raced += page.raced;
+    }
+}
+
 /// Seals one page of `store`'s sessions (at most about `limit` records, from `cursor`)
 /// under `ring`'s primary key: sealed records under an older key are moved to it, plain
 /// ones are sealed. Each write is a compare-and-swap on the version read, so a session the

@@ -142,24 +142,17 @@ impl RequestSession {
             }
         }
     }
-}
 
-impl RequestSession {
     /// Why the session ended, if the stores say it has: its record is gone, or its owner
     /// revoked it. A live handle asks once it listens to the session's changes (at its
     /// start, and after a move to a new id): an ending announced before then did not reach
     /// it. A store that cannot be asked ends nothing.
     pub(crate) async fn ended_meanwhile(&self) -> Option<EndReason> {
-        let (server, check) = {
+        let (stored, check) = {
             let state = self.lock();
-            let server = match &state.kind {
-                Kind::Server(server) => server
-                    .stored
-                    .live()
-                    .map(|current| (server.backend.store.clone(), current.key)),
-                Kind::Cookie(_) => None,
-            };
-            (server, revocation_check(&state.base))
+            let stored =
+                matches!(&state.kind, Kind::Server(server) if server.stored.live().is_some());
+            (stored, revocation_check(&state.base))
         };
         // The owner's revocation first: it deletes the records too.
         if let Some((owner, bound)) = check {
@@ -171,15 +164,13 @@ impl RequestSession {
                 }
             }
         }
-        let (store, key) = server?;
-        match store.load(&key).await {
-            Ok(None) => Some(EndReason::Deleted),
-            Ok(Some(stored)) if stored.expires_at <= SystemTime::now() => Some(EndReason::Expired),
-            Ok(Some(_)) => None,
-            Err(error) => {
-                tracing::warn!(%error, "cannot tell whether a live session ended");
-                None
-            }
+        if !stored {
+            return None;
+        }
+        match self.stored_expiry().await {
+            None => Some(EndReason::Deleted),
+            Some(expires_at) if expires_at <= SystemTime::now() => Some(EndReason::Expired),
+            Some(_) => None,
         }
     }
 }

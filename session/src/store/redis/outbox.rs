@@ -11,7 +11,7 @@ use super::{RedisStore, backend};
 use crate::id::{Owner, StorageKey};
 use crate::store::{OutboxRow, StoreError};
 use crate::time::unix_ms;
-use redis::Value;
+use redis::{ScriptInvocation, Value};
 use std::time::SystemTime;
 
 /// An outbox entry's fields, as `XRANGE` answers them.
@@ -55,6 +55,15 @@ impl RedisStore {
     /// The outbox stream's key, when the outbox is on.
     pub(super) fn outbox_key(&self) -> Option<String> {
         self.outbox.then(|| format!("{}outbox", self.prefix))
+    }
+
+    /// Has `invocation`, a script that keeps `owner`'s index, record what it changes there
+    /// in the outbox when it is on: the stream's key after the script's keys, the owner
+    /// after its arguments (`scripts.rs`).
+    pub(super) fn record_in_outbox(&self, invocation: &mut ScriptInvocation<'_>, owner: &Owner) {
+        if let Some(outbox) = self.outbox_key() {
+            invocation.key(outbox).arg(owner.as_str());
+        }
     }
 
     /// Deletes `keys`, sessions of `owner`, with their index entries, recording each in the

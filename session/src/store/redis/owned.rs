@@ -25,9 +25,7 @@ async fn indexed(
 ) -> Result<Vec<StorageKey>, StoreError> {
     let mut invocation = store.list.prepare_invoke();
     invocation.key(store.owner_key(owner)).arg(now_ms);
-    if let Some(outbox) = store.outbox_key() {
-        invocation.key(outbox).arg(owner.as_str());
-    }
+    store.record_in_outbox(&mut invocation, owner);
     let (live, gone): (Vec<String>, Vec<Value>) =
         invocation.invoke_async(connection).await.map_err(backend)?;
     store.report_expired(gone, owner);
@@ -138,9 +136,7 @@ pub(super) async fn create_owned(
         .arg(unix_ms(expires_at))
         .arg(now_ms)
         .arg(max);
-    if let Some(outbox) = store.outbox_key() {
-        invocation.key(outbox).arg(owner.as_str());
-    }
+    store.record_in_outbox(&mut invocation, owner);
     let mut connection = store.connection().await?;
     let reply: Value = invocation
         .invoke_async(&mut connection)

@@ -37,9 +37,7 @@ impl RedisStore {
                 .arg(id.to_base64())
                 .arg(unix_ms(expires_at))
                 .arg(now_ms);
-            if let Some(outbox) = self.outbox_key() {
-                invocation.key(outbox).arg(owner.as_str());
-            }
+            self.record_in_outbox(&mut invocation, owner);
         }
         let mut connection = self.connection().await?;
         let reply: Value = invocation
@@ -70,9 +68,7 @@ impl RedisStore {
                 .key(self.owner_key(owner))
                 .arg(id.to_base64())
                 .arg(unix_ms(SystemTime::now()));
-            if let Some(outbox) = self.outbox_key() {
-                invocation.key(outbox).arg(owner.as_str());
-            }
+            self.record_in_outbox(&mut invocation, owner);
         }
         let mut connection = self.connection().await?;
         let reply: Value = invocation
