@@ -206,6 +206,49 @@ async fn key_rotation_accepts_and_reissues_old_cookies_and_removing_a_key_kills_
     }
 }
 
+/// The key id a cookie value names: the four bytes after its version byte.
+fn named_key_id(value: &str) -> u32 {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .expect("base64url");
+    u32::from_be_bytes(raw[1..5].try_into().expect("a key id"))
+}
+
+#[tokio::test]
+async fn a_cookie_names_its_key_and_an_instance_without_that_key_gives_a_fresh_session() {
+    let (old, new) = (
+        Key::from_secret(&[1; 64]).unwrap(),
+        Key::from_secret(&[2; 64]).unwrap(),
+    );
+    let memory = MemoryStore::new();
+    let make = |backend: usize, key: &Key| match KINDS.get(backend) {
+        Some(&kind) => layer(kind, key),
+        None => SessionLayer::new(memory.clone(), key),
+    };
+    for index in 0..=KINDS.len() {
+        // A rolling deploy: one instance already makes cookies under the new key, another
+        // has not heard of it.
+        let mut updated = Client::new(app(
+            make(index, &new).with_previous_keys(std::slice::from_ref(&old)),
+        ));
+        updated.post("/visit").await;
+        let value = updated.cookie("id").expect("cookie").to_owned();
+        assert_eq!(named_key_id(&value), new.id(), "backend {index}");
+
+        let mut behind = Client::new(app(make(index, &old)));
+        behind.jar = updated.jar.clone();
+        let reply = behind.get("/session").await;
+        assert_eq!(reply.status, StatusCode::OK, "backend {index}: never an error");
+        assert_eq!(reply.view().visits, 0, "backend {index}: as a forged cookie");
+
+        // The rollout that loses no one: the new key first as a previous key everywhere.
+        let staged = app(make(index, &old).with_previous_keys(std::slice::from_ref(&new)));
+        let view = view_with(&staged, &format!("id={value}")).await;
+        assert_eq!(view.visits, 1, "backend {index}: staged instances accept it");
+    }
+}
+
 #[tokio::test]
 async fn an_oversized_session_is_refused_and_the_earlier_one_stays_intact() {
     for kind in KINDS {
@@ -254,21 +297,22 @@ async fn the_readme_size_estimate_is_exact_for_a_known_session() {
     //   + `demo.visits`: 1 + 11 + 1 + 1 (visits = 1)
     //   + `demo.note`:   1 + 9 + 1 + 101 (a 100-byte string: length byte + bytes)
     let record = 1 + 6 + 1 + (1 + 11 + 1 + 1) + (1 + 9 + 1 + 101);
-    let sealed = 1 + 24 + 16 + 16 + record + 16; // version, nonce, deadlines, id, record, tag
+    // version, key id, nonce, deadlines, id, record, tag
+    let sealed = 1 + 4 + 24 + 16 + 16 + record + 16;
     let value = (sealed * 4usize).div_ceil(3); // base64url, no padding
     let attributes = "; HttpOnly; SameSite=Lax; Secure; Path=/".len();
     assert_eq!(header.len(), "id=".len() + value + attributes, "{header}");
 }
 
-/// The session id inside a signed cookie (readable by design): after the version byte and
-/// the two deadlines.
+/// The session id inside a signed cookie (readable by design): after the version byte, the
+/// key id and the two deadlines.
 fn signed_session_id(client: &Client) -> Vec<u8> {
     use base64::Engine;
     let value = client.cookie("id").expect("a session cookie");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value)
         .expect("base64url");
-    raw[17..33].to_vec()
+    raw[21..37].to_vec()
 }
 
 #[tokio::test]

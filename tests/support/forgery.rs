@@ -11,12 +11,15 @@ use sha2::{Digest, Sha256};
 use typed_sessions::store::StorageKey;
 
 /// Session-id cookies made and read from their documented format, written here apart from
-/// the crate's own code: `base64url(id || HMAC-SHA256(k, 1 || len(name) as u64 BE || name ||
-/// id))`, `k` the HKDF-SHA256 subkey of the secret (salt `session/key-derivation/v1`, info
-/// `session/id-cookie-hmac-sha256/v1`). A test that forges with it checks the format too.
+/// the crate's own code: `base64url(2 || key id || id || HMAC-SHA256(k, 2 || key id ||
+/// len(name) as u64 BE || name || id))`, `k` the HKDF-SHA256 subkey of the secret (salt
+/// `session/key-derivation/v1`, info `session/id-cookie-hmac-sha256/v1`), the key id the
+/// first four bytes of SHA-256 of the subkey under info `session/record-xchacha20poly1305/v1`.
+/// A test that forges with it checks the format too.
 #[derive(Debug)]
 pub struct IdCookies {
     mac: Hmac<Sha256>,
+    key_id: [u8; 4],
 }
 
 impl IdCookies {
@@ -26,14 +29,21 @@ impl IdCookies {
         let mut subkey = [0; 32];
         hkdf.expand(b"session/id-cookie-hmac-sha256/v1", &mut subkey)
             .expect("32 bytes");
+        let mut named = [0; 32];
+        hkdf.expand(b"session/record-xchacha20poly1305/v1", &mut named)
+            .expect("32 bytes");
+        let mut key_id = [0; 4];
+        key_id.copy_from_slice(&Sha256::digest(named)[..4]);
         Self {
             mac: Hmac::new_from_slice(&subkey).expect("any key length"),
+            key_id,
         }
     }
 
     fn tag(&self, name: &str, id: &[u8; 16]) -> [u8; 32] {
         let mut mac = self.mac.clone();
-        mac.update(&[1]);
+        mac.update(&[2]);
+        mac.update(&self.key_id);
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name.as_bytes());
         mac.update(id);
@@ -42,7 +52,9 @@ impl IdCookies {
 
     /// The value of a cookie called `name` naming the session id `id`.
     pub fn sign(&self, name: &str, id: &[u8; 16]) -> String {
-        let mut raw = id.to_vec();
+        let mut raw = vec![2];
+        raw.extend_from_slice(&self.key_id);
+        raw.extend_from_slice(id);
         raw.extend_from_slice(&self.tag(name, id));
         URL_SAFE_NO_PAD.encode(raw)
     }
@@ -50,7 +62,8 @@ impl IdCookies {
     /// The id a genuine cookie called `name` holds.
     pub fn verify(&self, name: &str, value: &str) -> Option<[u8; 16]> {
         let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
-        let (id, tag) = raw.split_at_checked(16)?;
+        let rest = raw.strip_prefix(&[2][..])?.strip_prefix(&self.key_id[..])?;
+        let (id, tag) = rest.split_at_checked(16)?;
         let id: [u8; 16] = id.try_into().ok()?;
         (tag == self.tag(name, &id)).then_some(id)
     }

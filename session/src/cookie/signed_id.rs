@@ -1,8 +1,12 @@
-//! The session-id cookie: `base64url(id || HMAC-SHA256(key, version || name || id))`.
+//! The session-id cookie: `base64url(2 | key id | id | HMAC-SHA256(key, 2 | key id | name | id))`.
 //!
 //! The tag covers the cookie name, so a value cannot be moved to another cookie, and a format
-//! version byte, so the format can change later. It is checked with `verify_slice` (constant
-//! time) before any store is asked about the id.
+//! version byte, so the format can change later. The value names the key that signed it
+//! ([`Key::id`]): it is checked under that key alone, with `verify_slice` (constant time),
+//! before any store is asked about the id; a key id this process does not hold reads as a
+//! forged cookie. Values of the first format, `base64url(id || HMAC-SHA256(key, 1 | name |
+//! id))`, which name no key, are still checked under each key in turn and re-issued in the
+//! current format.
 
 use super::cookie_values;
 use crate::crypto::{Key, Label};
@@ -13,25 +17,30 @@ use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
 
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// Values made before they named their key: still verified, never made.
+const FORMAT_VERSION_UNNAMED: u8 = 1;
 const TAG_LEN: usize = 32;
-const RAW_LEN: usize = SessionId::LEN + TAG_LEN;
+const KEY_ID_LEN: usize = 4;
+const RAW_LEN: usize = 1 + KEY_ID_LEN + SessionId::LEN + TAG_LEN;
+const UNNAMED_RAW_LEN: usize = SessionId::LEN + TAG_LEN;
 /// base64url without padding of `RAW_LEN` bytes.
 const VALUE_LEN: usize = (RAW_LEN * 4).div_ceil(3);
+const UNNAMED_VALUE_LEN: usize = (UNNAMED_RAW_LEN * 4).div_ceil(3);
 
 /// Signs and verifies session-id cookie values.
 #[derive(Clone)]
 pub(crate) struct IdSigner {
-    /// One per key, current first; keyed once and cloned per use, which skips re-hashing
-    /// the key.
-    macs: Vec<Hmac<Sha256>>,
+    /// One per key with its id, current first; keyed once and cloned per use, which skips
+    /// re-hashing the key.
+    macs: Vec<(u32, Hmac<Sha256>)>,
 }
 
 /// An id from a cookie whose tag verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct VerifiedId {
     pub(crate) id: SessionId,
-    /// Signed with a previous key: the cookie should be re-issued with the current one.
+    /// Signed with a previous key, or in the first format: the cookie should be re-issued.
     pub(crate) old_key: bool,
 }
 
@@ -50,13 +59,21 @@ impl IdSigner {
     /// A signer of another cookie that carries 128 random bits (the CSRF cookie of a visitor
     /// without a session), under its own subkey: its values are never session ids.
     pub(crate) fn for_purpose(keys: &[Key], purpose: Label) -> Self {
-        let macs = keys.iter().map(|key| key.hmac(purpose)).collect();
+        let macs = keys.iter().map(|key| (key.id(), key.hmac(purpose))).collect();
         Self { macs }
     }
 
-    fn mac_for(mac: &Hmac<Sha256>, name: &str, id: &[u8]) -> Hmac<Sha256> {
+    /// The MAC of `id` under the cookie called `name`, in the format named by `key_id`
+    /// (`None`: the first format).
+    fn mac_for(mac: &Hmac<Sha256>, key_id: Option<u32>, name: &str, id: &[u8]) -> Hmac<Sha256> {
         let mut mac = mac.clone();
-        mac.update(&[FORMAT_VERSION]);
+        match key_id {
+            Some(key_id) => {
+                mac.update(&[FORMAT_VERSION]);
+                mac.update(&key_id.to_be_bytes());
+            }
+            None => mac.update(&[FORMAT_VERSION_UNNAMED]),
+        }
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name.as_bytes());
         mac.update(id);
@@ -65,17 +82,24 @@ impl IdSigner {
 
     /// The cookie value for `id` under the cookie called `name`.
     pub(crate) fn sign(&self, name: &str, id: &SessionId) -> String {
-        let tag = Self::mac_for(&self.macs[0], name, id.as_bytes())
+        let (key_id, mac) = &self.macs[0];
+        let tag = Self::mac_for(mac, Some(*key_id), name, id.as_bytes())
             .finalize()
             .into_bytes();
         let mut raw = [0; RAW_LEN];
-        raw[..SessionId::LEN].copy_from_slice(id.as_bytes());
-        raw[SessionId::LEN..].copy_from_slice(&tag);
+        raw[0] = FORMAT_VERSION;
+        raw[1..=KEY_ID_LEN].copy_from_slice(&key_id.to_be_bytes());
+        raw[1 + KEY_ID_LEN..RAW_LEN - TAG_LEN].copy_from_slice(id.as_bytes());
+        raw[RAW_LEN - TAG_LEN..].copy_from_slice(&tag);
         URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// The id in `value` if its tag is valid for the cookie called `name` under any key.
+    /// The id in `value` if its tag is valid for the cookie called `name` under the key it
+    /// names (any key, for the first format).
     pub(crate) fn verify(&self, name: &str, value: &str) -> Option<VerifiedId> {
+        if value.len() == UNNAMED_VALUE_LEN {
+            return self.verify_unnamed(name, value);
+        }
         if value.len() != VALUE_LEN {
             return None;
         }
@@ -83,14 +107,36 @@ impl IdSigner {
         let Ok(RAW_LEN) = URL_SAFE_NO_PAD.decode_slice(value, &mut raw) else {
             return None;
         };
-        let (id, tag) = raw[..RAW_LEN].split_at(SessionId::LEN);
-        let index = self
-            .macs
-            .iter()
-            .position(|mac| Self::mac_for(mac, name, id).verify_slice(tag).is_ok())?;
+        if raw[0] != FORMAT_VERSION {
+            return None;
+        }
+        let key_id = u32::from_be_bytes(raw[1..=KEY_ID_LEN].try_into().ok()?);
+        let (id, tag) = raw[1 + KEY_ID_LEN..RAW_LEN].split_at(SessionId::LEN);
+        let index = self.macs.iter().position(|(id, _)| *id == key_id)?;
+        Self::mac_for(&self.macs[index].1, Some(key_id), name, id)
+            .verify_slice(tag)
+            .ok()?;
         Some(VerifiedId {
             id: SessionId::from_bytes(id.try_into().ok()?),
             old_key: index > 0,
+        })
+    }
+
+    /// A value of the first format, which names no key: checked under each in turn, and
+    /// always to be re-issued.
+    fn verify_unnamed(&self, name: &str, value: &str) -> Option<VerifiedId> {
+        let mut raw = [0; UNNAMED_RAW_LEN + 2];
+        let Ok(UNNAMED_RAW_LEN) = URL_SAFE_NO_PAD.decode_slice(value, &mut raw) else {
+            return None;
+        };
+        let (id, tag) = raw[..UNNAMED_RAW_LEN].split_at(SessionId::LEN);
+        self.macs
+            .iter()
+            .any(|(_, mac)| Self::mac_for(mac, None, name, id).verify_slice(tag).is_ok())
+            .then_some(())?;
+        Some(VerifiedId {
+            id: SessionId::from_bytes(id.try_into().ok()?),
+            old_key: true,
         })
     }
 
@@ -152,6 +198,13 @@ mod tests {
         assert_eq!(signer(1).verify("id", &format!("{value}A")), None);
     }
 
+    /// A value of the first format, as this crate made them before values named their key.
+    fn sign_unnamed(key: &Key, name: &str, id: &SessionId) -> String {
+        let mac = key.hmac(Label::IdCookieMac);
+        let tag = IdSigner::mac_for(&mac, None, name, id.as_bytes()).finalize();
+        URL_SAFE_NO_PAD.encode([&id.as_bytes()[..], &tag.into_bytes()[..]].concat())
+    }
+
     #[test]
     fn previous_keys_verify_and_are_flagged() {
         let id = SessionId::random();
@@ -170,14 +223,67 @@ mod tests {
     }
 
     #[test]
+    fn a_value_is_checked_under_the_key_it_names_only() {
+        // Signed by key 1, but naming key 2: a signer that tried each key in turn would take
+        // it; one that looks the key up by its id checks it under key 2 and refuses it.
+        let id = SessionId::random();
+        let (one, two) = (key(1), key(2));
+        let mac = one.hmac(Label::IdCookieMac);
+        let tag = IdSigner::mac_for(&mac, Some(two.id()), "id", id.as_bytes()).finalize();
+        let raw = [
+            &[FORMAT_VERSION][..],
+            &two.id().to_be_bytes(),
+            id.as_bytes(),
+            &tag.into_bytes(),
+        ]
+        .concat();
+        let misnamed = URL_SAFE_NO_PAD.encode(raw);
+        assert_eq!(IdSigner::new(&[two.clone(), one.clone()]).verify("id", &misnamed), None);
+        assert_eq!(IdSigner::new(&[one, two]).verify("id", &misnamed), None);
+    }
+
+    #[test]
+    fn a_key_id_this_process_does_not_hold_reads_as_forged() {
+        let id = SessionId::random();
+        let value = signer(3).sign("id", &id);
+        assert_eq!(IdSigner::new(&[key(1), key(2)]).verify("id", &value), None);
+    }
+
+    #[test]
+    fn values_of_the_first_format_verify_under_any_key_and_are_reissued() {
+        let id = SessionId::random();
+        let old = sign_unnamed(&key(1), "id", &id);
+        assert_eq!(old.len(), UNNAMED_VALUE_LEN);
+        for signer in [signer(1), IdSigner::new(&[key(2), key(1)])] {
+            assert_eq!(
+                signer.verify("id", &old),
+                Some(VerifiedId { id, old_key: true })
+            );
+        }
+        assert_eq!(signer(2).verify("id", &old), None);
+        assert_eq!(signer(1).verify("other", &old), None);
+    }
+
+    #[test]
     fn known_answer() {
         // Pins the format (changing it silently would log out every user). Computed
-        // independently with Python's `hmac` and `hashlib`: HKDF-SHA256 (RFC 5869) of 64
-        // bytes of 9 (salt `session/key-derivation/v1`, info `session/id-cookie-hmac-sha256/v1`), then HMAC-SHA256 over `01 | u64be(2) | "id" | 16 bytes of 3`.
-        let value = signer(9).sign("id", &SessionId::from_bytes([3; 16]));
+        // independently with Python's `hmac` and `hashlib`: the subkey is HKDF-SHA256 (RFC
+        // 5869) of 64 bytes of 9 (salt `session/key-derivation/v1`, info
+        // `session/id-cookie-hmac-sha256/v1`); the key id the first 4 bytes of SHA-256 of the
+        // subkey under info `session/record-xchacha20poly1305/v1`; the tag HMAC-SHA256 over
+        // `02 | key id | u64be(2) | "id" | 16 bytes of 3`.
+        let id = SessionId::from_bytes([3; 16]);
+        assert_eq!(key(9).id(), 1_012_923_866);
         assert_eq!(
-            value,
-            "AwMDAwMDAwMDAwMDAwMDAwLQL8nrmj37da-Dai24yxWzRMS_B80T0I6tm6Cj0Bxp"
+            signer(9).sign("id", &id),
+            "Ajxf_doDAwMDAwMDAwMDAwMDAwMDcAp9c76sx-DTMTUJEp3SQzsdJtdu3NUtVhCvOhtbUoo"
+        );
+        // The first format, `01 | u64be(2) | "id" | id` under the same subkey, still verifies.
+        let first = "AwMDAwMDAwMDAwMDAwMDAwLQL8nrmj37da-Dai24yxWzRMS_B80T0I6tm6Cj0Bxp";
+        assert_eq!(sign_unnamed(&key(9), "id", &id), first);
+        assert_eq!(
+            signer(9).verify("id", first),
+            Some(VerifiedId { id, old_key: true })
         );
     }
 

@@ -82,6 +82,23 @@ impl Key {
         self.generated
     }
 
+    /// The key's public name: 32 bits that cookies, tokens and sealed records carry to say
+    /// which key made them, so that opening one looks its key up rather than trying each.
+    /// A hash of a subkey, the same on every instance given the same secret, and telling
+    /// nothing of it.
+    ///
+    /// ```
+    /// use typed_sessions::Key;
+    /// let key = Key::from_secret(&[7; 64]).unwrap();
+    /// assert_eq!(key.id(), Key::from_secret(&[7; 64]).unwrap().id());
+    /// assert_ne!(key.id(), Key::from_secret(&[8; 64]).unwrap().id());
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        let digest = super::hash::sha256(&*self.derive(Label::RecordSeal));
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    }
+
     /// The 32-byte subkey for `purpose` (HKDF-SHA256, RFC 5869).
     pub(crate) fn derive(&self, purpose: Label) -> Zeroizing<[u8; 32]> {
         let salt = Label::KeyDerivation.as_str().as_bytes();

@@ -47,12 +47,15 @@ pub(crate) enum Label {
     CsrfCookieSecret,
     /// The XChaCha20-Poly1305 key of a key ring's that seals records' headers at rest.
     RecordSeal,
+    /// HKDF-Extract's salt for the key of a sealed record's body (from the record's salt
+    /// and its session's id).
+    RecordBodyKey,
 }
 
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 15] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -67,6 +70,7 @@ impl Label {
         Self::CsrfCookieMac,
         Self::CsrfCookieSecret,
         Self::RecordSeal,
+        Self::RecordBodyKey,
     ];
 
     /// The label's bytes.
@@ -86,6 +90,7 @@ impl Label {
             Self::CsrfCookieMac => "session/csrf-cookie-hmac-sha256/v1",
             Self::CsrfCookieSecret => "session/csrf-cookie-secret/v1",
             Self::RecordSeal => "session/record-xchacha20poly1305/v1",
+            Self::RecordBodyKey => "session/record-body-key/v1",
         }
     }
 }

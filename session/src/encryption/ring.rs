@@ -87,12 +87,11 @@ impl KeyRing {
             })
     }
 
-    /// The id [`of_keys`](Self::of_keys) gives `key`: a hash of the key it derives for
-    /// sealing records.
+    /// The id [`of_keys`](Self::of_keys) gives `key`: [`Key::id`], the id its cookies
+    /// carry too.
     #[must_use]
     pub fn id_of(key: &Key) -> u32 {
-        let digest = crate::crypto::hash::sha256(&*key.derive(Label::RecordSeal));
-        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+        key.id()
     }
 
     /// Adds `key` under `id`: records sealed under it open; new ones are still sealed under

@@ -52,26 +52,96 @@ fn the_session_id_round_trips_and_cookies_without_one_still_open() {
     }
     // A version 1 cookie, signed before sessions had ids.
     let codec = CookieCodec::signed(&[key(1)]);
-    let CookieCodec::Signed(macs) = &codec else {
-        unreachable!("a signed codec")
-    };
-    let mut raw = vec![FORMAT_VERSION_NO_ID];
-    raw.extend_from_slice(&2_000u64.to_le_bytes());
-    raw.extend_from_slice(&u64::MAX.to_le_bytes());
-    record.encode_into(&mut raw);
-    let mut mac = macs[0].clone();
-    mac.update(&codec.context(FORMAT_VERSION_NO_ID, "s"));
-    mac.update(&raw[1..]);
-    raw.extend_from_slice(&mac.finalize().into_bytes());
+    let raw = unnamed(&codec, 0, FORMAT_VERSION_NO_ID, "s", &record);
     let opened = codec.open("s", &URL_SAFE_NO_PAD.encode(&raw), 1_000);
     let opened = opened.expect("a version 1 cookie opens");
     assert_eq!((opened.record, opened.id), (record, None));
-    raw[0] = 3;
+    let mut raw = raw;
+    raw[0] = 4;
     assert!(
         codec
             .open("s", &URL_SAFE_NO_PAD.encode(&raw), 1_000)
             .is_none()
     );
+}
+
+/// A cookie of a format that names no key (version 1 without the id, 2 with it), made by
+/// `codec`'s key at `index` as this crate made them before.
+fn unnamed(codec: &CookieCodec, index: usize, version: u8, name: &str, record: &Record) -> Vec<u8> {
+    let context = codec.context(version, None, name);
+    let mut raw = vec![version];
+    let payload_at = match codec {
+        CookieCodec::Sealed(_) => 1 + NONCE_LEN,
+        CookieCodec::Signed(_) => 1,
+    };
+    raw.resize(payload_at, 7);
+    raw.extend_from_slice(&2_000u64.to_le_bytes());
+    raw.extend_from_slice(&u64::MAX.to_le_bytes());
+    if version == FORMAT_VERSION_NO_KEY_ID {
+        raw.extend_from_slice(ID.as_bytes());
+    }
+    record.encode_into(&mut raw);
+    match codec {
+        CookieCodec::Sealed(ciphers) => {
+            let tag = ciphers[index].1.seal(&[7; NONCE_LEN], &context, &mut raw[payload_at..]);
+            raw.extend_from_slice(&tag);
+        }
+        CookieCodec::Signed(macs) => {
+            let mut mac = macs[index].1.clone();
+            mac.update(&context);
+            mac.update(&raw[1..]);
+            raw.extend_from_slice(&mac.finalize().into_bytes());
+        }
+    }
+    raw
+}
+
+#[test]
+fn cookies_that_name_no_key_open_under_any_and_are_reissued() {
+    for codec in codecs(&[key(2), key(1)]) {
+        for index in [0, 1] {
+            let raw = unnamed(&codec, index, FORMAT_VERSION_NO_KEY_ID, "s", &record());
+            let opened = codec.open("s", &URL_SAFE_NO_PAD.encode(&raw), 1_000);
+            let opened = opened.unwrap_or_else(|| panic!("{codec:?}: a version 2 cookie opens"));
+            assert_eq!((opened.id, opened.old_key), (Some(ID), true));
+        }
+    }
+}
+
+#[test]
+fn a_cookie_opens_under_the_key_it_names_only() {
+    for (one, two, both) in [
+        (
+            CookieCodec::sealed(&[key(1)]),
+            CookieCodec::sealed(&[key(2)]),
+            CookieCodec::sealed(&[key(2), key(1)]),
+        ),
+        (
+            CookieCodec::signed(&[key(1)]),
+            CookieCodec::signed(&[key(2)]),
+            CookieCodec::signed(&[key(2), key(1)]),
+        ),
+    ] {
+        // Made by key 1 but naming key 2, in what it authenticates too: a codec trying
+        // each key in turn would open it under key 1.
+        let misnaming = match one.clone() {
+            CookieCodec::Sealed(mut keys) => {
+                keys[0].0 = key(2).id();
+                CookieCodec::Sealed(keys)
+            }
+            CookieCodec::Signed(mut keys) => {
+                keys[0].0 = key(2).id();
+                CookieCodec::Signed(keys)
+            }
+        };
+        let misnamed = misnaming.seal("s", &ID, &record(), u64::MAX - 1, None);
+        assert!(misnaming.open("s", &misnamed, 0).is_some());
+        assert!(both.open("s", &misnamed, 0).is_none(), "{both:?}");
+        // A key this process does not hold: as forged.
+        let value = two.seal("s", &ID, &record(), u64::MAX - 1, None);
+        assert!(one.open("s", &value, 0).is_none(), "{one:?}");
+        assert!(both.open("s", &value, 0).is_some());
+    }
 }
 
 #[test]
