@@ -230,7 +230,7 @@ async fn a_cookie_names_its_key_and_an_instance_without_that_key_gives_a_fresh_s
         // A rolling deploy: one instance already makes cookies under the new key, another
         // has not heard of it.
         let mut updated = Client::new(app(
-            make(index, &new).with_previous_keys(std::slice::from_ref(&old)),
+            make(index, &new).with_previous_keys(std::slice::from_ref(&old))
         ));
         updated.post("/visit").await;
         let value = updated.cookie("id").expect("cookie").to_owned();
@@ -239,13 +239,24 @@ async fn a_cookie_names_its_key_and_an_instance_without_that_key_gives_a_fresh_s
         let mut behind = Client::new(app(make(index, &old)));
         behind.jar = updated.jar.clone();
         let reply = behind.get("/session").await;
-        assert_eq!(reply.status, StatusCode::OK, "backend {index}: never an error");
-        assert_eq!(reply.view().visits, 0, "backend {index}: as a forged cookie");
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "backend {index}: never an error"
+        );
+        assert_eq!(
+            reply.view().visits,
+            0,
+            "backend {index}: as a forged cookie"
+        );
 
         // The rollout that loses no one: the new key first as a previous key everywhere.
         let staged = app(make(index, &old).with_previous_keys(std::slice::from_ref(&new)));
         let view = view_with(&staged, &format!("id={value}")).await;
-        assert_eq!(view.visits, 1, "backend {index}: staged instances accept it");
+        assert_eq!(
+            view.visits, 1,
+            "backend {index}: staged instances accept it"
+        );
     }
 }
 

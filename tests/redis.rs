@@ -60,6 +60,70 @@ async fn redis_round_trips_per_request_measured_with_commandstats() {
     );
 }
 
+#[derive(typed_sessions::Session, Default, serde::Serialize, serde::Deserialize)]
+struct Hits {
+    count: u64,
+}
+
+/// `/hit` counts; `/slow` counts, then takes 200 ms before its save.
+fn hits(layer: SessionLayer) -> axum::Router {
+    use axum::routing::post;
+    async fn hit(session: typed_sessions::Session<Hits>) -> String {
+        session.update_count(|n| *n += 1);
+        session.count().to_string()
+    }
+    async fn slow_hit(session: typed_sessions::Session<Hits>) {
+        session.update_count(|n| *n += 1);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    axum::Router::new()
+        .route("/hit", post(hit))
+        .route("/slow", post(slow_hit))
+        .layer(layer)
+}
+
+/// Two instances race on one session: the save that loses is answered with the record
+/// that won, in the same round trip, and retries without reading it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_race_is_retried_without_another_read() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.unwrap();
+    let mut one = Client::new(hits(SessionLayer::new(store.clone(), &key())));
+    let two = hits(SessionLayer::new(store, &key()));
+    one.post("/hit").await;
+    one.post("/hit").await;
+    let cookie = one.cookie_header().unwrap();
+    let request = |path: &str| {
+        axum::http::Request::post(path)
+            .header("cookie", cookie.clone())
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let before = server.command_calls();
+    let slow = send_request(one.router(), request("/slow"));
+    let fast = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        send_request(&two, request("/hit")).await
+    };
+    tokio::join!(slow, fast);
+    let race = server.calls_since(&before);
+    // Two loads (one a request); three saves, each a script that reads and writes: the
+    // fast one's, the slow one's that lost, its retry. A retry that read the record again
+    // would send a sixth GET.
+    assert_eq!(
+        race,
+        [
+            ("evalsha".to_owned(), 3),
+            ("get".to_owned(), 5),
+            ("set".to_owned(), 2)
+        ]
+        .into(),
+        "{race:?}"
+    );
+    let reply = send_request(&two, request("/hit")).await;
+    assert_eq!(reply.body, "5", "no update lost");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_recovers_by_itself_when_redis_restarts() {
     let mut server = RedisServer::start();

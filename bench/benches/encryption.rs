@@ -59,17 +59,17 @@ fn main() {
         postgres.migrate().await.unwrap();
         let stores = [
             ("MemoryStore", both(MemoryStore::new(), &key)),
-            ("RedisStore", both(redis.with_prefix("bench-encryption:"), &key)),
+            (
+                "RedisStore",
+                both(redis.with_prefix("bench-encryption:"), &key),
+            ),
             ("PostgresStore", both(postgres, &key)),
         ];
         println!("| store | workload | plain | encrypted | encrypted / plain |");
         println!("|---|---|---|---|---|");
         for ((name, [plain, sealed]), requests) in stores.iter().zip(REQUESTS) {
             for workload in &WORKLOADS[1..3] {
-                let cookies = [
-                    workload.cookie(plain).await,
-                    workload.cookie(sealed).await,
-                ];
+                let cookies = [workload.cookie(plain).await, workload.cookie(sealed).await];
                 let (mut plain_times, mut sealed_times) = (Vec::new(), Vec::new());
                 for _ in 0..ROUNDS {
                     let path = workload.path;

@@ -70,7 +70,12 @@ impl CookieCodec {
     pub(crate) fn sealed(keys: &[Key]) -> Self {
         Self::Sealed(
             keys.iter()
-                .map(|key| (key.id(), XChaCha20Poly1305::new(key.derive(Label::CookieSeal))))
+                .map(|key| {
+                    (
+                        key.id(),
+                        XChaCha20Poly1305::new(key.derive(Label::CookieSeal)),
+                    )
+                })
                 .collect(),
         )
     }
@@ -222,7 +227,10 @@ impl CookieCodec {
                 (payload, index)
             }
             Self::Signed(macs) => {
-                let tag_at = raw.len().checked_sub(TAG_LEN).filter(|&at| at >= nonce_at)?;
+                let tag_at = raw
+                    .len()
+                    .checked_sub(TAG_LEN)
+                    .filter(|&at| at >= nonce_at)?;
                 let (signed, tag) = raw.split_at(tag_at);
                 let index = candidates.into_iter().find(|&index| {
                     let mut mac = macs[index].1.clone();

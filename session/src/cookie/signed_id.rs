@@ -59,7 +59,10 @@ impl IdSigner {
     /// A signer of another cookie that carries 128 random bits (the CSRF cookie of a visitor
     /// without a session), under its own subkey: its values are never session ids.
     pub(crate) fn for_purpose(keys: &[Key], purpose: Label) -> Self {
-        let macs = keys.iter().map(|key| (key.id(), key.hmac(purpose))).collect();
+        let macs = keys
+            .iter()
+            .map(|key| (key.id(), key.hmac(purpose)))
+            .collect();
         Self { macs }
     }
 
@@ -238,7 +241,10 @@ mod tests {
         ]
         .concat();
         let misnamed = URL_SAFE_NO_PAD.encode(raw);
-        assert_eq!(IdSigner::new(&[two.clone(), one.clone()]).verify("id", &misnamed), None);
+        assert_eq!(
+            IdSigner::new(&[two.clone(), one.clone()]).verify("id", &misnamed),
+            None
+        );
         assert_eq!(IdSigner::new(&[one, two]).verify("id", &misnamed), None);
     }
 

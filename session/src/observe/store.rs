@@ -4,7 +4,8 @@ use super::names;
 use crate::id::Fingerprint;
 use crate::id::{Owner, StorageKey};
 use crate::store::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, ReplaceOutcome, SaveOutcome, Store, StoreError,
+    StoredRecord, Version,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -119,6 +120,19 @@ impl ObservedStore {
         };
         let call = self.store.save(key, data, expires_at, expected, owner);
         StoreCall::new(self, op, Some(key), data.len(), call)
+    }
+
+    /// A replace that answers the record stored now when it loses.
+    pub(crate) fn replace<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> StoreCall<'a, ReplaceOutcome> {
+        let call = self.store.replace(key, data, expires_at, expected, owner);
+        StoreCall::new(self, Op::Save, Some(key), data.len(), call)
     }
 
     /// A create within `owner`'s session limit.
@@ -332,6 +346,16 @@ impl Outcome for SaveOutcome {
                 "conflict"
             }
             SaveOutcome::Missing => "missing",
+        }
+    }
+}
+
+impl Outcome for ReplaceOutcome {
+    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
+        match self {
+            Self::Saved(version) => SaveOutcome::Saved(*version).outcome(call),
+            Self::Lost(_) => SaveOutcome::Conflict.outcome(call),
+            Self::Missing => SaveOutcome::Missing.outcome(call),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod arrival;
 mod commit;
+mod contention;
 pub(crate) mod csrf;
 mod flash;
 #[cfg(feature = "tower-sessions-import")]

@@ -5,7 +5,6 @@
 use super::RequestSession;
 use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
 use super::limit;
-use super::live::decode;
 use super::retired;
 use super::rotation::{Retiring, begin_rotation, retire};
 use super::state::{Current, Decision, Kind, State, Stored};
@@ -18,7 +17,7 @@ use crate::hub::EndReason;
 use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::{self, ObservedStore};
 use crate::record::Record;
-use crate::store::SaveOutcome;
+use crate::store::{ReplaceOutcome, SaveOutcome};
 use crate::typed::Dirty;
 use std::time::SystemTime;
 
@@ -146,7 +145,7 @@ impl RequestSession {
                     }
                     return Ok(Written::Gone);
                 }
-                Attempt::Lost { id, key } => (id, key),
+                Attempt::Lost { id, key, stored } => (id, key, stored),
             };
             if !self
                 .rebase_after_loss(store, save, dirty, attempt, lost)
@@ -191,11 +190,26 @@ impl RequestSession {
                 ))
                 .await?
             }
-            _ => {
-                store
-                    .save(&key, &bytes, expires_at, expected, owner.as_ref())
-                    .await?
-            }
+            _ => match expected {
+                // A lost replace answers the record that won: the retry reads nothing.
+                Some(expected) => {
+                    let replaced =
+                        store.replace(&key, &bytes, expires_at, expected, owner.as_ref());
+                    match replaced.await? {
+                        ReplaceOutcome::Saved(version) => SaveOutcome::Saved(version),
+                        ReplaceOutcome::Missing => SaveOutcome::Missing,
+                        ReplaceOutcome::Lost(stored) => {
+                            let stored = Some(Box::new(stored));
+                            return Ok(Attempt::Lost { id, key, stored });
+                        }
+                    }
+                }
+                None => {
+                    store
+                        .save(&key, &bytes, expires_at, None, owner.as_ref())
+                        .await?
+                }
+            },
         };
         let version = match outcome {
             SaveOutcome::Saved(version) => version,
@@ -204,7 +218,10 @@ impl RequestSession {
             }
             SaveOutcome::Missing => return Ok(Attempt::Done(Written::Gone)),
             SaveOutcome::Conflict if save.current.is_none() => return Ok(Attempt::Collided),
-            SaveOutcome::Conflict => return Ok(Attempt::Lost { id, key }),
+            SaveOutcome::Conflict => {
+                let stored = None;
+                return Ok(Attempt::Lost { id, key, stored });
+            }
         };
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.
@@ -255,38 +272,6 @@ impl RequestSession {
             grace_until,
             kept_until: retired::kept_until(expires_at, grace_until),
         }
-    }
-
-    /// After a race lost to another process: backs off a random while from the second loss
-    /// on (so that two in lockstep stop winning each other's window), keeping the turn, then
-    /// rebases `save` on the record as it now is, with this process's saves of the session
-    /// that queued meanwhile. `false`: the record is gone.
-    async fn rebase_after_loss(
-        &self,
-        store: &ObservedStore,
-        save: &mut Save,
-        dirty: &Dirty,
-        attempt: u32,
-        (id, key): (SessionId, StorageKey),
-    ) -> Result<bool, Error> {
-        observe::count(observe::names::RETRIES, store.name());
-        if attempt > 1 {
-            tracing::debug!(attempt, "lost a save race to another process; backing off");
-            // Boxed: rare, and a timer inline would make every save's future larger.
-            Box::pin(backoff(attempt - 1)).await;
-        }
-        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let loaded = store.load(&key).await?;
-        let encryption = self.config.encryption.as_deref();
-        let decoded = loaded.and_then(|stored| decode(encryption, (&id, &key), stored));
-        let Some((stored, version)) = decoded else {
-            return Ok(false);
-        };
-        save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
-        if !save.rotate {
-            turn::gather(self.config.turns(&id), id, save);
-        }
-        Ok(true)
     }
 }
 
@@ -381,11 +366,4 @@ impl State {
             }
         }
     }
-}
-
-/// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
-async fn backoff(attempt: u32) {
-    let ceiling = 1u64 << attempt.min(6);
-    let micros = crate::crypto::random::u64() % (ceiling * 1000);
-    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }

@@ -12,7 +12,7 @@
 //! Each check uses fresh random ids, so they share one store with other data. They panic,
 //! with a message naming the broken rule, when the store breaks the contract.
 
-use super::{SaveOutcome, ScanCursor, Store, StoreError, Version};
+use super::{ReplaceOutcome, SaveOutcome, ScanCursor, Store, StoreError, Version};
 use crate::id::StorageKey;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -36,6 +36,7 @@ async fn create(store: &dyn Store, id: &StorageKey, data: &[u8], ms: u64) -> Ver
 pub async fn run_all(store: Arc<dyn Store>) {
     load_save_delete(&*store).await;
     compare_and_swap(&*store).await;
+    a_lost_replace_answers_the_record_that_won(&*store).await;
     touch_keeps_data_and_version(&*store).await;
     expiry(&*store).await;
     no_resurrection(&*store).await;
@@ -105,6 +106,48 @@ pub async fn compare_and_swap(store: &dyn Store) {
         (&b"two"[..], v2),
         "a conflict writes nothing"
     );
+}
+
+/// A replace with the current version saves; with a stale one it writes nothing and answers
+/// the record stored now; with none stored, `Missing`.
+pub async fn a_lost_replace_answers_the_record_that_won(store: &dyn Store) {
+    let id = StorageKey::random();
+    let v1 = create(store, &id, b"one", 60_000).await;
+    let ReplaceOutcome::Saved(v2) = store
+        .replace(&id, b"two", later(60_000), v1, None)
+        .await
+        .expect("replace")
+    else {
+        panic!("a replace with the current version must succeed")
+    };
+    assert_ne!(v1, v2, "a replace changes the version");
+    let stale = store
+        .replace(&id, b"stale", later(60_000), v1, None)
+        .await
+        .expect("replace");
+    let ReplaceOutcome::Lost(won) = stale else {
+        panic!("a replace with a stale version must lose, got {stale:?}")
+    };
+    assert_eq!(
+        (won.data.as_slice(), won.version),
+        (&b"two"[..], v2),
+        "a lost replace answers the record stored now"
+    );
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        Some(won),
+        "and writes nothing"
+    );
+    assert!(store.delete(&id, None).await.expect("delete"));
+    assert_eq!(
+        store
+            .replace(&id, b"three", later(60_000), v2, None)
+            .await
+            .expect("replace"),
+        ReplaceOutcome::Missing,
+        "a replace never brings a deleted record back"
+    );
+    assert_eq!(store.load(&id).await.expect("load"), None);
 }
 
 /// Touch moves the expiry (to the millisecond) and keeps data and version.

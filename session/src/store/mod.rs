@@ -9,6 +9,7 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod replace;
 mod scan;
 mod shared;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
@@ -27,6 +28,7 @@ pub use memory::MemoryStore;
 pub(crate) use outbox::OutboxRow;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use replace::ReplaceOutcome;
 pub use scan::{ScanCursor, ScanPage};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::InvalidTableNameError;
@@ -217,6 +219,24 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         expected: Option<Version>,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>>;
+
+    /// Replaces the live record under `key` if its version is still `expected`, as
+    /// [`save`](Store::save) does; when it is not, answers the record stored now, read in
+    /// the same step where the store can (Redis: the save's script returns it), so that a
+    /// lost race costs no second round trip before the retry. The default saves, then
+    /// loads after a lost race.
+    fn replace<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
+        Box::pin(replace::save_then_load(
+            self, key, data, expires_at, expected, owner,
+        ))
+    }
 
     /// Sets a live record's expiry.
     fn touch<'a>(

@@ -83,7 +83,9 @@ fn unnamed(codec: &CookieCodec, index: usize, version: u8, name: &str, record: &
     record.encode_into(&mut raw);
     match codec {
         CookieCodec::Sealed(ciphers) => {
-            let tag = ciphers[index].1.seal(&[7; NONCE_LEN], &context, &mut raw[payload_at..]);
+            let tag = ciphers[index]
+                .1
+                .seal(&[7; NONCE_LEN], &context, &mut raw[payload_at..]);
             raw.extend_from_slice(&tag);
         }
         CookieCodec::Signed(macs) => {

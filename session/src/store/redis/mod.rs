@@ -12,7 +12,8 @@ mod value;
 mod write;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, Store, StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, ReplaceOutcome, SaveOutcome, Store, StoreError,
+    StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -292,6 +293,17 @@ impl Store for RedisStore {
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
         Box::pin(self.save_now(id, data, expires_at, expected, owner))
+    }
+
+    fn replace<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
+        Box::pin(self.replace_now(id, data, expires_at, expected, owner))
     }
 
     fn touch<'a>(

@@ -6,14 +6,15 @@
 /// session (`ARGV[4]`) until it expires (`ARGV[5]`, Unix ms; `ARGV[6]`: now) in the same
 /// step, and with an outbox `KEYS[3]`, what changed in the index as the owner's (`ARGV[7]`).
 /// Returns 1 saved (with an owner, followed by the index's members it dropped as
-/// expired), 0 conflict, -1 missing.
+/// expired), 0 conflict (a replace's followed by the value stored now, so that the loser
+/// retries without reading it again), -1 missing.
 pub(super) const SAVE: &str = r"
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
   if current then return 0 end
 else
   if not current then return -1 end
-  if string.sub(current, 1, 8) ~= ARGV[1] then return 0 end
+  if string.sub(current, 1, 8) ~= ARGV[1] then return {0, current} end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if KEYS[2] then return index(KEYS[2], ARGV[4], ARGV[5], ARGV[6], KEYS[3], ARGV[7]) end

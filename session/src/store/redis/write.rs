@@ -1,13 +1,21 @@
 //! A save and a refresh: one script each, which also keeps the owner's index and hands back
 //! the sessions it dropped from it as expired (reported for the layer's `Expired` events).
 
-use super::value::{in_shard, value};
+use super::value::{in_shard, stored, value};
 use super::{RedisStore, backend};
 use crate::id::{Owner, StorageKey};
-use crate::store::{SaveOutcome, StoreError, Version};
+use crate::store::{ReplaceOutcome, SaveOutcome, StoreError, Version};
 use crate::time::unix_ms;
 use redis::Value;
 use std::time::SystemTime;
+
+/// What the save script did.
+enum Written {
+    Saved,
+    Missing,
+    /// Another version is stored: the value, when the script sent it.
+    Conflict(Option<Vec<u8>>),
+}
 
 impl RedisStore {
     pub(super) async fn save_now(
@@ -18,6 +26,47 @@ impl RedisStore {
         expected: Option<Version>,
         owner: Option<&Owner>,
     ) -> Result<SaveOutcome, StoreError> {
+        let (version, written) = self.run_save(id, data, expires_at, expected, owner).await?;
+        Ok(match written {
+            Written::Saved => SaveOutcome::Saved(version),
+            Written::Missing => SaveOutcome::Missing,
+            Written::Conflict(_) => SaveOutcome::Conflict,
+        })
+    }
+
+    pub(super) async fn replace_now(
+        &self,
+        id: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&Owner>,
+    ) -> Result<ReplaceOutcome, StoreError> {
+        let (version, written) = self
+            .run_save(id, data, expires_at, Some(expected), owner)
+            .await?;
+        Ok(match written {
+            Written::Saved => ReplaceOutcome::Saved(version),
+            Written::Missing | Written::Conflict(None) => ReplaceOutcome::Missing,
+            Written::Conflict(Some(value)) => {
+                let now_ms = unix_ms(SystemTime::now());
+                match stored(&self.key(id), value, now_ms) {
+                    Some(stored) => ReplaceOutcome::Lost(stored),
+                    None => ReplaceOutcome::Missing,
+                }
+            }
+        })
+    }
+
+    /// The save script, once: the version it wrote, and what it answered.
+    async fn run_save(
+        &self,
+        id: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+        owner: Option<&Owner>,
+    ) -> Result<(Version, Written), StoreError> {
         let (version, value) = value(expires_at, data);
         let expected = expected
             .map(|v| v.get().to_le_bytes().to_vec())
@@ -44,11 +93,18 @@ impl RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(backend)?;
-        Ok(match self.answer(reply, owner)? {
-            1 => SaveOutcome::Saved(version),
-            -1 => SaveOutcome::Missing,
-            _ => SaveOutcome::Conflict,
-        })
+        // A lost replace answers `{0, the value stored now}`: not index members.
+        if let Value::Array(items) = &reply
+            && let [Value::Int(0), Value::BulkString(current)] = items.as_slice()
+        {
+            return Ok((version, Written::Conflict(Some(current.clone()))));
+        }
+        let written = match self.answer(reply, owner)? {
+            1 => Written::Saved,
+            -1 => Written::Missing,
+            _ => Written::Conflict(None),
+        };
+        Ok((version, written))
     }
 
     pub(super) async fn touch_now(

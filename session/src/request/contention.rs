@@ -1,0 +1,58 @@
+//! What a save does after losing a race to another process: back off, then rebase on the
+//! record that won.
+
+use super::RequestSession;
+use super::commit::Save;
+use super::live::decode;
+use super::state::Current;
+use super::turn;
+use crate::error::Error;
+use crate::id::{SessionId, StorageKey};
+use crate::observe::{self, ObservedStore};
+use crate::store::StoredRecord;
+use crate::typed::Dirty;
+
+impl RequestSession {
+    /// After a race lost to another process: backs off a random while from the second loss
+    /// on (so that two in lockstep stop winning each other's window), keeping the turn, then
+    /// rebases `save` on the record as it now is (`stored`, the one the store answered the
+    /// first loss with, or read again after a back-off), with this process's saves of the
+    /// session that queued meanwhile. `false`: the record is gone.
+    pub(super) async fn rebase_after_loss(
+        &self,
+        store: &ObservedStore,
+        save: &mut Save,
+        dirty: &Dirty,
+        attempt: u32,
+        (id, key, stored): (SessionId, StorageKey, Option<Box<StoredRecord>>),
+    ) -> Result<bool, Error> {
+        observe::count(observe::names::RETRIES, store.name());
+        if attempt > 1 {
+            tracing::debug!(attempt, "lost a save race to another process; backing off");
+            // Boxed: rare, and a timer inline would make every save's future larger.
+            Box::pin(backoff(attempt - 1)).await;
+        }
+        tracing::debug!("session changed since it was loaded; rebasing this request's changes");
+        let loaded = match stored {
+            Some(stored) if attempt == 1 => Some(*stored),
+            _ => store.load(&key).await?,
+        };
+        let encryption = self.config.encryption.as_deref();
+        let decoded = loaded.and_then(|stored| decode(encryption, (&id, &key), stored));
+        let Some((stored, version)) = decoded else {
+            return Ok(false);
+        };
+        save.rebase_on(&stored, Some(Current { id, key, version }), dirty)?;
+        if !save.rotate {
+            turn::gather(self.config.turns(&id), id, save);
+        }
+        Ok(true)
+    }
+}
+
+/// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
+async fn backoff(attempt: u32) {
+    let ceiling = 1u64 << attempt.min(6);
+    let micros = crate::crypto::random::u64() % (ceiling * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}

@@ -1,0 +1,44 @@
+//! [`Store::replace`](super::Store::replace): a compare-and-swap save that, when it loses,
+//! hands back the record that won, so that the loser can merge and retry without another
+//! read.
+
+use super::{SaveOutcome, StorageKey, Store, StoreError, StoredRecord, Version};
+use crate::id::Owner;
+use std::time::SystemTime;
+
+/// The result of [`Store::replace`](super::Store::replace).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a replace can lose a race; the outcome says whether it did"]
+pub enum ReplaceOutcome {
+    /// Written; the record now has this version.
+    Saved(Version),
+    /// Nothing written: another version is stored, and this is it.
+    Lost(StoredRecord),
+    /// Nothing written: no live record has this id (it was deleted, rotated away or
+    /// expired).
+    Missing,
+}
+
+/// The default [`Store::replace`](super::Store::replace): a save, then a load when it lost.
+pub(super) async fn save_then_load<S: Store + ?Sized>(
+    store: &S,
+    key: &StorageKey,
+    data: &[u8],
+    expires_at: SystemTime,
+    expected: Version,
+    owner: Option<&Owner>,
+) -> Result<ReplaceOutcome, StoreError> {
+    Ok(
+        match store
+            .save(key, data, expires_at, Some(expected), owner)
+            .await?
+        {
+            SaveOutcome::Saved(version) => ReplaceOutcome::Saved(version),
+            SaveOutcome::Missing => ReplaceOutcome::Missing,
+            SaveOutcome::Conflict => match store.load(key).await? {
+                Some(stored) => ReplaceOutcome::Lost(stored),
+                None => ReplaceOutcome::Missing,
+            },
+        },
+    )
+}
