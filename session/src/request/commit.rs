@@ -9,7 +9,6 @@ use crate::error::Error;
 use crate::id::{Owner, SessionId, StorageKey};
 use crate::observe::ObservedStore;
 use crate::record::{FieldChanges, Record};
-use crate::store::StoredRecord;
 use crate::typed::Dirty;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -79,13 +78,9 @@ pub(super) enum Rotation {
 pub(super) enum Attempt {
     /// Finished: written, or the session was gone.
     Done(Written),
-    /// Another process saved the record first: rebase on it (`stored`, when the store
-    /// answered it with the loss) and try again.
-    Lost {
-        id: SessionId,
-        key: StorageKey,
-        stored: Option<Box<StoredRecord>>,
-    },
+    /// Another process saved the record first: rebase on it (the request's `won`, when
+    /// the store answered it with the loss) and try again.
+    Lost { id: SessionId, key: StorageKey },
     /// A new random id collided with a live one: draw another.
     Collided,
     /// The record is gone, and a periodic rotation may have retired its id: follow it.

@@ -9,13 +9,13 @@ use super::turn;
 use crate::error::Error;
 use crate::id::{SessionId, StorageKey};
 use crate::observe::{self, ObservedStore};
-use crate::store::StoredRecord;
 use crate::typed::Dirty;
+use std::sync::PoisonError;
 
 impl RequestSession {
     /// After a race lost to another process: backs off a random while from the second loss
     /// on (so that two in lockstep stop winning each other's window), keeping the turn, then
-    /// rebases `save` on the record as it now is (`stored`, the one the store answered the
+    /// rebases `save` on the record as it now is (`won`, the one the store answered the
     /// first loss with, or read again after a back-off), with this process's saves of the
     /// session that queued meanwhile. `false`: the record is gone.
     pub(super) async fn rebase_after_loss(
@@ -24,7 +24,7 @@ impl RequestSession {
         save: &mut Save,
         dirty: &Dirty,
         attempt: u32,
-        (id, key, stored): (SessionId, StorageKey, Option<Box<StoredRecord>>),
+        (id, key): (SessionId, StorageKey),
     ) -> Result<bool, Error> {
         observe::count(observe::names::RETRIES, store.name());
         if attempt > 1 {
@@ -33,9 +33,16 @@ impl RequestSession {
             Box::pin(backoff(attempt - 1)).await;
         }
         tracing::debug!("session changed since it was loaded; rebasing this request's changes");
-        let loaded = match stored {
-            Some(stored) if attempt == 1 => Some(*stored),
-            _ => store.load(&key).await?,
+        // `if let`, whose scrutinee (edition 2024) is gone before the `else` awaits.
+        let won = self
+            .won
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let loaded = if let Some(won) = won.filter(|_| attempt == 1) {
+            Some(*won)
+        } else {
+            store.load(&key).await?
         };
         let encryption = self.config.encryption.as_deref();
         let decoded = loaded.and_then(|stored| decode(encryption, (&id, &key), stored));

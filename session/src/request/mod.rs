@@ -76,6 +76,10 @@ pub(crate) struct RequestSession {
     csrf_cookie: OnceLock<Box<csrf::CookieSecret>>,
     /// Serializes `persist()` calls and the final commit.
     commit: tokio::sync::Mutex<()>,
+    /// The record that won the race a save just lost, when the store answered it with the
+    /// loss: the rebase reads it from here, not the store. Kept out of the save's future,
+    /// which stays within the allocator's fast path.
+    won: Mutex<Option<Box<crate::store::StoredRecord>>>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
     state: OnceLock<Mutex<State>>,
 }
@@ -92,6 +96,7 @@ impl RequestSession {
             insecure_host: OnceLock::new(),
             csrf_cookie: OnceLock::new(),
             commit: tokio::sync::Mutex::new(()),
+            won: Mutex::new(None),
             state: OnceLock::new(),
         }
     }

@@ -19,6 +19,7 @@ use crate::observe::{self, ObservedStore};
 use crate::record::Record;
 use crate::store::{ReplaceOutcome, SaveOutcome};
 use crate::typed::Dirty;
+use std::sync::PoisonError;
 use std::time::SystemTime;
 
 /// How long a save goes on retrying compare-and-swap races lost to other processes before
@@ -132,6 +133,11 @@ impl RequestSession {
             let lost = match outcome {
                 Attempt::Done(written) => return Ok(written),
                 _ if std::time::Instant::now() >= deadline => {
+                    // No rebase follows: a record a loss brought back must not outlive it.
+                    self.won
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
                     observe::count(observe::names::CONTENTION_FAILURES, store.name());
                     return Err(Error::Contention { attempts: attempt });
                 }
@@ -145,7 +151,7 @@ impl RequestSession {
                     }
                     return Ok(Written::Gone);
                 }
-                Attempt::Lost { id, key, stored } => (id, key, stored),
+                Attempt::Lost { id, key } => (id, key),
             };
             if !self
                 .rebase_after_loss(store, save, dirty, attempt, lost)
@@ -198,9 +204,9 @@ impl RequestSession {
                     match replaced.await? {
                         ReplaceOutcome::Saved(version) => SaveOutcome::Saved(version),
                         ReplaceOutcome::Missing => SaveOutcome::Missing,
-                        ReplaceOutcome::Lost(stored) => {
-                            let stored = Some(Box::new(stored));
-                            return Ok(Attempt::Lost { id, key, stored });
+                        ReplaceOutcome::Lost(won) => {
+                            *self.won.lock().unwrap_or_else(PoisonError::into_inner) = Some(won);
+                            return Ok(Attempt::Lost { id, key });
                         }
                     }
                 }
@@ -218,10 +224,7 @@ impl RequestSession {
             }
             SaveOutcome::Missing => return Ok(Attempt::Done(Written::Gone)),
             SaveOutcome::Conflict if save.current.is_none() => return Ok(Attempt::Collided),
-            SaveOutcome::Conflict => {
-                let stored = None;
-                return Ok(Attempt::Lost { id, key, stored });
-            }
+            SaveOutcome::Conflict => return Ok(Attempt::Lost { id, key }),
         };
         if let Some(replaced) = replaced {
             // The owner moves into the boxed future: not kept across it here.

@@ -135,7 +135,7 @@ pub async fn a_lost_replace_answers_the_record_that_won(store: &dyn Store) {
     );
     assert_eq!(
         store.load(&id).await.expect("load"),
-        Some(won),
+        Some(*won),
         "and writes nothing"
     );
     assert!(store.delete(&id, None).await.expect("delete"));

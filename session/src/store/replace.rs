@@ -12,8 +12,9 @@ use std::time::SystemTime;
 pub enum ReplaceOutcome {
     /// Written; the record now has this version.
     Saved(Version),
-    /// Nothing written: another version is stored, and this is it.
-    Lost(StoredRecord),
+    /// Nothing written: another version is stored, and this is it (boxed: a race is lost
+    /// rarely, and every save's future keeps room for its outcome).
+    Lost(Box<StoredRecord>),
     /// Nothing written: no live record has this id (it was deleted, rotated away or
     /// expired).
     Missing,
@@ -36,7 +37,7 @@ pub(super) async fn save_then_load<S: Store + ?Sized>(
             SaveOutcome::Saved(version) => ReplaceOutcome::Saved(version),
             SaveOutcome::Missing => ReplaceOutcome::Missing,
             SaveOutcome::Conflict => match store.load(key).await? {
-                Some(stored) => ReplaceOutcome::Lost(stored),
+                Some(stored) => ReplaceOutcome::Lost(Box::new(stored)),
                 None => ReplaceOutcome::Missing,
             },
         },

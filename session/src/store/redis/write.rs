@@ -51,7 +51,7 @@ impl RedisStore {
             Written::Conflict(Some(value)) => {
                 let now_ms = unix_ms(SystemTime::now());
                 match stored(&self.key(id), value, now_ms) {
-                    Some(stored) => ReplaceOutcome::Lost(stored),
+                    Some(stored) => ReplaceOutcome::Lost(Box::new(stored)),
                     None => ReplaceOutcome::Missing,
                 }
             }
