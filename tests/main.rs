@@ -9,6 +9,7 @@ mod concurrency;
 mod cookies;
 mod credentials;
 mod csrf;
+mod dbsc;
 mod docs;
 mod encryption;
 mod flash;

@@ -53,6 +53,7 @@ mod config;
 mod cookie;
 mod crypto;
 pub mod csrf;
+pub mod dbsc;
 pub mod encryption;
 pub mod error;
 pub mod events;

@@ -133,6 +133,32 @@ impl Client {
             body,
         )
         .await;
+        self.keep(&reply);
+        reply
+    }
+
+    /// Sends a request with `headers` beside the cookies, and applies its `Set-Cookie`.
+    pub async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(cookie) = self.cookie_header() {
+            request = request.header(header::COOKIE, cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let request = request.body(Body::empty()).expect("valid request");
+        let reply = send_request(&self.app, request).await;
+        self.keep(&reply);
+        reply
+    }
+
+    /// Applies `reply`'s `Set-Cookie` to the jar.
+    fn keep(&mut self, reply: &Reply) {
         for cookie in &reply.set_cookies {
             self.jar.retain(|(name, _)| name != cookie.name());
             let expired = cookie.max_age().is_some_and(|age| age.is_zero());
@@ -141,7 +167,6 @@ impl Client {
                     .push((cookie.name().to_owned(), cookie.value().to_owned()));
             }
         }
-        reply
     }
 
     /// `GET path`.

@@ -25,6 +25,8 @@ use serde::de::DeserializeOwned;
 pub(crate) mod keys {
     /// [`CsrfSecret`](super::csrf::CsrfSecret)'s secret.
     pub(crate) const CSRF: &str = "~session.csrf";
+    /// The device binding of a DBSC session ([`crate::dbsc`]).
+    pub(crate) const DEVICE: &str = "~session.device";
     /// [`FlashSlot`](super::flash::FlashSlot)'s message.
     pub(crate) const FLASH: &str = "~session.flash";
     /// When [`Ownership`](super::owner::Ownership)'s user last authenticated.
@@ -50,10 +52,11 @@ pub(crate) mod keys {
 
     /// Every built-in key, in the order a record keeps them.
     #[cfg(test)]
-    pub(crate) const ALL: [&str; 10] = [
+    pub(crate) const ALL: [&str; 11] = [
         AUTHENTICATED,
         BOUND,
         CSRF,
+        DEVICE,
         FLASH,
         IMPORTED,
         ISSUED,

@@ -111,6 +111,8 @@ pub(crate) struct Config {
     pub(crate) encryption: Option<Arc<crate::encryption::Encryption>>,
     /// A release build may start with a key from `Key::generate`.
     pub(crate) random_key_allowed: bool,
+    /// Device-bound sessions ([`crate::dbsc`]).
+    pub(crate) device_binding: Option<Arc<crate::dbsc::DeviceSettings>>,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -162,6 +164,7 @@ impl Config {
             live: Arc::new(crate::hub::Hub::new()),
             events: None,
             encryption: None,
+            device_binding: None,
             random_key_allowed: false,
         }
     }
@@ -267,5 +270,15 @@ impl Config {
         self.backend = KeyedBackend::new(&self.kind, &keys);
         self.csrf_cookie = IdSigner::for_purpose(&keys, Label::CsrfCookieMac);
         self.keys = keys;
+    }
+
+    /// Derives the device binding's settings again from the rest of the configuration
+    /// (its cookie follows the session cookie's, its keys the layer's).
+    pub(crate) fn derive_device_binding(&mut self) {
+        if let Some(settings) = &self.device_binding {
+            let binding = settings.binding.clone();
+            let derived = crate::dbsc::DeviceSettings::new(binding, &self.cookie, &self.keys);
+            self.device_binding = Some(Arc::new(derived));
+        }
     }
 }

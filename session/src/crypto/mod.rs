@@ -50,12 +50,14 @@ pub(crate) enum Label {
     /// HKDF-Extract's salt for the key of a sealed record's body (from the record's salt
     /// and its session's id).
     RecordBodyKey,
+    /// The HMAC-SHA256 key of DBSC bound cookies.
+    BoundCookieMac,
 }
 
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 15] = [
+    const ALL: [Self; 16] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -71,6 +73,7 @@ impl Label {
         Self::CsrfCookieSecret,
         Self::RecordSeal,
         Self::RecordBodyKey,
+        Self::BoundCookieMac,
     ];
 
     /// The label's bytes.
@@ -91,6 +94,7 @@ impl Label {
             Self::CsrfCookieSecret => "session/csrf-cookie-secret/v1",
             Self::RecordSeal => "session/record-xchacha20poly1305/v1",
             Self::RecordBodyKey => "session/record-body-key/v1",
+            Self::BoundCookieMac => "session/bound-cookie-hmac-sha256/v1",
         }
     }
 }

@@ -60,6 +60,12 @@ pub enum Error {
         "a cookie session cannot be saved over a socket: save it in an HTTP request, or use a server store"
     )]
     CookieSessionOverSocket,
+    /// A session bound to its device ([`crate::dbsc`]) came without a valid bound cookie:
+    /// a copied session cookie, or a browser that did not refresh it. Answered with 401.
+    #[error(
+        "the session is bound to a device this request did not prove: refresh the bound cookie"
+    )]
+    DeviceNotProven,
     /// Other requests kept changing the session while this one tried to save it.
     #[error("session was changed by other requests {attempts} times while saving it")]
     Contention {
@@ -82,15 +88,15 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::TooManySessions { .. } => StatusCode::CONFLICT,
-            Self::SessionEnded => StatusCode::UNAUTHORIZED,
+            Self::SessionEnded | Self::DeviceNotProven => StatusCode::UNAUTHORIZED,
         }
     }
 
     /// Logs the error, once, and answers it with `status`.
     pub(crate) fn respond<B: From<String>>(&self, status: StatusCode) -> http::Response<B> {
-        if let Self::TooManySessions { .. } = self {
-            // The user's doing, not a failure.
-            tracing::info!(error = %ErrorChain(self), %status, "login refused");
+        if let Self::TooManySessions { .. } | Self::DeviceNotProven = self {
+            // The user's doing (or a thief's), not a failure.
+            tracing::info!(error = %ErrorChain(self), %status, "request refused");
         } else {
             tracing::error!(error = %ErrorChain(self), %status, "session failed");
         }
@@ -102,6 +108,7 @@ impl Error {
             Self::SessionTooLarge { .. } => "session too large to store in a cookie",
             Self::Encode { .. } | Self::CookieSessionOverSocket => "session error",
             Self::SessionEnded => "session ended: sign in again",
+            Self::DeviceNotProven => "this session needs its device's proof",
             Self::TooManySessions { .. } => "too many sessions: log out on another device first",
         };
         let mut response = http::Response::new(B::from(message.to_owned()));

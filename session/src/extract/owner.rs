@@ -47,7 +47,25 @@ impl<T: SessionData> Session<T> {
         O: TryInto<Owner, Error = InvalidOwnerError>,
     {
         self.request.bind_owner(&owner.try_into()?);
+        // A login is when a device binds its session (DBSC), if the layer asks for it.
+        self.request.offer_device_binding();
         Ok(())
+    }
+
+    /// Offers the browser to bind this session to a key of its device (DBSC,
+    /// [`crate::dbsc`]): the response carries the registration header and its challenge.
+    /// [`bind_owner`](Self::bind_owner) does it on login; call this to bind a session
+    /// without an owner, or again later. Nothing without
+    /// [`with_device_binding`](crate::SessionLayer::with_device_binding) on the layer.
+    pub fn offer_device_binding(&self) {
+        self.request.offer_device_binding();
+    }
+
+    /// Whether the session is bound to its device (DBSC): registered, and proven on this
+    /// request by its bound cookie.
+    #[must_use]
+    pub fn is_device_bound(&self) -> bool {
+        self.request.is_device_bound()
     }
 
     /// The owner the session is bound to, if any.

@@ -100,6 +100,11 @@ fn respond<B: From<String>>(
     if let Some((name, value)) = header {
         response.headers_mut().append(name, value);
     }
+    if let Some(offer) = session.device_offer() {
+        response
+            .headers_mut()
+            .append("secure-session-registration", offer.clone());
+    }
     if session.showed_token()
         && let Some(cookie) = session.csrf_cookie_out()
     {

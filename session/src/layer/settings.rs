@@ -15,7 +15,9 @@ use std::time::Duration;
 
 impl SessionLayer {
     fn with(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.config));
+        let config = Arc::make_mut(&mut self.config);
+        change(config);
+        config.derive_device_binding();
         self
     }
 
@@ -243,6 +245,23 @@ impl SessionLayer {
     /// read them). For a demo or a single-process tool that means it.
     pub fn with_random_key_allowed(self, allowed: bool) -> Self {
         self.with(|config| config.random_key_allowed = allowed)
+    }
+
+    /// Binds sessions to their device with DBSC ([`crate::dbsc`]): a login offers the
+    /// browser to register a key, and a registered session then needs its short-lived
+    /// bound cookie on every request. Mount [`Registration`](crate::dbsc::Registration)
+    /// and [`Refresh`](crate::dbsc::Refresh) at the binding's paths, inside this layer
+    /// (and outside a [`CsrfLayer`](crate::CsrfLayer): the browser posts to them with no
+    /// token).
+    ///
+    /// # Panics
+    /// If the bound cookie's name is not a cookie name, a path does not start with `/` or
+    /// is not printable ASCII, or a lifetime is under a second.
+    pub fn with_device_binding(self, binding: crate::dbsc::DeviceBinding) -> Self {
+        self.with(|config| {
+            let settings = crate::dbsc::DeviceSettings::new(binding, &config.cookie, &config.keys);
+            config.device_binding = Some(Arc::new(settings));
+        })
     }
 
     /// Keys that signed or sealed earlier cookies, newest first: their cookies are still

@@ -75,6 +75,7 @@ impl RequestSession {
             expires_at: live.expires_at,
             version: Some(live.version),
         });
+        let live = self.admit_device(headers, live, now)?;
         let token = Token::Server { id, key };
         let old_key = verified.old_key;
         self.arrive(

@@ -10,6 +10,7 @@ mod arrival;
 mod commit;
 mod contention;
 pub(crate) mod csrf;
+mod device;
 mod flash;
 #[cfg(feature = "tower-sessions-import")]
 mod import;
@@ -80,6 +81,10 @@ pub(crate) struct RequestSession {
     /// loss: the rebase reads it from here, not the store. Kept out of the save's future,
     /// which stays within the allocator's fast path.
     won: Mutex<Option<Box<crate::store::StoredRecord>>>,
+    /// A DBSC endpoint's request: its session is loaded without a bound cookie.
+    device_exempt: AtomicBool,
+    /// The `Secure-Session-Registration` header to send, once a binding was offered.
+    device_offer: OnceLock<HeaderValue>,
     /// Built on first use: a request that never extracts its session pays nothing for it.
     state: OnceLock<Mutex<State>>,
 }
@@ -97,6 +102,8 @@ impl RequestSession {
             csrf_cookie: OnceLock::new(),
             commit: tokio::sync::Mutex::new(()),
             won: Mutex::new(None),
+            device_exempt: AtomicBool::new(false),
+            device_offer: OnceLock::new(),
             state: OnceLock::new(),
         }
     }
@@ -155,7 +162,7 @@ impl RequestSession {
             .get_or_try_init(|| async {
                 match &self.config.backend {
                     KeyedBackend::Server(backend) => self.load_stored(backend, headers).await?,
-                    KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers),
+                    KeyedBackend::Cookie(codec) => self.open_cookie(codec, headers)?,
                 }
                 #[cfg(feature = "tower-sessions-import")]
                 self.import_tower(headers).await?;

@@ -16,8 +16,13 @@ use http::{HeaderMap, HeaderValue};
 use std::time::SystemTime;
 
 impl RequestSession {
-    /// Opens the request's session cookie, if one is authentic and live.
-    pub(super) fn open_cookie(&self, codec: &CookieCodec, headers: &HeaderMap) {
+    /// Opens the request's session cookie, if one is authentic and live (and, bound to its
+    /// device, proven: else refused, [`Error::DeviceNotProven`]).
+    pub(super) fn open_cookie(
+        &self,
+        codec: &CookieCodec,
+        headers: &HeaderMap,
+    ) -> Result<(), Error> {
         let name = &self.config.cookie.name;
         let now = SystemTime::now();
         let now_ms = unix_ms(now);
@@ -43,7 +48,7 @@ impl RequestSession {
             }
             self.note_insecure_host(headers);
             self.arrive(Arrival::none(via), now);
-            return;
+            return Ok(());
         };
         let live = !self.config.past_lifetime(&opened.record, now);
         let outcome = if live { Loaded::Hit } else { Loaded::Expired };
@@ -53,6 +58,7 @@ impl RequestSession {
             expires_at: from_unix_ms(opened.idle_deadline_ms),
             version: None,
         });
+        let live = self.admit_device(headers, live, now)?;
         let token = Token::Cookie { id: opened.id };
         let old_key = opened.old_key && live.is_some();
         self.arrive(
@@ -64,6 +70,7 @@ impl RequestSession {
             },
             now,
         );
+        Ok(())
     }
 }
 

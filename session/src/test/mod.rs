@@ -1,4 +1,5 @@
-//! Unit-testing handlers that take [`Session<T>`], with no server, router or store.
+//! Unit-testing handlers that take [`Session<T>`], with no server, router or store; and
+//! the browser's side of DBSC ([`DbscDevice`]), for tests of device-bound sessions.
 //!
 //! [`TestSession`] hands out the same extractor a request would get, holding the field values
 //! you give it; after the handler ran it tells which fields changed and what the layer
@@ -37,6 +38,9 @@
 //! ```
 //!
 //! [`Session<T>`]: struct@crate::Session
+
+mod dbsc;
+pub use dbsc::{DbscDevice, challenge_of, registration_offer, response_header};
 
 use crate::backend::BackendKind;
 use crate::config::Config;

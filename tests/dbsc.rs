@@ -1,0 +1,474 @@
+//! Device-bound sessions (DBSC) in process, on every server store and both cookie stores:
+//! registration, refresh, a thief's copied cookies, replayed proofs, log out everywhere,
+//! browsers without DBSC, and every malformed proof answered 400, never 500.
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::time::Duration;
+use typed_sessions::dbsc::{
+    DeviceBinding, Refresh, Registration, RequireDeviceBindingLayer, Unproven,
+};
+use typed_sessions::test::{DbscDevice, challenge_of, registration_offer, response_header};
+use typed_sessions::{Session, SessionLayer};
+use typed_sessions_tests::{Client, Reply, StoreKind, key};
+
+#[derive(Session, Default, serde::Serialize, serde::Deserialize)]
+struct Visits {
+    count: u64,
+}
+
+async fn login(session: Session<Visits>) {
+    session.bind_owner("ada").expect("an owner");
+}
+
+async fn visit(session: Session<Visits>) -> String {
+    session.update_count(|n| *n += 1);
+    session.count().to_string()
+}
+
+async fn show(session: Session<Visits>) -> String {
+    let bound = if session.is_device_bound() {
+        "bound"
+    } else {
+        "unbound"
+    };
+    format!("{} {bound}", session.count())
+}
+
+async fn everywhere(session: Session<Visits>) -> StatusCode {
+    match session.log_out_everywhere().await {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// A bound cookie lives `lifetime`.
+fn binding(lifetime: Duration) -> DeviceBinding {
+    DeviceBinding::new()
+        .with_bound_cookie("bound")
+        .with_bound_cookie_lifetime(lifetime)
+}
+
+fn app(layer: SessionLayer) -> Router {
+    let admin = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(RequireDeviceBindingLayer);
+    Router::new()
+        .route("/login", post(login))
+        .route("/visit", post(visit))
+        .route("/session", get(show))
+        .route("/logout-everywhere", post(everywhere))
+        .route_service("/dbsc/start", Registration)
+        .route_service("/dbsc/refresh", Refresh)
+        .merge(admin)
+        .layer(layer)
+}
+
+/// Every kind of store: each server store, and both cookie stores with a revocation store
+/// (so that "log out everywhere" reaches them).
+async fn layers(dir: &tempfile::TempDir) -> Vec<(String, SessionLayer)> {
+    let mut layers = Vec::new();
+    for kind in StoreKind::ALL {
+        let mut layer = kind.layer(dir).await;
+        if !kind.is_server() {
+            layer = layer.with_revocation_store(typed_sessions::MemoryStore::new());
+        }
+        layers.push((format!("{kind:?}"), layer));
+    }
+    layers
+}
+
+/// A DBSC browser: a cookie jar, and a device key.
+struct Browser {
+    client: Client,
+    device: DbscDevice,
+    session: Option<String>,
+}
+
+impl Browser {
+    fn new(app: Router) -> Self {
+        Self {
+            client: Client::new(app),
+            device: DbscDevice::new(),
+            session: None,
+        }
+    }
+
+    /// Logs in and, as a browser with DBSC does, registers with the offer it gets.
+    async fn log_in_and_register(&mut self) -> Value {
+        let reply = self.client.post("/login").await;
+        let offer = header(&reply, "secure-session-registration").expect("an offer on login");
+        let (path, challenge) = registration_offer(&offer).expect("an ES256 offer");
+        let proof = self.device.registration_proof(&challenge);
+        let reply = self
+            .post_with(
+                &path,
+                &[("secure-session-response", response_header(&proof))],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let instructions: Value = serde_json::from_str(&reply.body).expect("instructions");
+        self.session = Some(
+            instructions["session_identifier"]
+                .as_str()
+                .expect("an id")
+                .to_owned(),
+        );
+        instructions
+    }
+
+    /// Refreshes as a browser does: asks, gets a challenge, signs it.
+    async fn refresh(&mut self) -> Reply {
+        let id = self.session.clone().expect("registered");
+        let ask = self
+            .post_with(
+                "/dbsc/refresh",
+                &[("sec-secure-session-id", format!("\"{id}\""))],
+            )
+            .await;
+        if ask.status != StatusCode::FORBIDDEN {
+            return ask;
+        }
+        let (challenge, named) =
+            challenge_of(&header(&ask, "secure-session-challenge").expect("a challenge"))
+                .expect("a valid challenge");
+        assert_eq!(named, id);
+        let proof = self.device.refresh_proof(&challenge);
+        self.post_with(
+            "/dbsc/refresh",
+            &[
+                ("sec-secure-session-id", format!("\"{id}\"")),
+                ("secure-session-response", response_header(&proof)),
+            ],
+        )
+        .await
+    }
+
+    async fn post_with(&mut self, path: &str, headers: &[(&str, String)]) -> Reply {
+        self.client.send_with(Method::POST, path, headers).await
+    }
+}
+
+fn header(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get(name)
+        .map(|value| value.to_str().expect("ascii").to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bound_session_refreshes_and_copied_cookies_die_with_the_bound_cookie_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, layer) in layers(&dir).await {
+        let app = app(layer.with_device_binding(binding(Duration::from_secs(2))));
+        let mut browser = Browser::new(app.clone());
+        let instructions = browser.log_in_and_register().await;
+        assert_eq!(instructions["refresh_url"], "/dbsc/refresh", "{name}");
+        assert_eq!(instructions["credentials"][0]["name"], "bound", "{name}");
+        assert!(
+            browser.client.cookie("bound").is_some(),
+            "{name}: the first bound cookie"
+        );
+        assert_eq!(browser.client.post("/visit").await.body, "1", "{name}");
+        assert_eq!(
+            browser.client.get("/session").await.body,
+            "1 bound",
+            "{name}"
+        );
+        assert_eq!(
+            browser.client.get("/admin").await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+
+        // A thief copies both cookies: they work only until the bound cookie expires.
+        let mut thief = Client::new(app.clone());
+        thief.jar = browser.client.jar.clone();
+        assert_eq!(thief.get("/session").await.status, StatusCode::OK, "{name}");
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        let stolen = thief.get("/session").await;
+        assert_eq!(
+            stolen.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {}",
+            stolen.body
+        );
+        // Without the key, no refresh: the thief's proof is its own key's.
+        let mut impostor = Browser::new(app.clone());
+        impostor.client.jar = thief.jar.clone();
+        impostor.session = browser.session.clone();
+        let refused = impostor.refresh().await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{name}: {}",
+            refused.body
+        );
+        assert_eq!(
+            impostor.client.get("/session").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+
+        // The browser, expired too, refreshes with its key and goes on.
+        assert_eq!(
+            browser.client.get("/session").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+        let refreshed = browser.refresh().await;
+        assert_eq!(
+            refreshed.status,
+            StatusCode::OK,
+            "{name}: {}",
+            refreshed.body
+        );
+        assert_eq!(browser.client.post("/visit").await.body, "2", "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_proof_or_challenge_is_refused_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, layer) in layers(&dir).await {
+        let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+        let mut browser = Browser::new(app);
+        browser.log_in_and_register().await;
+        let id = browser.session.clone().unwrap();
+        let ask = browser
+            .post_with(
+                "/dbsc/refresh",
+                &[("sec-secure-session-id", format!("\"{id}\""))],
+            )
+            .await;
+        assert_eq!(ask.status, StatusCode::FORBIDDEN, "{name}");
+        let (challenge, _) =
+            challenge_of(&header(&ask, "secure-session-challenge").unwrap()).unwrap();
+        let proof = browser.device.refresh_proof(&challenge);
+        let headers = [
+            ("sec-secure-session-id", format!("\"{id}\"")),
+            ("secure-session-response", response_header(&proof)),
+        ];
+        let jar = browser.client.jar.clone();
+        assert_eq!(
+            browser.post_with("/dbsc/refresh", &headers).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+        if name.ends_with("Cookie") {
+            // A cookie session keeps its challenges in the cookie: the earlier cookie still
+            // holds the one used (SECURITY.md says so).
+            continue;
+        }
+        // The same proof again, from the same state of the browser: a new challenge.
+        browser.client.jar = jar;
+        let replay = browser.post_with("/dbsc/refresh", &headers).await;
+        assert_eq!(
+            replay.status,
+            StatusCode::FORBIDDEN,
+            "{name}: {}",
+            replay.body
+        );
+        assert!(
+            header(&replay, "secure-session-challenge").is_some(),
+            "{name}"
+        );
+        assert!(
+            replay.headers.get("set-cookie").is_none(),
+            "{name}: no bound cookie"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_after_log_out_everywhere_ends_the_session_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, layer) in layers(&dir).await {
+        let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+        let mut browser = Browser::new(app.clone());
+        browser.log_in_and_register().await;
+        let mut other = Browser::new(app);
+        other.log_in_and_register().await;
+        assert_eq!(
+            other.client.post("/logout-everywhere").await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+        let refreshed = browser.refresh().await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{name}");
+        let body: Value = serde_json::from_str(&refreshed.body).expect("json");
+        assert_eq!(body, json!({ "continue": false }), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_without_dbsc_keeps_its_session_and_is_kept_out_of_bound_only_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, layer) in layers(&dir).await {
+        let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+        let mut client = Client::new(app);
+        let login = client.post("/login").await;
+        assert!(
+            header(&login, "secure-session-registration").is_some(),
+            "{name}"
+        );
+        // It ignores the offer.
+        assert_eq!(client.post("/visit").await.body, "1", "{name}");
+        assert_eq!(client.get("/session").await.body, "1 unbound", "{name}");
+        assert_eq!(
+            client.get("/admin").await.status,
+            StatusCode::FORBIDDEN,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unproven_request_can_be_served_as_a_new_visitor() {
+    let layer = SessionLayer::new(typed_sessions::MemoryStore::new(), &key());
+    let unproven = binding(Duration::from_secs(60)).with_unproven(Unproven::NewVisitor);
+    let app = app(layer.with_device_binding(unproven));
+    let mut browser = Browser::new(app.clone());
+    browser.log_in_and_register().await;
+    assert_eq!(browser.client.post("/visit").await.body, "1");
+    let mut thief = Client::new(app);
+    thief.jar = browser
+        .client
+        .jar
+        .iter()
+        .filter(|(name, _)| name != "bound")
+        .cloned()
+        .collect();
+    assert_eq!(thief.get("/session").await.body, "0 unbound");
+    assert_eq!(
+        browser.client.get("/session").await.body,
+        "1 bound",
+        "the session is untouched"
+    );
+}
+
+/// Proofs a server must refuse, each with a 400 and never a 500: malformed, the wrong
+/// type, `none` and HS256, a key that did not sign, an oversized one, and an unknown
+/// challenge.
+#[tokio::test]
+async fn malformed_and_forged_proofs_are_refused_with_400() {
+    let layer = SessionLayer::new(typed_sessions::MemoryStore::new(), &key());
+    let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+    let mut client = Client::new(app);
+    let login = client.post("/login").await;
+    let (path, challenge) =
+        registration_offer(&header(&login, "secure-session-registration").unwrap()).unwrap();
+    let device = DbscDevice::new();
+    let other = DbscDevice::new();
+    let b64 = |value: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    let claims = json!({ "jti": challenge });
+    let mut wrong_key_header = json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": other.jwk() });
+    let proofs = vec![
+        ("empty", String::new()),
+        ("garbage", "not a jwt".into()),
+        ("two parts", "a.b".into()),
+        ("four parts", "a.b.c.d".into()),
+        ("bad base64", "!!!.???.###".into()),
+        (
+            "none",
+            format!(
+                "{}.{}.",
+                b64(&json!({ "alg": "none", "typ": "dbsc+jwt" })),
+                b64(&claims)
+            ),
+        ),
+        (
+            "HS256",
+            device.sign(
+                &json!({ "alg": "HS256", "typ": "dbsc+jwt", "jwk": device.jwk() }),
+                &claims,
+            ),
+        ),
+        (
+            "no typ",
+            device.sign(&json!({ "alg": "ES256", "jwk": device.jwk() }), &claims),
+        ),
+        (
+            "no key",
+            device.sign(&json!({ "alg": "ES256", "typ": "dbsc+jwt" }), &claims),
+        ),
+        ("another key", device.sign(&wrong_key_header, &claims)),
+        (
+            "unknown challenge",
+            device.registration_proof("never offered"),
+        ),
+        ("not json claims", {
+            let proof = device.registration_proof(&challenge);
+            let parts: Vec<&str> = proof.split('.').collect();
+            format!("{}.bm90IGpzb24.{}", parts[0], parts[2])
+        }),
+        ("oversized", "a".repeat(64 * 1024)),
+    ];
+    wrong_key_header["typ"] = json!("dbsc+jwt");
+    for (what, proof) in proofs {
+        let reply = client
+            .send_with(
+                Method::POST,
+                &path,
+                &[("secure-session-response", response_header(&proof))],
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{what}: {}",
+            reply.body
+        );
+    }
+    for (what, value) in [
+        ("not a string", "abc".to_owned()),
+        ("two values", "\"a\", \"b\"".into()),
+        ("no header", String::new()),
+    ] {
+        let headers: Vec<(&str, String)> = if value.is_empty() {
+            vec![]
+        } else {
+            vec![("secure-session-response", value)]
+        };
+        let reply = client.send_with(Method::POST, &path, &headers).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}");
+    }
+    // The genuine proof still registers: none of the above used the challenge up.
+    let reply = client
+        .send_with(
+            Method::POST,
+            &path,
+            &[(
+                "secure-session-response",
+                response_header(&device.registration_proof(&challenge)),
+            )],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // A registration without a session, and a refresh with an unknown session id.
+    let mut stranger = Client::new(client.router().clone());
+    let reply = stranger
+        .send_with(
+            Method::POST,
+            &path,
+            &[(
+                "secure-session-response",
+                response_header(&device.registration_proof(&challenge)),
+            )],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = client
+        .send_with(
+            Method::POST,
+            "/dbsc/refresh",
+            &[("sec-secure-session-id", "\"nope\"".into())],
+        )
+        .await;
+    assert_eq!(reply.body, json!({ "continue": false }).to_string());
+}
