@@ -29,6 +29,7 @@
 //! | `GET /audit` | the owner's lifecycle events this process saw, oldest first: `[{"event","fingerprint","at_ms"}]` (401 without an owner) |
 //! | `GET /` | a small HTML app on the same session (its own `/style.css` and `/app.js`): log in, count visits by a form or live over `GET /live`, the user's devices with "log out" each (`POST /ui/revoke/{fingerprint}`) and "log out everywhere" (`POST /ui/logout-everywhere`), the flash after each redirect, a CSRF token in every form (`POST /ui/login`, `/ui/visit`, `/ui/logout` and those two, always checked); when the session ends elsewhere the page says so |
 //! | `GET /api/session`, `POST /api/visit`, `POST /api/login/{user}`, `POST /api/logout` | the same routes for API clients: the token in `Authorization: Bearer`, a new one in the `Session-Token` response header, never a cookie |
+//! | `POST /dbsc/start`, `POST /dbsc/refresh` | with `DEMO_DBSC=1`: DBSC registration and refresh (`typed_sessions::dbsc`); a login then answers `Secure-Session-Registration`, and a bound session needs its bound cookie (`__Host-bound`, or `bound` over plain HTTP), which lives `DEMO_BOUND_SECS` (default 600): without it, 401 |
 //!
 //! Replies are `{"visits":N,"user":null|"name","a":N,"b":N,"note_len":N}`. The device
 //! routes (from `GET /sessions` to `POST /password`) answer 401 when the session has no
@@ -51,7 +52,7 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use typed_sessions::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport};
+use typed_sessions::{CsrfLayer, CsrfToken, Flash, Session, SessionLayer, Transport, dbsc};
 
 /// What the demo keeps per visitor.
 #[derive(Session, Default, Debug)]
@@ -84,6 +85,9 @@ pub struct View {
 pub struct Options {
     /// Unsafe methods on the cookie routes require the `X-CSRF-Token` header (`DEMO_CSRF=1`).
     pub csrf: bool,
+    /// The DBSC endpoints, `POST /dbsc/start` and `POST /dbsc/refresh` (`DEMO_DBSC=1`; the
+    /// layer must have the device binding).
+    pub dbsc: bool,
 }
 
 /// The demo's routes behind `layer`, with the default [`Options`].
@@ -123,9 +127,16 @@ pub fn app_with(layer: SessionLayer, options: Options) -> Router {
     if options.csrf {
         json = json.layer(CsrfLayer::new());
     }
-    Router::new()
+    let mut routes = Router::new()
         .route("/health", get(|| async { "ok" }))
-        .merge(json)
+        .merge(json);
+    if options.dbsc {
+        // Outside the CSRF layer: the browser posts to them with no token.
+        routes = routes
+            .route_service("/dbsc/start", dbsc::Registration)
+            .route_service("/dbsc/refresh", dbsc::Refresh);
+    }
+    routes
         .merge(page::routes())
         .merge(live::routes(audit))
         .layer(layer)

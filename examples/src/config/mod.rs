@@ -8,6 +8,7 @@ pub use store::{RevocationStore, StoreKind};
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use typed_sessions::dbsc::DeviceBinding;
 use typed_sessions::encryption::{Encryption, KeyRing};
 use typed_sessions::{Key, OverLimit, SessionLayer};
 
@@ -60,6 +61,11 @@ pub struct DemoConfig {
     /// `SESSION_ROTATE_GRACE_MS` (default 10000): how long the old id still leads to the
     /// session; sent after that, it ends the session under every id.
     pub rotate_grace: Duration,
+    /// `DEMO_DBSC=1`: sessions bind to their device (DBSC, `typed_sessions::dbsc`): a login
+    /// offers registration at `/dbsc/start`, refreshed at `/dbsc/refresh`; the bound cookie
+    /// is `__Host-bound` (`bound` without `SESSION_SECURE=1`) and lives `DEMO_BOUND_SECS`
+    /// (default 600). `None`: off.
+    pub dbsc: Option<Duration>,
     /// `SESSION_IMPORT=tower-sessions` (default: off): a request with a tower-sessions
     /// cookie (`id`, unsigned) whose record is in tower-sessions' store at the same
     /// `REDIS_URL`, `DATABASE_URL` or `SQLITE_URL` gets that session.
@@ -109,6 +115,7 @@ impl DemoConfig {
                     ));
                 }
             },
+            dbsc: dbsc(&var)?,
             max_sessions: match optional(&var, "DEMO_MAX_SESSIONS")? {
                 Some(0) => {
                     return Err(
@@ -149,6 +156,15 @@ impl DemoConfig {
             true => layer.with_encryption(Encryption::on(self.ring()?)),
             false => layer.with_encryption(Encryption::off(self.ring()?)),
         };
+        let layer = layer.with_secure(self.secure);
+        let layer = match self.dbsc {
+            Some(lifetime) => layer.with_device_binding(
+                DeviceBinding::new()
+                    .with_bound_cookie(if self.secure { "__Host-bound" } else { "bound" })
+                    .with_bound_cookie_lifetime(lifetime),
+            ),
+            None => layer,
+        };
         Ok(layer
             .with_idle_timeout(self.idle)
             .with_secure(self.secure)
@@ -170,13 +186,29 @@ impl DemoConfig {
     /// The demo's options this configuration turns on.
     #[must_use]
     pub fn options(&self) -> crate::Options {
-        crate::Options { csrf: self.csrf }
+        crate::Options {
+            csrf: self.csrf,
+            dbsc: self.dbsc.is_some(),
+        }
     }
 
     /// How the store is named in logs.
     #[must_use]
     pub fn store_name(&self) -> String {
         self.store.name()
+    }
+}
+
+/// `DEMO_DBSC` and `DEMO_BOUND_SECS`: the bound cookie's lifetime, when DBSC is on.
+fn dbsc(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Duration>, String> {
+    let on = match var("DEMO_DBSC").as_deref() {
+        None | Some("" | "0") => false,
+        Some("1") => true,
+        Some(other) => return Err(format!("DEMO_DBSC={other:?}: expected 1 or 0")),
+    };
+    match parse(var, "DEMO_BOUND_SECS", 600u64)? {
+        0 => Err("DEMO_BOUND_SECS=0: a bound cookie must live at least a second".into()),
+        secs => Ok(on.then(|| Duration::from_secs(secs))),
     }
 }
 

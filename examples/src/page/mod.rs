@@ -68,6 +68,7 @@ async fn page(
             user,
             visits: session.visits(),
             devices: listed(&session).await,
+            device_bound: session.is_device_bound(),
         }),
         None => None,
     };

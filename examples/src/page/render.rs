@@ -9,6 +9,8 @@ pub(super) struct Account<'a> {
     pub(super) visits: u64,
     /// Their devices, or why they are not listed.
     pub(super) devices: Result<Vec<Device>, &'static str>,
+    /// This session is bound to this device (DBSC).
+    pub(super) device_bound: bool,
 }
 
 /// The whole page: `notice` (the flash), then the account or the login form.
@@ -46,9 +48,14 @@ fn signed_in(token: &CsrfToken, account: &Account<'_>) -> String {
         Err(why) => format!(r#"<li class="note">{why}</li>"#),
     };
     format!(
-        r#"<section class="card"><p id="user">Logged in as {user}</p><p class="count"><span id="visits">{visits}</span> visits</p><p id="live" role="status" data-state="connecting">Connecting…</p><div class="actions">{visit}<button id="live-visit" type="button" class="quiet" disabled>Count over the socket</button>{logout}</div></section><section class="card"><h2>Your devices</h2><ul id="devices">{devices}</ul>{everywhere}</section>"#,
+        r#"<section class="card"><p id="user">Logged in as {user}</p><p class="count"><span id="visits">{visits}</span> visits</p>{bound}<p id="live" role="status" data-state="connecting">Connecting…</p><div class="actions">{visit}<button id="live-visit" type="button" class="quiet" disabled>Count over the socket</button>{logout}</div></section><section class="card"><h2>Your devices</h2><ul id="devices">{devices}</ul>{everywhere}</section>"#,
         user = html_escape::encode_text(account.user),
         visits = account.visits,
+        bound = if account.device_bound {
+            r#"<p id="device-bound" data-bound="true">Bound to this device (DBSC): a copy of its cookies stops working within minutes</p>"#
+        } else {
+            r#"<p id="device-bound" data-bound="false">Not bound to this device</p>"#
+        },
         visit = form(token, "/ui/visit", ("visit", "Count a visit", ""), ""),
         logout = form(token, "/ui/logout", ("logout", "Log out", "quiet"), ""),
         everywhere = form(
