@@ -245,14 +245,14 @@ fn no_folder_has_an_import_cycle_at_any_depth() {
 
 /// ARCHITECTURE.md's rows, top first: a top-level module imports only from rows below.
 const ROWS: &[&[&str]] = &[
-    &["csrf", "live"],
+    &["csrf", "live", "dbsc"],
     &["extract"],
     &["layer"],
     &["request"],
     &["accounts", "admin"],
     &["announce"],
     &["config"],
-    &["import", "hub", "encryption"],
+    &["import", "hub", "encryption", "device"],
     &["backend", "builtin", "transport", "events"],
     &["typed", "cookie", "observe"],
     &["error"],
@@ -473,6 +473,10 @@ const SPLIT_FEATURES: &[(&str, &[&str])] = &[
     (
         "import",
         &["import/mod.rs", "request/import.rs", "typed/imported.rs"],
+    ),
+    (
+        "device binding",
+        &["dbsc/mod.rs", "device/mod.rs", "request/device.rs"],
     ),
     (
         "rotation",

@@ -28,4 +28,6 @@ pub(crate) const SESSION_METHODS: &[&str] = &[
     "revoke",
     "set_device_label",
     "device_label",
+    "offer_device_binding",
+    "is_device_bound",
 ];

@@ -54,6 +54,7 @@ mod cookie;
 mod crypto;
 pub mod csrf;
 pub mod dbsc;
+mod device;
 pub mod encryption;
 pub mod error;
 pub mod events;

@@ -112,7 +112,7 @@ pub(crate) struct Config {
     /// A release build may start with a key from `Key::generate`.
     pub(crate) random_key_allowed: bool,
     /// Device-bound sessions ([`crate::dbsc`]).
-    pub(crate) device_binding: Option<Arc<crate::dbsc::DeviceSettings>>,
+    pub(crate) device_binding: Option<Arc<crate::device::DeviceSettings>>,
 }
 
 /// The name header tokens are signed under, for the cookie called `cookie_name`.
@@ -277,7 +277,7 @@ impl Config {
     pub(crate) fn derive_device_binding(&mut self) {
         if let Some(settings) = &self.device_binding {
             let binding = settings.binding.clone();
-            let derived = crate::dbsc::DeviceSettings::new(binding, &self.cookie, &self.keys);
+            let derived = crate::device::DeviceSettings::new(binding, &self.cookie, &self.keys);
             self.device_binding = Some(Arc::new(derived));
         }
     }

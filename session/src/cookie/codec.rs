@@ -23,6 +23,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use smallvec::SmallVec;
 use std::fmt;
+use std::ops::Range;
 
 const FORMAT_VERSION: u8 = 3;
 /// Cookies made before they named their key: opened, never made.
@@ -177,6 +178,17 @@ impl CookieCodec {
         URL_SAFE_NO_PAD.encode(raw)
     }
 
+    /// The keys to check a value of `version` under (their indexes): the one it names (the
+    /// key id, given too), or each for the earlier formats.
+    fn candidates(&self, version: u8, raw: &[u8]) -> Option<(Option<u32>, Range<usize>)> {
+        if version != FORMAT_VERSION {
+            return Some((None, 0..self.key_count()));
+        }
+        let key_id = u32::from_be_bytes(raw.get(1..=KEY_ID_LEN)?.try_into().ok()?);
+        let index = (0..self.key_count()).find(|&index| self.key_id(index) == key_id)?;
+        Some((Some(key_id), index..index + 1))
+    }
+
     /// The record in `value`, if it is authentic for the cookie called `name` under the key
     /// it names (any key, for the earlier formats) and still before its deadlines at
     /// `now_ms`.
@@ -191,14 +203,7 @@ impl CookieCodec {
             FORMAT_VERSION_NO_ID => DEADLINES_LEN,
             _ => return None,
         };
-        // The keys to check it under: the one it names, or each for the earlier formats.
-        let (key_id, candidates) = if version == FORMAT_VERSION {
-            let key_id = u32::from_be_bytes(raw.get(1..=KEY_ID_LEN)?.try_into().ok()?);
-            let index = (0..self.key_count()).find(|&index| self.key_id(index) == key_id)?;
-            (Some(key_id), index..index + 1)
-        } else {
-            (None, 0..self.key_count())
-        };
+        let (key_id, candidates) = self.candidates(version, &raw)?;
         let nonce_at = 1 + key_id.map_or(0, |_| KEY_ID_LEN);
         let context = self.context(version, key_id, name);
         // Where the payload is in `raw`, and which key authenticated it.

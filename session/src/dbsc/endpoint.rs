@@ -3,9 +3,9 @@
 //! bound key, the next bound cookie. Each is a service to mount at the path the layer's
 //! [`DeviceBinding`](super::DeviceBinding) names, inside the session layer.
 
-use super::headers::{challenge_header, string_item};
-use super::proof::{self, ProofError};
-use super::state::{Device, DeviceSlot};
+use crate::device::headers::{challenge_header, string_item};
+use crate::device::proof::{self, ProofError};
+use crate::device::state::DeviceSlot;
 use crate::error::SessionRejection;
 use crate::layer::RequestExtension;
 use crate::request::RequestSession;
@@ -126,7 +126,7 @@ async fn register(parts: Parts) -> Response {
         Err(error) => return bad_proof(error),
     };
     let now = SystemTime::now();
-    let id = super::random_token();
+    let id = crate::device::random_token();
     let bound = Arc::new(AtomicBool::new(false));
     let (answered, key) = (Arc::clone(&bound), proof.key);
     let (jti, new_id) = (proof.jti, id.clone());
@@ -204,7 +204,7 @@ async fn challenge(session: &RequestSession, id: &str, now: SystemTime) -> Respo
         .device_binding
         .as_ref()
         .expect("checked on entry");
-    let challenge = super::random_token();
+    let challenge = crate::device::random_token();
     let expires_ms = unix_ms(now + binding.binding.challenge_lifetime);
     let offered = challenge.clone();
     session.fields::<DeviceSlot>().update(0, move |slot| {
@@ -265,23 +265,4 @@ fn instructions(session: &RequestSession, id: &str, now: SystemTime) -> Response
         .headers_mut()
         .append(SET_COOKIE, cookie.set_cookie(Some(&value)));
     response
-}
-
-/// Whether `device`'s bound cookie among `values` proves it at `now`.
-pub(crate) fn proven<'a>(
-    settings: &super::DeviceSettings,
-    device: &Device,
-    mut values: impl Iterator<Item = &'a str>,
-    now: SystemTime,
-) -> bool {
-    let Some((id, _)) = device.bound() else {
-        return false;
-    };
-    let now_ms = unix_ms(now);
-    values.any(|value| {
-        settings
-            .cookies
-            .expiry(&settings.cookie.name, id, value)
-            .is_some_and(|expires_ms| expires_ms > now_ms)
-    })
 }

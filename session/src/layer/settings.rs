@@ -257,9 +257,10 @@ impl SessionLayer {
     /// # Panics
     /// If the bound cookie's name is not a cookie name, a path does not start with `/` or
     /// is not printable ASCII, or a lifetime is under a second.
-    pub fn with_device_binding(self, binding: crate::dbsc::DeviceBinding) -> Self {
+    pub fn with_device_binding(self, binding: crate::device::DeviceBinding) -> Self {
         self.with(|config| {
-            let settings = crate::dbsc::DeviceSettings::new(binding, &config.cookie, &config.keys);
+            let settings =
+                crate::device::DeviceSettings::new(binding, &config.cookie, &config.keys);
             config.device_binding = Some(Arc::new(settings));
         })
     }

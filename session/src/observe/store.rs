@@ -1,8 +1,7 @@
 //! A store's calls, each in a span inside the request's, timed, and counted by outcome.
 
 use super::names;
-use crate::id::Fingerprint;
-use crate::id::{Owner, StorageKey};
+use crate::id::{Fingerprint, Owner, StorageKey};
 use crate::store::{
     BoxFuture, CreateOutcome, OwnedRecord, ReplaceOutcome, SaveOutcome, Store, StoreError,
     StoredRecord, Version,
@@ -21,8 +20,7 @@ use tracing::field::Empty;
 pub(crate) struct ObservedStore {
     store: Arc<dyn Store>,
     name: &'static str,
-    /// Counts session lifecycle metrics (creates, saves, touches, deletes): `false` for a
-    /// store that keeps something else, such as revocation times.
+    /// Counts session metrics (creates, saves, touches, deletes): not for revocation times.
     sessions: bool,
     /// The `operation` labels of its calls.
     operations: &'static Operations,
@@ -122,7 +120,7 @@ impl ObservedStore {
         StoreCall::new(self, op, Some(key), data.len(), call)
     }
 
-    /// A replace that answers the record stored now when it loses.
+    /// A replace, which answers the record stored now when it loses.
     pub(crate) fn replace<'a>(
         &'a self,
         key: &'a StorageKey,

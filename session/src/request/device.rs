@@ -1,10 +1,11 @@
 //! A device-bound session ([`crate::dbsc`]) arriving: admitted only with a valid bound
-//! cookie; and the offer to bind one, made on login.
+//! cookie; and the offer to bind one, made on login. What is kept and checked is in
+//! `device/`; the endpoints that register and refresh a binding are in `dbsc/`.
 
 use super::RequestSession;
 use super::arrival::Live;
-use crate::dbsc::state::{Device, DeviceSlot};
-use crate::dbsc::{Unproven, registration_header};
+use crate::device::state::{Device, DeviceSlot};
+use crate::device::{Unproven, registration_header};
 use crate::error::Error;
 use crate::time::unix_ms;
 use http::HeaderMap;
@@ -33,7 +34,7 @@ impl RequestSession {
             return Ok(live);
         }
         let values = crate::cookie::cookie_values(&settings.cookie.name, headers);
-        if crate::dbsc::proven(settings, &device, values, now) {
+        if crate::device::proven(settings, &device, values, now) {
             return Ok(live);
         }
         tracing::debug!("a device-bound session came without a valid bound cookie");
@@ -51,13 +52,13 @@ impl RequestSession {
 
     /// Offers the browser to bind the session to a key of its device: a challenge kept in
     /// the record, and the registration header on the response. Nothing without a
-    /// [`DeviceBinding`](crate::dbsc::DeviceBinding) on the layer.
+    /// [`DeviceBinding`](crate::device::DeviceBinding) on the layer.
     pub(crate) fn offer_device_binding(&self) {
         let Some(settings) = &self.config.device_binding else {
             return;
         };
         let now = SystemTime::now();
-        let challenge = crate::dbsc::random_token();
+        let challenge = crate::device::random_token();
         let Some(header) = registration_header(&settings.binding.registration_path, &challenge)
         else {
             return;

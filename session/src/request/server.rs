@@ -201,14 +201,9 @@ impl RequestSession {
                 Some(expected) => {
                     let replaced =
                         store.replace(&key, &bytes, expires_at, expected, owner.as_ref());
-                    match replaced.await? {
-                        ReplaceOutcome::Saved(version) => SaveOutcome::Saved(version),
-                        ReplaceOutcome::Missing => SaveOutcome::Missing,
-                        ReplaceOutcome::Lost(won) => {
-                            *self.won.lock().unwrap_or_else(PoisonError::into_inner) = Some(won);
-                            return Ok(Attempt::Lost { id, key });
-                        }
-                    }
+                    // Awaited first: the receiver would otherwise be kept across the await.
+                    let replaced = replaced.await?;
+                    self.keeping_the_winner(replaced)
                 }
                 None => {
                     store
@@ -240,17 +235,25 @@ impl RequestSession {
             crate::announce::created(&self.config, &key, &save.record);
         }
         if let Some(last) = last {
-            let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
-            *last = Some(LastSave {
-                id,
-                version,
-                record: hot.then(|| save.record.clone()),
-            });
+            *last = Some(last_save(save, id, version));
         }
         Ok(Attempt::Done(Written::Saved {
             current: Current { id, key, version },
             expires_at,
         }))
+    }
+
+    /// `replaced` as a save's outcome; the record that won, when it lost, kept for the
+    /// rebase.
+    fn keeping_the_winner(&self, replaced: ReplaceOutcome) -> SaveOutcome {
+        match replaced {
+            ReplaceOutcome::Saved(version) => SaveOutcome::Saved(version),
+            ReplaceOutcome::Missing => SaveOutcome::Missing,
+            ReplaceOutcome::Lost(won) => {
+                *self.won.lock().unwrap_or_else(PoisonError::into_inner) = Some(won);
+                SaveOutcome::Conflict
+            }
+        }
     }
 
     /// The session `replaced` was moved to `id` (stored under `key`), with `record`: bound
@@ -275,6 +278,17 @@ impl RequestSession {
             grace_until,
             kept_until: retired::kept_until(expires_at, grace_until),
         }
+    }
+}
+
+/// What this process keeps of `save`, written as `id` at `version`: a hot session's
+/// record, for the next save of it to build on without a read.
+fn last_save(save: &Save, id: SessionId, version: crate::store::Version) -> LastSave {
+    let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
+    LastSave {
+        id,
+        version,
+        record: hot.then(|| save.record.clone()),
     }
 }
 
