@@ -472,3 +472,94 @@ async fn malformed_and_forged_proofs_are_refused_with_400() {
         .await;
     assert_eq!(reply.body, json!({ "continue": false }).to_string());
 }
+
+/// An RS256 device: the browser's side with an RSA key (a test key, made with `openssl
+/// genrsa 2048 | openssl pkcs8 -topk8 -nocrypt -outform DER`).
+fn rs256_proof(header: &Value, claims: &Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    let pair =
+        RsaKeyPair::from_pkcs8(include_bytes!("data/dbsc-rs256.pk8")).expect("a PKCS#8 RSA key");
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = vec![0; pair.public().modulus_len()];
+    let rng = ring::rand::SystemRandom::new();
+    pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature)
+        .expect("RS256 signs");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+fn rs256_jwk() -> Value {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::signature::RsaKeyPair;
+    let pair =
+        RsaKeyPair::from_pkcs8(include_bytes!("data/dbsc-rs256.pk8")).expect("a PKCS#8 RSA key");
+    let components: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
+    json!({ "kty": "RSA", "n": URL_SAFE_NO_PAD.encode(components.n), "e": URL_SAFE_NO_PAD.encode(components.e) })
+}
+
+#[tokio::test]
+async fn an_rs256_key_registers_and_refreshes() {
+    let layer = SessionLayer::new(typed_sessions::MemoryStore::new(), &key());
+    let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+    let mut client = Client::new(app);
+    let login = client.post("/login").await;
+    let (path, challenge) =
+        registration_offer(&header(&login, "secure-session-registration").unwrap()).unwrap();
+    let registration = rs256_proof(
+        &json!({ "alg": "RS256", "typ": "dbsc+jwt", "jwk": rs256_jwk() }),
+        &json!({ "jti": challenge }),
+    );
+    let reply = client
+        .send_with(
+            Method::POST,
+            &path,
+            &[("secure-session-response", response_header(&registration))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let id: Value = serde_json::from_str(&reply.body).unwrap();
+    let id = format!("\"{}\"", id["session_identifier"].as_str().unwrap());
+    let ask = client
+        .send_with(
+            Method::POST,
+            "/dbsc/refresh",
+            &[("sec-secure-session-id", id.clone())],
+        )
+        .await;
+    let (challenge, _) = challenge_of(&header(&ask, "secure-session-challenge").unwrap()).unwrap();
+    // An ES256 proof for a session registered with RS256 is refused; the RS256 one is not.
+    let es256 = DbscDevice::new().refresh_proof(&challenge);
+    let refused = client
+        .send_with(
+            Method::POST,
+            "/dbsc/refresh",
+            &[
+                ("sec-secure-session-id", id.clone()),
+                ("secure-session-response", response_header(&es256)),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let proof = rs256_proof(
+        &json!({ "alg": "RS256", "typ": "dbsc+jwt" }),
+        &json!({ "jti": challenge }),
+    );
+    let reply = client
+        .send_with(
+            Method::POST,
+            "/dbsc/refresh",
+            &[
+                ("sec-secure-session-id", id),
+                ("secure-session-response", response_header(&proof)),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(client.get("/session").await.body, "0 bound");
+}

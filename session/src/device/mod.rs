@@ -77,7 +77,7 @@ impl DeviceBinding {
         }
     }
 
-    /// Where [`Registration`] and [`Refresh`] are mounted: what the registration header
+    /// Where [`Registration`](crate::dbsc::Registration) and [`Refresh`](crate::dbsc::Refresh) are mounted: what the registration header
     /// and the session instructions tell the browser.
     #[must_use]
     pub fn with_paths(

@@ -170,3 +170,75 @@ pub(crate) fn verify(jwt: &str, stored: Option<&PublicKey>) -> Result<Proof, Pro
         key,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use serde_json::{Value, json};
+
+    fn pair() -> EcdsaKeyPair {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap()
+    }
+
+    fn jwk(pair: &EcdsaKeyPair) -> Value {
+        let point = pair.public_key().as_ref();
+        json!({ "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..]) })
+    }
+
+    fn sign(pair: &EcdsaKeyPair, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = pair
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+
+    #[test]
+    fn a_registration_carries_its_key_and_a_refresh_is_checked_under_the_stored_one() {
+        let (device, other) = (pair(), pair());
+        let claims = json!({ "jti": "c1", "authorization": "a1" });
+        let registration = json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": jwk(&device) });
+        let proof = verify(&sign(&device, &registration, &claims), None).unwrap();
+        assert_eq!(
+            (proof.jti.as_str(), proof.authorization.as_deref()),
+            ("c1", Some("a1"))
+        );
+        let stored = proof.key;
+        let refresh = json!({ "alg": "ES256", "typ": "dbsc+jwt" });
+        assert!(verify(&sign(&device, &refresh, &claims), Some(&stored)).is_ok());
+        assert_eq!(
+            verify(&sign(&other, &refresh, &claims), Some(&stored)),
+            Err(ProofError::Signature)
+        );
+        // A refresh must not bring a key of its own, nor change the algorithm.
+        assert_eq!(
+            verify(&sign(&device, &registration, &claims), Some(&stored)),
+            Err(ProofError::Key)
+        );
+        let rs256 = json!({ "alg": "RS256", "typ": "dbsc+jwt" });
+        assert_eq!(
+            verify(&sign(&device, &rs256, &claims), Some(&stored)),
+            Err(ProofError::Algorithm)
+        );
+        // A key that is not a P-256 point.
+        let mut bad = jwk(&device);
+        bad["crv"] = json!("P-384");
+        let header = json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": bad });
+        assert_eq!(
+            verify(&sign(&device, &header, &claims), None),
+            Err(ProofError::Key)
+        );
+        assert_eq!(
+            verify(&"a".repeat(MAX_LEN + 1), None),
+            Err(ProofError::TooLong)
+        );
+    }
+}

@@ -115,17 +115,46 @@ pub fn stored_record(data: &[u8]) {
     }
 }
 
+/// Any bytes as the text of a DBSC proof: checking it never panics, as a registration's
+/// (under the key it carries) or a refresh's; and no refresh proof verifies under a key
+/// whose private half no one has (a fresh one, per process).
+pub fn dbsc_proof(data: &[u8]) {
+    use crate::device::proof::{PublicKey, verify};
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    static UNKNOWN: std::sync::LazyLock<PublicKey> = std::sync::LazyLock::new(|| {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("a P-256 key");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .expect("the key just made");
+        PublicKey::Es256(pair.public_key().as_ref().to_vec())
+    });
+    let text = String::from_utf8_lossy(data);
+    if let Ok(proof) = verify(&text, None) {
+        // What verified names the key it was checked with, and its challenge.
+        assert!(matches!(
+            proof.key,
+            PublicKey::Es256(_) | PublicKey::Rs256 { .. }
+        ));
+    }
+    assert!(
+        verify(&text, Some(&UNKNOWN)).is_err(),
+        "a forged refresh proof verified"
+    );
+}
+
 /// A fuzz target's check of one input.
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by name, with their checks.
-pub const TARGETS: [(&str, Check); 4] = [
+pub const TARGETS: [(&str, Check); 5] = [
     ("cookie_header", cookie_header),
     ("signed_id", |data| {
         signed_id(&String::from_utf8_lossy(data))
     }),
     ("open_cookie", open_cookie),
     ("stored_record", stored_record),
+    ("dbsc_proof", dbsc_proof),
 ];
 
 /// Genuine inputs for `target`, for the fuzzer to start from: what the layer itself
@@ -172,10 +201,44 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             seeds.push(vec![1; 300]);
             seeds
         }
+        "dbsc_proof" => dbsc_seeds(),
         "stored_record" => vec![
             record.encode(),
             Record::new(SystemTime::UNIX_EPOCH).encode(),
         ],
         _ => Vec::new(),
     }
+}
+
+/// Genuine DBSC proofs: a registration's (ES256, its key in the header) and a refresh's.
+fn dbsc_seeds() -> Vec<Vec<u8>> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("a P-256 key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("the key just made");
+    let point = pair.public_key().as_ref();
+    let jwk = serde_json::json!({
+        "kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+    });
+    let registration = serde_json::json!({ "alg": "ES256", "typ": "dbsc+jwt", "jwk": jwk });
+    let refresh = serde_json::json!({ "alg": "ES256", "typ": "dbsc+jwt" });
+    [registration, refresh]
+        .iter()
+        .map(|header| {
+            let claims = serde_json::json!({ "jti": "challenge" });
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let signature = pair.sign(&rng, input.as_bytes()).expect("ES256 signs");
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref())).into_bytes()
+        })
+        .collect()
 }
