@@ -6,13 +6,19 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
+use std::time::SystemTime;
+use typed_sessions::Owner;
 use typed_sessions::dbsc::{
     DeviceBinding, Refresh, Registration, RequireDeviceBindingLayer, Unproven,
 };
+use typed_sessions::store::{
+    BoxFuture, SaveOutcome, StorageKey, Store, StoreError, StoredRecord, Version,
+};
 use typed_sessions::test::{DbscDevice, challenge_of, registration_offer, response_header};
 use typed_sessions::{Session, SessionLayer};
-use typed_sessions_tests::{Client, Reply, StoreKind, key};
+use typed_sessions_tests::{Client, Reply, StoreKind, every_server_store, key};
 
 #[derive(Session, Default, serde::Serialize, serde::Deserialize)]
 struct Visits {
@@ -257,14 +263,16 @@ async fn a_replayed_proof_or_challenge_is_refused_on_every_store() {
             StatusCode::OK,
             "{name}"
         );
+        browser.client.jar = jar;
+        let replay = browser.post_with("/dbsc/refresh", &headers).await;
         if name.ends_with("Cookie") {
             // A cookie session keeps its challenges in the cookie: the earlier cookie still
-            // holds the one used (SECURITY.md says so).
+            // holds the one used, and the proof made for it is taken again (README and
+            // SECURITY.md say so).
+            assert_eq!(replay.status, StatusCode::OK, "{name}");
             continue;
         }
         // The same proof again, from the same state of the browser: a new challenge.
-        browser.client.jar = jar;
-        let replay = browser.post_with("/dbsc/refresh", &headers).await;
         assert_eq!(
             replay.status,
             StatusCode::FORBIDDEN,
@@ -562,4 +570,97 @@ async fn an_rs256_key_registers_and_refreshes() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(client.get("/session").await.body, "0 bound");
+}
+
+/// A store whose replacing saves wait `delay` first: requests that load one session at
+/// once all load before any of them saves.
+#[derive(Debug)]
+struct SlowSaves(Arc<dyn Store>, Duration);
+
+impl Store for SlowSaves {
+    fn load<'a>(
+        &'a self,
+        key: &'a StorageKey,
+    ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
+        self.0.load(key)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
+        Box::pin(async move {
+            if expected.is_some() {
+                tokio::time::sleep(self.1).await;
+            }
+            self.0.save(key, data, expires_at, expected, owner).await
+        })
+    }
+
+    fn touch<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        expires_at: SystemTime,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.touch(key, expires_at, owner)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.delete(key, owner)
+    }
+}
+
+/// Two refreshes with one proof at once, on two instances: both load the challenge before
+/// either saves, and the compare-and-swap lets exactly one of them use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_refreshes_racing_with_one_proof_get_one_bound_cookie_on_every_server_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, store) in every_server_store(&dir).await {
+        let slow: Arc<dyn Store> = Arc::new(SlowSaves(store, Duration::from_millis(200)));
+        let layer = || {
+            SessionLayer::new(Arc::clone(&slow), &key())
+                .with_device_binding(binding(Duration::from_secs(60)))
+        };
+        let mut browser = Browser::new(app(layer()));
+        browser.log_in_and_register().await;
+        let id = browser.session.clone().unwrap();
+        let ask = browser
+            .post_with(
+                "/dbsc/refresh",
+                &[("sec-secure-session-id", format!("\"{id}\""))],
+            )
+            .await;
+        let (challenge, _) =
+            challenge_of(&header(&ask, "secure-session-challenge").unwrap()).unwrap();
+        let headers = [
+            ("sec-secure-session-id", format!("\"{id}\"")),
+            (
+                "secure-session-response",
+                response_header(&browser.device.refresh_proof(&challenge)),
+            ),
+        ];
+        let mut first = browser.client.clone();
+        let mut second = Client::new(app(layer()));
+        second.jar = first.jar.clone();
+        let (one, two) = tokio::join!(
+            first.send_with(Method::POST, "/dbsc/refresh", &headers),
+            second.send_with(Method::POST, "/dbsc/refresh", &headers),
+        );
+        let mut statuses = [one.status, two.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::FORBIDDEN],
+            "{kind:?}"
+        );
+    }
 }

@@ -191,3 +191,22 @@ fn several_secrets_make_a_ring_whose_first_is_the_primary() {
     let missing = config(&[("SESSION_SECRET_FILE", "/nonexistent/secrets")]).unwrap_err();
     assert!(missing.starts_with("SESSION_SECRET_FILE="), "{missing}");
 }
+
+#[test]
+fn dbsc_is_off_by_default_and_its_variables_are_checked() {
+    assert_eq!(config(&[]).unwrap().dbsc, None);
+    assert!(!config(&[]).unwrap().options().dbsc);
+    let on = config(&[("DEMO_DBSC", "1")]).unwrap();
+    assert_eq!(on.dbsc, Some(Duration::from_secs(600)));
+    assert!(on.options().dbsc);
+    let short = config(&[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "5")]).unwrap();
+    assert_eq!(short.dbsc, Some(Duration::from_secs(5)));
+    for (vars, named) in [
+        (&[("DEMO_DBSC", "yes")][..], "DEMO_DBSC"),
+        (&[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "0")][..], "DEMO_BOUND_SECS=0"),
+        (&[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "soon")][..], "DEMO_BOUND_SECS"),
+    ] {
+        let error = config(vars).unwrap_err();
+        assert!(error.contains(named), "{error}");
+    }
+}
