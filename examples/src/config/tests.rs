@@ -203,8 +203,14 @@ fn dbsc_is_off_by_default_and_its_variables_are_checked() {
     assert_eq!(short.dbsc, Some(Duration::from_secs(5)));
     for (vars, named) in [
         (&[("DEMO_DBSC", "yes")][..], "DEMO_DBSC"),
-        (&[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "0")][..], "DEMO_BOUND_SECS=0"),
-        (&[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "soon")][..], "DEMO_BOUND_SECS"),
+        (
+            &[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "0")][..],
+            "DEMO_BOUND_SECS=0",
+        ),
+        (
+            &[("DEMO_DBSC", "1"), ("DEMO_BOUND_SECS", "soon")][..],
+            "DEMO_BOUND_SECS",
+        ),
     ] {
         let error = config(vars).unwrap_err();
         assert!(error.contains(named), "{error}");
