@@ -155,18 +155,29 @@ async fn reads_refresh_the_deadline_at_the_rate_limit() {
     }
 }
 
-#[tokio::test]
-async fn key_rotation_accepts_and_reissues_old_cookies_and_removing_a_key_kills_them() {
-    let (old, new) = (
+/// An old key and the new one that replaces it.
+fn rotation_keys() -> (Key, Key) {
+    (
         Key::from_secret(&[1; 64]).unwrap(),
         Key::from_secret(&[2; 64]).unwrap(),
-    );
-    // Both cookie stores, and a server-side store's signed id cookie.
+    )
+}
+
+/// A layer of backend `n` under a key: the cookie stores (`KINDS`), then a server-side
+/// store's signed id cookie (one memory store for every call, as instances share it).
+fn backends() -> impl Fn(usize, &Key) -> SessionLayer {
     let memory = MemoryStore::new();
-    let make = |backend: usize, key: &Key| match KINDS.get(backend) {
+    move |backend, key| match KINDS.get(backend) {
         Some(&kind) => layer(kind, key),
         None => SessionLayer::new(memory.clone(), key),
-    };
+    }
+}
+
+#[tokio::test]
+async fn key_rotation_accepts_and_reissues_old_cookies_and_removing_a_key_kills_them() {
+    let (old, new) = rotation_keys();
+    // Both cookie stores, and a server-side store's signed id cookie.
+    let make = backends();
     for index in 0..=KINDS.len() {
         let mut client = Client::new(app(make(index, &old)));
         client.post("/visit").await;
@@ -217,15 +228,8 @@ fn named_key_id(value: &str) -> u32 {
 
 #[tokio::test]
 async fn a_cookie_names_its_key_and_an_instance_without_that_key_gives_a_fresh_session() {
-    let (old, new) = (
-        Key::from_secret(&[1; 64]).unwrap(),
-        Key::from_secret(&[2; 64]).unwrap(),
-    );
-    let memory = MemoryStore::new();
-    let make = |backend: usize, key: &Key| match KINDS.get(backend) {
-        Some(&kind) => layer(kind, key),
-        None => SessionLayer::new(memory.clone(), key),
-    };
+    let (old, new) = rotation_keys();
+    let make = backends();
     for index in 0..=KINDS.len() {
         // A rolling deploy: one instance already makes cookies under the new key, another
         // has not heard of it.

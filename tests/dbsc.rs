@@ -108,12 +108,7 @@ impl Browser {
         let offer = header(&reply, "secure-session-registration").expect("an offer on login");
         let (path, challenge) = registration_offer(&offer).expect("an ES256 offer");
         let proof = self.device.registration_proof(&challenge);
-        let reply = self
-            .post_with(
-                &path,
-                &[("secure-session-response", response_header(&proof))],
-            )
-            .await;
+        let reply = post_proof(&mut self.client, &path, &proof).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let instructions: Value = serde_json::from_str(&reply.body).expect("instructions");
         self.session = Some(
@@ -155,6 +150,12 @@ impl Browser {
     async fn post_with(&mut self, path: &str, headers: &[(&str, String)]) -> Reply {
         self.client.send_with(Method::POST, path, headers).await
     }
+}
+
+/// Posts `proof` to `path`, as `Secure-Session-Response`.
+async fn post_proof(client: &mut Client, path: &str, proof: &str) -> Reply {
+    let headers = [("secure-session-response", response_header(proof))];
+    client.send_with(Method::POST, path, &headers).await
 }
 
 fn header(reply: &Reply, name: &str) -> Option<String> {
@@ -419,13 +420,7 @@ async fn malformed_and_forged_proofs_are_refused_with_400() {
     ];
     wrong_key_header["typ"] = json!("dbsc+jwt");
     for (what, proof) in proofs {
-        let reply = client
-            .send_with(
-                Method::POST,
-                &path,
-                &[("secure-session-response", response_header(&proof))],
-            )
-            .await;
+        let reply = post_proof(&mut client, &path, &proof).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -447,29 +442,12 @@ async fn malformed_and_forged_proofs_are_refused_with_400() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}");
     }
     // The genuine proof still registers: none of the above used the challenge up.
-    let reply = client
-        .send_with(
-            Method::POST,
-            &path,
-            &[(
-                "secure-session-response",
-                response_header(&device.registration_proof(&challenge)),
-            )],
-        )
-        .await;
+    let genuine = device.registration_proof(&challenge);
+    let reply = post_proof(&mut client, &path, &genuine).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     // A registration without a session, and a refresh with an unknown session id.
     let mut stranger = Client::new(client.router().clone());
-    let reply = stranger
-        .send_with(
-            Method::POST,
-            &path,
-            &[(
-                "secure-session-response",
-                response_header(&device.registration_proof(&challenge)),
-            )],
-        )
-        .await;
+    let reply = post_proof(&mut stranger, &path, &genuine).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let reply = client
         .send_with(
@@ -523,13 +501,7 @@ async fn an_rs256_key_registers_and_refreshes() {
         &json!({ "alg": "RS256", "typ": "dbsc+jwt", "jwk": rs256_jwk() }),
         &json!({ "jti": challenge }),
     );
-    let reply = client
-        .send_with(
-            Method::POST,
-            &path,
-            &[("secure-session-response", response_header(&registration))],
-        )
-        .await;
+    let reply = post_proof(&mut client, &path, &registration).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let id: Value = serde_json::from_str(&reply.body).unwrap();
     let id = format!("\"{}\"", id["session_identifier"].as_str().unwrap());

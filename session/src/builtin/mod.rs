@@ -158,6 +158,7 @@ mod tests {
             super::flash::FlashSlot::KEYS,
             super::rotation::IdIssued::KEYS,
             super::label::DeviceLabel::KEYS,
+            crate::device::state::DeviceSlot::KEYS,
             // Not a struct's: the data of a session taken over from tower-sessions.
             &[keys::IMPORTED],
         ]

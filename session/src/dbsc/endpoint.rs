@@ -47,35 +47,29 @@ pub struct Registration;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Refresh;
 
-impl<B: Send + 'static> Service<Request<B>> for Registration {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Answer;
+/// Each endpoint is a service answering from the request's head alone (the body, empty,
+/// is not read), with `$answer`.
+macro_rules! endpoint_service {
+    ($endpoint:ty, $answer:path) => {
+        impl<B: Send + 'static> Service<Request<B>> for $endpoint {
+            type Response = Response;
+            type Error = Infallible;
+            type Future = Answer;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+                Poll::Ready(Ok(()))
+            }
 
-    fn call(&mut self, request: Request<B>) -> Answer {
-        let (parts, _) = request.into_parts();
-        Box::pin(async move { Ok(register(parts).await) })
-    }
+            fn call(&mut self, request: Request<B>) -> Answer {
+                let (parts, _) = request.into_parts();
+                Box::pin(async move { Ok($answer(parts).await) })
+            }
+        }
+    };
 }
 
-impl<B: Send + 'static> Service<Request<B>> for Refresh {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Answer {
-        let (parts, _) = request.into_parts();
-        Box::pin(async move { Ok(refresh(parts).await) })
-    }
-}
+endpoint_service!(Registration, register);
+endpoint_service!(Refresh, refresh);
 
 /// The request's session, loaded without asking for a bound cookie: these endpoints prove
 /// the device their own way.
