@@ -52,12 +52,14 @@ pub(crate) enum Label {
     RecordBodyKey,
     /// The HMAC-SHA256 key of DBSC bound cookies.
     BoundCookieMac,
+    /// What a session's record keeps of a DBSC challenge.
+    DbscChallenge,
 }
 
 impl Label {
     /// Every label, for the test that they differ.
     #[cfg(test)]
-    const ALL: [Self; 16] = [
+    const ALL: [Self; 17] = [
         Self::KeyDerivation,
         Self::IdCookieMac,
         Self::CookieSeal,
@@ -74,6 +76,7 @@ impl Label {
         Self::RecordSeal,
         Self::RecordBodyKey,
         Self::BoundCookieMac,
+        Self::DbscChallenge,
     ];
 
     /// The label's bytes.
@@ -95,6 +98,7 @@ impl Label {
             Self::RecordSeal => "session/record-xchacha20poly1305/v1",
             Self::RecordBodyKey => "session/record-body-key/v1",
             Self::BoundCookieMac => "session/bound-cookie-hmac-sha256/v1",
+            Self::DbscChallenge => "session/dbsc-challenge/v1",
         }
     }
 }

@@ -202,7 +202,7 @@ async fn challenge(session: &RequestSession, id: &str, now: SystemTime) -> Respo
     let expires_ms = unix_ms(now + binding.binding.challenge_lifetime);
     let offered = challenge.clone();
     session.fields::<DeviceSlot>().update(0, move |slot| {
-        slot.device.offer(offered.clone(), expires_ms, unix_ms(now));
+        slot.device.offer(&offered, expires_ms, unix_ms(now));
     });
     if let Err(error) = session.commit(now).await {
         return error.respond(error.status(session.config.statuses));

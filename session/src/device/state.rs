@@ -1,11 +1,15 @@
 //! What the record keeps of a device binding, as a built-in session struct under
 //! `~session.device`: the DBSC session's identifier and public key once registered, and
-//! the challenges handed out and not answered yet. Kept in the record, it moves with the
+//! the challenges handed out and not answered yet, by their hashes (a signed cookie
+//! session's record is readable, and a challenge read there must not be answerable by
+//! whoever copied the cookie). Kept in the record, it moves with the
 //! session through `cycle_id` and rotation, and ends with it.
 
 use super::proof::PublicKey;
 use crate::builtin::builtin_session_data;
 use crate::builtin::keys::DEVICE;
+use crate::crypto::Label;
+use crate::crypto::hash::tagged_sha256;
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +24,9 @@ pub(crate) struct Device {
     pub(crate) id: Option<String>,
     /// The session key's public half, once registered.
     pub(crate) key: Option<PublicKey>,
-    /// Challenges handed out and not answered yet, each with when it expires (Unix ms).
-    pub(crate) challenges: Vec<(String, u64)>,
+    /// The hashes of the challenges handed out and not answered yet, each with when it
+    /// expires (Unix ms).
+    pub(crate) challenges: Vec<([u8; 32], u64)>,
 }
 
 /// The built-in struct holding [`Device`].
@@ -45,22 +50,28 @@ impl Device {
 
     /// Keeps `challenge`, answerable until `expires_ms`, beside the unexpired others at
     /// `now_ms`, at most [`MAX_CHALLENGES`] of them.
-    pub(crate) fn offer(&mut self, challenge: String, expires_ms: u64, now_ms: u64) {
+    pub(crate) fn offer(&mut self, challenge: &str, expires_ms: u64, now_ms: u64) {
         self.challenges.retain(|(_, expires)| *expires > now_ms);
         if self.challenges.len() >= MAX_CHALLENGES {
             self.challenges.remove(0);
         }
-        self.challenges.push((challenge, expires_ms));
+        self.challenges.push((hashed(challenge), expires_ms));
     }
 
     /// Takes `challenge` out if it waits unexpired at `now_ms`: each answers once.
     pub(crate) fn take(&mut self, challenge: &str, now_ms: u64) -> bool {
+        let hash = hashed(challenge);
         let found = self
             .challenges
             .iter()
-            .position(|(waiting, expires)| waiting == challenge && *expires > now_ms);
+            .position(|(waiting, expires)| *waiting == hash && *expires > now_ms);
         found.map(|index| self.challenges.remove(index)).is_some()
     }
+}
+
+/// What the record keeps of `challenge`.
+fn hashed(challenge: &str) -> [u8; 32] {
+    tagged_sha256(Label::DbscChallenge, challenge.as_bytes())
 }
 
 #[cfg(test)]
@@ -70,13 +81,21 @@ mod tests {
     #[test]
     fn a_challenge_answers_once_before_it_expires_and_few_wait() {
         let mut device = Device::default();
-        device.offer("a".into(), 100, 0);
+        device.offer("a", 100, 0);
         assert!(!device.take("a", 100), "expired");
-        device.offer("b".into(), 200, 0);
+        device.offer("b", 200, 0);
+        let clear = "a-challenge-in-the-clear";
+        device.offer(clear, 200, 0);
+        let kept = postcard::to_allocvec(&device).unwrap();
+        assert!(
+            !kept.windows(clear.len()).any(|w| w == clear.as_bytes()),
+            "kept by its hash"
+        );
+        assert!(device.take(clear, 0));
         assert!(device.take("b", 150));
         assert!(!device.take("b", 150), "used");
         for n in 0..10 {
-            device.offer(format!("c{n}"), 1_000, 0);
+            device.offer(&format!("c{n}"), 1_000, 0);
         }
         assert_eq!(device.challenges.len(), MAX_CHALLENGES);
         assert!(!device.take("c0", 0), "pushed out");

@@ -65,8 +65,7 @@ impl RequestSession {
         };
         let expires_ms = unix_ms(now + settings.binding.challenge_lifetime);
         self.fields::<DeviceSlot>().update(0, move |slot| {
-            slot.device
-                .offer(challenge.clone(), expires_ms, unix_ms(now));
+            slot.device.offer(&challenge, expires_ms, unix_ms(now));
         });
         let _ = self.device_offer.set(header);
     }

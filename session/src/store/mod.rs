@@ -9,7 +9,7 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-mod replace;
+pub(crate) mod replace;
 mod scan;
 mod shared;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

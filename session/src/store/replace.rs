@@ -4,6 +4,7 @@
 
 use super::{SaveOutcome, StorageKey, Store, StoreError, StoredRecord, Version};
 use crate::id::Owner;
+use std::future::Future;
 use std::time::SystemTime;
 
 /// The result of [`Store::replace`](super::Store::replace).
@@ -29,17 +30,27 @@ pub(super) async fn save_then_load<S: Store + ?Sized>(
     expected: Version,
     owner: Option<&Owner>,
 ) -> Result<ReplaceOutcome, StoreError> {
-    Ok(
-        match store
-            .save(key, data, expires_at, Some(expected), owner)
-            .await?
-        {
-            SaveOutcome::Saved(version) => ReplaceOutcome::Saved(version),
-            SaveOutcome::Missing => ReplaceOutcome::Missing,
-            SaveOutcome::Conflict => match store.load(key).await? {
-                Some(stored) => ReplaceOutcome::Lost(Box::new(stored)),
-                None => ReplaceOutcome::Missing,
-            },
+    let saved = store
+        .save(key, data, expires_at, Some(expected), owner)
+        .await?;
+    lost_to(saved, || store.load(key)).await
+}
+
+/// A replacing save's outcome, `saved`, as [`ReplaceOutcome`]: on a conflict, the record
+/// `load` reads (within the store's own future, so that no second one is boxed).
+pub(crate) async fn lost_to<F>(
+    saved: SaveOutcome,
+    load: impl FnOnce() -> F,
+) -> Result<ReplaceOutcome, StoreError>
+where
+    F: Future<Output = Result<Option<StoredRecord>, StoreError>>,
+{
+    Ok(match saved {
+        SaveOutcome::Saved(version) => ReplaceOutcome::Saved(version),
+        SaveOutcome::Missing => ReplaceOutcome::Missing,
+        SaveOutcome::Conflict => match load().await? {
+            Some(stored) => ReplaceOutcome::Lost(Box::new(stored)),
+            None => ReplaceOutcome::Missing,
         },
-    )
+    })
 }

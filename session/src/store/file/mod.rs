@@ -8,8 +8,8 @@ mod scan;
 mod sweep;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store, StoreError,
-    StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, ReplaceOutcome, SaveOutcome, ScanCursor, ScanPage,
+    Store, StoreError, StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -179,6 +179,26 @@ impl FileStore {
     }
 }
 
+impl FileStore {
+    /// A save, as [`Store::save`] and [`Store::replace`] run it.
+    async fn save_now(
+        &self,
+        id: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Option<Version>,
+        owner: Option<&Owner>,
+    ) -> Result<SaveOutcome, StoreError> {
+        let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
+        let owner = owner.map(|owner| owner.as_str().to_owned());
+        let outcome = self
+            .blocking(move |inner| inner.save(&id, &data, expires_ms, expected, owner.as_deref()))
+            .await?;
+        self.maybe_sweep();
+        Ok(outcome)
+    }
+}
+
 impl Store for FileStore {
     fn name(&self) -> &'static str {
         "file"
@@ -217,16 +237,23 @@ impl Store for FileStore {
         expected: Option<Version>,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        let (id, data, expires_ms) = (*id, data.to_vec(), unix_ms(expires_at));
-        let owner = owner.map(|owner| owner.as_str().to_owned());
+        Box::pin(self.save_now(id, data, expires_at, expected, owner))
+    }
+
+    fn replace<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
+        // One box for the save, as `save`'s; a lost race's read boxes its own, rarely.
         Box::pin(async move {
-            let outcome = self
-                .blocking(move |inner| {
-                    inner.save(&id, &data, expires_ms, expected, owner.as_deref())
-                })
+            let saved = self
+                .save_now(key, data, expires_at, Some(expected), owner)
                 .await?;
-            self.maybe_sweep();
-            Ok(outcome)
+            super::replace::lost_to(saved, || self.load(key)).await
         })
     }
 

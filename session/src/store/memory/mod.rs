@@ -5,8 +5,8 @@ mod records;
 mod scan;
 
 use super::{
-    BoxFuture, CreateOutcome, ExpiredOwned, OwnedRecord, SaveOutcome, ScanCursor, ScanPage, Store,
-    StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, ExpiredOwned, OwnedRecord, ReplaceOutcome, SaveOutcome, ScanCursor,
+    ScanPage, Store, StoreError, StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
@@ -317,6 +317,23 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(
             saved.map(|saved| saved.unwrap_or(SaveOutcome::Conflict)),
         ))
+    }
+
+    fn replace<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
+        let owner = owner.map(Owner::as_str);
+        let saved = self.save_now(id, data, expires_at, Some(expected), owner, None);
+        let saved = saved.map(|saved| saved.unwrap_or(SaveOutcome::Conflict));
+        Box::pin(async move {
+            let loaded = || std::future::ready(Ok(self.load_now(id)));
+            super::replace::lost_to(saved?, loaded).await
+        })
     }
 
     fn create_owned<'a>(

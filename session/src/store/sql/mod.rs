@@ -67,6 +67,26 @@ macro_rules! delegate_store {
                 Box::pin(self.core.save(key, data, expires_at, expected, owner))
             }
 
+            fn replace<'a>(
+                &'a self,
+                key: &'a $crate::store::StorageKey,
+                data: &'a [u8],
+                expires_at: std::time::SystemTime,
+                expected: $crate::store::Version,
+                owner: Option<&'a $crate::id::Owner>,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::ReplaceOutcome, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let saved = self
+                        .core
+                        .save(key, data, expires_at, Some(expected), owner)
+                        .await?;
+                    $crate::store::replace::lost_to(saved, || self.core.load(key)).await
+                })
+            }
+
             fn touch<'a>(
                 &'a self,
                 key: &'a $crate::store::StorageKey,
