@@ -122,29 +122,42 @@ impl Browser {
 
     /// Refreshes as a browser does: asks, gets a challenge, signs it.
     async fn refresh(&mut self) -> Reply {
-        let id = self.session.clone().expect("registered");
-        let ask = self
-            .post_with(
-                "/dbsc/refresh",
-                &[("sec-secure-session-id", format!("\"{id}\""))],
-            )
-            .await;
+        let ask = self.ask().await;
         if ask.status != StatusCode::FORBIDDEN {
             return ask;
         }
-        let (challenge, named) =
-            challenge_of(&header(&ask, "secure-session-challenge").expect("a challenge"))
-                .expect("a valid challenge");
-        assert_eq!(named, id);
-        let proof = self.device.refresh_proof(&challenge);
-        self.post_with(
-            "/dbsc/refresh",
-            &[
-                ("sec-secure-session-id", format!("\"{id}\"")),
-                ("secure-session-response", response_header(&proof)),
-            ],
-        )
-        .await
+        let answer = self.answer(&self.challenge_in(&ask));
+        self.post_with("/dbsc/refresh", &answer).await
+    }
+
+    /// Its DBSC session, as `Sec-Secure-Session-Id` names it.
+    fn named(&self) -> (&'static str, String) {
+        let id = self.session.as_deref().expect("registered");
+        ("sec-secure-session-id", format!("\"{id}\""))
+    }
+
+    /// Asks the refresh endpoint for a challenge, as a refresh starts.
+    async fn ask(&mut self) -> Reply {
+        let named = self.named();
+        self.post_with("/dbsc/refresh", &[named]).await
+    }
+
+    /// The challenge `ask`, a 403, carries for this browser's DBSC session.
+    fn challenge_in(&self, ask: &Reply) -> String {
+        assert_eq!(ask.status, StatusCode::FORBIDDEN, "{}", ask.body);
+        let header = header(ask, "secure-session-challenge").expect("a challenge");
+        let (challenge, named) = challenge_of(&header).expect("a valid challenge");
+        assert_eq!(Some(named), self.session);
+        challenge
+    }
+
+    /// The headers of a refresh that answers `challenge` with this device's key.
+    fn answer(&self, challenge: &str) -> [(&'static str, String); 2] {
+        let proof = self.device.refresh_proof(challenge);
+        [
+            self.named(),
+            ("secure-session-response", response_header(&proof)),
+        ]
     }
 
     async fn post_with(&mut self, path: &str, headers: &[(&str, String)]) -> Reply {
@@ -243,21 +256,8 @@ async fn a_replayed_proof_or_challenge_is_refused_on_every_store() {
         let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
         let mut browser = Browser::new(app);
         browser.log_in_and_register().await;
-        let id = browser.session.clone().unwrap();
-        let ask = browser
-            .post_with(
-                "/dbsc/refresh",
-                &[("sec-secure-session-id", format!("\"{id}\""))],
-            )
-            .await;
-        assert_eq!(ask.status, StatusCode::FORBIDDEN, "{name}");
-        let (challenge, _) =
-            challenge_of(&header(&ask, "secure-session-challenge").unwrap()).unwrap();
-        let proof = browser.device.refresh_proof(&challenge);
-        let headers = [
-            ("sec-secure-session-id", format!("\"{id}\"")),
-            ("secure-session-response", response_header(&proof)),
-        ];
+        let ask = browser.ask().await;
+        let headers = browser.answer(&browser.challenge_in(&ask));
         let jar = browser.client.jar.clone();
         assert_eq!(
             browser.post_with("/dbsc/refresh", &headers).await.status,
@@ -604,22 +604,8 @@ async fn two_refreshes_racing_with_one_proof_get_one_bound_cookie_on_every_serve
         };
         let mut browser = Browser::new(app(layer()));
         browser.log_in_and_register().await;
-        let id = browser.session.clone().unwrap();
-        let ask = browser
-            .post_with(
-                "/dbsc/refresh",
-                &[("sec-secure-session-id", format!("\"{id}\""))],
-            )
-            .await;
-        let (challenge, _) =
-            challenge_of(&header(&ask, "secure-session-challenge").unwrap()).unwrap();
-        let headers = [
-            ("sec-secure-session-id", format!("\"{id}\"")),
-            (
-                "secure-session-response",
-                response_header(&browser.device.refresh_proof(&challenge)),
-            ),
-        ];
+        let ask = browser.ask().await;
+        let headers = browser.answer(&browser.challenge_in(&ask));
         let mut first = browser.client.clone();
         let mut second = Client::new(app(layer()));
         second.jar = first.jar.clone();

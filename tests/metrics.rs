@@ -3,11 +3,8 @@
 //! session id or a cookie value. The recorder is global, so the tests take turns
 //! ([`measure`]), each reading what its own requests recorded.
 
-use axum::Router;
 use axum::http::{Method, StatusCode};
-use axum::routing::post;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -16,10 +13,11 @@ use typed_sessions::metric_names as names;
 use typed_sessions::store::StoreError;
 use typed_sessions::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
 use typed_sessions::{
-    CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, Session, SessionLayer, Store,
+    CookieBackend, FileStore, MemoryStore, PostgresStore, RedisStore, SessionLayer, Store,
 };
 use typed_sessions_tests::{
-    Client, ProbeStore, RedisServer, app, key, owner, postgres_store, redis_store, sqlite_store,
+    Client, ProbeStore, RedisServer, app, hits, key, owner, postgres_store, redis_store,
+    sqlite_store,
 };
 
 /// Counter values and histogram sample counts, by `name{label=value,...}` (labels sorted).
@@ -226,25 +224,6 @@ async fn each_step_of_a_session_moves_its_metric_on_every_store() {
     .await;
     let signed = SessionLayer::new(CookieBackend::signed(), &key());
     lifecycle("signed_cookie", signed, false).await;
-}
-
-#[derive(Session, Default, Serialize, Deserialize)]
-struct Hits {
-    count: u64,
-}
-
-fn hits(layer: SessionLayer) -> Router {
-    async fn hit(session: Session<Hits>) {
-        session.update_count(|n| *n += 1);
-    }
-    async fn slow_hit(session: Session<Hits>) {
-        session.update_count(|n| *n += 1);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Router::new()
-        .route("/hit", post(hit))
-        .route("/slow", post(slow_hit))
-        .layer(layer)
 }
 
 /// Two instances on one store: one loads, the other saves meanwhile, and the first's save

@@ -60,28 +60,6 @@ async fn redis_round_trips_per_request_measured_with_commandstats() {
     );
 }
 
-#[derive(typed_sessions::Session, Default, serde::Serialize, serde::Deserialize)]
-struct Hits {
-    count: u64,
-}
-
-/// `/hit` counts; `/slow` counts, then takes 200 ms before its save.
-fn hits(layer: SessionLayer) -> axum::Router {
-    use axum::routing::post;
-    async fn hit(session: typed_sessions::Session<Hits>) -> String {
-        session.update_count(|n| *n += 1);
-        session.count().to_string()
-    }
-    async fn slow_hit(session: typed_sessions::Session<Hits>) {
-        session.update_count(|n| *n += 1);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    axum::Router::new()
-        .route("/hit", post(hit))
-        .route("/slow", post(slow_hit))
-        .layer(layer)
-}
-
 /// Two instances race on one session: the save that loses is answered with the record
 /// that won, in the same round trip, and retries without reading it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

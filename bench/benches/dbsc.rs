@@ -15,13 +15,7 @@ use tower::ServiceExt;
 use typed_sessions::dbsc::{DeviceBinding, Refresh, Registration};
 use typed_sessions::test::{DbscDevice, challenge_of, registration_offer, response_header};
 use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
-
-/// A session of about 256 bytes stored, as the other 256-byte benches keep.
-#[derive(Session, Default, Debug)]
-struct Padded {
-    count: u64,
-    text: String,
-}
+use typed_sessions_bench::{Padded, median};
 
 const ROUNDS: usize = 9;
 const READS: u32 = 20_000;
@@ -165,11 +159,6 @@ async fn refreshes(
     spent / n
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -188,8 +177,7 @@ fn main() {
         });
         return;
     }
-    let measuring = args.iter().any(|arg| arg == "--bench");
-    let (rounds, scale) = if measuring { (ROUNDS, 1) } else { (1, 100) };
+    let (rounds, scale) = typed_sessions_bench::rounds(ROUNDS);
     runtime.block_on(async {
         let (plain, bound) = (app(false), app(true));
         let (plain_jar, _) = log_in(&plain, false).await;

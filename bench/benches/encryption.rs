@@ -13,7 +13,7 @@ use typed_sessions::encryption::{Encryption, KeyRing};
 use typed_sessions::store::Store;
 use typed_sessions::{Key, MemoryStore, PostgresStore, RedisStore, SessionLayer};
 use typed_sessions_bench::stacks::WORKLOADS;
-use typed_sessions_bench::{call, database_url, padded_router, redis_url};
+use typed_sessions_bench::{call, database_url, median, padded_router, redis_url};
 
 /// Requests per round, per store: memory, Redis, PostgreSQL.
 const REQUESTS: [u32; 3] = [20_000, 1_000, 500];
@@ -37,15 +37,8 @@ async fn round(router: &Router, path: &str, cookie: Option<&str>, requests: u32)
     start.elapsed() / requests
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
-    // In test mode (`cargo test --benches`) one short round per cell checks that it runs.
-    let measuring = std::env::args().any(|arg| arg == "--bench");
-    let (rounds, scale) = if measuring { (ROUNDS, 1) } else { (1, 100) };
+    let (rounds, scale) = typed_sessions_bench::rounds(ROUNDS);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

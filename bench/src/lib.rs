@@ -64,11 +64,14 @@ fn routes<const OWNED: bool>(layer: SessionLayer) -> Router {
         .layer(layer)
 }
 
-/// A session of about 256 bytes stored: what encryption at rest is measured on.
+/// A session of about 256 bytes stored: what encryption at rest and device binding are
+/// measured on.
 #[derive(Session, Default, Debug)]
 pub struct Padded {
-    count: u64,
-    text: String,
+    /// What `/write` counts.
+    pub count: u64,
+    /// 200 bytes, set at the first write.
+    pub text: String,
 }
 
 /// The three routes behind `layer`, on a session whose record is about 256 bytes (its
@@ -193,4 +196,26 @@ pub fn redis_cluster_nodes() -> Vec<String> {
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The median of `times`.
+///
+/// # Panics
+/// If `times` is empty.
+#[must_use]
+pub fn median(mut times: Vec<std::time::Duration>) -> std::time::Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// How many rounds a bench of `rounds` alternating rounds runs, and by what its request
+/// counts are divided: all of them under `cargo bench` (`--bench`); one short round under
+/// `cargo test --benches`, which only checks that it runs.
+#[must_use]
+pub fn rounds(rounds: usize) -> (usize, u32) {
+    if std::env::args().any(|arg| arg == "--bench") {
+        (rounds, 1)
+    } else {
+        (1, 100)
+    }
 }

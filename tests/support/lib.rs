@@ -8,6 +8,7 @@ mod bearer;
 mod client;
 mod deployments;
 mod forgery;
+mod hits;
 mod logs;
 mod matrix;
 mod owner_routes;
@@ -24,6 +25,7 @@ pub use deployments::{
     until_replicated,
 };
 pub use forgery::{IdCookies, assert_each_gives_a_fresh_session, single_character_changes};
+pub use hits::{Hits, hits};
 pub use logs::{Logs, capture_logs};
 pub use matrix::{
     StoreKind, every_layer, every_server_store, redis_cluster_store, redis_sentinel_store, strs,
