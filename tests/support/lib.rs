@@ -41,7 +41,7 @@ pub use scenarios::{
 pub use servers::PostgresServer;
 pub use servers::{
     RedisServer, calls_between, database_url, postgres_store, redis_store, redis_url, sqlite_store,
-    unique,
+    unique, unused_port,
 };
 
 /// The bytes of [`key`].

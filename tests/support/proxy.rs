@@ -14,11 +14,7 @@ pub struct TcpProxy {
 impl TcpProxy {
     /// A proxy to `upstream`, not yet accepting (as a server that is down at start).
     pub fn new(upstream: std::net::SocketAddr) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::servers::unused_port();
         Self {
             port,
             upstream,

@@ -15,6 +15,28 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// A loopback port for a server or proxy a test starts later, or never: free now, and
+/// handed out once per process. The kernel may give a port it just freed to the next
+/// `bind(0)`, so a port picked for a server that is down on purpose could otherwise be
+/// another test's live one.
+pub fn unused_port() -> u16 {
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a loopback port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
+}
+
 /// A name no other test run uses: `prefix` and 16 random hex digits.
 pub fn unique(prefix: &str) -> String {
     let id = StorageKey::random();
@@ -72,11 +94,7 @@ impl RedisServer {
 
     /// Picks its port but does not start it yet (a Redis that is down when the app starts).
     pub fn not_started() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = unused_port();
         Self { port, child: None }
     }
 
@@ -206,11 +224,7 @@ impl PostgresServer {
             .status()
             .expect("initdb runs");
         assert!(initdb.success(), "initdb failed");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = unused_port();
         let mut server = Self {
             port,
             dir,
