@@ -9,6 +9,7 @@
 #
 #   bench/hot.sh                                             # every stack, 3 s each
 #   STACKS="memory redis" PROCESSES=2 DURATION=2s bench/hot.sh
+#   PIN=1 bench/hot.sh     # servers on core 0, wrk on core 1 (as the issue measures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-3s}
@@ -16,6 +17,8 @@ PROCESSES=${PROCESSES:-1}
 STACKS=(${STACKS:-memory file sqlite sqlite-defaults redis postgres tower-sessions tower-sessions-file tower-sessions-sqlite tower-sessions-redis tower-sessions-postgres})
 BASE_PORT=${BASE_PORT:-3290}
 WORKERS=${WORKERS:-2}
+server_cpu=(); client_cpu=()
+if [ "${PIN:-0}" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); fi
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
 rm -rf target/bench-sessions target/bench-ts-files
@@ -28,7 +31,7 @@ for stack in "${STACKS[@]}"; do
     ports=()
     for p in $(seq "$PROCESSES"); do
         port=$((BASE_PORT + p))
-        STACK=$stack PORT=$port TOKIO_WORKER_THREADS=$WORKERS target/release/bench_server &
+        STACK=$stack PORT=$port TOKIO_WORKER_THREADS=$WORKERS "${server_cpu[@]}" target/release/bench_server &
         pids+=($!)
         ports+=("$port")
         for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$port/untouched" && break; sleep 0.1; done
@@ -40,7 +43,7 @@ for stack in "${STACKS[@]}"; do
         outs=(); wrks=()
         for port in "${ports[@]}"; do
             out=$(mktemp)
-            COOKIE=$cookie wrk -t1 -c"$per" -d"$DURATION" -s bench/hot.lua \
+            COOKIE=$cookie "${client_cpu[@]}" wrk -t1 -c"$per" -d"$DURATION" -s bench/hot.lua \
                 "http://127.0.0.1:$port/write" >"$out" &
             outs+=("$out"); wrks+=($!)
         done

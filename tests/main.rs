@@ -12,6 +12,7 @@ mod csrf;
 mod dbsc;
 mod docs;
 mod encryption;
+mod fair_saves;
 mod flash;
 mod freshness;
 mod fuzz_inputs;

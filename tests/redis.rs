@@ -31,12 +31,14 @@ async fn redis_round_trips_per_request_measured_with_commandstats() {
     let before = server.command_calls();
     client.post("/visit").await;
     let write = server.calls_since(&before);
-    // One GET and one EVALSHA, inside which the script runs GET and SET.
+    // One GET and one EVALSHA, inside which the script runs GET and SET, and reads the
+    // session's claim (`HMGET`: none).
     assert_eq!(
         write,
         [
             ("evalsha".to_owned(), 1),
             ("get".to_owned(), 2),
+            ("hmget".to_owned(), 1),
             ("set".to_owned(), 1)
         ]
         .into()
@@ -86,13 +88,18 @@ async fn a_lost_race_is_retried_without_another_read() {
     tokio::join!(slow, fast);
     let race = server.calls_since(&before);
     // Two loads (one a request); three saves, each a script that reads and writes: the
-    // fast one's, the slow one's that lost, its retry. A retry that read the record again
-    // would send a sixth GET.
+    // fast one's, the slow one's that lost (and claimed the next write: `HSET`, `PEXPIRE`),
+    // its retry (which lets the claim go: `DEL`); the last two read the claim (`HMGET`). A
+    // retry that read the record again would send a sixth GET.
     assert_eq!(
         race,
         [
+            ("del".to_owned(), 1),
             ("evalsha".to_owned(), 3),
             ("get".to_owned(), 5),
+            ("hmget".to_owned(), 3),
+            ("hset".to_owned(), 1),
+            ("pexpire".to_owned(), 1),
             ("set".to_owned(), 2)
         ]
         .into(),

@@ -437,6 +437,7 @@ async fn a_cluster_down_at_start_up_is_503_then_used_once_up_with_the_same_round
         [
             ("evalsha".to_owned(), 1),
             ("get".to_owned(), 2),
+            ("hmget".to_owned(), 1),
             ("set".to_owned(), 1)
         ]
         .into(),

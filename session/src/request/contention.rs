@@ -13,11 +13,15 @@ use crate::typed::Dirty;
 use std::sync::PoisonError;
 
 impl RequestSession {
-    /// After a race lost to another process: backs off a random while from the second loss
-    /// on (so that two in lockstep stop winning each other's window), keeping the turn, then
-    /// rebases `save` on the record as it now is (`won`, the one the store answered the
-    /// first loss with, or read again after a back-off), with this process's saves of the
-    /// session that queued meanwhile. `false`: the record is gone.
+    /// After a race lost to another process: rebases `save` on the record as it now is
+    /// (`won`, the one the store answered the loss with, or read again if it answered none),
+    /// with this process's saves of the session that queued meanwhile. `false`: the record
+    /// is gone.
+    ///
+    /// The first [`FREE_RETRIES`] retries go at once: each costs one round trip, and two
+    /// processes racing for one session then win by turns (a retry is as quick as the
+    /// winner's next save), which is what keeps the tail short. From then on a random
+    /// back-off, so that many processes on one session do not retry in a storm.
     pub(super) async fn rebase_after_loss(
         &self,
         store: &ObservedStore,
@@ -27,10 +31,10 @@ impl RequestSession {
         (id, key): (SessionId, StorageKey),
     ) -> Result<bool, Error> {
         observe::count(observe::names::RETRIES, store.name());
-        if attempt > 1 {
+        if attempt > FREE_RETRIES {
             tracing::debug!(attempt, "lost a save race to another process; backing off");
             // Boxed: rare, and a timer inline would make every save's future larger.
-            Box::pin(backoff(attempt - 1)).await;
+            Box::pin(backoff(attempt - FREE_RETRIES)).await;
         }
         tracing::debug!("session changed since it was loaded; rebasing this request's changes");
         // `if let`, whose scrutinee (edition 2024) is gone before the `else` awaits.
@@ -39,7 +43,7 @@ impl RequestSession {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let loaded = if let Some(won) = won.filter(|_| attempt == 1) {
+        let loaded = if let Some(won) = won {
             Some(*won)
         } else {
             store.load(&key).await?
@@ -57,9 +61,14 @@ impl RequestSession {
     }
 }
 
-/// Sleeps a random 0 to 2^attempt milliseconds, at most 64 (full jitter).
+/// Losses retried without a pause.
+const FREE_RETRIES: u32 = 8;
+
+/// Sleeps a random 0 to 2^attempt tenths of a millisecond, at most 6.4 ms (full jitter):
+/// short, because a store that grants the loser the next write (Redis) holds that write
+/// for it while it sleeps.
 async fn backoff(attempt: u32) {
-    let ceiling = 1u64 << attempt.min(6);
-    let micros = crate::crypto::random::u64() % (ceiling * 1000);
+    let ceiling = 100u64 << attempt.min(6);
+    let micros = crate::crypto::random::u64() % ceiling;
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }

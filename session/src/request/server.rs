@@ -73,8 +73,8 @@ impl RequestSession {
     /// Saves of one session in this process take turns, and the one that takes the turn
     /// makes the saves waiting for it too ([`super::turn`]). Each first catches up with
     /// the process's last save of it, so a lost race is against another process (or a save
-    /// of this one that its stripe no longer remembers): the first is retried at once,
-    /// later ones back off, for at most [`CONTENTION_BUDGET`].
+    /// of this one that its stripe no longer remembers): retried at once, backing off only
+    /// after several ([`super::contention`]), for at most [`CONTENTION_BUDGET`].
     async fn write(
         &self,
         store: &ObservedStore,

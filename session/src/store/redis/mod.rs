@@ -23,7 +23,9 @@ use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, ackno
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::{Client, Script, Value};
-use scripts::{CREATE_OWNED, DELETE_RECORDED, INDEX, LIST, RECORD, SAVE, TOUCH};
+use scripts::{
+    CLAIM_MS, CLAIM_SUFFIX, CREATE_OWNED, DELETE_RECORDED, INDEX, LIST, RECORD, SAVE, TOUCH,
+};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use value::stored;
@@ -82,6 +84,8 @@ pub struct RedisStore {
     /// ([`RedisStore::with_outbox`]).
     outbox: bool,
     delete_recorded: Arc<Script>,
+    /// Who this store is in the save script's claims: random, one per store.
+    claimant: [u8; 8],
     /// The owners' sessions the index dropped as expired, for the layer's events.
     expired: Arc<crate::store::ExpiredOwned>,
 }
@@ -190,7 +194,10 @@ impl RedisStore {
             subscriber,
             prefix: Arc::from("session:"),
             delete_wait: Some(DELETE_WAIT),
-            save: Arc::new(Script::new(&format!("{RECORD}{INDEX}{SAVE}"))),
+            save: Arc::new(Script::new(
+                &format!("{RECORD}{INDEX}{SAVE}").replace("CLAIM_MS", &CLAIM_MS.to_string()),
+            )),
+            claimant: crate::crypto::random::u64().to_le_bytes(),
             touch: Arc::new(Script::new(&format!("{RECORD}{INDEX}{TOUCH}"))),
             create_owned: Arc::new(Script::new(&format!("{RECORD}{INDEX}{CREATE_OWNED}"))),
             list: Arc::new(Script::new(&format!("{RECORD}{LIST}"))),
@@ -238,8 +245,13 @@ impl RedisStore {
     /// A session's key: the hash tag is its shard, so that an owner's sessions and their
     /// index share a Redis Cluster slot, and one script can write both.
     fn key(&self, id: &StorageKey) -> String {
+        use std::fmt::Write;
         let [a, b] = id.shard();
-        format!("{}{{{a:02x}{b:02x}}}{}", self.prefix, id.to_base64())
+        let id = id.to_base64();
+        // Room for a claim's suffix too: a save's claim key is this one, extended.
+        let mut key = String::with_capacity(self.prefix.len() + 6 + id.len() + CLAIM_SUFFIX.len());
+        let _ = write!(key, "{}{{{a:02x}{b:02x}}}{id}", self.prefix);
+        key
     }
 }
 

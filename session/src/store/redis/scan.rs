@@ -5,6 +5,7 @@
 //! `node:cursor`: which master (0 for a single server), and where its `SCAN` stands.
 
 use super::connection::Active;
+use super::scripts::CLAIM_SUFFIX;
 use super::value::stored;
 use super::{RedisStore, backend};
 use crate::id::StorageKey;
@@ -48,8 +49,10 @@ impl RedisStore {
             _ if node > 0 => return Err(StoreError::InvalidCursor(format!("{node}:{position}"))),
             _ => (1, scan.query_async(&mut connection).await.map_err(backend)?),
         };
-        let (position, keys) =
+        let (position, mut keys) =
             <(u64, Vec<String>)>::from_redis_value(reply).map_err(StoreError::backend)?;
+        // A session's claim (`scripts::SAVE`) shares its prefix and slot; it is no record.
+        keys.retain(|key| !key.ends_with(CLAIM_SUFFIX));
         let records = self.values(&mut connection, keys).await?;
         let next = match position {
             0 if node + 1 < masters => Some(format!("{}:0", node + 1)),

@@ -1,25 +1,58 @@
 //! The Lua scripts that make a save or a refresh one atomic round trip.
 
-/// Compare-and-swap in one round trip. `ARGV[1]`: the expected version (8 bytes), or empty
-/// to create. `ARGV[2]`: the new value, `version | expires at | data`. `ARGV[3]`:
-/// milliseconds to live. With an owner, `KEYS[2]` is the owner's index, which gets the
-/// session (`ARGV[4]`) until it expires (`ARGV[5]`, Unix ms; `ARGV[6]`: now) in the same
-/// step, and with an outbox `KEYS[3]`, what changed in the index as the owner's (`ARGV[7]`).
-/// Returns 1 saved (with an owner, followed by the index's members it dropped as
-/// expired), 0 conflict (a replace's followed by the value stored now, so that the loser
+/// Compare-and-swap in one round trip. `KEYS[2]`: the session's claim (see below).
+/// `ARGV[1]`: the expected version (8 bytes), or empty to create. `ARGV[2]`: the new value,
+/// `version | expires at | data`. `ARGV[3]`: milliseconds to live. `ARGV[4]`: who saves
+/// (the store's claimant token). With an owner, `KEYS[3]` is the owner's index, which gets
+/// the session (`ARGV[5]`) until it expires (`ARGV[6]`, Unix ms; `ARGV[7]`: now) in the
+/// same step, and with an outbox `KEYS[4]`, what changed in the index as the owner's
+/// (`ARGV[8]`). Returns 1 saved (with an owner, followed by the index's members it dropped
+/// as expired), 0 conflict (a replace's followed by the value stored now, so that the loser
 /// retries without reading it again), -1 missing.
+///
+/// The claim keeps processes writing one session fair. A replace that loses claims the
+/// session's next write for its store (`by`, for `CLAIM_MS`), and another store's replace
+/// is refused while the claim lasts; the first store refused is `next`, and the claim
+/// passes to it when the claimed write is made. Without it the process that just won
+/// sends its next save before the loser's retry arrives, and wins again, for as long as
+/// it has saves queued: under contention writes now alternate between processes.
 pub(super) const SAVE: &str = r"
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
   if current then return 0 end
 else
   if not current then return -1 end
-  if string.sub(current, 1, 8) ~= ARGV[1] then return {0, current} end
+  local claim = redis.call('HMGET', KEYS[2], 'by', 'next')
+  local by, next = claim[1], claim[2]
+  if string.sub(current, 1, 8) ~= ARGV[1] or (by and by ~= ARGV[4]) then
+    if not by then
+      redis.call('HSET', KEYS[2], 'by', ARGV[4])
+      redis.call('PEXPIRE', KEYS[2], CLAIM_MS)
+    elseif by ~= ARGV[4] and not next then
+      redis.call('HSET', KEYS[2], 'next', ARGV[4])
+    end
+    return {0, current}
+  end
+  if by then
+    redis.call('DEL', KEYS[2])
+    if next then
+      redis.call('HSET', KEYS[2], 'by', next)
+      redis.call('PEXPIRE', KEYS[2], CLAIM_MS)
+    end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if KEYS[2] then return index(KEYS[2], ARGV[4], ARGV[5], ARGV[6], KEYS[3], ARGV[7]) end
+if KEYS[3] then return index(KEYS[3], ARGV[5], ARGV[6], ARGV[7], KEYS[4], ARGV[8]) end
 return 1
 ";
+
+/// How long a claim lasts, in milliseconds: a loser's retry normally comes within a round
+/// trip; a claim left by a request that gave up holds the others back no longer than this.
+pub(super) const CLAIM_MS: u32 = 20;
+
+/// The suffix of a session's claim key (after its key, so in its slot; `~` is not in an
+/// id's alphabet, so a scan of sessions never takes a claim for one).
+pub(super) const CLAIM_SUFFIX: &str = "~claim";
 
 /// A create within an owner's session limit, in one round trip to the owner's slot:
 /// `KEYS[1]` the session, `KEYS[2]` the owner's index; `ARGV[1]` the value, `ARGV[2]`

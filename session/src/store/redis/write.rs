@@ -1,6 +1,7 @@
 //! A save and a refresh: one script each, which also keeps the owner's index and hands back
 //! the sessions it dropped from it as expired (reported for the layer's `Expired` events).
 
+use super::scripts::CLAIM_SUFFIX;
 use super::value::{in_shard, stored, value};
 use super::{RedisStore, backend};
 use crate::id::{Owner, StorageKey};
@@ -74,11 +75,17 @@ impl RedisStore {
         let now_ms = unix_ms(SystemTime::now());
         let ttl_ms = unix_ms(expires_at).saturating_sub(now_ms).max(1);
         let mut invocation = self.save.prepare_invoke();
+        // One string for both keys: the claim's is the session's and a suffix.
+        let mut claim = self.key(id);
+        let key_len = claim.len();
+        claim.push_str(CLAIM_SUFFIX);
         invocation
-            .key(self.key(id))
+            .key(&claim[..key_len])
+            .key(claim.as_str())
             .arg(expected)
             .arg(value)
-            .arg(ttl_ms);
+            .arg(ttl_ms)
+            .arg(self.claimant.as_slice());
         if let Some(owner) = owner {
             in_shard(id, owner)?;
             invocation

@@ -15,6 +15,7 @@ use crate::store::{
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 /// How long a store operation may take by default: a database behind a network partition
@@ -38,6 +39,10 @@ pub(crate) struct SqlCore<DB: Database> {
     sweep: Arc<SweepSchedule>,
     /// The owners' sessions dropped as expired, for the layer's events (`expired.rs`).
     pub(super) expired: Arc<ExpiredOwned>,
+    /// Who this store is in the claims of PostgreSQL's replace (`claim.rs`): random.
+    pub(super) claimant: i64,
+    /// Set when the table turned out to have no claim columns (not migrated since).
+    pub(super) unclaimed: Arc<AtomicBool>,
 }
 
 impl<DB: Database> Clone for SqlCore<DB> {
@@ -48,6 +53,8 @@ impl<DB: Database> Clone for SqlCore<DB> {
             timeout: self.timeout,
             sweep: Arc::clone(&self.sweep),
             expired: Arc::clone(&self.expired),
+            claimant: self.claimant,
+            unclaimed: Arc::clone(&self.unclaimed),
         }
     }
 }
@@ -60,12 +67,15 @@ impl<DB: Database> SqlCore<DB> {
             timeout: DEFAULT_TIMEOUT,
             sweep: Arc::new(SweepSchedule::every(DEFAULT_SWEEP_INTERVAL)),
             expired: Arc::default(),
+            claimant: first_version(),
+            unclaimed: Arc::default(),
         }
     }
 
     pub(super) fn with_table(self, dialect: Dialect, table: &Table) -> Self {
         Self {
             queries: Arc::new(Queries::new(dialect, table)),
+            unclaimed: Arc::default(),
             ..self
         }
     }

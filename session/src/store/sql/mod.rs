@@ -2,6 +2,8 @@
 //! over one private generic core, [`SqlCore`], which runs the statements of [`Queries`]
 //! (written once per table and dialect) through sqlx against either database.
 
+#[cfg(feature = "postgres")]
+mod claim;
 mod core;
 mod expired;
 mod queries;
@@ -78,13 +80,7 @@ macro_rules! delegate_store {
                 'a,
                 Result<$crate::store::ReplaceOutcome, $crate::store::StoreError>,
             > {
-                Box::pin(async move {
-                    let saved = self
-                        .core
-                        .save(key, data, expires_at, Some(expected), owner)
-                        .await?;
-                    $crate::store::replace::lost_to(saved, || self.core.load(key)).await
-                })
+                Box::pin(self.replace_now(key, data, expires_at, expected, owner))
             }
 
             fn touch<'a>(

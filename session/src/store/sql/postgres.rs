@@ -128,8 +128,9 @@ impl PostgresStore {
         }
     }
 
-    /// Creates the table and its indexes if they do not exist (several instances may
-    /// migrate at once: an advisory lock makes them take turns).
+    /// Creates the table and its indexes if they do not exist, and adds the columns a table
+    /// made by an earlier version lacks (several instances may migrate at once: an
+    /// advisory lock makes them take turns).
     ///
     /// # Errors
     /// When the database refuses.
@@ -139,3 +140,20 @@ impl PostgresStore {
 }
 
 delegate_store!(PostgresStore, "postgres");
+
+impl PostgresStore {
+    /// What [`Store::replace`](crate::Store::replace) runs: one statement, which claims the
+    /// session's next write when it loses (`claim.rs`).
+    async fn replace_now(
+        &self,
+        key: &crate::store::StorageKey,
+        data: &[u8],
+        expires_at: std::time::SystemTime,
+        expected: crate::store::Version,
+        _owner: Option<&crate::id::Owner>,
+    ) -> Result<crate::store::ReplaceOutcome, StoreError> {
+        self.core
+            .replace_claimed(key, data, expires_at, expected)
+            .await
+    }
+}

@@ -37,6 +37,9 @@ pub(crate) struct Queries {
     /// of its name, a plain identifier under PostgreSQL's 63 bytes.
     #[cfg(feature = "postgres")]
     pub(crate) channel: Arc<str>,
+    /// The replace that claims a lost session's next write (PostgreSQL; `claim.rs`).
+    #[cfg(feature = "postgres")]
+    pub(crate) replace: Arc<str>,
     /// The outbox's statements.
     pub(crate) outbox: OutboxQueries,
 }
@@ -133,6 +136,8 @@ impl Queries {
             .into(),
             #[cfg(feature = "postgres")]
             channel: channel(&t).into(),
+            #[cfg(feature = "postgres")]
+            replace: super::claim::statement(&t).into(),
             outbox: OutboxQueries::new(dialect, table),
         }
     }
@@ -224,10 +229,12 @@ fn migrations(dialect: Dialect, table: &Table) -> Vec<Arc<str>> {
         "CREATE TABLE IF NOT EXISTS {t} (id {bytes} PRIMARY KEY, data {bytes} NOT NULL, version {int} NOT NULL, expires_at {int} NOT NULL, owner TEXT)"
     ));
     if dialect == Dialect::Postgres {
-        // Tables made before sessions had owners.
+        // Tables made before sessions had owners, and before claims.
         migrate.push(format!(
             "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS owner TEXT"
         ));
+        #[cfg(feature = "postgres")]
+        migrate.push(super::claim::migration(&t));
     }
     migrate.push(format!(
         "CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)"

@@ -138,3 +138,22 @@ impl SqliteStore {
 }
 
 delegate_store!(SqliteStore, "sqlite");
+
+impl SqliteStore {
+    /// What [`Store::replace`](crate::Store::replace) runs: a save and, when it lost, a load
+    /// (one process writes a SQLite file at a time: no claims to keep it fair).
+    async fn replace_now(
+        &self,
+        key: &crate::store::StorageKey,
+        data: &[u8],
+        expires_at: std::time::SystemTime,
+        expected: crate::store::Version,
+        owner: Option<&crate::id::Owner>,
+    ) -> Result<crate::store::ReplaceOutcome, StoreError> {
+        let saved = self
+            .core
+            .save(key, data, expires_at, Some(expected), owner)
+            .await?;
+        crate::store::replace::lost_to(saved, || self.core.load(key)).await
+    }
+}
