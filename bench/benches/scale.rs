@@ -3,7 +3,8 @@
 //! store load and of a save, and the resident bytes each idle session costs (read from
 //! `/proc/self/statm`, printed before the timings).
 //!
-//! `cargo bench -p typed-sessions-bench --bench scale`
+//! `cargo bench -p typed-sessions-bench --bench scale`; other sizes with `SCALE_SESSIONS`
+//! (comma-separated): `SCALE_SESSIONS=10000000` for ten million.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -41,8 +42,11 @@ fn scale(c: &mut Criterion) {
     // Every store is filled and measured before any benchmark runs: memory freed earlier
     // (by criterion's analysis, or another size's requests) would be reused and hide from
     // the resident count.
-    let filled: Vec<(usize, MemoryStore, Vec<StorageKey>)> = [1_000usize, 100_000, 1_000_000]
-        .into_iter()
+    let sizes = std::env::var("SCALE_SESSIONS").unwrap_or_else(|_| "1000,100000,1000000".into());
+    let sizes = sizes
+        .split(',')
+        .map(|n| n.trim().parse::<usize>().expect("SCALE_SESSIONS: counts"));
+    let filled: Vec<(usize, MemoryStore, Vec<StorageKey>)> = sizes
         .map(|count| {
             let store = MemoryStore::new();
             let ids: Vec<StorageKey> = (0..count).map(|_| StorageKey::random()).collect();

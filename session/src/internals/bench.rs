@@ -75,6 +75,12 @@ pub fn storage_key(id: [u8; 16]) -> crate::store::StorageKey {
     SessionId::from_bytes(id).storage_key()
 }
 
+/// A fresh session's storage key in `owner`'s shard, as a login makes it.
+#[must_use]
+pub fn storage_key_of(owner: &crate::Owner) -> crate::store::StorageKey {
+    crate::id::SessionId::random_in(owner.shard()).storage_key()
+}
+
 /// Decodes an encoded record.
 #[must_use]
 pub fn decode_record(bytes: &[u8]) -> Option<Record> {

@@ -1,5 +1,5 @@
-//! PostgreSQL's replace: a compare-and-swap that, when it loses, answers the row that won
-//! and claims the session's next write for this store, in one statement.
+//! PostgreSQL's replace: a compare-and-swap that, when it loses, claims the session's next
+//! write for this store and answers the row that won.
 //!
 //! The claim keeps processes writing one session fair, as the Redis store's save script
 //! does: a replace that loses claims the next write (`claim_by`, until `claim_until`), and
@@ -29,37 +29,42 @@ pub(super) fn migration(t: &str) -> String {
     )
 }
 
-/// The replace. `$1` data, `$2` expires at, `$3` id, `$4` the expected version, `$5` now,
-/// `$6` this store's claimant, `$7` when a claim made now ends. One row: `0, _, version`
-/// when written; `1, data, version, expires_at` (the row that won) when lost; none when
-/// there is no live row.
-///
-/// `lost` runs only when `won` wrote nothing (its `NOT EXISTS` is evaluated first), so the
-/// two never update one row; it locks the row as an update does, and so returns the newest
-/// version even when this statement waited for the write that won.
-pub(super) fn statement(t: &str) -> String {
-    let free = "(claim_by IS NULL OR claim_until <= $5)";
+/// The write: `$1` data, `$2` expires at, `$3` id, `$4` the expected version, `$5` now, `$6`
+/// this store's claimant, `$7` when a claim passed on now ends. Writes unless another
+/// store's claim holds the session; a claim of this store's passes to `claim_next`.
+/// Returns the new version, or no row (lost, refused, or no live row).
+pub(super) fn write(t: &str) -> String {
     let mine = "(claim_by = $6 AND claim_until > $5)";
     format!(
-        "WITH won AS (UPDATE {t} SET data = $1, version = version + 1, expires_at = $2, \
+        "UPDATE {t} SET data = $1, version = version + 1, expires_at = $2, \
            claim_by = CASE WHEN {mine} THEN claim_next END, claim_next = NULL, \
            claim_until = CASE WHEN {mine} AND claim_next IS NOT NULL THEN $7 END \
-         WHERE id = $3 AND version = $4 AND expires_at > $5 AND ({mine} OR {free}) \
-         RETURNING version), \
-         lost AS (UPDATE {t} SET \
-           claim_by = CASE WHEN {free} THEN $6 ELSE claim_by END, \
+         WHERE id = $3 AND version = $4 AND expires_at > $5 \
+           AND ({mine} OR claim_by IS NULL OR claim_until <= $5) \
+         RETURNING version"
+    )
+}
+
+/// After a write that wrote nothing: claims the session's next write for this store (`$2`,
+/// until `$3`; `$1` the id, `$4` now) if nobody holds it, or else, if nobody is next,
+/// queues this store next; and answers the row as it is now (an update's lock, so the
+/// newest version even when the write that won has just committed). No row: no live one.
+pub(super) fn claim(t: &str) -> String {
+    let free = "(claim_by IS NULL OR claim_until <= $4)";
+    format!(
+        "UPDATE {t} SET \
+           claim_by = CASE WHEN {free} THEN $2 ELSE claim_by END, \
            claim_next = CASE WHEN {free} THEN NULL \
-             WHEN claim_by <> $6 AND claim_next IS NULL THEN $6 ELSE claim_next END, \
-           claim_until = CASE WHEN {free} THEN $7 ELSE claim_until END \
-         WHERE id = $3 AND expires_at > $5 AND NOT EXISTS (SELECT 1 FROM won) \
-         RETURNING data, version, expires_at) \
-         SELECT 0::BIGINT, '\\x'::BYTEA, version, 0::BIGINT FROM won \
-         UNION ALL SELECT 1, data, version, expires_at FROM lost"
+             WHEN claim_by <> $2 AND claim_next IS NULL THEN $2 ELSE claim_next END, \
+           claim_until = CASE WHEN {free} THEN $3 ELSE claim_until END \
+         WHERE id = $1 AND expires_at > $4 \
+         RETURNING data, version, expires_at"
     )
 }
 
 impl SqlCore<sqlx::Postgres> {
-    /// [`Store::replace`](crate::store::Store::replace) on PostgreSQL: one statement. On a
+    /// [`Store::replace`](crate::store::Store::replace) on PostgreSQL: one statement when it
+    /// writes, two when it loses (the write, then the claim with the row that won). On a
     /// table not migrated since claims came (its columns missing), a save and, when it
     /// lost, a load, as before.
     pub(super) async fn replace_claimed(
@@ -71,22 +76,27 @@ impl SqlCore<sqlx::Postgres> {
     ) -> Result<ReplaceOutcome, StoreError> {
         if !self.unclaimed.load(Ordering::Relaxed) {
             let now = ms(SystemTime::now());
-            let row = within(self.timeout, async {
-                Ok(sqlx::query(sql(&self.queries.replace))
+            let until = now.saturating_add(CLAIM_MS);
+            let key = key.as_bytes().as_slice();
+            let written = within(self.timeout, async {
+                Ok(sqlx::query(sql(&self.queries.claims.write))
                     .bind(data)
                     .bind(ms(expires_at))
-                    .bind(key.as_bytes().as_slice())
+                    .bind(key)
                     .bind(i64::from_le_bytes(expected.get().to_le_bytes()))
                     .bind(now)
                     .bind(self.claimant)
-                    .bind(now.saturating_add(CLAIM_MS))
+                    .bind(until)
                     .fetch_optional(&self.pool)
                     .await)
             })
             .await?;
-            match row.map_err(|error| self.unless_unmigrated(error)) {
-                Ok(Some(row)) => return answer(&row),
-                Ok(None) => return Ok(ReplaceOutcome::Missing),
+            match written.map_err(|error| self.unless_unmigrated(error)) {
+                Ok(Some(row)) => {
+                    let version: i64 = row.try_get(0).map_err(backend)?;
+                    return Ok(ReplaceOutcome::Saved(Version::new(version.unsigned_abs())));
+                }
+                Ok(None) => return self.claim(key, now, until).await,
                 Err(Some(error)) => return Err(error),
                 // The columns are missing: below, without claims.
                 Err(None) => {}
@@ -96,6 +106,25 @@ impl SqlCore<sqlx::Postgres> {
             .save(key, data, expires_at, Some(expected), None)
             .await?;
         lost_to(saved, || self.load(key)).await
+    }
+
+    /// After a write that lost or was refused: the claim, and the row that won.
+    async fn claim(&self, key: &[u8], now: i64, until: i64) -> Result<ReplaceOutcome, StoreError> {
+        let row = within(self.timeout, async {
+            sqlx::query(sql(&self.queries.claims.claim))
+                .bind(key)
+                .bind(self.claimant)
+                .bind(until)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)
+        })
+        .await?;
+        Ok(match row {
+            Some(row) => ReplaceOutcome::Lost(Box::new(stored_record(&row, 0)?)),
+            None => ReplaceOutcome::Missing,
+        })
     }
 
     /// `error` as a store error; `None` (and claims off from now on) when it says the
@@ -114,12 +143,18 @@ impl SqlCore<sqlx::Postgres> {
     }
 }
 
-/// A row of [`statement`] as the replace's outcome.
-fn answer(row: &sqlx::postgres::PgRow) -> Result<ReplaceOutcome, StoreError> {
-    let lost: i64 = row.try_get(0).map_err(backend)?;
-    if lost == 0 {
-        let version: i64 = row.try_get(2).map_err(backend)?;
-        return Ok(ReplaceOutcome::Saved(Version::new(version.unsigned_abs())));
+/// The statements of claims, for one table.
+#[derive(Debug)]
+pub(crate) struct ClaimQueries {
+    pub(crate) write: std::sync::Arc<str>,
+    pub(crate) claim: std::sync::Arc<str>,
+}
+
+impl ClaimQueries {
+    pub(crate) fn new(t: &str) -> Self {
+        Self {
+            write: write(t).into(),
+            claim: claim(t).into(),
+        }
     }
-    Ok(ReplaceOutcome::Lost(Box::new(stored_record(row, 1)?)))
 }

@@ -39,7 +39,7 @@ pub(crate) struct Queries {
     pub(crate) channel: Arc<str>,
     /// The replace that claims a lost session's next write (PostgreSQL; `claim.rs`).
     #[cfg(feature = "postgres")]
-    pub(crate) replace: Arc<str>,
+    pub(crate) claims: super::claim::ClaimQueries,
     /// The outbox's statements.
     pub(crate) outbox: OutboxQueries,
 }
@@ -137,7 +137,7 @@ impl Queries {
             #[cfg(feature = "postgres")]
             channel: channel(&t).into(),
             #[cfg(feature = "postgres")]
-            replace: super::claim::statement(&t).into(),
+            claims: super::claim::ClaimQueries::new(&t),
             outbox: OutboxQueries::new(dialect, table),
         }
     }
