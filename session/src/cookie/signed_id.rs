@@ -2,7 +2,7 @@
 //!
 //! The tag covers the cookie name, so a value cannot be moved to another cookie, and a format
 //! version byte, so the format can change later. The value names the key that signed it
-//! ([`Key::id`]): it is checked under that key alone, with `verify_slice` (constant time),
+//! ([`Key::id`]): it is checked under that key alone, compared in constant time (`subtle`),
 //! before any store is asked about the id; a key id this process does not hold reads as a
 //! forged cookie. Values of the first format, `base64url(id || HMAC-SHA256(key, 1 | name |
 //! id))`, which name no key, are still checked under each key in turn and re-issued in the
@@ -13,9 +13,8 @@ use crate::crypto::{Key, Label};
 use crate::id::SessionId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use http::HeaderMap;
-use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 const FORMAT_VERSION: u8 = 2;
 /// Values made before they named their key: still verified, never made.
@@ -31,9 +30,9 @@ const UNNAMED_VALUE_LEN: usize = (UNNAMED_RAW_LEN * 4).div_ceil(3);
 /// Signs and verifies session-id cookie values.
 #[derive(Clone)]
 pub(crate) struct IdSigner {
-    /// One per key with its id, current first; keyed once and cloned per use, which skips
-    /// re-hashing the key.
-    macs: Vec<(u32, Hmac<Sha256>)>,
+    /// One per key with its id, current first; keyed once (`ring` keeps the key's inner
+    /// and outer states, so a MAC hashes only the message and the outer block).
+    macs: Vec<(u32, ring::hmac::Key)>,
 }
 
 /// An id from a cookie whose tag verified.
@@ -61,15 +60,26 @@ impl IdSigner {
     pub(crate) fn for_purpose(keys: &[Key], purpose: Label) -> Self {
         let macs = keys
             .iter()
-            .map(|key| (key.id(), key.hmac(purpose)))
+            .map(|key| {
+                let subkey = key.derive(purpose);
+                (
+                    key.id(),
+                    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &*subkey),
+                )
+            })
             .collect();
         Self { macs }
     }
 
     /// The MAC of `id` under the cookie called `name`, in the format named by `key_id`
     /// (`None`: the first format).
-    fn mac_for(mac: &Hmac<Sha256>, key_id: Option<u32>, name: &str, id: &[u8]) -> Hmac<Sha256> {
-        let mut mac = mac.clone();
+    fn mac_for(
+        mac: &ring::hmac::Key,
+        key_id: Option<u32>,
+        name: &str,
+        id: &[u8],
+    ) -> ring::hmac::Tag {
+        let mut mac = ring::hmac::Context::with_key(mac);
         match key_id {
             Some(key_id) => {
                 mac.update(&[FORMAT_VERSION]);
@@ -80,20 +90,32 @@ impl IdSigner {
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name.as_bytes());
         mac.update(id);
-        mac
+        mac.sign()
+    }
+
+    /// Whether `tag` is the MAC `mac_for` gives, compared in constant time.
+    fn tag_matches(
+        mac: &ring::hmac::Key,
+        key_id: Option<u32>,
+        name: &str,
+        id: &[u8],
+        tag: &[u8],
+    ) -> bool {
+        Self::mac_for(mac, key_id, name, id)
+            .as_ref()
+            .ct_eq(tag)
+            .into()
     }
 
     /// The cookie value for `id` under the cookie called `name`.
     pub(crate) fn sign(&self, name: &str, id: &SessionId) -> String {
         let (key_id, mac) = &self.macs[0];
-        let tag = Self::mac_for(mac, Some(*key_id), name, id.as_bytes())
-            .finalize()
-            .into_bytes();
+        let tag = Self::mac_for(mac, Some(*key_id), name, id.as_bytes());
         let mut raw = [0; RAW_LEN];
         raw[0] = FORMAT_VERSION;
         raw[1..=KEY_ID_LEN].copy_from_slice(&key_id.to_be_bytes());
         raw[1 + KEY_ID_LEN..RAW_LEN - TAG_LEN].copy_from_slice(id.as_bytes());
-        raw[RAW_LEN - TAG_LEN..].copy_from_slice(&tag);
+        raw[RAW_LEN - TAG_LEN..].copy_from_slice(tag.as_ref());
         URL_SAFE_NO_PAD.encode(raw)
     }
 
@@ -116,9 +138,7 @@ impl IdSigner {
         let key_id = u32::from_be_bytes(raw[1..=KEY_ID_LEN].try_into().ok()?);
         let (id, tag) = raw[1 + KEY_ID_LEN..RAW_LEN].split_at(SessionId::LEN);
         let index = self.macs.iter().position(|(id, _)| *id == key_id)?;
-        Self::mac_for(&self.macs[index].1, Some(key_id), name, id)
-            .verify_slice(tag)
-            .ok()?;
+        Self::tag_matches(&self.macs[index].1, Some(key_id), name, id, tag).then_some(())?;
         Some(VerifiedId {
             id: SessionId::from_bytes(id.try_into().ok()?),
             old_key: index > 0,
@@ -135,7 +155,7 @@ impl IdSigner {
         let (id, tag) = raw[..UNNAMED_RAW_LEN].split_at(SessionId::LEN);
         self.macs
             .iter()
-            .any(|(_, mac)| Self::mac_for(mac, None, name, id).verify_slice(tag).is_ok())
+            .any(|(_, mac)| Self::tag_matches(mac, None, name, id, tag))
             .then_some(())?;
         Some(VerifiedId {
             id: SessionId::from_bytes(id.try_into().ok()?),
@@ -201,11 +221,30 @@ mod tests {
         assert_eq!(signer(1).verify("id", &format!("{value}A")), None);
     }
 
+    /// HMAC-SHA256 of `parts` under `key`'s id-cookie subkey, by the `hmac` crate: another
+    /// implementation than the signer's.
+    fn tag_of(key: &Key, parts: &[&[u8]]) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = key.hmac(Label::IdCookieMac);
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// A value of the first format, as this crate made them before values named their key.
     fn sign_unnamed(key: &Key, name: &str, id: &SessionId) -> String {
-        let mac = key.hmac(Label::IdCookieMac);
-        let tag = IdSigner::mac_for(&mac, None, name, id.as_bytes()).finalize();
-        URL_SAFE_NO_PAD.encode([&id.as_bytes()[..], &tag.into_bytes()[..]].concat())
+        let name_len = (name.len() as u64).to_be_bytes();
+        let tag = tag_of(
+            key,
+            &[
+                &[FORMAT_VERSION_UNNAMED],
+                &name_len,
+                name.as_bytes(),
+                id.as_bytes(),
+            ],
+        );
+        URL_SAFE_NO_PAD.encode([&id.as_bytes()[..], &tag[..]].concat())
     }
 
     #[test]
@@ -231,15 +270,18 @@ mod tests {
         // it; one that looks the key up by its id checks it under key 2 and refuses it.
         let id = SessionId::random();
         let (one, two) = (key(1), key(2));
-        let mac = one.hmac(Label::IdCookieMac);
-        let tag = IdSigner::mac_for(&mac, Some(two.id()), "id", id.as_bytes()).finalize();
-        let raw = [
-            &[FORMAT_VERSION][..],
-            &two.id().to_be_bytes(),
-            id.as_bytes(),
-            &tag.into_bytes(),
-        ]
-        .concat();
+        let named = two.id().to_be_bytes();
+        let tag = tag_of(
+            &one,
+            &[
+                &[FORMAT_VERSION],
+                &named,
+                &2u64.to_be_bytes(),
+                b"id",
+                id.as_bytes(),
+            ],
+        );
+        let raw = [&[FORMAT_VERSION][..], &named, id.as_bytes(), &tag].concat();
         let misnamed = URL_SAFE_NO_PAD.encode(raw);
         assert_eq!(
             IdSigner::new(&[two.clone(), one.clone()]).verify("id", &misnamed),
