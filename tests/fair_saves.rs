@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 use typed_sessions::Store;
-use typed_sessions::store::{ReplaceOutcome, StorageKey, Version};
+use typed_sessions::store::{ReplaceOutcome, SaveOutcome, StorageKey, Version};
 use typed_sessions_tests::*;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -28,14 +28,23 @@ async fn replace(
     }
 }
 
-/// The turns, forced one step at a time from both sides.
-async fn writes_alternate_after_a_loss(a: &dyn Store, b: &dyn Store) {
+/// A new session in `store`: its key and first version.
+async fn created(store: &dyn Store) -> (StorageKey, Version) {
     let key = StorageKey::random();
     let expires_at = SystemTime::now() + HOUR;
-    let saved = a.save(&key, b"0", expires_at, None, None).await.unwrap();
-    let typed_sessions::store::SaveOutcome::Saved(v0) = saved else {
-        panic!("{saved:?}")
-    };
+    match store
+        .save(&key, b"0", expires_at, None, None)
+        .await
+        .unwrap()
+    {
+        SaveOutcome::Saved(version) => (key, version),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The turns, forced one step at a time from both sides.
+async fn writes_alternate_after_a_loss(a: &dyn Store, b: &dyn Store) {
+    let (key, v0) = created(a).await;
     let v1 = replace(a, &key, b"a1", v0)
         .await
         .expect("no claim yet: a writes");
@@ -69,13 +78,7 @@ async fn writes_alternate_after_a_loss(a: &dyn Store, b: &dyn Store) {
 
 /// A claim whose store never comes back holds the others back for a moment only.
 async fn an_abandoned_claim_lapses(a: &dyn Store, b: &dyn Store) {
-    let key = StorageKey::random();
-    let expires_at = SystemTime::now() + HOUR;
-    let typed_sessions::store::SaveOutcome::Saved(v0) =
-        a.save(&key, b"0", expires_at, None, None).await.unwrap()
-    else {
-        panic!("created")
-    };
+    let (key, v0) = created(a).await;
     let v1 = replace(a, &key, b"a1", v0).await.unwrap();
     assert_eq!(
         replace(b, &key, b"b1", v0).await,
@@ -103,13 +106,7 @@ async fn redis_writes_alternate_after_a_loss() {
     an_abandoned_claim_lapses(&a, &b).await;
     // A claim is not a session: a scan of the prefix, while one is held, finds the
     // sessions alone.
-    let key = StorageKey::random();
-    let expires_at = SystemTime::now() + HOUR;
-    let typed_sessions::store::SaveOutcome::Saved(v0) =
-        a.save(&key, b"0", expires_at, None, None).await.unwrap()
-    else {
-        panic!("created")
-    };
+    let (key, v0) = created(&a).await;
     let v1 = replace(&a, &key, b"a1", v0).await.unwrap();
     assert_eq!(replace(&b, &key, b"b1", v0).await, Err(v1), "b claims");
     let (mut records, mut cursor) = (0, None);
@@ -164,14 +161,7 @@ async fn postgres_replaces_on_a_table_made_before_claims() {
             .unwrap()
     };
     let (a, b) = (store().await, store().await);
-    let key = StorageKey::random();
-    let typed_sessions::store::SaveOutcome::Saved(v0) = a
-        .save(&key, b"0", SystemTime::now() + HOUR, None, None)
-        .await
-        .unwrap()
-    else {
-        panic!("created")
-    };
+    let (key, v0) = created(&a).await;
     let v1 = replace(&a, &key, b"a1", v0)
         .await
         .expect("saved without claims");
