@@ -18,10 +18,10 @@ impl RequestSession {
     /// with this process's saves of the session that queued meanwhile. `false`: the record
     /// is gone.
     ///
-    /// The first [`FREE_RETRIES`] retries go at once: each costs one round trip, and two
-    /// processes racing for one session then win by turns (a retry is as quick as the
-    /// winner's next save), which is what keeps the tail short. From then on a random
-    /// back-off, so that many processes on one session do not retry in a storm.
+    /// The first [`FREE_RETRIES`] retries go at once: on Redis and PostgreSQL the loss
+    /// claimed the session's next write for this process (`guide::saving`), so a pause
+    /// would only leave that write waiting. From then on a random back-off, so that many
+    /// processes on one session do not retry in a storm.
     pub(super) async fn rebase_after_loss(
         &self,
         store: &ObservedStore,
@@ -65,8 +65,8 @@ impl RequestSession {
 const FREE_RETRIES: u32 = 8;
 
 /// Sleeps a random 0 to 2^attempt tenths of a millisecond, at most 6.4 ms (full jitter):
-/// short, because a store that grants the loser the next write (Redis) holds that write
-/// for it while it sleeps.
+/// short, because a store that grants the loser the next write (Redis, PostgreSQL) holds
+/// that write for it while it sleeps.
 async fn backoff(attempt: u32) {
     let ceiling = 100u64 << attempt.min(6);
     let micros = crate::crypto::random::u64() % ceiling;
