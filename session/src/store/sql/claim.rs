@@ -11,7 +11,6 @@
 
 use super::statement::{ms, sql, within};
 use super::{SqlCore, backend, rows::stored_record};
-use crate::store::replace::lost_to;
 use crate::store::{ReplaceOutcome, StorageKey, StoreError, Version};
 use sqlx::Row;
 use std::sync::atomic::Ordering;
@@ -67,7 +66,7 @@ impl SqlCore<sqlx::Postgres> {
     /// writes, two when it loses (the write, then the claim with the row that won). On a
     /// table not migrated since claims came (its columns missing), a save and, when it
     /// lost, a load, as before.
-    pub(super) async fn replace_claimed(
+    pub(super) async fn replace_now(
         &self,
         key: &StorageKey,
         data: &[u8],
@@ -102,10 +101,7 @@ impl SqlCore<sqlx::Postgres> {
                 Err(None) => {}
             }
         }
-        let saved = self
-            .save(key, data, expires_at, Some(expected), None)
-            .await?;
-        lost_to(saved, || self.load(key)).await
+        self.save_or_winner(key, data, expires_at, expected).await
     }
 
     /// After a write that lost or was refused: the claim, and the row that won.

@@ -10,8 +10,8 @@ use super::table::Table;
 use crate::chain::ErrorChain;
 use crate::id::Owner;
 use crate::store::{
-    CreateOutcome, ExpiredOwned, OwnedRecord, SaveOutcome, StorageKey, StoreError, StoredRecord,
-    Version,
+    CreateOutcome, ExpiredOwned, OwnedRecord, ReplaceOutcome, SaveOutcome, StorageKey, StoreError,
+    StoredRecord, Version,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use std::sync::Arc;
@@ -133,6 +133,20 @@ where
             row.map(|row| stored_record(&row, 0)).transpose()
         })
         .await
+    }
+
+    /// A replace without claims: a save and, when it lost, a load of the row that won.
+    pub(super) async fn save_or_winner(
+        &self,
+        key: &StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Version,
+    ) -> Result<ReplaceOutcome, StoreError> {
+        let saved = self
+            .save(key, data, expires_at, Some(expected), None)
+            .await?;
+        crate::store::replace::lost_to(saved, || self.load(key)).await
     }
 
     pub(super) async fn save(

@@ -80,7 +80,9 @@ macro_rules! delegate_store {
                 'a,
                 Result<$crate::store::ReplaceOutcome, $crate::store::StoreError>,
             > {
-                Box::pin(self.replace_now(key, data, expires_at, expected, owner))
+                // A replace keeps the row's owner: it is not written again.
+                let _ = owner;
+                Box::pin(self.core.replace_now(key, data, expires_at, expected))
             }
 
             fn touch<'a>(

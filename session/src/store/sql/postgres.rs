@@ -140,20 +140,3 @@ impl PostgresStore {
 }
 
 delegate_store!(PostgresStore, "postgres");
-
-impl PostgresStore {
-    /// What [`Store::replace`](crate::Store::replace) runs: one statement, which claims the
-    /// session's next write when it loses (`claim.rs`).
-    async fn replace_now(
-        &self,
-        key: &crate::store::StorageKey,
-        data: &[u8],
-        expires_at: std::time::SystemTime,
-        expected: crate::store::Version,
-        _owner: Option<&crate::id::Owner>,
-    ) -> Result<crate::store::ReplaceOutcome, StoreError> {
-        self.core
-            .replace_claimed(key, data, expires_at, expected)
-            .await
-    }
-}

@@ -139,21 +139,16 @@ impl SqliteStore {
 
 delegate_store!(SqliteStore, "sqlite");
 
-impl SqliteStore {
+impl SqlCore<sqlx::Sqlite> {
     /// What [`Store::replace`](crate::Store::replace) runs: a save and, when it lost, a load
     /// (one process writes a SQLite file at a time: no claims to keep it fair).
-    async fn replace_now(
+    pub(super) async fn replace_now(
         &self,
         key: &crate::store::StorageKey,
         data: &[u8],
         expires_at: std::time::SystemTime,
         expected: crate::store::Version,
-        owner: Option<&crate::id::Owner>,
     ) -> Result<crate::store::ReplaceOutcome, StoreError> {
-        let saved = self
-            .core
-            .save(key, data, expires_at, Some(expected), owner)
-            .await?;
-        crate::store::replace::lost_to(saved, || self.core.load(key)).await
+        self.save_or_winner(key, data, expires_at, expected).await
     }
 }
