@@ -50,11 +50,13 @@ async fn everywhere(session: Session<Visits>) -> StatusCode {
     }
 }
 
-/// A bound cookie lives `lifetime`.
+/// A bound cookie lives `lifetime`; no registration grace, so that a request without one
+/// is refused at once.
 fn binding(lifetime: Duration) -> DeviceBinding {
     DeviceBinding::new()
         .with_bound_cookie("bound")
         .with_bound_cookie_lifetime(lifetime)
+        .with_registration_grace(Duration::ZERO)
 }
 
 fn app(layer: SessionLayer) -> Router {
@@ -102,8 +104,29 @@ impl Browser {
         }
     }
 
+    /// Its cookies but the bound one: a copy of the session cookie alone, or what a request
+    /// sent before the first bound cookie came carries.
+    fn without_bound_cookie(&self) -> Vec<(String, String)> {
+        let jar = self.client.jar.iter();
+        jar.filter(|(name, _)| name != "bound").cloned().collect()
+    }
+
+    /// The challenge an answer sent ahead for the next refresh, checked to name this
+    /// browser's DBSC session.
+    fn challenge_ahead(&self, reply: &Reply) -> String {
+        let header = header(reply, "secure-session-challenge").expect("a challenge ahead");
+        let (challenge, named) = challenge_of(&header).expect("a valid challenge");
+        assert_eq!(Some(named), self.session);
+        challenge
+    }
+
     /// Logs in and, as a browser with DBSC does, registers with the offer it gets.
     async fn log_in_and_register(&mut self) -> Value {
+        self.register().await.0
+    }
+
+    /// `log_in_and_register`, with the registration's answer.
+    async fn register(&mut self) -> (Value, Reply) {
         let reply = self.client.post("/login").await;
         let offer = header(&reply, "secure-session-registration").expect("an offer on login");
         let (path, challenge) = registration_offer(&offer).expect("an ES256 offer");
@@ -117,7 +140,7 @@ impl Browser {
                 .expect("an id")
                 .to_owned(),
         );
-        instructions
+        (instructions, reply)
     }
 
     /// Refreshes as a browser does: asks, gets a challenge, signs it.
@@ -130,10 +153,11 @@ impl Browser {
         self.post_with("/dbsc/refresh", &answer).await
     }
 
-    /// Its DBSC session, as `Sec-Secure-Session-Id` names it.
+    /// Its DBSC session, as `Sec-Secure-Session-Id` names it: bare, as Chromium sends it
+    /// (the demo's test sends the spec's structured-field string).
     fn named(&self) -> (&'static str, String) {
         let id = self.session.as_deref().expect("registered");
-        ("sec-secure-session-id", format!("\"{id}\""))
+        ("sec-secure-session-id", id.to_owned())
     }
 
     /// Asks the refresh endpoint for a challenge, as a refresh starts.
@@ -165,9 +189,10 @@ impl Browser {
     }
 }
 
-/// Posts `proof` to `path`, as `Secure-Session-Response`.
+/// Posts `proof` to `path` as `Secure-Session-Response`, bare, as Chromium sends it;
+/// refreshes (`Browser::answer`) send the spec's structured-field string.
 async fn post_proof(client: &mut Client, path: &str, proof: &str) -> Reply {
-    let headers = [("secure-session-response", response_header(proof))];
+    let headers = [("secure-session-response", proof.to_owned())];
     client.send_with(Method::POST, path, &headers).await
 }
 
@@ -343,19 +368,63 @@ async fn an_unproven_request_can_be_served_as_a_new_visitor() {
     browser.log_in_and_register().await;
     assert_eq!(browser.client.post("/visit").await.body, "1");
     let mut thief = Client::new(app);
-    thief.jar = browser
-        .client
-        .jar
-        .iter()
-        .filter(|(name, _)| name != "bound")
-        .cloned()
-        .collect();
+    thief.jar = browser.without_bound_cookie();
     assert_eq!(thief.get("/session").await.body, "0 unbound");
     assert_eq!(
         browser.client.get("/session").await.body,
         "1 bound",
         "the session is untouched"
     );
+}
+
+/// The challenge for the next refresh comes ahead, on the registration's answer and on each
+/// refresh's (Chromium keeps it): a refresh that signs it is one request, with no 403
+/// first; each such challenge answers once.
+#[tokio::test]
+async fn the_next_challenge_comes_ahead_and_a_refresh_signing_it_is_one_request() {
+    let layer = SessionLayer::new(typed_sessions::MemoryStore::new(), &key());
+    let app = app(layer.with_device_binding(binding(Duration::from_secs(60))));
+    let mut browser = Browser::new(app);
+    let (_, registered) = browser.register().await;
+    let ahead = browser.challenge_ahead(&registered);
+    let answer = browser.answer(&ahead);
+    let refreshed = browser.post_with("/dbsc/refresh", &answer).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let next = browser.challenge_ahead(&refreshed);
+    assert_ne!(next, ahead);
+    let replayed = browser.post_with("/dbsc/refresh", &answer).await;
+    assert_eq!(replayed.status, StatusCode::FORBIDDEN, "answered once");
+    let answer = browser.answer(&next);
+    let refreshed = browser.post_with("/dbsc/refresh", &answer).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+}
+
+/// A request the browser sent while it registered, before the first bound cookie came (as
+/// Chromium 156 follows the login's redirect): served within the registration grace; a
+/// bound cookie that is sent and invalid is refused even then; after the grace, refused.
+#[tokio::test]
+async fn requests_sent_while_the_browser_registers_are_served_within_the_grace() {
+    let layer = SessionLayer::new(typed_sessions::MemoryStore::new(), &key());
+    let grace = binding(Duration::from_secs(60)).with_registration_grace(Duration::from_secs(1));
+    let app = app(layer.with_device_binding(grace));
+    let mut browser = Browser::new(app.clone());
+    browser.log_in_and_register().await;
+    let mut in_flight = Client::new(app.clone());
+    in_flight.jar = browser.without_bound_cookie();
+    assert_eq!(in_flight.get("/session").await.body, "0 bound");
+    let mut forged = Client::new(app);
+    forged.jar = in_flight.jar.clone();
+    forged.jar.push(("bound".to_owned(), "AQAAAA".to_owned()));
+    assert_eq!(
+        forged.get("/session").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        in_flight.get("/session").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(browser.client.get("/session").await.body, "0 bound");
 }
 
 /// Proofs a server must refuse, each with a 400 and never a 500: malformed, the wrong

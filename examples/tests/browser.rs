@@ -3,90 +3,13 @@
 //! visit, see each flash message once, log out; and a form posted from another origin's
 //! page, which the browser sends with the session cookie, refused for its CSRF token.
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use fantoccini::{Client, Locator};
 use std::time::Duration;
+use support::chromium::{Driver, click, log_in, text_of};
 use tokio::net::TcpListener;
 use typed_sessions::{FileStore, Key, SessionLayer};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// ChromeDriver, stopped (by its pid) when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        assert!(
-            std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
-            "{CHROMEDRIVER} and {CHROMIUM} are needed: apt-get install chromium chromium-driver"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let status = format!("{}/status", driver.url);
-        for _ in 0..100 {
-            if reqwest::get(&status)
-                .await
-                .is_ok_and(|reply| reply.status().is_success())
-            {
-                return driver;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chromedriver did not answer on {status}");
-    }
-
-    /// A headless Chromium with a profile of its own, kept off the network but loopback.
-    async fn browser(&self, profile: &std::path::Path) -> Client {
-        let args = [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.display()),
-        ];
-        let capabilities = serde_json::json!({
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
-        });
-        let serde_json::Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .expect("a Chromium session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn serve(app: axum::Router) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -102,33 +25,6 @@ async fn flash(browser: &Client) -> Option<String> {
         Some(element) => Some(element.text().await.unwrap()),
         None => None,
     }
-}
-
-async fn text_of(browser: &Client, id: &str) -> String {
-    let element = browser.wait().for_element(Locator::Id(id)).await.unwrap();
-    element.text().await.unwrap()
-}
-
-/// Clicks the button `id`, which submits a form, and waits for the page it leads to: until
-/// then, the page before it is still there to be found (a race CI once lost).
-async fn click(browser: &Client, id: &str) {
-    let before = browser.find(Locator::Css("html")).await.unwrap();
-    browser
-        .find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        if let Err(fantoccini::error::CmdError::Standard(error)) = before.tag_name().await
-            && error.error == fantoccini::error::ErrorStatus::StaleElementReference
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("clicking {id} led to no new page within 5 s");
 }
 
 /// A page of another origin (same site: another port on 127.0.0.1, so the browser sends
@@ -160,15 +56,7 @@ async fn a_person_logs_in_counts_sees_each_flash_once_and_a_forged_form_is_refus
     let driver = Driver::start().await;
     let browser = driver.browser(&dir.path().join("profile")).await;
 
-    browser.goto(&demo).await.unwrap();
-    let name = browser
-        .wait()
-        .for_element(Locator::Id("name"))
-        .await
-        .unwrap();
-    name.send_keys("ada").await.unwrap();
-    click(&browser, "login").await;
-    assert_eq!(text_of(&browser, "user").await, "Logged in as ada");
+    log_in(&browser, &demo, "ada").await;
     assert_eq!(flash(&browser).await.as_deref(), Some("Welcome, ada!"));
     browser.refresh().await.unwrap();
     assert_eq!(text_of(&browser, "user").await, "Logged in as ada");
@@ -259,21 +147,6 @@ async fn text_now(browser: &Client, id: &str) -> Option<String> {
 async fn live_state(browser: &Client) -> Option<String> {
     let status = browser.find(Locator::Id("live")).await.ok()?;
     status.attr("data-state").await.ok().flatten()
-}
-
-async fn log_in(browser: &Client, demo: &str, user: &str) {
-    browser.goto(demo).await.unwrap();
-    let name = browser
-        .wait()
-        .for_element(Locator::Id("name"))
-        .await
-        .unwrap();
-    name.send_keys(user).await.unwrap();
-    click(browser, "login").await;
-    assert_eq!(
-        text_of(browser, "user").await,
-        format!("Logged in as {user}")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,9 @@
 //! What the tests of `demo` processes share: starting one, and reading its replies.
 #![allow(dead_code, unreachable_pub)] // each test binary uses its own part; `pub` is for them
 
+pub mod chromium;
+pub mod tls;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use typed_sessions_examples::View;
@@ -23,11 +26,7 @@ impl Demo {
 
     /// A demo on `store`, with more of its environment.
     pub async fn start_with(store: &str, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = unused_port();
         let child = Command::new(env!("CARGO_BIN_EXE_demo"))
             .env("SESSION_STORE", store)
             .env("SESSION_SECRET", SECRET)
@@ -81,4 +80,10 @@ pub fn unique(prefix: &str) -> String {
         .map_or(0, |since| since.as_nanos());
     let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{prefix}{nanos}-{next}")
+}
+
+/// A loopback port free now, for a process about to listen on it (the demo, ChromeDriver).
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }

@@ -3,7 +3,7 @@
 //! bound key, the next bound cookie. Each is a service to mount at the path the layer's
 //! [`DeviceBinding`](super::DeviceBinding) names, inside the session layer.
 
-use crate::device::headers::{challenge_header, string_item};
+use crate::device::headers::{challenge_header, text_item};
 use crate::device::proof::{self, ProofError};
 use crate::device::state::DeviceSlot;
 use crate::error::SessionRejection;
@@ -112,7 +112,7 @@ async fn register(parts: Parts) -> Response {
     if session.is_new() {
         return refused(StatusCode::BAD_REQUEST, "no session to bind");
     }
-    let Some(jwt) = string_item(&parts.headers, RESPONSE, proof::MAX_LEN) else {
+    let Some(jwt) = text_item(&parts.headers, RESPONSE, proof::MAX_LEN) else {
         return refused(StatusCode::BAD_REQUEST, "no DBSC proof");
     };
     let proof = match proof::verify(&jwt, None) {
@@ -124,6 +124,8 @@ async fn register(parts: Parts) -> Response {
     let bound = Arc::new(AtomicBool::new(false));
     let (answered, key) = (Arc::clone(&bound), proof.key);
     let (jti, new_id) = (proof.jti, id.clone());
+    let early = Challenge::ahead(&session);
+    let next = early.clone();
     // Replayed on the stored record if another request changed it meanwhile: a challenge
     // another request took first binds nothing.
     session.fields::<DeviceSlot>().update(0, move |slot| {
@@ -131,6 +133,8 @@ async fn register(parts: Parts) -> Response {
         if taken {
             slot.device.id = Some(new_id.clone());
             slot.device.key = Some(key.clone());
+            slot.device.bound_at_ms = unix_ms(now);
+            next.offer(&mut slot.device, now);
         }
         answered.store(taken, Ordering::Relaxed);
     });
@@ -144,7 +148,7 @@ async fn register(parts: Parts) -> Response {
         );
     }
     tracing::info!("session bound to a device key (DBSC)");
-    instructions(&session, &id, now)
+    instructions(&session, &id, now, &early)
 }
 
 async fn refresh(parts: Parts) -> Response {
@@ -155,7 +159,7 @@ async fn refresh(parts: Parts) -> Response {
     let device = session
         .fields::<DeviceSlot>()
         .read(|slot| slot.device.clone());
-    let claimed = string_item(&parts.headers, SESSION_ID, MAX_ID_LEN);
+    let claimed = text_item(&parts.headers, SESSION_ID, MAX_ID_LEN);
     let Some((id, key)) = device
         .bound()
         .filter(|(id, _)| claimed.as_deref() == Some(*id))
@@ -165,7 +169,7 @@ async fn refresh(parts: Parts) -> Response {
     };
     let (id, key) = (id.to_owned(), key.clone());
     let now = SystemTime::now();
-    let Some(jwt) = string_item(&parts.headers, RESPONSE, proof::MAX_LEN) else {
+    let Some(jwt) = text_item(&parts.headers, RESPONSE, proof::MAX_LEN) else {
         return challenge(&session, &id, now).await;
     };
     let proof = match proof::verify(&jwt, Some(&key)) {
@@ -174,11 +178,14 @@ async fn refresh(parts: Parts) -> Response {
     };
     let answered = Arc::new(AtomicBool::new(false));
     let took = Arc::clone(&answered);
+    let early = Challenge::ahead(&session);
+    let next = early.clone();
     session.fields::<DeviceSlot>().update(0, move |slot| {
-        took.store(
-            slot.device.take(&proof.jti, unix_ms(now)),
-            Ordering::Relaxed,
-        );
+        let taken = slot.device.take(&proof.jti, unix_ms(now));
+        if taken {
+            next.offer(&mut slot.device, now);
+        }
+        took.store(taken, Ordering::Relaxed);
     });
     if let Err(error) = session.commit(now).await {
         return error.respond(error.status(session.config.statuses));
@@ -188,27 +195,21 @@ async fn refresh(parts: Parts) -> Response {
         tracing::debug!("DBSC proof for an unknown, expired or used challenge");
         return challenge(&session, &id, now).await;
     }
-    instructions(&session, &id, now)
+    instructions(&session, &id, now, &early)
 }
 
 /// A 403 with a fresh challenge for DBSC session `id`, kept in the record.
 async fn challenge(session: &RequestSession, id: &str, now: SystemTime) -> Response {
-    let binding = session
-        .config
-        .device_binding
-        .as_ref()
-        .expect("checked on entry");
-    let challenge = crate::device::random_token();
-    let expires_ms = unix_ms(now + binding.binding.challenge_lifetime);
+    let challenge = Challenge::asked(session);
     let offered = challenge.clone();
     session.fields::<DeviceSlot>().update(0, move |slot| {
-        slot.device.offer(&offered, expires_ms, unix_ms(now));
+        offered.offer(&mut slot.device, now);
     });
     if let Err(error) = session.commit(now).await {
         return error.respond(error.status(session.config.statuses));
     }
     let mut response = refused(StatusCode::FORBIDDEN, "sign the challenge");
-    if let Some(header) = challenge_header(&challenge, id) {
+    if let Some(header) = challenge.header(id) {
         response
             .headers_mut()
             .insert("secure-session-challenge", header);
@@ -233,13 +234,64 @@ fn json(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// The session instructions for DBSC session `id`, with the next bound cookie.
-fn instructions(session: &RequestSession, id: &str, now: SystemTime) -> Response {
-    let settings = session
+/// A challenge to keep in the record (by its hash) and send as `Secure-Session-Challenge`.
+#[derive(Clone)]
+struct Challenge {
+    text: String,
+    lasts: std::time::Duration,
+}
+
+impl Challenge {
+    /// One a refresh without a proof asked for: answerable for the challenge lifetime.
+    fn asked(session: &RequestSession) -> Self {
+        Self::lasting(settings(session).binding.challenge_lifetime)
+    }
+
+    /// The one for the next refresh, sent ahead with the bound cookie it replaces:
+    /// Chromium keeps it and signs it when that cookie runs out, so a refresh is one
+    /// request, not a 403 and a second one. Answerable for the bound cookie's lifetime plus
+    /// the challenge lifetime.
+    fn ahead(session: &RequestSession) -> Self {
+        let binding = &settings(session).binding;
+        Self::lasting(binding.lifetime + binding.challenge_lifetime)
+    }
+
+    fn lasting(lasts: std::time::Duration) -> Self {
+        Self {
+            text: crate::device::random_token(),
+            lasts,
+        }
+    }
+
+    /// Keeps it in `device`, among the challenges waiting.
+    fn offer(&self, device: &mut crate::device::state::Device, now: SystemTime) {
+        device.offer(&self.text, unix_ms(now + self.lasts), unix_ms(now));
+    }
+
+    /// Its header, naming DBSC session `id`.
+    fn header(&self, id: &str) -> Option<HeaderValue> {
+        challenge_header(&self.text, id)
+    }
+}
+
+/// The session's DBSC settings: there, or the endpoint would not have been reached.
+fn settings(session: &RequestSession) -> &crate::device::DeviceSettings {
+    session
         .config
         .device_binding
         .as_ref()
-        .expect("checked on entry");
+        .expect("checked on entry")
+}
+
+/// The session instructions for DBSC session `id`, with the next bound cookie and the
+/// challenge for the refresh after it.
+fn instructions(
+    session: &RequestSession,
+    id: &str,
+    now: SystemTime,
+    early: &Challenge,
+) -> Response {
+    let settings = settings(session);
     let binding = &settings.binding;
     let cookie = &settings.cookie;
     let body = serde_json::json!({
@@ -255,8 +307,10 @@ fn instructions(session: &RequestSession, id: &str, now: SystemTime) -> Response
     let mut response = json(StatusCode::OK, body.to_string());
     let expires_ms = unix_ms(now + binding.lifetime);
     let value = settings.cookies.sign(&cookie.name, id, expires_ms);
-    response
-        .headers_mut()
-        .append(SET_COOKIE, cookie.set_cookie(Some(&value)));
+    let headers = response.headers_mut();
+    headers.append(SET_COOKIE, cookie.set_cookie(Some(&value)));
+    if let Some(header) = early.header(id) {
+        headers.insert("secure-session-challenge", header);
+    }
     response
 }

@@ -19,8 +19,21 @@
 //! - [`RequireDeviceBindingLayer`] refuses a route set to sessions that are not bound
 //!   (admin areas).
 //!
+//! Each registration and refresh also answers the challenge for the next refresh
+//! (`Secure-Session-Challenge`), which the browser keeps: when the bound cookie runs out it
+//! signs that one, and a refresh is a single request. For a few seconds after the binding
+//! ([`DeviceBinding::with_registration_grace`]), a request without any bound cookie is still
+//! served: the browser registers in the background, and the page a login redirects to is
+//! requested before the first bound cookie arrives.
+//!
 //! Browsers without DBSC ignore the offer and go on with the session cookie alone. Bearer
 //! token sessions are out of scope: DBSC binds cookies.
+//!
+//! Tested with Chromium 156 (`examples/tests/dbsc_browser.rs`), which runs DBSC only on an
+//! HTTPS origin whose certificate verified, with the switch
+//! `--enable-features=DeviceBoundSessions:RequireOriginTrialTokens/false,EnableBoundSessionCredentialsSoftwareKeysForManualTesting`
+//! where it has no TPM. It sends its proof and session id as bare values rather than the
+//! spec's structured-field strings; both are read.
 //!
 //! The layering splits it: this module (`dbsc/`) holds the endpoints and the layer, above
 //! the request; `device/` what is kept and checked below it (the settings, the proof, the

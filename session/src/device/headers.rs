@@ -37,9 +37,13 @@ pub(crate) fn challenge_header(challenge: &str, session: &str) -> Option<HeaderV
     HeaderValue::from_str(&item).ok()
 }
 
-/// The string item of header `name` (`Secure-Session-Response`, `Sec-Secure-Session-Id`):
-/// `None` when it is missing, repeated, longer than `max` or not a string.
-pub(crate) fn string_item(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
+/// The text of header `name` (`Secure-Session-Response`, `Sec-Secure-Session-Id`): the
+/// spec's structured-field string, or the bare value Chromium (156) sends, which is no
+/// structured field when it starts with a digit (`Sec-Secure-Session-Id: 6I_6vNZ...`).
+/// Bare values are taken only when every character is one of base64url's or `.`, the
+/// alphabet of ids and JWTs. `None` when the header is missing, repeated, longer than
+/// `max` or anything else.
+pub(crate) fn text_item(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
     let mut values = headers.get_all(name).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return None;
@@ -47,7 +51,12 @@ pub(crate) fn string_item(headers: &HeaderMap, name: &str, max: usize) -> Option
     if value.len() > max + 2 {
         return None;
     }
-    let item: Item = Parser::new(value.to_str().ok()?).parse().ok()?;
+    let value = value.to_str().ok()?;
+    let bare = |byte: u8| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
+    if !value.is_empty() && value.len() <= max && value.bytes().all(bare) {
+        return Some(value.to_owned());
+    }
+    let item: Item = Parser::new(value).parse().ok()?;
     match item.bare_item {
         BareItem::String(text) => Some(text.as_str().to_owned()),
         _ => None,
@@ -71,31 +80,56 @@ mod tests {
     }
 
     #[test]
-    fn a_string_item_is_read_and_anything_else_is_not() {
+    fn a_string_or_token_item_is_read_and_anything_else_is_not() {
         let mut headers = HeaderMap::new();
         headers.insert(
             "sec-secure-session-id",
             HeaderValue::from_static(r#""s1";x=1"#),
         );
         assert_eq!(
-            string_item(&headers, "sec-secure-session-id", 64).as_deref(),
+            text_item(&headers, "sec-secure-session-id", 64).as_deref(),
             Some("s1")
         );
-        for bad in ["s1", "1", "(\"a\")", "\"unterminated", "\"a\", \"b\""] {
+        // What Chromium 156 sent: its proof and its session id, bare.
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJHREVUN1EifQ.AL9Frj-VMo_x";
+        headers.insert("secure-session-response", HeaderValue::from_static(jwt));
+        assert_eq!(
+            text_item(&headers, "secure-session-response", 64).as_deref(),
+            Some(jwt)
+        );
+        headers.insert(
+            "sec-secure-session-id",
+            HeaderValue::from_static("6I_6vNZcF7s4"),
+        );
+        assert_eq!(
+            text_item(&headers, "sec-secure-session-id", 64).as_deref(),
+            Some("6I_6vNZcF7s4")
+        );
+        for bad in [
+            "?1",
+            "(\"a\")",
+            "\"unterminated",
+            "\"a\", \"b\"",
+            "a b",
+            ":AA==:",
+            "a;b=1",
+        ] {
             headers.insert("sec-secure-session-id", HeaderValue::from_str(bad).unwrap());
             assert_eq!(
-                string_item(&headers, "sec-secure-session-id", 64),
+                text_item(&headers, "sec-secure-session-id", 64),
                 None,
                 "{bad}"
             );
         }
-        headers.insert(
-            "sec-secure-session-id",
-            HeaderValue::from_str(&format!("\"{}\"", "a".repeat(65))).unwrap(),
-        );
-        assert_eq!(string_item(&headers, "sec-secure-session-id", 64), None);
+        for long in [format!("\"{}\"", "a".repeat(65)), "a".repeat(65)] {
+            headers.insert(
+                "sec-secure-session-id",
+                HeaderValue::from_str(&long).unwrap(),
+            );
+            assert_eq!(text_item(&headers, "sec-secure-session-id", 64), None);
+        }
         assert_eq!(
-            string_item(&HeaderMap::new(), "sec-secure-session-id", 64),
+            text_item(&HeaderMap::new(), "sec-secure-session-id", 64),
             None
         );
     }

@@ -52,6 +52,7 @@ pub struct DeviceBinding {
     pub(crate) cookie_name: Cow<'static, str>,
     pub(crate) lifetime: Duration,
     pub(crate) challenge_lifetime: Duration,
+    pub(crate) registration_grace: Duration,
     pub(crate) unproven: Unproven,
 }
 
@@ -63,8 +64,8 @@ impl Default for DeviceBinding {
 
 impl DeviceBinding {
     /// The defaults: endpoints at `/dbsc/start` and `/dbsc/refresh`, the bound cookie
-    /// `__Host-bound` living 10 minutes, challenges living 5 minutes, unproven requests
-    /// refused.
+    /// `__Host-bound` living 10 minutes, challenges living 5 minutes, a registration grace
+    /// of 10 seconds, unproven requests refused.
     #[must_use]
     pub const fn new() -> Self {
         Self {
@@ -73,6 +74,7 @@ impl DeviceBinding {
             cookie_name: Cow::Borrowed("__Host-bound"),
             lifetime: Duration::from_secs(10 * 60),
             challenge_lifetime: Duration::from_secs(5 * 60),
+            registration_grace: Duration::from_secs(10),
             unproven: Unproven::Refuse,
         }
     }
@@ -110,6 +112,20 @@ impl DeviceBinding {
     #[must_use]
     pub const fn with_challenge_lifetime(mut self, lifetime: Duration) -> Self {
         self.challenge_lifetime = lifetime;
+        self
+    }
+
+    /// For how long after the browser registers a request with no bound cookie at all is
+    /// still served as before the binding (default 10 seconds; zero refuses it).
+    ///
+    /// A browser registers in the background while it goes on: Chromium follows the
+    /// login's redirect while its registration is under way, and that request, sent before
+    /// the first bound cookie arrived, would otherwise be refused (seen with Chromium 156).
+    /// A copy of the session cookie taken before the binding works that much longer; a bound
+    /// cookie that is sent and invalid is refused at once.
+    #[must_use]
+    pub const fn with_registration_grace(mut self, grace: Duration) -> Self {
+        self.registration_grace = grace;
         self
     }
 

@@ -24,6 +24,8 @@ pub(crate) struct Device {
     pub(crate) id: Option<String>,
     /// The session key's public half, once registered.
     pub(crate) key: Option<PublicKey>,
+    /// When it was registered (Unix ms): the registration grace counts from it.
+    pub(crate) bound_at_ms: u64,
     /// The hashes of the challenges handed out and not answered yet, each with when it
     /// expires (Unix ms).
     pub(crate) challenges: Vec<([u8; 32], u64)>,
@@ -46,6 +48,11 @@ impl Device {
     /// The identifier and key, when the session is bound.
     pub(crate) fn bound(&self) -> Option<(&str, &PublicKey)> {
         Some((self.id.as_deref()?, self.key.as_ref()?))
+    }
+
+    /// Whether `now_ms` is within `grace_ms` of the registration.
+    pub(crate) fn registering(&self, now_ms: u64, grace_ms: u64) -> bool {
+        self.bound().is_some() && now_ms < self.bound_at_ms.saturating_add(grace_ms)
     }
 
     /// Keeps `challenge`, answerable until `expires_ms`, beside the unexpired others at

@@ -179,11 +179,12 @@ pub(crate) fn size(name: &'static str, store: &'static str, bytes: usize) {
     recorded::histogram(name, store, None, bytes as f64);
 }
 
-/// Recording without allocating: the `metrics` macros build a key's label list on every
-/// call (an allocation per metric, with or without a recorder). Labels here come from a
-/// small fixed set (store kinds, operations, outcomes), so each combination is built once
-/// per thread, kept for the life of the process, and handed to the recorder as a static
-/// key.
+/// Recording without allocating or hashing: the `metrics` macros build a key's label list
+/// on every call (an allocation per metric, with or without a recorder), and a `Key` hashes
+/// its name and labels as it is built. Keys here come from a small fixed set (metric names,
+/// store kinds, operations, outcomes), so each is built once per thread, kept for the life
+/// of the process, and handed to the recorder as it is. Looking one up compares pointers
+/// first: the names are constants.
 #[cfg(feature = "metrics")]
 pub(crate) mod recorded {
     use metrics::{Key, Label, Level, Metadata};
@@ -194,24 +195,41 @@ pub(crate) mod recorded {
 
     type Extra = Option<(&'static str, &'static str)>;
 
-    /// The static labels `store=…` (and `extra`), from this thread's cache.
-    fn labels(store: &'static str, extra: Extra) -> &'static [Label] {
+    /// Whether two constants are the same text: by address and length first.
+    fn same(a: &'static str, b: &'static str) -> bool {
+        std::ptr::eq(a, b) || a == b
+    }
+
+    fn same_extra(a: Extra, b: Extra) -> bool {
+        match (a, b) {
+            (Some((k1, v1)), Some((k2, v2))) => same(k1, k2) && same(v1, v2),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// The key of metric `name` with labels `store=…` (and `extra`), from this thread's
+    /// cache.
+    fn key(name: &'static str, store: &'static str, extra: Extra) -> &'static Key {
+        type Cached = (&'static str, &'static str, Extra, &'static Key);
         thread_local! {
-            static CACHE: RefCell<Vec<(&'static str, Extra, &'static [Label])>> =
-                const { RefCell::new(Vec::new()) };
+            static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
         }
         CACHE.with_borrow_mut(|cache| {
-            if let Some((_, _, labels)) = cache.iter().find(|(s, e, _)| *s == store && *e == extra)
-            {
-                return *labels;
+            let found = cache
+                .iter()
+                .find(|(n, s, e, _)| same(n, name) && same(s, store) && same_extra(*e, extra));
+            if let Some((_, _, _, key)) = found {
+                return *key;
             }
             let mut labels = vec![Label::from_static_parts("store", store)];
             if let Some((key, value)) = extra {
                 labels.push(Label::from_static_parts(key, value));
             }
             let labels: &'static [Label] = Vec::leak(labels);
-            cache.push((store, extra, labels));
-            labels
+            let key: &'static Key = Box::leak(Box::new(Key::from_static_parts(name, labels)));
+            cache.push((name, store, extra, key));
+            key
         })
     }
 
@@ -220,21 +238,21 @@ pub(crate) mod recorded {
     }
 
     pub(crate) fn counter_many(name: &'static str, store: &'static str, extra: Extra, by: u64) {
-        let key = Key::from_static_parts(name, labels(store, extra));
-        metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(by));
+        let key = key(name, store, extra);
+        metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(by));
     }
 
     pub(crate) fn gauge(name: &'static str, store: &'static str, delta: f64) {
-        let key = Key::from_static_parts(name, labels(store, None));
+        let key = key(name, store, None);
         metrics::with_recorder(|recorder| {
-            recorder.register_gauge(&key, &METADATA).increment(delta);
+            recorder.register_gauge(key, &METADATA).increment(delta);
         });
     }
 
     pub(crate) fn histogram(name: &'static str, store: &'static str, extra: Extra, value: f64) {
-        let key = Key::from_static_parts(name, labels(store, extra));
+        let key = key(name, store, extra);
         metrics::with_recorder(|recorder| {
-            recorder.register_histogram(&key, &METADATA).record(value)
+            recorder.register_histogram(key, &METADATA).record(value)
         });
     }
 }

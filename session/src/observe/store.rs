@@ -1,5 +1,6 @@
 //! A store's calls, each in a span inside the request's, timed, and counted by outcome.
 
+#[cfg(feature = "metrics")]
 use super::names;
 use crate::id::{Fingerprint, Owner, StorageKey};
 use crate::store::{
@@ -12,6 +13,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
 use tracing::field::Empty;
+
+mod outcome;
+pub(crate) use outcome::Outcome;
 
 /// A store with its calls observed. Methods of the store's names return the store's own
 /// boxed future inside a small [`StoreCall`]: observing adds no allocation, and little to
@@ -241,15 +245,22 @@ impl<'a, T: Outcome> StoreCall<'a, T> {
         bytes: usize,
         call: BoxFuture<'a, Result<T, StoreError>>,
     ) -> Self {
-        let span = tracing::debug_span!(
-            "session.store",
-            store = store.name,
-            operation = op.label(store.operations),
-            outcome = Empty,
-            bytes = Empty,
-            records = Empty,
-            session = Empty,
-        );
+        // No span at all below the subscriber's level: a disabled one still goes through
+        // `log` on creation, entry and each record when tracing's `log` feature is on (axum's
+        // default `tower-log` turns it on), about 450 instructions a request for nothing.
+        let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+            tracing::debug_span!(
+                "session.store",
+                store = store.name,
+                operation = op.label(store.operations),
+                outcome = Empty,
+                bytes = Empty,
+                records = Empty,
+                session = Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         if !span.is_disabled() {
             if let Some(key) = key.filter(|_| store.sessions) {
                 // Hashed only for a span someone listens to.
@@ -304,97 +315,5 @@ impl<T: Outcome> Future for StoreCall<'_, T> {
         };
         this.end(&result);
         Poll::Ready(result)
-    }
-}
-
-/// What a store call's answer says, as the `outcome` field, counting what it counts.
-pub(crate) trait Outcome {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str;
-}
-
-impl Outcome for Option<StoredRecord> {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        match self {
-            Some(stored) => {
-                call.span.record("bytes", stored.data.len());
-                "hit"
-            }
-            None => "miss",
-        }
-    }
-}
-
-impl Outcome for SaveOutcome {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        let store = call.store;
-        match self {
-            SaveOutcome::Saved(_) => {
-                store.count(if call.op == Op::Create {
-                    names::CREATES
-                } else {
-                    names::SAVES
-                });
-                if store.sessions {
-                    super::size(names::RECORD_BYTES, store.name, call.bytes as usize);
-                }
-                "saved"
-            }
-            SaveOutcome::Conflict => {
-                store.count(names::CONFLICTS);
-                "conflict"
-            }
-            SaveOutcome::Missing => "missing",
-        }
-    }
-}
-
-impl Outcome for ReplaceOutcome {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        match self {
-            Self::Saved(version) => SaveOutcome::Saved(*version).outcome(call),
-            Self::Lost(_) => SaveOutcome::Conflict.outcome(call),
-            Self::Missing => SaveOutcome::Missing.outcome(call),
-        }
-    }
-}
-
-impl Outcome for CreateOutcome {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        match self {
-            Self::Created(version) => SaveOutcome::Saved(*version).outcome(call),
-            Self::Taken => SaveOutcome::Conflict.outcome(call),
-            Self::Full => "full",
-        }
-    }
-}
-
-impl Outcome for bool {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        if !*self {
-            return "absent";
-        }
-        match call.op {
-            Op::Touch => call.store.count(names::TOUCHES),
-            Op::Delete => call.store.count(names::DELETES),
-            _ => {}
-        }
-        "found"
-    }
-}
-
-impl Outcome for u64 {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        call.span.record("records", *self);
-        if call.store.sessions && *self > 0 {
-            super::count_many(names::DELETES, call.store.name, *self);
-        }
-        "removed"
-    }
-}
-
-impl Outcome for Vec<OwnedRecord> {
-    fn outcome<T>(&self, call: &StoreCall<'_, T>) -> &'static str {
-        call.span.record("records", self.len());
-        "listed"
     }
 }

@@ -33,11 +33,24 @@ impl RequestSession {
         if device.bound().is_none() {
             return Ok(live);
         }
-        let values = crate::cookie::cookie_values(&settings.cookie.name, headers);
+        let name = &settings.cookie.name;
+        let values = crate::cookie::cookie_values(name, headers);
         if crate::device::proven(settings, &device, values, now) {
             return Ok(live);
         }
-        tracing::debug!("a device-bound session came without a valid bound cookie");
+        let grace_ms = u64::try_from(settings.binding.registration_grace.as_millis());
+        if crate::cookie::cookie_values(name, headers).next().is_none()
+            && device.registering(unix_ms(now), grace_ms.unwrap_or(u64::MAX))
+        {
+            // Sent while the browser registered, before its first bound cookie came.
+            return Ok(live);
+        }
+        // A browser that did not refresh says why (`quota_exceeded`, `unreachable`, ...).
+        let skipped = headers.get("secure-session-skipped");
+        tracing::debug!(
+            ?skipped,
+            "a device-bound session came without a valid bound cookie"
+        );
         match settings.binding.unproven {
             Unproven::Refuse => Err(Error::DeviceNotProven),
             Unproven::NewVisitor => Ok(None),
