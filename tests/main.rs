@@ -21,6 +21,7 @@ mod live;
 mod outbox;
 mod owner_index;
 mod owners;
+mod pipelined_saves;
 mod redis;
 mod redis_deployments;
 mod revocation;

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 use typed_sessions::Store;
 use typed_sessions::store::StoreError;
-use typed_sessions::store::{BoxFuture, SaveOutcome, StoredRecord, Version};
+use typed_sessions::store::{
+    BoxFuture, Pipelined, ReplaceOutcome, SaveOutcome, StoredRecord, Version,
+};
 
 /// Counts of each store operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,6 +55,12 @@ struct ProbeState {
     conflicts: AtomicUsize,
     /// Added to each revocation record saved, in µs.
     revocation_skew_us: std::sync::atomic::AtomicI64,
+    /// Saves sent and not yet answered, and the most there were at once.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    /// Another process's store, which writes the session just before the next pipelined
+    /// replace is sent, once.
+    interferer: std::sync::Mutex<Option<Arc<dyn Store>>>,
 }
 
 impl ProbeStore {
@@ -74,6 +82,64 @@ impl ProbeStore {
             deletes: s.deletes.load(Ordering::SeqCst),
             conflicts: s.conflicts.load(Ordering::SeqCst),
         }
+    }
+
+    /// The most saves sent and not yet answered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.state.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Just before the next pipelined replace is sent, `other` (another process's store on
+    /// the same data) writes the session anew, unchanged: that replace is sure to lose.
+    pub fn interfere_once_with(&self, other: impl Store) {
+        *self.state.interferer.lock().unwrap() = Some(Arc::new(other));
+    }
+
+    /// Counts a save as sent until it is answered.
+    async fn in_flight<T>(&self, sent: impl Future<Output = T>) -> T {
+        let now = self.state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.state.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let answer = sent.await;
+        self.state.in_flight.fetch_sub(1, Ordering::SeqCst);
+        answer
+    }
+
+    /// The interfering write, if one is due.
+    async fn interfere(&self, id: &typed_sessions::store::StorageKey) {
+        let other = self.state.interferer.lock().unwrap().take();
+        let Some(other) = other else { return };
+        // Again while refused: a session's next write may be claimed for a while (20 ms)
+        // by the process that lost the last race.
+        for _ in 0..100 {
+            let stored = other.load(id).await.unwrap();
+            let stored = stored.expect("a record to write anew");
+            let expected = Some(stored.version);
+            let saved = other.save(id, &stored.data, stored.expires_at, expected, None);
+            if matches!(saved.await.unwrap(), SaveOutcome::Saved(_)) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("another process's write refused for half a second");
+    }
+
+    /// What a save does before it reaches the store: counted, failed while down, delayed,
+    /// and failed when it is the one [`Self::fail_a_save_after`] named.
+    async fn before_save(&self) -> Result<(), StoreError> {
+        self.check(&self.state.saves)?;
+        let delay = self.state.save_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+        let countdown =
+            self.state
+                .failing_save
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if countdown == Ok(1) {
+            let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "save failed");
+            return Err(StoreError::Io(reset));
+        }
+        Ok(())
     }
 
     /// While `down`, every operation fails like an unreachable server.
@@ -160,20 +226,8 @@ impl Store for ProbeStore {
         expected: Option<Version>,
         owner: Option<&'a typed_sessions::Owner>,
     ) -> BoxFuture<'a, Result<SaveOutcome, StoreError>> {
-        Box::pin(async move {
-            self.check(&self.state.saves)?;
-            let delay = self.state.save_ms.load(Ordering::SeqCst);
-            if delay > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-            }
-            let countdown =
-                self.state
-                    .failing_save
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-            if countdown == Ok(1) {
-                let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "save failed");
-                return Err(StoreError::Io(reset));
-            }
+        Box::pin(self.in_flight(async move {
+            self.before_save().await?;
             let skew = self.state.revocation_skew_us.load(Ordering::SeqCst);
             let skewed = match <[u8; 8]>::try_from(data) {
                 Ok(value) if skew != 0 && owner.is_none() => {
@@ -191,6 +245,34 @@ impl Store for ProbeStore {
                 self.state.conflicts.fetch_add(1, Ordering::SeqCst);
             }
             Ok(outcome)
+        }))
+    }
+
+    /// The inner store's, where it pipelines: delayed and counted as a save is, and sent
+    /// after the interfering write, if one is due.
+    fn replace_pipelined<'a>(
+        &'a self,
+        id: &'a typed_sessions::store::StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a typed_sessions::Owner>,
+    ) -> Option<Pipelined<'a>> {
+        let pipelined = self
+            .inner
+            .replace_pipelined(id, data, expires_at, expected, owner)?;
+        let replace = Box::pin(self.in_flight(async move {
+            self.before_save().await?;
+            self.interfere(id).await;
+            let outcome = pipelined.replace.await?;
+            if matches!(outcome, ReplaceOutcome::Lost(_)) {
+                self.state.conflicts.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(outcome)
+        }));
+        Some(Pipelined {
+            version: pipelined.version,
+            replace,
         })
     }
 

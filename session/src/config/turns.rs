@@ -7,6 +7,7 @@ use crate::record::Record;
 use crate::store::Version;
 use crate::typed::Dirty;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::SystemTime;
 
 /// Saves of the sessions in one stripe of [`Config::turns`](super::Config::turns), which
@@ -18,6 +19,8 @@ pub(crate) struct Turns {
     /// Saves waiting for the turn. The request that takes it makes the waiting saves of its
     /// session together with its own, in one store write.
     pub(crate) queued: std::sync::Mutex<Vec<Arc<QueuedSave>>>,
+    /// Saves sent ahead (pipelined) that let go of the turn and are not answered yet.
+    pub(crate) ahead: AtomicUsize,
 }
 
 impl std::fmt::Debug for Turns {
@@ -31,9 +34,13 @@ pub(crate) struct QueuedSave {
     pub(crate) id: SessionId,
     /// The changes to make, asked of the waiting request's views.
     pub(crate) dirty: Dirty,
-    /// Set by the request that made the save, before it let go of the turn.
+    /// Taken into another request's save: the waiting request waits for its outcome, even
+    /// if it gets the turn first (a hot session's save lets go of the turn once sent).
+    pub(crate) gathered: AtomicBool,
+    /// Set by the request that made the save.
     pub(crate) outcome: std::sync::Mutex<Option<Combined>>,
-    /// Notified once `outcome` is set.
+    /// Notified once `outcome` is set, or once it is sure it will not be (the save failed,
+    /// or its request was cancelled): the waiting request then makes its own save.
     pub(crate) settled: tokio::sync::Notify,
 }
 

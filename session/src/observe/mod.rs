@@ -10,7 +10,7 @@
 
 mod store;
 
-pub(crate) use store::ObservedStore;
+pub(crate) use store::{ObservedStore, StoreCall};
 
 /// The names of the metrics the crate records with feature `metrics`, each with its labels.
 /// The `store` label is the store's [`name`](crate::Store::name) (`memory`, `file`,
@@ -195,17 +195,21 @@ pub(crate) mod recorded {
 
     type Extra = Option<(&'static str, &'static str)>;
 
-    /// Whether two constants are the same text: by address and length first.
-    fn same(a: &'static str, b: &'static str) -> bool {
-        std::ptr::eq(a, b) || a == b
-    }
-
-    fn same_extra(a: Extra, b: Extra) -> bool {
+    fn same_extra(a: Extra, b: Extra, eq: fn(&str, &str) -> bool) -> bool {
         match (a, b) {
-            (Some((k1, v1)), Some((k2, v2))) => same(k1, k2) && same(v1, v2),
+            (Some((k1, v1)), Some((k2, v2))) => eq(k1, k2) && eq(v1, v2),
             (None, None) => true,
             _ => false,
         }
+    }
+
+    /// The cache's first pass: the names are constants, found by address and length.
+    fn by_address(a: &str, b: &str) -> bool {
+        std::ptr::eq(a, b)
+    }
+
+    fn by_text(a: &str, b: &str) -> bool {
+        a == b
     }
 
     /// The key of metric `name` with labels `store=…` (and `extra`), from this thread's
@@ -216,9 +220,13 @@ pub(crate) mod recorded {
             static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
         }
         CACHE.with_borrow_mut(|cache| {
-            let found = cache
-                .iter()
-                .find(|(n, s, e, _)| same(n, name) && same(s, store) && same_extra(*e, extra));
+            // By address first: comparing the text of every entry that differs would cost
+            // more than the rest of the metric call.
+            let found = [by_address, by_text].into_iter().find_map(|eq| {
+                cache
+                    .iter()
+                    .find(|(n, s, e, _)| eq(n, name) && eq(s, store) && same_extra(*e, extra, eq))
+            });
             if let Some((_, _, _, key)) = found {
                 return *key;
             }

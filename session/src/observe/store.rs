@@ -137,6 +137,23 @@ impl ObservedStore {
         StoreCall::new(self, Op::Save, Some(key), data.len(), call)
     }
 
+    /// A replace whose version is known before it is sent, where the store pipelines them:
+    /// that version, and the call.
+    pub(crate) fn replace_pipelined<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> Option<(Version, StoreCall<'a, ReplaceOutcome>)> {
+        let pipelined = self
+            .store
+            .replace_pipelined(key, data, expires_at, expected, owner)?;
+        let call = StoreCall::new(self, Op::Save, Some(key), data.len(), pipelined.replace);
+        Some((pipelined.version, call))
+    }
+
     /// A create within `owner`'s session limit.
     pub(crate) fn create_owned<'a>(
         &'a self,

@@ -45,7 +45,21 @@ pub(super) struct Save {
     /// holds other requests' changes.
     pub(super) rebased: bool,
     /// Saves of other requests made with this one ([`super::turn`]).
-    pub(super) followers: Vec<Arc<QueuedSave>>,
+    pub(super) followers: Followers,
+}
+
+/// Saves of other requests made with a request's save ([`super::turn::gather`]). Each is
+/// told its outcome ([`super::turn::settle`]); those that are not, when the save's request
+/// is cancelled, are told to make their own save.
+#[derive(Default)]
+pub(super) struct Followers(pub(super) Vec<Arc<QueuedSave>>);
+
+impl Drop for Followers {
+    fn drop(&mut self) {
+        for queued in self.0.drain(..) {
+            queued.settled.notify_one();
+        }
+    }
 }
 
 pub(super) enum Written {
@@ -98,7 +112,7 @@ impl Save {
         dirty: &Dirty,
     ) -> Result<(), Error> {
         let mut record = rebased(stored, dirty)?;
-        for follower in &self.followers {
+        for follower in &self.followers.0 {
             record = rebased(&record, &follower.dirty)?;
         }
         self.record = record;

@@ -19,6 +19,7 @@ mod live;
 mod load;
 mod owner;
 mod phase;
+mod pipeline;
 mod retired;
 mod rotation;
 mod seal;

@@ -3,15 +3,15 @@
 //! ([`State::plan`]), carried out without it, and folded back in ([`State::written`]).
 
 use super::RequestSession;
-use super::commit::{Action, Attempt, Plan, Replaced, Rotation, Save, Written};
+use super::commit::{Action, Attempt, Followers, Plan, Replaced, Rotation, Save, Written};
 use super::limit;
+use super::pipeline;
 use super::retired;
 use super::rotation::{Retiring, begin_rotation, retire};
 use super::state::{Current, Decision, Kind, State, Stored};
-use super::turn::{self, Turn, TurnGuard};
+use super::turn::{self, Turn, TurnGuard, last_save};
 use crate::builtin::owner::owner_of;
 use crate::config::Config;
-use crate::config::turns::LastSave;
 use crate::error::Error;
 use crate::hub::EndReason;
 use crate::id::{Owner, SessionId, StorageKey};
@@ -27,9 +27,6 @@ use std::time::SystemTime;
 /// pause make a retry lose about half the time, and 10 attempts then failed a few writes in
 /// ten thousand (BENCHMARKS.md, hot sessions).
 const CONTENTION_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The largest record a turn lock keeps for the next save of a hot session.
-const HOT_RECORD_MAX: usize = 16 * 1024;
 
 impl RequestSession {
     /// Deletes, touches or saves as planned, then records the outcome in the state. The plan
@@ -86,13 +83,14 @@ impl RequestSession {
             return self.write_turn(store, save, dirty, now, None).await;
         };
         let mut turn = match self.take_turn(current, save, dirty).await? {
-            Turn::Held(turn) => turn,
+            Turn::Held(turn) => Some(turn),
             Turn::Done(written) => return Ok(written),
         };
         let result = self
             .write_turn(store, save, dirty, now, Some((current.id, &mut turn)))
             .await;
-        // Before the turn is let go: a waiting request that takes it finds its outcome.
+        // Before the turn is let go, if it is still held: the next holder finds its own
+        // outcome set.
         turn::settle(save, &result);
         result
     }
@@ -100,13 +98,13 @@ impl RequestSession {
     /// [`Self::write`] once this request holds the turn of session `id`, if the session
     /// exists: a rotation begun, the turn's last save caught up with and the saves queued
     /// for it gathered, then attempts until one is done or the contention budget is spent.
-    async fn write_turn(
-        &self,
+    async fn write_turn<'s>(
+        &'s self,
         store: &ObservedStore,
         save: &mut Save,
         dirty: &Dirty,
         now: SystemTime,
-        mut turn: Option<(SessionId, &mut TurnGuard<'_>)>,
+        mut turn: Option<(SessionId, &mut Option<TurnGuard<'s>>)>,
     ) -> Result<Written, Error> {
         let encryption = self.config.encryption.as_deref();
         let replaced = match begin_rotation(store, encryption, save, dirty).await? {
@@ -115,7 +113,7 @@ impl RequestSession {
             Rotation::Gone => return Ok(Written::Gone),
         };
         if let Some((id, turn)) = &turn {
-            if let Some(last) = turn.as_ref() {
+            if let Some(last) = turn.as_ref().and_then(|turn| turn.as_ref()) {
                 self.catch_up(store, save, dirty, last).await?;
             }
             if !save.rotate {
@@ -125,10 +123,17 @@ impl RequestSession {
         let deadline = std::time::Instant::now() + CONTENTION_BUDGET;
         let mut attempt = 0;
         loop {
+            if let Some((id, turn)) = &mut turn
+                && turn.is_none()
+            {
+                // A pipelined save let go of the turn once sent, and lost: the retry takes
+                // it again (boxed: rare, and inline it would make every save's future larger).
+                **turn = Some(Box::pin(self.config.turns(id).turn.lock()).await);
+            }
             attempt += 1;
-            let last = turn.as_mut().map(|(_, turn)| &mut ***turn);
+            let held = turn.as_mut().map(|(_, turn)| &mut **turn);
             let outcome = self
-                .attempt(store, save, now, replaced.as_deref(), last)
+                .attempt(store, save, now, replaced.as_deref(), held)
                 .await?;
             let lost = match outcome {
                 Attempt::Done(written) => return Ok(written),
@@ -163,14 +168,15 @@ impl RequestSession {
     }
 
     /// One compare-and-swap save of `save.record` (under a new id if it has none), and on
-    /// success what follows it: the replaced id retired, the save remembered in `last`.
+    /// success what follows it: the replaced id retired, the save remembered in the turn
+    /// (`held`) if this request still holds it.
     async fn attempt(
         &self,
         store: &ObservedStore,
         save: &mut Save,
         now: SystemTime,
         replaced: Option<&Replaced>,
-        last: Option<&mut Option<LastSave>>,
+        mut held: Option<&mut Option<TurnGuard<'_>>>,
     ) -> Result<Attempt, Error> {
         let expires_at = self.config.expiry(&save.record, now);
         let owner = owner_of(&save.record);
@@ -199,8 +205,9 @@ impl RequestSession {
             _ => match expected {
                 // A lost replace answers the record that won: the retry reads nothing.
                 Some(expected) => {
-                    let replaced =
-                        store.replace(&key, &bytes, expires_at, expected, owner.as_ref());
+                    let replace = (&key, &*bytes, expires_at, expected, owner.as_ref());
+                    let on = (&*self.config, store);
+                    let replaced = pipeline::replace(on, replace, (id, save), held.as_deref_mut());
                     // Awaited first: the receiver would otherwise be kept across the await.
                     let replaced = replaced.await?;
                     self.keeping_the_winner(replaced)
@@ -234,8 +241,8 @@ impl RequestSession {
         } else if save.current.is_none() {
             crate::announce::created(&self.config, &key, &save.record);
         }
-        if let Some(last) = last {
-            *last = Some(last_save(save, id, version));
+        if let Some(Some(turn)) = held {
+            **turn = Some(last_save(save, id, version));
         }
         Ok(Attempt::Done(Written::Saved {
             current: Current { id, key, version },
@@ -278,17 +285,6 @@ impl RequestSession {
             grace_until,
             kept_until: retired::kept_until(expires_at, grace_until),
         }
-    }
-}
-
-/// What this process keeps of `save`, written as `id` at `version`: a hot session's
-/// record, for the next save of it to build on without a read.
-fn last_save(save: &Save, id: SessionId, version: crate::store::Version) -> LastSave {
-    let hot = save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX;
-    LastSave {
-        id,
-        version,
-        record: hot.then(|| save.record.clone()),
     }
 }
 
@@ -341,7 +337,7 @@ impl State {
                     rotate: self.rotate,
                     grace: self.grace,
                     rebased: false,
-                    followers: Vec::new(),
+                    followers: Followers::default(),
                 };
                 (Action::Save(save), dirty)
             }

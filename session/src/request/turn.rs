@@ -8,9 +8,10 @@
 //! A save that finds the turn taken queues its changes (the views to ask, and their dirty
 //! bits) and waits for the turn or its outcome. The request that takes the turn next
 //! rebases every queued change of its session on its own record, saves once, and leaves
-//! each waiting request the outcome before letting go of the turn. A waiting request that
-//! gets the turn without an outcome (the request that took its save failed or was
-//! cancelled) makes its save itself, with whatever queued since.
+//! each waiting request the outcome. A waiting request whose changes were taken waits for
+//! that outcome even if it gets the turn first (a pipelined save lets go of the turn once
+//! sent, [`super::pipeline`]); told there is none (the request that took its save failed
+//! or was cancelled), it makes its save itself, with whatever queued since.
 
 use super::RequestSession;
 use super::commit::{Save, Written, rebased};
@@ -20,7 +21,9 @@ use crate::config::turns::{Combined, LastSave, QueuedSave, Turns};
 use crate::error::Error;
 use crate::id::SessionId;
 use crate::observe::ObservedStore;
+use crate::store::Version;
 use crate::typed::Dirty;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub(super) type TurnGuard<'a> = tokio::sync::MutexGuard<'a, Option<LastSave>>;
@@ -67,6 +70,7 @@ impl RequestSession {
         let queued = Arc::new(QueuedSave {
             id: current.id,
             dirty: dirty.clone(),
+            gathered: AtomicBool::new(false),
             outcome: Mutex::new(None),
             settled: tokio::sync::Notify::new(),
         });
@@ -79,21 +83,37 @@ impl RequestSession {
         // for the turn, so that the next request to save need not wait behind those that
         // are done), or the turn.
         let mut settled = std::pin::pin!(queued.settled.notified());
-        let mut taken = std::pin::pin!(turns.turn.lock());
-        let turn = std::future::poll_fn(|cx| {
-            if settled.as_mut().poll(cx).is_ready() {
-                return std::task::Poll::Ready(None);
-            }
-            taken.as_mut().poll(cx).map(Some)
-        })
-        .await;
+        let turn = {
+            // In a block: a wait for the turn that lost to the outcome leaves the lock's
+            // queue here, or the turn would be handed to it and never taken.
+            let mut taken = std::pin::pin!(turns.turn.lock());
+            std::future::poll_fn(|cx| {
+                if settled.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(None);
+                }
+                taken.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
         drop(unqueue);
         let outcome = lock(&queued.outcome).take();
         let outcome = match (outcome, turn) {
             (Some(outcome), _) => outcome,
-            (None, Some(turn)) => return Ok(Turn::Held(turn)),
-            // Not expected (the outcome is set before the notification); should it happen,
-            // this request makes its own save.
+            (None, Some(turn)) if !queued.gathered.load(Ordering::Acquire) => {
+                return Ok(Turn::Held(turn));
+            }
+            (None, Some(turn)) => {
+                // In a save that let go of the turn once sent: its outcome is on its way.
+                drop(turn);
+                settled.as_mut().await;
+                let outcome = lock(&queued.outcome).take();
+                match outcome {
+                    Some(outcome) => outcome,
+                    None => return Ok(Turn::Held(turns.turn.lock().await)),
+                }
+            }
+            // The save that took this one's changes failed or was cancelled: this request
+            // makes its own.
             (None, None) => return Ok(Turn::Held(turns.turn.lock().await)),
         };
         tracing::debug!("session saved together with another request's save of it");
@@ -158,6 +178,25 @@ impl RequestSession {
     }
 }
 
+/// The largest record a turn lock keeps for the next save of a hot session.
+const HOT_RECORD_MAX: usize = 16 * 1024;
+
+/// What this process keeps of `save`, written as `id` at `version`: a hot session's
+/// record, for the next save of it to build on without a read.
+pub(super) fn last_save(save: &Save, id: SessionId, version: Version) -> LastSave {
+    LastSave {
+        id,
+        version,
+        record: is_hot(save).then(|| save.record.clone()),
+    }
+}
+
+/// `save` was rebased on another save of its session (it is hot) and its record is small
+/// enough to keep for the next.
+pub(super) fn is_hot(save: &Save) -> bool {
+    save.rebased && save.record.as_bytes().len() <= HOT_RECORD_MAX
+}
+
 /// Takes the saves of session `id` queued in `turns` into `save`, each rebased on the
 /// record as `save` and those before it leave it. A queued save whose changes do not
 /// encode is left out: it makes its own save, and meets its own error.
@@ -173,15 +212,16 @@ pub(super) fn gather(turns: &Turns, id: SessionId, save: &mut Save) {
         if let Ok(record) = rebased(&save.record, &queued.dirty) {
             save.record = record;
             save.rebased = true;
-            save.followers.push(queued);
+            queued.gathered.store(true, Ordering::Release);
+            save.followers.0.push(queued);
         }
     }
 }
 
 /// Leaves each save made together with `save` its outcome, `result`. On a store error they
-/// are left none: each makes its own save when it gets the turn.
-pub(super) fn settle(save: &Save, result: &Result<Written, Error>) {
-    for queued in &save.followers {
+/// are left none: each makes its own save.
+pub(super) fn settle(save: &mut Save, result: &Result<Written, Error>) {
+    for queued in std::mem::take(&mut save.followers.0) {
         let outcome = match result {
             Ok(Written::Saved {
                 current,
@@ -193,7 +233,10 @@ pub(super) fn settle(save: &Save, result: &Result<Written, Error>) {
             },
             Ok(Written::Gone) => Combined::Gone,
             &Err(Error::Contention { attempts }) => Combined::Contention { attempts },
-            Err(_) => continue,
+            Err(_) => {
+                queued.settled.notify_one();
+                continue;
+            }
         };
         *lock(&queued.outcome) = Some(outcome);
         queued.settled.notify_one();

@@ -37,6 +37,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     load_save_delete(&*store).await;
     compare_and_swap(&*store).await;
     a_lost_replace_answers_the_record_that_won(&*store).await;
+    pipelined_replaces_write_the_versions_they_announce(&*store).await;
     touch_keeps_data_and_version(&*store).await;
     expiry(&*store).await;
     no_resurrection(&*store).await;
@@ -148,6 +149,42 @@ pub async fn a_lost_replace_answers_the_record_that_won(store: &dyn Store) {
         "a replace never brings a deleted record back"
     );
     assert_eq!(store.load(&id).await.expect("load"), None);
+}
+
+/// Where a store pipelines replaces: each writes the version it announced, so that one sent
+/// right behind another, expecting that version, wins once it did; one expecting a version
+/// that was never written loses.
+pub async fn pipelined_replaces_write_the_versions_they_announce(store: &dyn Store) {
+    let id = StorageKey::random();
+    let v1 = create(store, &id, b"one", 60_000).await;
+    let Some(first) = store.replace_pipelined(&id, b"two", later(60_000), v1, None) else {
+        return;
+    };
+    let v2 = first.version;
+    let second = store
+        .replace_pipelined(&id, b"three", later(60_000), v2, None)
+        .expect("a store that pipelines one replace pipelines the next");
+    let v3 = second.version;
+    // Polled in order, as the layer sends them: the second goes out before the first's
+    // answer.
+    let (first, second) = tokio::join!(first.replace, second.replace);
+    assert_eq!(first.expect("replace"), ReplaceOutcome::Saved(v2));
+    assert_eq!(second.expect("replace"), ReplaceOutcome::Saved(v3));
+    let behind_a_loss = store
+        .replace_pipelined(&id, b"lost", later(60_000), v1, None)
+        .expect("pipelined");
+    let never_written = behind_a_loss.version;
+    assert!(matches!(
+        behind_a_loss.replace.await,
+        Ok(ReplaceOutcome::Lost(_))
+    ));
+    let behind = store.replace_pipelined(&id, b"behind", later(60_000), never_written, None);
+    let outcome = behind.expect("pipelined").replace.await.expect("replace");
+    assert!(
+        matches!(&outcome, ReplaceOutcome::Lost(won) if won.version == v3),
+        "a replace expecting the version of one that lost must lose, got {outcome:?}"
+    );
+    assert!(store.delete(&id, None).await.expect("delete"));
 }
 
 /// Touch moves the expiry (to the millisecond) and keeps data and version.

@@ -28,7 +28,7 @@ pub use memory::MemoryStore;
 pub(crate) use outbox::OutboxRow;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
-pub use replace::ReplaceOutcome;
+pub use replace::{Pipelined, ReplaceOutcome};
 pub use scan::{ScanCursor, ScanPage};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::InvalidTableNameError;
@@ -236,6 +236,27 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         Box::pin(replace::save_then_load(
             self, key, data, expires_at, expected, owner,
         ))
+    }
+
+    /// A [`replace`](Store::replace) whose new version is known before it is sent, or
+    /// `None` (the default) where it is not, or where versions may repeat (a counter).
+    ///
+    /// A hot session's next save is then sent expecting that version before this one's
+    /// answer (`guide::saving`). Only the version check keeps updates safe: a save behind
+    /// one that lost expects a version that is never written, so it loses too, and both
+    /// retry on the record that won. A save that overtakes the one it expects loses the
+    /// same way, and is made again: a store whose connection keeps its commands in order
+    /// (Redis's does) never makes it.
+    fn replace_pipelined<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> Option<Pipelined<'a>> {
+        let _ = (key, data, expires_at, expected, owner);
+        None
     }
 
     /// Sets a live record's expiry.

@@ -21,6 +21,29 @@ pub enum ReplaceOutcome {
     Missing,
 }
 
+/// A replace sent before the answer to the save ahead of it ([`Store::replace_pipelined`]):
+/// the version it writes if it wins, known before it is sent, and the replace itself.
+///
+/// [`Store::replace_pipelined`]: super::Store::replace_pipelined
+#[must_use = "a pipelined replace does nothing until it is awaited"]
+pub struct Pipelined<'a> {
+    /// The version the record has once the replace wins: one that no other write of any
+    /// process chooses (random, as Redis's are), so that a save that expects it can only
+    /// win after this one did.
+    pub version: Version,
+    /// The replace, as [`Store::replace`](super::Store::replace): queued on the store's
+    /// connection, in order, when first polled.
+    pub replace: super::BoxFuture<'a, Result<ReplaceOutcome, StoreError>>,
+}
+
+impl std::fmt::Debug for Pipelined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipelined")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The default [`Store::replace`](super::Store::replace): a save, then a load when it lost.
 pub(super) async fn save_then_load<S: Store + ?Sized>(
     store: &S,

@@ -2,8 +2,8 @@
 //! defaults included.
 
 use super::{
-    BoxFuture, CreateOutcome, ExpiredOwned, OwnedRecord, ReplaceOutcome, SaveOutcome, ScanCursor,
-    ScanPage, StorageKey, Store, StoreError, StoredRecord, Version,
+    BoxFuture, CreateOutcome, ExpiredOwned, OwnedRecord, Pipelined, ReplaceOutcome, SaveOutcome,
+    ScanCursor, ScanPage, StorageKey, Store, StoreError, StoredRecord, Version,
 };
 use crate::id::Owner;
 use std::time::SystemTime;
@@ -37,6 +37,17 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
         (**self).replace(key, data, expires_at, expected, owner)
+    }
+
+    fn replace_pipelined<'a>(
+        &'a self,
+        key: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> Option<Pipelined<'a>> {
+        (**self).replace_pipelined(key, data, expires_at, expected, owner)
     }
 
     fn touch<'a>(

@@ -12,12 +12,11 @@ mod value;
 mod write;
 
 use super::{
-    BoxFuture, CreateOutcome, OwnedRecord, ReplaceOutcome, SaveOutcome, Store, StoreError,
-    StoredRecord, Version,
+    BoxFuture, CreateOutcome, OwnedRecord, Pipelined, ReplaceOutcome, SaveOutcome, Store,
+    StoreError, StoredRecord, Version,
 };
 use crate::id::Owner;
 use crate::id::StorageKey;
-use crate::time::unix_ms;
 use broadcast::Subscriber;
 use connection::{Active, Connection, LazyCluster, SentinelMaster, TIMEOUT, acknowledged};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -28,7 +27,6 @@ use scripts::{
 };
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use value::stored;
 
 /// How long a delete waits for a replica, by default.
 const DELETE_WAIT: Duration = Duration::from_secs(1);
@@ -284,16 +282,7 @@ impl Store for RedisStore {
         &'a self,
         id: &'a StorageKey,
     ) -> BoxFuture<'a, Result<Option<StoredRecord>, StoreError>> {
-        Box::pin(async move {
-            let key = self.key(id);
-            let mut connection = self.connection().await?;
-            let value: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut connection)
-                .await
-                .map_err(backend)?;
-            Ok(value.and_then(|value| stored(&key, value, unix_ms(SystemTime::now()))))
-        })
+        Box::pin(self.load_now(id))
     }
 
     fn save<'a>(
@@ -315,7 +304,20 @@ impl Store for RedisStore {
         expected: Version,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
-        Box::pin(self.replace_now(id, data, expires_at, expected, owner))
+        let value = value::value(expires_at, data);
+        Box::pin(self.replace_now(id, value, expires_at, expected, owner))
+    }
+
+    /// Versions are random, and one connection keeps its commands in order.
+    fn replace_pipelined<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &'a [u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> Option<Pipelined<'a>> {
+        Some(self.pipelined(id, data, expires_at, expected, owner))
     }
 
     fn touch<'a>(

@@ -49,3 +49,20 @@ pub(super) fn stored(key: &str, mut value: Vec<u8>, now_ms: u64) -> Option<Store
         expires_at: from_unix_ms(expires_ms),
     })
 }
+
+impl super::RedisStore {
+    /// The live record under `id`: one `GET`.
+    pub(super) async fn load_now(
+        &self,
+        id: &StorageKey,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        let key = self.key(id);
+        let mut connection = self.connection().await?;
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .map_err(super::backend)?;
+        Ok(value.and_then(|value| stored(&key, value, unix_ms(SystemTime::now()))))
+    }
+}

@@ -5,7 +5,7 @@ use super::scripts::CLAIM_SUFFIX;
 use super::value::{in_shard, stored, value};
 use super::{RedisStore, backend};
 use crate::id::{Owner, StorageKey};
-use crate::store::{ReplaceOutcome, SaveOutcome, StoreError, Version};
+use crate::store::{Pipelined, ReplaceOutcome, SaveOutcome, StoreError, Version};
 use crate::time::unix_ms;
 use redis::Value;
 use std::time::SystemTime;
@@ -27,7 +27,10 @@ impl RedisStore {
         expected: Option<Version>,
         owner: Option<&Owner>,
     ) -> Result<SaveOutcome, StoreError> {
-        let (version, written) = self.run_save(id, data, expires_at, expected, owner).await?;
+        let value = value(expires_at, data);
+        let (version, written) = self
+            .run_save(id, value, expires_at, expected, owner)
+            .await?;
         Ok(match written {
             Written::Saved => SaveOutcome::Saved(version),
             Written::Missing => SaveOutcome::Missing,
@@ -35,16 +38,17 @@ impl RedisStore {
         })
     }
 
+    /// A replace that writes `value`, made by [`value`] (which chose its version).
     pub(super) async fn replace_now(
         &self,
         id: &StorageKey,
-        data: &[u8],
+        value: (Version, Vec<u8>),
         expires_at: SystemTime,
         expected: Version,
         owner: Option<&Owner>,
     ) -> Result<ReplaceOutcome, StoreError> {
         let (version, written) = self
-            .run_save(id, data, expires_at, Some(expected), owner)
+            .run_save(id, value, expires_at, Some(expected), owner)
             .await?;
         Ok(match written {
             Written::Saved => ReplaceOutcome::Saved(version),
@@ -59,16 +63,31 @@ impl RedisStore {
         })
     }
 
-    /// The save script, once: the version it wrote, and what it answered.
+    /// A replace whose version is chosen before it is sent.
+    pub(super) fn pipelined<'a>(
+        &'a self,
+        id: &'a StorageKey,
+        data: &[u8],
+        expires_at: SystemTime,
+        expected: Version,
+        owner: Option<&'a Owner>,
+    ) -> Pipelined<'a> {
+        let value = value(expires_at, data);
+        Pipelined {
+            version: value.0,
+            replace: Box::pin(self.replace_now(id, value, expires_at, expected, owner)),
+        }
+    }
+
+    /// The save script, once, writing `value` as `version`: what it answered.
     async fn run_save(
         &self,
         id: &StorageKey,
-        data: &[u8],
+        (version, value): (Version, Vec<u8>),
         expires_at: SystemTime,
         expected: Option<Version>,
         owner: Option<&Owner>,
     ) -> Result<(Version, Written), StoreError> {
-        let (version, value) = value(expires_at, data);
         let expected = expected
             .map(|v| v.get().to_le_bytes().to_vec())
             .unwrap_or_default();

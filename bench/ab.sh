@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Two stacks of `bench_server` side by side on a hot session, alternating: ROUNDS rounds of
+# wrk -c$C for $D on each (the order flips every round), the server processes pinned to
+# core 0 and wrk to core 1; prints each round's ratio A/B and their median. Bounded:
+# ROUNDS x 2 x D.
+#
+#   bench/ab.sh                                       # redis against tower-sessions-redis, 4 connections
+#   A=memory B=tower-sessions C=32 ROUNDS=5 bench/ab.sh
+#   A=redis B=redis BIN_B=/tmp/bench_server.before bench/ab.sh   # two builds of this crate
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-7}; C=${C:-4}; D=${D:-2s}
+A=${A:-redis}; B=${B:-tower-sessions-redis}
+BIN=target/release/bench_server
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
+STACK=$A PORT=3401 TOKIO_WORKER_THREADS=2 taskset -c 0 "${BIN_A:-$BIN}" & pa=$!
+STACK=$B PORT=3402 TOKIO_WORKER_THREADS=2 taskset -c 0 "${BIN_B:-$BIN}" & pb=$!
+trap 'kill $pa $pb 2>/dev/null || true' EXIT
+for port in 3401 3402; do
+    for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$port/untouched" && break; sleep 0.1; done
+done
+session() { curl -s -D - -o /dev/null "127.0.0.1:$1/write" | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}'; }
+cookie_a=$(session 3401); cookie_b=$(session 3402)
+rate() {
+    COOKIE=$2 taskset -c 1 wrk -t1 -c"$C" -d"$D" -s bench/hot.lua "http://127.0.0.1:$1/write" |
+        awk '/Requests\/sec/ {print $2}'
+}
+ratios=()
+for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then a=$(rate 3401 "$cookie_a"); b=$(rate 3402 "$cookie_b")
+    else b=$(rate 3402 "$cookie_b"); a=$(rate 3401 "$cookie_a"); fi
+    ratio=$(echo "$a / $b" | bc -l)
+    ratios+=("$ratio")
+    printf 'round %d: %s %.0f  %s %.0f  ratio %.3f\n' "$round" "$A" "$a" "$B" "$b" "$ratio"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR]=$1} END {printf "median ratio %.3f\n", r[int((NR+1)/2)]}'
