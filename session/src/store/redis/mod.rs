@@ -304,8 +304,8 @@ impl Store for RedisStore {
         expected: Version,
         owner: Option<&'a Owner>,
     ) -> BoxFuture<'a, Result<ReplaceOutcome, StoreError>> {
-        let value = value::value(expires_at, data);
-        Box::pin(self.replace_now(id, value, expires_at, expected, owner))
+        self.pipelined(id, data, expires_at, expected, owner)
+            .replace
     }
 
     /// Versions are random, and one connection keeps its commands in order.

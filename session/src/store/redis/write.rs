@@ -63,7 +63,8 @@ impl RedisStore {
         })
     }
 
-    /// A replace whose version is chosen before it is sent.
+    /// A replace whose version is chosen before it is sent: `Store::replace` too, which
+    /// needs the version no earlier but chooses it the same way.
     pub(super) fn pipelined<'a>(
         &'a self,
         id: &'a StorageKey,
