@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two stacks of `bench_server` side by side on a hot session, alternating: ROUNDS rounds of
 # wrk -c$C for $D on each (the order flips every round), the server processes pinned to
-# core 0 and wrk to core 1; prints each round's ratio A/B and their median. Bounded:
+# core 0 and wrk to core 1; prints each round's ratio A/B and their median. Each server has
+# W tokio workers (default 1: it has one core, and that is what tokio starts there). Bounded:
 # ROUNDS x 2 x D.
 #
 #   bench/ab.sh                                       # redis against tower-sessions-redis, 4 connections
@@ -14,8 +15,8 @@ A=${A:-redis}; B=${B:-tower-sessions-redis}
 BIN=target/release/bench_server
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
-STACK=$A PORT=3401 TOKIO_WORKER_THREADS=2 taskset -c 0 "${BIN_A:-$BIN}" & pa=$!
-STACK=$B PORT=3402 TOKIO_WORKER_THREADS=2 taskset -c 0 "${BIN_B:-$BIN}" & pb=$!
+STACK=$A PORT=3401 TOKIO_WORKER_THREADS=${W:-1} taskset -c 0 "${BIN_A:-$BIN}" & pa=$!
+STACK=$B PORT=3402 TOKIO_WORKER_THREADS=${W:-1} taskset -c 0 "${BIN_B:-$BIN}" & pb=$!
 trap 'kill $pa $pb 2>/dev/null || true' EXIT
 for port in 3401 3402; do
     for _ in $(seq 100); do curl -s -o /dev/null "127.0.0.1:$port/untouched" && break; sleep 0.1; done

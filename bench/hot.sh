@@ -4,8 +4,10 @@
 # against the successful writes: this crate must lose none, tower-sessions' losses are
 # reported. With PROCESSES=2, two `bench_server` processes share the store (Redis,
 # PostgreSQL) and each gets half the connections. Servers run as deployed, on a runtime of
-# WORKERS threads (default 2, both cores, shared with wrk): with one worker no two requests
-# of a session would overlap, and nothing would race. Bounded: stacks x 3 x DURATION.
+# WORKERS threads: by default 2 (both cores, shared with wrk), or 1 with PIN=1 (the server
+# has one core, and tokio starts one worker per core it may run on). With one worker, two
+# requests of a session overlap only while one waits for its store. Bounded: stacks x 3 x
+# DURATION.
 #
 #   bench/hot.sh                                             # every stack, 3 s each
 #   STACKS="memory redis" PROCESSES=2 DURATION=2s bench/hot.sh
@@ -16,9 +18,9 @@ DURATION=${DURATION:-3s}
 PROCESSES=${PROCESSES:-1}
 STACKS=(${STACKS:-memory file sqlite sqlite-defaults redis postgres tower-sessions tower-sessions-file tower-sessions-sqlite tower-sessions-redis tower-sessions-postgres})
 BASE_PORT=${BASE_PORT:-3290}
-WORKERS=${WORKERS:-2}
-server_cpu=(); client_cpu=()
-if [ "${PIN:-0}" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); fi
+server_cpu=(); client_cpu=(); workers=2
+if [ "${PIN:-0}" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); workers=1; fi
+WORKERS=${WORKERS:-$workers}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --features compare --bin bench_server -p typed-sessions-bench
 rm -rf target/bench-sessions target/bench-ts-files

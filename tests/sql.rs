@@ -1,5 +1,6 @@
 //! The SQL stores: migrations run at once, sweeping expired rows, PostgreSQL down at
-//! start-up, lost mid-traffic, partitioned, and crashed after a logout.
+//! start-up, lost mid-traffic, partitioned, crashed after a logout, and restarted while the
+//! app was idle.
 
 use axum::http::Method;
 use std::sync::Arc;
@@ -180,6 +181,41 @@ async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
         .expect("url");
     let after = view_with(&app(SessionLayer::new(store, &key())), &cookie).await;
     assert_eq!(after.user, None, "the logout was undone by the crash");
+}
+
+/// `PostgresStore::connect` pings a pooled connection only when it has been idle for over a
+/// second (sqlx's default pings every one: a round trip more per request). A database
+/// restarted while the app was idle is still noticed before a request meets a connection
+/// to the server that is gone.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restarted_while_the_app_was_idle_fails_no_request() {
+    let mut server = typed_sessions_tests::PostgresServer::start();
+    let store = typed_sessions::PostgresStore::connect(&server.url())
+        .await
+        .expect("url");
+    store.migrate().await.expect("migrate");
+    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    assert_eq!(client.post("/visit").await.view().visits, 1);
+    // The visit on disk, so that the crash keeps it (saves do not wait for the flush).
+    let pool = sqlx::PgPool::connect(&server.url()).await.expect("connect");
+    sqlx::query("CHECKPOINT")
+        .execute(&pool)
+        .await
+        .expect("checkpoint");
+    pool.close().await;
+
+    server.crash();
+    server.restart();
+    // Idle past the threshold, as an app between two visitors.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let first = client.post("/visit").await;
+    assert!(
+        first.status.is_success(),
+        "the first request after the restart met a dead connection: {}",
+        first.status
+    );
+    assert_eq!(first.view().visits, 2);
 }
 
 /// A SQL store sweeps expired rows by itself once per sweep interval, after a create; with

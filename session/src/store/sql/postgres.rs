@@ -8,6 +8,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How long a pooled connection may sit idle and still be used without a ping first: long
+/// enough that a busy pool never pings, short enough that a database restarted while the
+/// pool was idle is noticed before a request uses a dead connection.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Sessions in a PostgreSQL table (default `public.sessions`), one row per session:
 /// `id BYTEA PRIMARY KEY, data BYTEA, version BIGINT, expires_at BIGINT` (Unix ms, indexed).
 ///
@@ -60,7 +65,10 @@ impl PostgresStore {
     /// (`statement_timeout`), as each operation is given up by the store after 2 s.
     ///
     /// The pool holds up to 10 connections, and a request waits at most 2 seconds for
-    /// one, so that an unreachable database gives 503s rather than a queue.
+    /// one, so that an unreachable database gives 503s rather than a queue. A connection
+    /// idle for more than a second is checked with a ping before use (sqlx's default pings
+    /// every one, a round trip more on each request; under traffic connections are never
+    /// idle that long, and one that fails a query is dropped).
     ///
     /// # Errors
     /// When the URL is invalid. The pool connects lazily: an unreachable database shows as
@@ -72,6 +80,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(2))
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         Ok(Self::from_pool(pool))
     }
