@@ -93,7 +93,10 @@ impl PostgresStore {
         Ok(Self::from_pool(pool))
     }
 
-    /// A store using `pool` as configured, on the table `public.sessions`.
+    /// A store using `pool` as configured, on the table `public.sessions`. A pool on sqlx's
+    /// defaults pings each connection before handing it out, a round trip more per request;
+    /// `test_before_acquire(false)` with a `before_acquire` that pings only idle connections
+    /// (as [`connect`](Self::connect) does) saves it.
     #[must_use]
     pub fn from_pool(pool: sqlx::PgPool) -> Self {
         let table = Table::new(Some("public"), "sessions").expect("valid default name");
