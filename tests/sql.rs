@@ -156,22 +156,12 @@ async fn postgres_behind_a_network_partition_answers_503_then_recovers() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
-    let mut server = typed_sessions_tests::PostgresServer::start();
-    let store = typed_sessions::PostgresStore::connect(&server.url())
-        .await
-        .expect("url");
-    store.migrate().await.expect("migrate");
-    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    let (mut server, mut client) = server_of_its_own().await;
     client.post("/login/ada").await;
     let cookie = client.cookie_header().expect("cookie");
     // The session itself on disk: saves do not wait for the flush (`connect`'s
     // `synchronous_commit = off`), and the server flushes only every 10 s here.
-    let pool = sqlx::PgPool::connect(&server.url()).await.expect("connect");
-    sqlx::query("CHECKPOINT")
-        .execute(&pool)
-        .await
-        .expect("checkpoint");
-    pool.close().await;
+    checkpoint(&server).await;
 
     assert!(client.post("/logout").await.status.is_success());
     server.crash();
@@ -190,20 +180,10 @@ async fn an_acknowledged_logout_survives_a_crash_of_the_database_server() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restarted_while_the_app_was_idle_fails_no_request() {
-    let mut server = typed_sessions_tests::PostgresServer::start();
-    let store = typed_sessions::PostgresStore::connect(&server.url())
-        .await
-        .expect("url");
-    store.migrate().await.expect("migrate");
-    let mut client = Client::new(app(SessionLayer::new(store, &key())));
+    let (mut server, mut client) = server_of_its_own().await;
     assert_eq!(client.post("/visit").await.view().visits, 1);
     // The visit on disk, so that the crash keeps it (saves do not wait for the flush).
-    let pool = sqlx::PgPool::connect(&server.url()).await.expect("connect");
-    sqlx::query("CHECKPOINT")
-        .execute(&pool)
-        .await
-        .expect("checkpoint");
-    pool.close().await;
+    checkpoint(&server).await;
 
     server.crash();
     server.restart();
@@ -216,6 +196,29 @@ async fn a_database_restarted_while_the_app_was_idle_fails_no_request() {
         first.status
     );
     assert_eq!(first.view().visits, 2);
+}
+
+/// A PostgreSQL server of the test's own, and a client of the test app on a store that
+/// `PostgresStore::connect` made for it.
+#[cfg(unix)]
+async fn server_of_its_own() -> (typed_sessions_tests::PostgresServer, Client) {
+    let server = typed_sessions_tests::PostgresServer::start();
+    let store = typed_sessions::PostgresStore::connect(&server.url())
+        .await
+        .expect("url");
+    store.migrate().await.expect("migrate");
+    (server, Client::new(app(SessionLayer::new(store, &key()))))
+}
+
+/// Everything `server` has committed, written to disk (a `CHECKPOINT`).
+#[cfg(unix)]
+async fn checkpoint(server: &typed_sessions_tests::PostgresServer) {
+    let pool = sqlx::PgPool::connect(&server.url()).await.expect("connect");
+    sqlx::query("CHECKPOINT")
+        .execute(&pool)
+        .await
+        .expect("checkpoint");
+    pool.close().await;
 }
 
 /// A SQL store sweeps expired rows by itself once per sweep interval, after a create; with
