@@ -43,25 +43,22 @@ pub(super) type Replace<'a> = (
 );
 
 /// Replaces `save`'s record (session `id`) as `replace` says; pipelined when this request
-/// holds the session's turn (`held`) and the session is hot.
+/// holds the session's turn (`held`), the session is hot, and the store pipelines replaces.
 pub(super) fn replace<'a>(
     (config, store): (&'a Config, &'a ObservedStore),
-    replace: Replace<'a>,
+    (key, bytes, expires_at, expected, owner): Replace<'a>,
     (id, save): (SessionId, &'a Save),
     held: Option<&'a mut Option<TurnGuard<'_>>>,
 ) -> Replacing<'a> {
-    match held {
-        // Boxed: only a hot session's saves, and inline it would make every save's future
-        // larger.
-        Some(turn) if is_hot(save) => {
-            let pipelined = pipelined(store, replace, (id, save), (turn, config.turns(&id)));
-            Replacing::Pipelined(Box::pin(pipelined))
-        }
-        _ => {
-            let (key, bytes, expires_at, expected, owner) = replace;
-            Replacing::Plain(store.replace(key, bytes, expires_at, expected, owner))
-        }
+    if let Some(turn) = held.filter(|_| is_hot(save))
+        && let Some(sent) = store.replace_pipelined(key, bytes, expires_at, expected, owner)
+    {
+        // Boxed: only a hot session's saves on a store that pipelines, and inline it would
+        // make every save's future larger.
+        let pipelined = pipelined(sent, (id, save), (turn, config.turns(&id)));
+        return Replacing::Pipelined(Box::pin(pipelined));
     }
+    Replacing::Plain(store.replace(key, bytes, expires_at, expected, owner))
 }
 
 /// A replace under way: a plain store call, or a pipelined one (boxed). A future of its
@@ -83,22 +80,15 @@ impl Future for Replacing<'_> {
     }
 }
 
-/// [`replace`] while this request holds the session's turn (`turn`). Where the store
-/// pipelines replaces and none of the stripe's is ahead (`ahead`), the turn is let go as
-/// soon as the replace is sent, holding this save as the process's last (its version and
+/// A pipelined replace (`version`, `call`) while this request holds the session's turn
+/// (`turn`). Where none of the stripe's saves is ahead (`ahead`), the turn is let go as soon
+/// as the replace is sent, holding this save as the process's last (its version and
 /// record, for the next save to build on).
 async fn pipelined(
-    store: &ObservedStore,
-    (key, bytes, expires_at, expected, owner): Replace<'_>,
+    (version, call): (Version, StoreCall<'_, ReplaceOutcome>),
     (id, save): (SessionId, &Save),
     (turn, turns): (&mut Option<TurnGuard<'_>>, &Turns),
 ) -> Result<ReplaceOutcome, Error> {
-    let Some((version, call)) = store.replace_pipelined(key, bytes, expires_at, expected, owner)
-    else {
-        return Ok(store
-            .replace(key, bytes, expires_at, expected, owner)
-            .await?);
-    };
     let ahead = &turns.ahead;
     if ahead.load(Ordering::Acquire) >= MAX_AHEAD {
         // Enough are on their way: this one keeps the turn until its answer.
